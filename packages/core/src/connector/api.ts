@@ -1,0 +1,39 @@
+/**
+ * The connector contract. A connector moves opaque bytes: encrypted files named by the CID of their bytes,
+ * and encrypted meta entries. It never sees keys or plaintext and never interprets the clock. Only `sync`
+ * calls connectors.
+ */
+
+/** One encrypted meta entry. `cid` is the CIDv1 (raw codec, sha2-256) of `bytes`, as a string. */
+export interface MetaEntry {
+  readonly cid: string
+  readonly bytes: Uint8Array
+}
+
+/** Immutable files, named by the CIDv1 (raw, sha2-256) string of their bytes. */
+export interface FileStore {
+  /** Idempotent: uploading the same cid twice is not an error. Resolves once the bytes are durable. */
+  upload(db: string, cid: string, bytes: Uint8Array): Promise<void>
+  /** The stored bytes, or `undefined` when absent. Throws only for transport or auth failures. */
+  download(db: string, cid: string): Promise<Uint8Array | undefined>
+}
+
+/** A set of meta entries per branch. No compare-and-swap: concurrent savers must both survive. */
+export interface MetaStore {
+  /** Adds `entry`, then removes the entries named in `replaces` (their cids), which it has merged. */
+  save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void>
+  /** All current entries of the branch (empty when none). */
+  load(db: string, branch: string): Promise<MetaEntry[]>
+  /**
+   * Optional push: calls `onEntries` with entries as they arrive (the current set first, then new ones).
+   * Entries already seen may be delivered again. Returns an unsubscribe function.
+   */
+  subscribe?(db: string, branch: string, onEntries: (entries: MetaEntry[]) => void): () => void
+}
+
+export interface Connector extends FileStore, MetaStore {
+  /** Short name used in errors and status, e.g. 's3', 'partykit'. */
+  readonly name: string
+  /** Releases sockets and timers. The database and its outbox stay intact. */
+  close?(): Promise<void>
+}
