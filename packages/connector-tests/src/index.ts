@@ -1,0 +1,3 @@
+export { fileCid, metaEntry, verifyCid } from './cid.js'
+export { MemoryBackend, MemoryConnector } from './memory.js'
+export { runConnectorTests, type ConnectorCapabilities, type ConnectorFixture } from './suite.js'
