@@ -1,0 +1,42 @@
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+
+/** Thrown when bytes do not hash to the CID they were fetched or uploaded by. Same `name` as core's. */
+export class IntegrityError extends Error {
+  override readonly name = 'IntegrityError'
+  constructor(
+    readonly cid: string,
+    detail: string,
+  ) {
+    super(`Integrity check failed for ${cid}: ${detail}`)
+  }
+}
+
+/** Parses a file name: a CIDv1, raw codec, sha2-256. Anything else is a TypeError naming the value. */
+export function parseFileCid(cid: unknown): CID {
+  if (typeof cid !== 'string') throw new TypeError(`Invalid CID: ${String(cid)} (expected a string)`)
+  let parsed: CID
+  try {
+    parsed = CID.parse(cid)
+  } catch {
+    throw new TypeError(`Invalid CID: ${JSON.stringify(cid)}`)
+  }
+  if (parsed.version !== 1 || parsed.code !== raw.code || parsed.multihash.code !== sha256.code) {
+    throw new TypeError(`Invalid CID: ${JSON.stringify(cid)} (expected CIDv1, raw codec, sha2-256)`)
+  }
+  return parsed
+}
+
+/** The CIDv1 (raw, sha2-256) of `bytes`. */
+export async function rawCid(bytes: Uint8Array): Promise<CID> {
+  return CID.create(1, raw.code, await sha256.digest(bytes))
+}
+
+/** Throws IntegrityError unless `bytes` hash to `cid`. */
+export async function verifyBytes(cid: CID, bytes: Uint8Array): Promise<void> {
+  const actual = await rawCid(bytes)
+  if (!actual.equals(cid)) {
+    throw new IntegrityError(cid.toString(), `the bytes hash to ${actual.toString()}`)
+  }
+}

@@ -1,0 +1,113 @@
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
+import type { CID } from 'multiformats/cid'
+import type { FileStore } from '@proj/core/connector'
+import { IntegrityError, parseFileCid, verifyBytes } from './cid.js'
+
+/**
+ * The part of a `@web3-storage/w3up-client` Client (or `@storacha/client`) this package uses: a client with a
+ * current space that may `blob/add`, `index/add` and `upload/add`.
+ */
+export interface W3upClient {
+  uploadCAR(car: Blob, options?: object): Promise<{ toString(): string }>
+}
+
+/** Where files are read: one trustless gateway base URL (`https://w3s.link`) or several, tried in order. */
+export type Gateways = string | readonly string[]
+
+export interface GatewayOptions {
+  gateway: Gateways
+  /** Injected fetch (browser, tests); default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch
+}
+
+export interface IpfsFilesOptions extends GatewayOptions {
+  client: W3upClient
+}
+
+/** Normalises `gateway` to a list of base URLs without a trailing slash; a TypeError names a bad value. */
+export function gatewayList(gateway: unknown): string[] {
+  const list = typeof gateway === 'string' ? [gateway] : Array.isArray(gateway) ? (gateway as unknown[]) : undefined
+  if (!list || list.length === 0) {
+    throw new TypeError(`Invalid gateway: ${JSON.stringify(gateway)} (expected a URL string or a non-empty array)`)
+  }
+  return list.map((url) => {
+    if (typeof url !== 'string' || !URL.canParse(url)) throw new TypeError(`Invalid gateway URL: ${JSON.stringify(url)}`)
+    return url.replace(/\/+$/, '')
+  })
+}
+
+/** A CAR whose only root and only block is the raw block `cid` → `bytes`: what `uploadCAR` stores as is. */
+export function singleBlockCar(cid: CID, bytes: Uint8Array): Uint8Array {
+  const block = { cid, bytes }
+  const size = CarBufferWriter.headerLength({ roots: [cid] }) + CarBufferWriter.blockLength(block)
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots: [cid] })
+  writer.write(block)
+  return writer.close()
+}
+
+/**
+ * Reads `cid` as a raw block from trustless gateways (`GET /ipfs/<cid>?format=raw`), trying each in order, and
+ * returns the first bytes that hash to `cid`. `undefined` when every gateway answers 404; IntegrityError when
+ * a gateway answered with other bytes and none answered correctly; any other failure throws.
+ */
+export async function fetchBlock(
+  gateways: readonly string[],
+  cid: CID,
+  fetchImpl: typeof globalThis.fetch = globalThis.fetch,
+): Promise<Uint8Array | undefined> {
+  let failure: unknown
+  for (const base of gateways) {
+    const url = `${base}/ipfs/${cid.toString()}?format=raw`
+    try {
+      const response = await fetchImpl(url, { headers: { accept: 'application/vnd.ipld.raw' } })
+      if (response.status === 404) {
+        await response.body?.cancel()
+        continue
+      }
+      if (!response.ok) {
+        await response.body?.cancel()
+        throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`)
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      await verifyBytes(cid, bytes)
+      return bytes
+    } catch (error) {
+      // A gateway that lies or fails must not hide another that holds the block; the first failure is kept.
+      failure ??= error
+    }
+  }
+  if (failure === undefined) return undefined
+  if (failure instanceof IntegrityError) throw failure
+  throw new Error(`Could not fetch ${cid.toString()} from ${gateways.join(', ')}: ${String((failure as Error)?.message ?? failure)}`, {
+    cause: failure,
+  })
+}
+
+/**
+ * Files on IPFS: `upload` stores each file as one raw block through w3up (web3.storage / Storacha), so any
+ * IPFS gateway serves it by the file's own CID; `download` reads it from trustless gateways and verifies it.
+ * Files are content-addressed and global: the `db` argument does not namespace them.
+ */
+export function ipfsFiles(options: IpfsFilesOptions): FileStore {
+  if (!options || typeof options.client?.uploadCAR !== 'function') {
+    throw new TypeError(`Invalid client: ${String(options?.client)} (expected a w3up client with uploadCAR)`)
+  }
+  const { client } = options
+  const gateways = gatewayList(options.gateway)
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
+  return {
+    async upload(_db, cid, bytes) {
+      const parsed = parseFileCid(cid)
+      if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid bytes for ${cid}: expected a Uint8Array`)
+      await verifyBytes(parsed, bytes)
+      const car = singleBlockCar(parsed, bytes)
+      const root = await client.uploadCAR(new Blob([car]))
+      if (root.toString() !== parsed.toString()) {
+        throw new Error(`w3up stored ${cid} under root ${root.toString()}`)
+      }
+    },
+    async download(_db, cid) {
+      return fetchBlock(gateways, parseFileCid(cid), fetchImpl)
+    },
+  }
+}

@@ -1,0 +1,12 @@
+export { IntegrityError } from './cid.js'
+export {
+  ipfsFiles,
+  singleBlockCar,
+  type GatewayOptions,
+  type Gateways,
+  type IpfsFilesOptions,
+  type W3upClient,
+} from './files.js'
+export { createSnapshot, readSnapshot, ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
+export { connect, ipfsConnector, type Connectable, type ConnectIpfsOptions, type IpfsConnectorOptions } from './connector.js'
+export { parseShareLink, shareLink, type ShareLink } from './share.js'
