@@ -1,1 +1,6 @@
-export {}
+export { database } from './database/database.js'
+export type * from './database/api.js'
+export type * from './sync/api.js'
+export type * from './connector/api.js'
+export { NotFoundError, KeyMismatchError, IntegrityError, ConnectorError, ClosedError } from './errors.js'
+export { shareLink, parseShareLink } from './sync/share-link.js'

@@ -1,0 +1,70 @@
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
+import { CarBufferReader } from '@ipld/car/buffer-reader'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { IntegrityError } from '../errors.js'
+import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
+
+/**
+ * The root block of every file: the clock heads after the transaction, and where each block that a block of
+ * this file links to lives when it is not in this file. With it a reader that starts from the newest file
+ * finds every older block without opening other files first.
+ */
+export interface FileHeader {
+  v: 1
+  heads: CID[]
+  /** [file CID, blocks of that file linked from this one] */
+  locations: [CID, CID[]][]
+}
+
+export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Promise<Uint8Array> {
+  const headerBlock = await encodeBlock(header)
+  const all = [headerBlock, ...blocks]
+  let size = CarBufferWriter.headerLength({ roots: [headerBlock.cid] })
+  for (const block of all) size += CarBufferWriter.blockLength(block)
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots: [headerBlock.cid] })
+  for (const block of all) writer.write(block)
+  return writer.close()
+}
+
+/** Parses a CAR and verifies every block against its CID. */
+export async function decodeCar(bytes: Uint8Array, label: string): Promise<{ header: FileHeader; blocks: Block[] }> {
+  let reader: CarBufferReader
+  try {
+    reader = CarBufferReader.fromBytes(bytes)
+  } catch (error) {
+    throw new IntegrityError(label, `not a CAR file (${(error as Error).message})`)
+  }
+  const [root] = reader.getRoots()
+  if (!root) throw new IntegrityError(label, 'CAR file has no root')
+  let header: FileHeader | undefined
+  const blocks: Block[] = []
+  for (const { cid, bytes: blockBytes } of reader.blocks()) {
+    const digest = await sha256.digest(blockBytes)
+    if (cid.multihash.code !== sha256.code || !equalBytes(digest.digest, cid.multihash.digest)) {
+      throw new IntegrityError(label, `block ${cid} does not hash to its CID`)
+    }
+    const block = decodeBlock(CID.asCID(cid) ?? cid, blockBytes)
+    if (cid.equals(root)) header = block.value as FileHeader
+    else blocks.push(block)
+  }
+  if (!header || header.v !== 1) throw new IntegrityError(label, 'missing or unknown file header')
+  return { header, blocks }
+}
+
+/** A stored file's name: CIDv1, raw codec, sha2-256 of its stored (encrypted) bytes. */
+export async function fileCid(bytes: Uint8Array): Promise<CID> {
+  return CID.createV1(raw.code, await sha256.digest(bytes))
+}
+
+export async function verifyFile(cid: string, bytes: Uint8Array): Promise<void> {
+  const expected = CID.parse(cid)
+  const actual = await fileCid(bytes)
+  if (!expected.equals(actual)) throw new IntegrityError(cid, `file bytes hash to ${actual}`)
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,192 @@
+import { open, seal } from '../crypto/envelope.js'
+import type { DatabaseKey } from '../crypto/key.js'
+import type { Storage } from '../storage/api.js'
+import { CID, type Block } from './block.js'
+import { decodeCar, encodeCar, fileCid, verifyFile, type FileHeader } from './car-file.js'
+
+/** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
+export type FileSource = (cid: string) => Promise<Uint8Array | undefined>
+
+export class MissingBlockError extends Error {
+  override readonly name = 'MissingBlockError'
+  constructor(cid: string, detail: string) {
+    super(`Block ${cid} cannot be found: ${detail}`)
+  }
+}
+
+interface Pending {
+  block: Block
+  links: CID[]
+}
+
+/**
+ * Blocks by CID. Each transaction's new blocks become one encrypted CAR file; older files are opened only
+ * when a block that lives there is asked for (lazy loading), found through the locations that every file
+ * header carries for the links leaving it.
+ */
+export class BlockStore {
+  readonly #blocks = new Map<string, Block>()
+  readonly #locations = new Map<string, string>()
+  /** Blocks made in memory (by merges) that no file holds yet: the next commit that links them writes them. */
+  readonly #unsaved = new Map<string, Pending>()
+  readonly #loading = new Map<string, Promise<void>>()
+  readonly #loaded = new Set<string>()
+  readonly #sources = new Set<FileSource>()
+  readonly #onFile = new Set<(cid: string) => void>()
+
+  constructor(
+    readonly storage: Storage,
+    readonly key: DatabaseKey,
+    readonly database: string,
+  ) {}
+
+  addSource(source: FileSource): () => void {
+    this.#sources.add(source)
+    return () => this.#sources.delete(source)
+  }
+
+  /** Called with the CID of every file this store writes. */
+  onFileWritten(listener: (cid: string) => void): () => void {
+    this.#onFile.add(listener)
+    return () => this.#onFile.delete(listener)
+  }
+
+  /** Records where a block lives (the meta names the files of the head events). */
+  locate(cid: CID | string, file: string): void {
+    const key = cid.toString()
+    if (!this.#locations.has(key)) this.#locations.set(key, file)
+  }
+
+  locationOf(cid: CID | string): string | undefined {
+    return this.#locations.get(cid.toString())
+  }
+
+  has(cid: CID): boolean {
+    return this.#blocks.has(cid.toString())
+  }
+
+  async get<T>(cid: CID): Promise<Block<T>> {
+    const key = cid.toString()
+    const cached = this.#blocks.get(key)
+    if (cached) return cached as Block<T>
+    const file = this.#locations.get(key)
+    if (!file) throw new MissingBlockError(key, 'no known file holds it')
+    await this.loadFile(file)
+    const loaded = this.#blocks.get(key)
+    if (!loaded) throw new MissingBlockError(key, `file ${file} does not contain it`)
+    return loaded as Block<T>
+  }
+
+  /** Keeps a block made in memory; it is written by the first commit that links to it. */
+  putUnsaved(block: Block, links: CID[]): void {
+    const key = block.cid.toString()
+    if (this.#blocks.has(key)) return
+    this.#blocks.set(key, block)
+    this.#unsaved.set(key, { block, links })
+  }
+
+  /** Number of files opened so far (read from storage or a source). */
+  get filesLoaded(): number {
+    return this.#loaded.size
+  }
+
+  loadFile(file: string): Promise<void> {
+    if (this.#loaded.has(file)) return Promise.resolve()
+    let loading = this.#loading.get(file)
+    if (!loading) {
+      loading = this.#readFile(file).finally(() => this.#loading.delete(file))
+      this.#loading.set(file, loading)
+    }
+    return loading
+  }
+
+  /** The stored bytes of a file, from local storage or a source (verified against the CID). */
+  async fileBytes(file: string): Promise<Uint8Array> {
+    let bytes = await this.storage.readFile(file)
+    if (bytes) {
+      await verifyFile(file, bytes)
+      return bytes
+    }
+    let lastError: unknown
+    for (const source of this.#sources) {
+      try {
+        bytes = await source(file)
+      } catch (error) {
+        lastError = error
+        continue
+      }
+      if (!bytes) continue
+      await verifyFile(file, bytes)
+      await this.storage.writeFile(file, bytes)
+      return bytes
+    }
+    if (lastError) throw lastError
+    throw new MissingBlockError(file, 'the file is neither stored locally nor at any connected source')
+  }
+
+  async #readFile(file: string): Promise<void> {
+    const sealed = await this.fileBytes(file)
+    const plain = await open(this.key, sealed, file, this.database)
+    const { header, blocks } = await decodeCar(plain, file)
+    for (const block of blocks) {
+      const key = block.cid.toString()
+      if (!this.#blocks.has(key)) this.#blocks.set(key, block)
+      this.#locations.set(key, file)
+      this.#unsaved.delete(key)
+    }
+    for (const [holder, cids] of header.locations) {
+      const holderKey = holder.toString()
+      for (const cid of cids) this.locate(cid, holderKey)
+    }
+    this.#loaded.add(file)
+  }
+
+  /**
+   * Writes one file holding `blocks` (and any unsaved block they link to) and returns its CID.
+   * `heads` are the clock heads after the transaction.
+   */
+  async commit(entries: Pending[], heads: CID[]): Promise<string> {
+    const inFile = new Map<string, Pending>()
+    const queue = [...entries]
+    while (queue.length) {
+      const entry = queue.pop()!
+      const key = entry.block.cid.toString()
+      if (inFile.has(key)) continue
+      inFile.set(key, entry)
+      for (const link of entry.links) {
+        const unsaved = this.#unsaved.get(link.toString())
+        if (unsaved && !inFile.has(link.toString())) queue.push(unsaved)
+      }
+    }
+    const outside = new Map<string, Map<string, CID>>()
+    for (const { links } of inFile.values()) {
+      for (const link of links) {
+        const key = link.toString()
+        if (inFile.has(key)) continue
+        const holder = this.#locations.get(key)
+        if (!holder) throw new MissingBlockError(key, 'a new block links to a block with no known file')
+        let group = outside.get(holder)
+        if (!group) outside.set(holder, (group = new Map()))
+        group.set(key, link)
+      }
+    }
+    const header: FileHeader = {
+      v: 1,
+      heads,
+      locations: [...outside].map(([holder, cids]) => [CID.parse(holder), [...cids.values()]]),
+    }
+    const blocks = [...inFile.values()].map((entry) => entry.block)
+    const sealed = await seal(this.key, await encodeCar(header, blocks))
+    const file = (await fileCid(sealed)).toString()
+    await this.storage.writeFile(file, sealed)
+    for (const block of blocks) {
+      const key = block.cid.toString()
+      this.#blocks.set(key, block)
+      this.#locations.set(key, file)
+      this.#unsaved.delete(key)
+    }
+    this.#loaded.add(file)
+    for (const listener of this.#onFile) listener(file)
+    return file
+  }
+}

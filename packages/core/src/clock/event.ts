@@ -1,0 +1,47 @@
+import { CID, encodeBlock, type Block } from '../blockstore/block.js'
+import type { BlockStore } from '../blockstore/store.js'
+
+/**
+ * A Merkle clock event: its parents (the heads it saw), its height (1 + the highest parent's), and the root
+ * of the document tree after it. Heights order writes causally: a write that saw another has a higher one.
+ */
+export interface ClockEvent {
+  p: CID[]
+  h: number
+  r: CID
+}
+
+export async function makeEvent(parents: CID[], height: number, root: CID): Promise<{ block: Block<ClockEvent>; links: CID[] }> {
+  const p = [...parents].sort(compareCids)
+  const block = await encodeBlock<ClockEvent>({ p, h: height, r: root })
+  return { block, links: [...p, root] }
+}
+
+export async function loadEvent(store: BlockStore, cid: CID): Promise<ClockEvent> {
+  return (await store.get<ClockEvent>(cid)).value
+}
+
+/** Whether `ancestor` is `head` or reachable from it through parents (walks down by height). */
+export async function descends(store: BlockStore, head: CID, ancestor: CID): Promise<boolean> {
+  const target = await loadEvent(store, ancestor)
+  const seen = new Set<string>()
+  const stack = [head]
+  while (stack.length) {
+    const cid = stack.pop()!
+    if (cid.equals(ancestor)) return true
+    if (seen.has(cid.toString())) continue
+    seen.add(cid.toString())
+    const event = await loadEvent(store, cid)
+    if (event.h <= target.h) continue
+    stack.push(...event.p)
+  }
+  return false
+}
+
+export function compareCids(a: CID, b: CID): number {
+  const x = a.toString()
+  const y = b.toString()
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+export { CID }

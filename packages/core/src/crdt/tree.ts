@@ -1,0 +1,281 @@
+import { CID, encodeBlock, type Block } from '../blockstore/block.js'
+import type { BlockStore } from '../blockstore/store.js'
+import { compareKeys, type Entry } from './entry.js'
+
+/**
+ * The document map: a prolly tree (a B-tree whose node boundaries are chosen by hashing keys), so its shape
+ * depends only on the set of keys: two replicas holding the same entries hold the same root CID, a change
+ * rewrites one path, and two trees are diffed by skipping the subtrees whose CIDs they share.
+ *
+ * A node ends after a key whose hash has (level + 1) × BITS low zero bits; nodes are ~32 entries wide. Keys
+ * are never removed (deletes are tombstones), so an update only ever splits nodes, which keeps it incremental.
+ */
+export interface LeafNode {
+  l: 0
+  e: Entry[]
+}
+export interface BranchNode {
+  l: number
+  /** [last key of the child, child CID] */
+  e: [string, CID][]
+}
+export type TreeNode = LeafNode | BranchNode
+
+export interface NewBlock {
+  block: Block
+  links: CID[]
+}
+
+const BITS = 5
+
+function hashKey(key: string): number {
+  // FNV-1a over UTF-16 units, then murmur3's finalizer to spread the low bits.
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+function endsNode(key: string, level: number): boolean {
+  const bits = (level + 1) * BITS
+  if (bits >= 32) return hashKey(key) === 0
+  return (hashKey(key) & ((1 << bits) - 1)) === 0
+}
+
+type Ref = [lastKey: string, cid: CID]
+
+async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
+  return (await store.get<TreeNode>(cid)).value
+}
+
+async function makeNode(node: TreeNode, out: NewBlock[]): Promise<Ref> {
+  const block = await encodeBlock(node)
+  const links = node.l === 0 ? [] : (node as BranchNode).e.map(([, cid]) => cid)
+  out.push({ block, links })
+  const last = node.e[node.e.length - 1]
+  return [last ? last[0] : '', block.cid]
+}
+
+export async function emptyTree(out: NewBlock[]): Promise<CID> {
+  return (await makeNode({ l: 0, e: [] }, out))[1]
+}
+
+export async function lookup(store: BlockStore, root: CID, key: string): Promise<Entry | undefined> {
+  let node = await load(store, root)
+  while (node.l !== 0) {
+    const refs = (node as BranchNode).e
+    const index = firstRefCovering(refs, key)
+    node = await load(store, refs[index]![1])
+  }
+  const entries = (node as LeafNode).e
+  let lo = 0
+  let hi = entries.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const c = compareKeys(entries[mid]![0], key)
+    if (c === 0) return entries[mid]
+    if (c < 0) lo = mid + 1
+    else hi = mid - 1
+  }
+  return undefined
+}
+
+/** The first child whose last key is >= key; the last child covers everything beyond. */
+function firstRefCovering(refs: Ref[], key: string): number {
+  let lo = 0
+  let hi = refs.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareKeys(refs[mid]![0], key) >= 0) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/** Every entry in key order, optionally from `gte`/`gt` on. */
+export async function* scan(
+  store: BlockStore,
+  root: CID,
+  options: { gte?: string; reverse?: boolean } = {},
+): AsyncGenerator<Entry> {
+  const node = await load(store, root)
+  if (node.l === 0) {
+    const entries = (node as LeafNode).e
+    if (options.reverse) {
+      for (let i = entries.length - 1; i >= 0; i--) yield entries[i]!
+    } else {
+      for (const entry of entries) if (options.gte === undefined || entry[0] >= options.gte) yield entry
+    }
+    return
+  }
+  const refs = (node as BranchNode).e
+  if (options.reverse) {
+    for (let i = refs.length - 1; i >= 0; i--) yield* scan(store, refs[i]![1], options)
+    return
+  }
+  const start = options.gte === undefined ? 0 : firstRefCovering(refs, options.gte)
+  for (let i = start; i < refs.length; i++) yield* scan(store, refs[i]![1], options)
+}
+
+export type Resolve = (incoming: Entry, existing: Entry) => boolean
+
+/**
+ * Applies sorted entries to the tree. `takeIncoming` decides each id present on both sides. Returns the new
+ * root and the blocks it created (nothing is written: the caller commits them as one file).
+ */
+export async function applyEntries(
+  store: BlockStore,
+  root: CID,
+  incoming: Entry[],
+  takeIncoming: Resolve,
+): Promise<{ root: CID; blocks: NewBlock[] }> {
+  const out: NewBlock[] = []
+  if (incoming.length === 0) return { root, blocks: out }
+  const top = await load(store, root)
+  let refs = await update(store, top, incoming, takeIncoming, out)
+  let level = top.l
+  while (refs.length > 1) {
+    level++
+    refs = await chunkRefs(refs, level, out)
+  }
+  return { root: refs[0]![1], blocks: out }
+}
+
+async function update(
+  store: BlockStore,
+  node: TreeNode,
+  incoming: Entry[],
+  takeIncoming: Resolve,
+  out: NewBlock[],
+): Promise<Ref[]> {
+  if (node.l === 0) {
+    const merged = mergeSorted((node as LeafNode).e, incoming, takeIncoming)
+    return chunkEntries(merged, out)
+  }
+  const refs = (node as BranchNode).e
+  const next: Ref[] = []
+  let i = 0
+  for (let c = 0; c < refs.length; c++) {
+    const ref = refs[c]!
+    const isLast = c === refs.length - 1
+    const start = i
+    while (i < incoming.length && (isLast || compareKeys(incoming[i]![0], ref[0]) <= 0)) i++
+    if (start === i) {
+      next.push(ref)
+      continue
+    }
+    const child = await load(store, ref[1])
+    next.push(...(await update(store, child, incoming.slice(start, i), takeIncoming, out)))
+  }
+  return chunkRefs(next, node.l, out)
+}
+
+function mergeSorted(existing: Entry[], incoming: Entry[], takeIncoming: Resolve): Entry[] {
+  const merged: Entry[] = []
+  let a = 0
+  let b = 0
+  while (a < existing.length || b < incoming.length) {
+    const x = existing[a]
+    const y = incoming[b]
+    if (!y) merged.push(existing[a++]!)
+    else if (!x) merged.push(incoming[b++]!)
+    else {
+      const c = compareKeys(x[0], y[0])
+      if (c < 0) merged.push(existing[a++]!)
+      else if (c > 0) merged.push(incoming[b++]!)
+      else {
+        merged.push(takeIncoming(y, x) ? y : x)
+        a++
+        b++
+      }
+    }
+  }
+  return merged
+}
+
+async function chunkEntries(entries: Entry[], out: NewBlock[]): Promise<Ref[]> {
+  const refs: Ref[] = []
+  let start = 0
+  for (let i = 0; i < entries.length; i++) {
+    if (endsNode(entries[i]![0], 0)) {
+      refs.push(await makeNode({ l: 0, e: entries.slice(start, i + 1) }, out))
+      start = i + 1
+    }
+  }
+  if (start < entries.length || refs.length === 0) refs.push(await makeNode({ l: 0, e: entries.slice(start) }, out))
+  return refs
+}
+
+async function chunkRefs(refs: Ref[], level: number, out: NewBlock[]): Promise<Ref[]> {
+  const result: Ref[] = []
+  let start = 0
+  for (let i = 0; i < refs.length; i++) {
+    if (endsNode(refs[i]![0], level)) {
+      result.push(await makeNode({ l: level, e: refs.slice(start, i + 1) }, out))
+      start = i + 1
+    }
+  }
+  if (start < refs.length) result.push(await makeNode({ l: level, e: refs.slice(start) }, out))
+  return result
+}
+
+/**
+ * The entries of tree `to` that are absent from or different in tree `from`, each with the version `from`
+ * holds (if any). Work is proportional to the differences: shared subtrees are skipped by CID.
+ */
+export async function diff(
+  store: BlockStore,
+  from: CID,
+  to: CID,
+): Promise<{ entry: Entry; previous: Entry | undefined }[]> {
+  if (from.equals(to)) return []
+  let a = [await load(store, from)]
+  let b = [await load(store, to)]
+  let aCids: CID[] = [from]
+  let bCids: CID[] = [to]
+  const levelOf = (nodes: TreeNode[]) => nodes[0]!.l
+  const expand = async (nodes: TreeNode[]) => {
+    const cids: CID[] = []
+    for (const node of nodes) for (const [, cid] of (node as BranchNode).e) cids.push(cid)
+    return { cids, nodes: await Promise.all(cids.map((cid) => load(store, cid))) }
+  }
+  while (levelOf(a) > levelOf(b)) ({ cids: aCids, nodes: a } = await expand(a))
+  while (levelOf(b) > levelOf(a)) ({ cids: bCids, nodes: b } = await expand(b))
+  for (;;) {
+    const aSet = new Set(aCids.map(String))
+    const bSet = new Set(bCids.map(String))
+    const aKeep = aCids.map((cid, i) => (bSet.has(cid.toString()) ? -1 : i)).filter((i) => i >= 0)
+    const bKeep = bCids.map((cid, i) => (aSet.has(cid.toString()) ? -1 : i)).filter((i) => i >= 0)
+    a = aKeep.map((i) => a[i]!)
+    b = bKeep.map((i) => b[i]!)
+    aCids = aKeep.map((i) => aCids[i]!)
+    bCids = bKeep.map((i) => bCids[i]!)
+    if (b.length === 0) return []
+    if (levelOf(b) === 0) break
+    ;({ cids: bCids, nodes: b } = await expand(b))
+    if (a.length) ({ cids: aCids, nodes: a } = await expand(a))
+  }
+  const previous = new Map<string, Entry>()
+  for (const node of a) for (const entry of (node as LeafNode).e) previous.set(entry[0], entry)
+  const result: { entry: Entry; previous: Entry | undefined }[] = []
+  for (const node of b) {
+    for (const entry of (node as LeafNode).e) {
+      const before = previous.get(entry[0])
+      if (!before || before[1] !== entry[1] || !sameBody(before, entry)) result.push({ entry, previous: before })
+    }
+  }
+  return result
+}
+
+function sameBody(a: Entry, b: Entry): boolean {
+  return JSON.stringify(a[2]) === JSON.stringify(b[2])
+}
+
+export { CID }

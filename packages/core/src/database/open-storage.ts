@@ -1,0 +1,14 @@
+import type { Storage } from '../storage/api.js'
+import { memoryStorage } from '../storage/memory.js'
+import type { DatabaseOptions } from './api.js'
+
+/** Node default: files. The browser build replaces this module with one that defaults to IndexedDB. */
+export async function openStorage(name: string, options: DatabaseOptions): Promise<Storage> {
+  const kind = options.storage ?? 'file'
+  if (kind === 'memory') return memoryStorage(name, { dir: options.dir })
+  if (kind === 'file') {
+    const { nodeFileStorage } = await import('../storage/node-files.js')
+    return nodeFileStorage(name, { dir: options.dir })
+  }
+  throw new TypeError(`database(${JSON.stringify(name)}): storage ${JSON.stringify(kind)} is not available in Node (use 'file' or 'memory')`)
+}
