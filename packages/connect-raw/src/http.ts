@@ -1,0 +1,101 @@
+import type { Connector, MetaEntry } from '@proj/core/connector'
+import { fromBase64, toBase64 } from './base64.js'
+import { checkCid, verifyCid } from './cid.js'
+import { checkBranch, checkDbName } from './names.js'
+
+export interface HttpOptions {
+  /** Sent as `Authorization: Bearer <token>` on writes (proj-serve --token). */
+  token?: string
+  /** Injected fetch (default: globalThis.fetch). */
+  fetch?: typeof globalThis.fetch
+}
+
+/** One entry of `<db>/meta/<branch>.json`. */
+export interface MetaListingEntry {
+  cid: string
+  /** base64 */
+  bytes: string
+}
+
+export function encodeListing(entries: readonly MetaEntry[]): string {
+  return JSON.stringify(entries.map((e): MetaListingEntry => ({ cid: e.cid, bytes: toBase64(e.bytes) })))
+}
+
+export function decodeListing(json: string, source: string): MetaEntry[] {
+  const parsed: unknown = JSON.parse(json)
+  if (!Array.isArray(parsed)) throw new Error(`Meta listing ${source} is not a JSON array`)
+  return parsed.map((item: Partial<MetaListingEntry>) => {
+    if (typeof item?.cid !== 'string' || typeof item.bytes !== 'string') {
+      throw new Error(`Meta listing ${source} has an invalid entry: ${JSON.stringify(item)}`)
+    }
+    return { cid: item.cid, bytes: fromBase64(item.bytes) }
+  })
+}
+
+async function failure(op: string, url: string, response: Response): Promise<Error> {
+  const body = (await response.text().catch(() => '')).slice(0, 200)
+  return new Error(`${op} ${url} failed: HTTP ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`)
+}
+
+/**
+ * A client of the REST store served by `proj-serve` (or, read-only, by any static web server serving an
+ * exported folder): files at `<url>/<db>/data/<cid>`, meta listings at `<url>/<db>/meta/<branch>.json`.
+ */
+export function httpConnector(url: string, options: HttpOptions = {}): Connector {
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
+    throw new TypeError(`Invalid store URL: ${JSON.stringify(url)} (expected http:// or https://)`)
+  }
+  const base = url.replace(/\/+$/, '')
+  const fetch = options.fetch ?? globalThis.fetch
+  if (typeof fetch !== 'function') throw new TypeError('httpConnector needs a fetch function (options.fetch)')
+  const writeHeaders: Record<string, string> = { 'content-type': 'application/octet-stream' }
+  if (options.token) writeHeaders.authorization = `Bearer ${options.token}`
+
+  const put = async (target: string, bytes: Uint8Array, op: string) => {
+    const response = await fetch(target, { method: 'PUT', headers: writeHeaders, body: bytes as BodyInit })
+    if (!response.ok) throw await failure(op, target, response)
+    await response.arrayBuffer()
+  }
+  const get = (target: string) => fetch(target, { method: 'GET', cache: 'no-store' })
+
+  return {
+    name: 'http',
+    async upload(db, cid, bytes) {
+      checkDbName(db)
+      await verifyCid(cid, bytes)
+      await put(`${base}/${db}/data/${cid}`, bytes, 'upload')
+    },
+    async download(db, cid) {
+      checkDbName(db)
+      checkCid(cid)
+      const target = `${base}/${db}/data/${cid}`
+      const response = await get(target)
+      if (response.status === 404) {
+        await response.arrayBuffer()
+        return undefined
+      }
+      if (!response.ok) throw await failure('download', target, response)
+      return new Uint8Array(await response.arrayBuffer())
+    },
+    async save(db, branch, entry, replaces) {
+      checkDbName(db)
+      checkBranch(branch)
+      await verifyCid(entry.cid, entry.bytes)
+      for (const cid of replaces) checkCid(cid)
+      const query = replaces.length ? `?replaces=${replaces.join(',')}` : ''
+      await put(`${base}/${db}/meta/${branch}/${entry.cid}${query}`, entry.bytes, 'save meta')
+    },
+    async load(db, branch) {
+      checkDbName(db)
+      checkBranch(branch)
+      const target = `${base}/${db}/meta/${branch}.json`
+      const response = await get(target)
+      if (response.status === 404) {
+        await response.arrayBuffer()
+        return []
+      }
+      if (!response.ok) throw await failure('load meta', target, response)
+      return decodeListing(await response.text(), target)
+    },
+  }
+}

@@ -1,0 +1,192 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { join, resolve } from 'node:path'
+import { CidMismatchError, checkCid } from './cid.js'
+import { dirConnector, layout } from './dir.js'
+import { checkBranch, checkDbName } from './names.js'
+
+export interface StoreServerOptions {
+  /** The folder holding `<db>/data/<cid>` and `<db>/meta/<branch>.json` (created on the first write). */
+  dir: string
+  /** When set, writes need `Authorization: Bearer <token>` (reads stay open: everything stored is encrypted). */
+  token?: string
+  /** Rejects every write with 405; serves what is in `dir`. */
+  readOnly?: boolean
+  /** Largest accepted upload in bytes (default 64 MiB; larger -> 413). */
+  maxBytes?: number
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD, PUT, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, cache-control',
+  'access-control-max-age': '86400',
+}
+
+function send(res: ServerResponse, status: number, body = '', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...CORS, 'content-type': 'text/plain; charset=utf-8', ...headers })
+  res.end(body)
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    length += chunk.length
+    if (length > maxBytes) throw new HttpError(413, `Body larger than ${maxBytes} bytes`)
+    chunks.push(chunk)
+  }
+  const body = Buffer.concat(chunks)
+  return new Uint8Array(body.buffer, body.byteOffset, body.length)
+}
+
+/** Splits the path into decoded segments; rejects anything that could leave the store folder. */
+function segments(pathname: string): string[] {
+  const parts = pathname.split('/').slice(1)
+  return parts.map((part) => {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(part)
+    } catch {
+      throw new HttpError(400, `Invalid path segment: ${JSON.stringify(part)}`)
+    }
+    if (decoded === '' || decoded === '.' || decoded === '..' || /[/\\\0]/.test(decoded)) {
+      throw new HttpError(400, `Invalid path segment: ${JSON.stringify(decoded)}`)
+    }
+    return decoded
+  })
+}
+
+function valid<T>(check: (value: unknown) => asserts value is T, value: unknown): T {
+  try {
+    check(value)
+    return value
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message)
+  }
+}
+
+type Route =
+  | { kind: 'file'; db: string; cid: string }
+  | { kind: 'listing'; db: string; branch: string }
+  | { kind: 'entry'; db: string; branch: string; cid: string }
+
+function route(pathname: string): Route {
+  const parts = segments(pathname)
+  const [db, area, ...rest] = parts
+  if (db === undefined || area === undefined) throw new HttpError(404, 'Not found')
+  valid(checkDbName, db)
+  if (area === 'data' && rest.length === 1) return { kind: 'file', db, cid: valid(checkCid, rest[0]) }
+  if (area === 'meta' && rest.length === 1 && rest[0]!.endsWith('.json')) {
+    return { kind: 'listing', db, branch: valid(checkBranch, rest[0]!.slice(0, -'.json'.length)) }
+  }
+  if (area === 'meta' && rest.length === 2) {
+    return { kind: 'entry', db, branch: valid(checkBranch, rest[0]), cid: valid(checkCid, rest[1]) }
+  }
+  throw new HttpError(404, 'Not found')
+}
+
+function pathOf(dir: string, r: Route): string {
+  if (r.kind === 'file') return layout.file(dir, r.db, r.cid)
+  if (r.kind === 'listing') return layout.listing(dir, r.db, r.branch)
+  return join(layout.entries(dir, r.db, r.branch), r.cid)
+}
+
+/**
+ * The REST store: `GET|PUT /<db>/data/<cid>`, `GET /<db>/meta/<branch>.json`,
+ * `PUT /<db>/meta/<branch>/<entryCid>?replaces=<cid>,<cid>`. Files on disk mirror the URLs, so a static server
+ * of the same folder answers every GET the same way. Returns an unstarted `http.Server`: call `listen()`.
+ */
+export function createStoreServer(options: StoreServerOptions): Server {
+  if (typeof options?.dir !== 'string' || options.dir === '') {
+    throw new TypeError(`createStoreServer needs { dir }, got ${JSON.stringify(options?.dir)}`)
+  }
+  const dir = resolve(options.dir)
+  const store = dirConnector(dir)
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024
+
+  const serveGet = async (req: IncomingMessage, res: ServerResponse, r: Route) => {
+    const path = pathOf(dir, r)
+    let size: number
+    try {
+      const info = await stat(path)
+      if (!info.isFile()) throw new HttpError(404, 'Not found')
+      size = info.size
+    } catch (error) {
+      if (error instanceof HttpError) throw error
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, 'Not found')
+      throw error
+    }
+    const headers: Record<string, string> = {
+      ...CORS,
+      'content-length': String(size),
+      'content-type': r.kind === 'listing' ? 'application/json' : 'application/octet-stream',
+      // Files never change; the meta does.
+      'cache-control': r.kind === 'file' ? 'public, max-age=31536000, immutable' : 'no-cache',
+    }
+    res.writeHead(200, headers)
+    if (req.method === 'HEAD') return void res.end()
+    await new Promise<void>((done, fail) => {
+      createReadStream(path).on('error', fail).on('end', done).pipe(res)
+    })
+  }
+
+  const servePut = async (req: IncomingMessage, res: ServerResponse, r: Route, url: URL) => {
+    if (r.kind === 'listing') throw new HttpError(405, 'The listing is written by PUT /<db>/meta/<branch>/<cid>')
+    const bytes = await readBody(req, maxBytes)
+    try {
+      if (r.kind === 'file') {
+        await store.upload(r.db, r.cid, bytes)
+      } else {
+        const param = url.searchParams.get('replaces')
+        const replaces = param ? param.split(',').map((cid) => valid(checkCid, cid)) : []
+        await store.save(r.db, r.branch, { cid: r.cid, bytes }, replaces)
+      }
+    } catch (error) {
+      if (error instanceof CidMismatchError || error instanceof TypeError) throw new HttpError(400, error.message)
+      throw error
+    }
+    send(res, 201, 'Created')
+  }
+
+  return createServer((req, res) => {
+    const handle = async () => {
+      const method = req.method ?? 'GET'
+      if (method === 'OPTIONS') return send(res, 204)
+      // Route on the raw path: URL parsing would resolve '..' and '%2e%2e' before we could reject them.
+      const raw = req.url ?? '/'
+      const query = raw.indexOf('?')
+      const pathname = query === -1 ? raw : raw.slice(0, query)
+      const url = new URL(query === -1 ? '/' : `/${raw.slice(query)}`, 'http://store')
+      const write = method !== 'GET' && method !== 'HEAD'
+      if (write) {
+        if (method !== 'PUT') throw new HttpError(405, `Method ${method} not allowed`)
+        if (options.readOnly) throw new HttpError(405, 'This store is read-only')
+        if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+          throw new HttpError(401, 'Missing or wrong token')
+        }
+      }
+      const r = route(pathname)
+      if (write) await servePut(req, res, r, url)
+      else await serveGet(req, res, r)
+    }
+    handle().catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy(error as Error)
+      if (error instanceof HttpError) {
+        const headers: Record<string, string> = error.status === 405 ? { allow: options.readOnly ? 'GET, HEAD, OPTIONS' : 'GET, HEAD, PUT, OPTIONS' } : {}
+        return send(res, error.status, error.message, headers)
+      }
+      send(res, 500, (error as Error)?.message ?? 'Internal error')
+    })
+  })
+}

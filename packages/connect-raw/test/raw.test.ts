@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { fileCid, metaEntry, runConnectorTests } from '@proj/connector-tests'
+import { rawConnector, type RawParams } from '../src/index.js'
+
+/** The seed's two functions over a Map: what a user would write for any key-value store. */
+function mapStore() {
+  const objects = new Map<string, Uint8Array>()
+  const key = (p: RawParams) => `${p.name}/${p.type}/${p.type === 'meta' ? p.branch : p.car}`
+  return {
+    objects,
+    upload: async (bytes: Uint8Array, params: RawParams) => void objects.set(key(params), bytes.slice()),
+    download: async (params: RawParams) => objects.get(key(params))?.slice(),
+  }
+}
+
+runConnectorTests(
+  'raw (Map)',
+  async () => {
+    const store = mapStore()
+    const fns = { upload: store.upload, download: store.download }
+    return { connector: rawConnector(fns), peer: async () => rawConnector(fns), singleMeta: true }
+  },
+  { singleMeta: true, subscribe: false },
+)
+
+describe('rawConnector', () => {
+  it('calls upload and download with the seed parameters', async () => {
+    const calls: unknown[] = []
+    const objects = new Map<string, Uint8Array>()
+    const connector = rawConnector({
+      upload: (bytes, params) => {
+        calls.push(['upload', params])
+        objects.set(JSON.stringify(params), bytes)
+      },
+      download: (params) => {
+        calls.push(['download', params])
+        return objects.get(JSON.stringify(params))
+      },
+    })
+    const bytes = new TextEncoder().encode('file')
+    const cid = await fileCid(bytes)
+    await connector.upload('todos', cid, bytes)
+    expect(await connector.download('todos', cid)).toEqual(bytes)
+    const entry = await metaEntry(new TextEncoder().encode('meta'))
+    await connector.save('todos', 'main', entry, [])
+    expect(await connector.load('todos', 'main')).toEqual([entry])
+    expect(calls).toEqual([
+      ['upload', { type: 'data', name: 'todos', car: cid }],
+      ['download', { type: 'data', name: 'todos', car: cid }],
+      ['upload', { type: 'meta', name: 'todos', branch: 'main' }],
+      ['download', { type: 'meta', name: 'todos', branch: 'main' }],
+    ])
+  })
+
+  it('rejects bytes that do not hash to the cid before calling upload', async () => {
+    const store = mapStore()
+    const connector = rawConnector(store)
+    const cid = await fileCid(new TextEncoder().encode('a'))
+    await expect(connector.upload('todos', cid, new TextEncoder().encode('b'))).rejects.toThrow(
+      `CID hash does not match bytes: ${cid}`,
+    )
+    expect(store.objects.size).toBe(0)
+  })
+
+  it('rejects missing functions and bad names with a TypeError', async () => {
+    expect(() => rawConnector({} as never)).toThrow(TypeError)
+    const connector = rawConnector(mapStore())
+    await expect(connector.load('../x', 'main')).rejects.toThrow('Invalid database name: "../x"')
+    await expect(connector.load('todos', 'a/b')).rejects.toThrow('Invalid branch name: "a/b"')
+  })
+
+  it('rejects a download that is not bytes', async () => {
+    const connector = rawConnector({ upload: () => {}, download: () => 'text' as never })
+    await expect(connector.load('todos', 'main')).rejects.toThrow(TypeError)
+  })
+})
