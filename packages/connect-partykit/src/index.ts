@@ -1,0 +1,408 @@
+import type { Connector, MetaEntry } from '@proj/core/connector'
+import PartySocket from 'partysocket'
+import { fromBase64, toBase64, type ServerMessage, type WireEntry } from './protocol.js'
+
+export type { ServerMessage, ClientMessage, WireEntry } from './protocol.js'
+
+export interface PartykitOptions {
+  /** The room for every database (default: the database name, one room per database). */
+  room?: string
+  /** The party name in partykit.json (default `main`). */
+  party?: string
+  /** The room token, when the server has `PROJ_TOKEN` set: needed for writes. */
+  token?: string
+  /**
+   * A WebSocket constructor. Default: the global one, else the `ws` package (Node 20 has no global
+   * WebSocket), so Node needs no extra argument.
+   */
+  WebSocket?: unknown
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch
+  /** How long a save waits for the server's ack, and an HTTP request for its answer, in ms (default 30_000). */
+  timeout?: number
+  /** Longest wait between reconnection attempts, in ms (default 10_000). */
+  maxReconnectionDelay?: number
+}
+
+/**
+ * The connection state of a connector, over all its rooms:
+ * - `idle`: no socket yet (nothing saved or subscribed so far)
+ * - `connecting`: a socket is opening for the first time
+ * - `open`: every socket is connected
+ * - `offline`: a socket lost its connection (or never got one) and is retrying with backoff
+ * - `closed`: `close()` was called
+ */
+export type PartykitStatus = 'idle' | 'connecting' | 'open' | 'offline' | 'closed'
+
+export interface PartykitConnector extends Connector {
+  readonly name: 'partykit'
+  /** The current connection state. */
+  readonly status: PartykitStatus
+  /** Calls `listener` whenever `status` changes. Returns a function that stops it. */
+  onStatus(listener: (status: PartykitStatus) => void): () => void
+  close(): Promise<void>
+}
+
+/** A failure reported by the party server (`status` is its HTTP status) or by the transport (`status` 0). */
+export class PartykitError extends Error {
+  override readonly name = 'PartykitError'
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+  }
+}
+
+type RoomStatus = 'connecting' | 'open' | 'offline'
+
+interface PendingSave {
+  resolve(): void
+  reject(error: Error): void
+}
+
+interface Room {
+  socket: Promise<PartySocket>
+  status: RoomStatus
+  /** Resolves when the socket is open; replaced by a new promise when it drops. */
+  opened: Promise<void>
+  markOpen(): void
+  pending: Map<string, PendingSave>
+  listeners: Map<string, Set<(entries: MetaEntry[]) => void>>
+  /** The current entries per branch as last pushed; complete once `synced` has arrived on this connection. */
+  known: Map<string, Map<string, MetaEntry>>
+  synced: boolean
+}
+
+const DEFAULT_TIMEOUT = 30_000
+
+/**
+ * A connector to a PartyKit server running `@proj/connect-partykit/server`. Files go over HTTP
+ * (`/parties/<party>/<room>/data/<cid>`), meta entries over the room's websocket, which pushes every new entry
+ * to the other clients at once. Sockets reconnect with backoff (partysocket).
+ *
+ * `host` is `127.0.0.1:1999`, `http://127.0.0.1:1999` or `https://<project>.<user>.partykit.dev`.
+ */
+export function partykitConnector(host: string, options: PartykitOptions = {}): PartykitConnector {
+  if (typeof host !== 'string' || host === '') throw new TypeError(`partykit host must be a non-empty string: ${String(host)}`)
+  if (options === null || typeof options !== 'object') throw new TypeError(`partykit options must be an object: ${String(options)}`)
+  for (const key of ['room', 'party', 'token'] as const) {
+    const value = options[key]
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw new TypeError(`partykit option ${key} must be a non-empty string: ${String(value)}`)
+    }
+  }
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT
+  if (!(timeout > 0)) throw new TypeError(`partykit option timeout must be a positive number: ${String(timeout)}`)
+  const { base, secure } = parseHost(host)
+  const party = options.party ?? 'main'
+  const fetcher = options.fetch ?? globalThis.fetch.bind(globalThis)
+  const rooms = new Map<string, Room>()
+  const statusListeners = new Set<(status: PartykitStatus) => void>()
+  let closed = false
+  let lastStatus: PartykitStatus = 'idle'
+  let saveCounter = 0
+
+  const roomOf = (db: string) => options.room ?? db
+  const roomUrl = (db: string) =>
+    `${secure ? 'https' : 'http'}://${base}/parties/${encodeURIComponent(party)}/${encodeURIComponent(roomOf(db))}`
+
+  function aggregate(): PartykitStatus {
+    if (closed) return 'closed'
+    if (rooms.size === 0) return 'idle'
+    const states = [...rooms.values()].map((room) => room.status)
+    if (states.includes('offline')) return 'offline'
+    if (states.includes('connecting')) return 'connecting'
+    return 'open'
+  }
+
+  function emitStatus(): void {
+    const status = aggregate()
+    if (status === lastStatus) return
+    lastStatus = status
+    for (const listener of [...statusListeners]) listener(status)
+  }
+
+  function deliver(room: Room, branch: string, entries: MetaEntry[]): void {
+    if (entries.length === 0) return
+    for (const listener of [...(room.listeners.get(branch) ?? [])]) listener(entries)
+  }
+
+  function onMessage(room: Room, data: unknown): void {
+    if (typeof data !== 'string') return
+    let message: ServerMessage
+    try {
+      message = JSON.parse(data) as ServerMessage
+    } catch {
+      return
+    }
+    if (message.type === 'ack') {
+      const pending = room.pending.get(message.id)
+      room.pending.delete(message.id)
+      pending?.resolve()
+    } else if (message.type === 'error') {
+      if (message.id === undefined) return
+      const pending = room.pending.get(message.id)
+      room.pending.delete(message.id)
+      pending?.reject(new PartykitError(`partykit: save failed (${message.status}): ${message.message}`, message.status))
+    } else if (message.type === 'entries') {
+      const entries = message.entries.map(fromWire)
+      const known = message.full ? new Map<string, MetaEntry>() : (room.known.get(message.branch) ?? new Map())
+      for (const cid of message.replaces ?? []) known.delete(cid)
+      for (const entry of entries) known.set(entry.cid, entry)
+      room.known.set(message.branch, known)
+      deliver(room, message.branch, entries)
+    } else if (message.type === 'synced') {
+      room.synced = true
+    }
+  }
+
+  function openRoom(db: string): Room {
+    const name = roomOf(db)
+    const existing = rooms.get(name)
+    if (existing) return existing
+    let markOpen = () => {}
+    const room: Room = {
+      socket: undefined as unknown as Promise<PartySocket>,
+      status: 'connecting',
+      opened: new Promise<void>((resolve) => (markOpen = resolve)),
+      markOpen: () => markOpen(),
+      pending: new Map(),
+      listeners: new Map(),
+      known: new Map(),
+      synced: false,
+    }
+    room.socket = webSocketConstructor(options.WebSocket).then((WebSocket) => {
+      const socket = new PartySocket({
+        host: base,
+        protocol: secure ? 'wss' : 'ws',
+        party,
+        room: name,
+        query: options.token ? { token: options.token } : undefined,
+        WebSocket,
+        maxReconnectionDelay: options.maxReconnectionDelay ?? 10_000,
+        minReconnectionDelay: 200,
+        startClosed: closed,
+      })
+      socket.addEventListener('open', () => {
+        room.status = 'open'
+        room.markOpen()
+        emitStatus()
+      })
+      socket.addEventListener('message', (event: MessageEvent) => onMessage(room, event.data))
+      const dropped = () => {
+        const wasOpen = room.status === 'open'
+        room.status = 'offline'
+        room.synced = false
+        if (wasOpen) room.opened = new Promise<void>((resolve) => (markOpen = resolve))
+        // A save in flight on the lost connection may or may not have been stored: let the caller retry.
+        const error = new PartykitError('partykit: connection lost before the server acknowledged the save', 0)
+        for (const pending of room.pending.values()) pending.reject(error)
+        room.pending.clear()
+        emitStatus()
+      }
+      socket.addEventListener('close', dropped)
+      socket.addEventListener('error', () => {
+        if (room.status !== 'open') dropped()
+      })
+      return socket
+    })
+    rooms.set(name, room)
+    emitStatus()
+    return room
+  }
+
+  async function request(url: string, init: RequestInit, what: string): Promise<Response> {
+    if (closed) throw new PartykitError(`partykit: ${what}: the connector is closed`, 0)
+    try {
+      return await fetcher(url, { ...init, signal: AbortSignal.timeout(timeout) })
+    } catch (cause) {
+      const error = new PartykitError(`partykit: ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, 0)
+      ;(error as { cause?: unknown }).cause = cause
+      throw error
+    }
+  }
+
+  async function failure(response: Response, what: string): Promise<PartykitError> {
+    let detail = response.statusText
+    try {
+      const body = (await response.json()) as { error?: string }
+      if (typeof body?.error === 'string') detail = body.error
+    } catch {
+      // not JSON: keep the status text
+    }
+    return new PartykitError(`partykit: ${what} failed (${response.status}): ${detail}`, response.status)
+  }
+
+  return {
+    name: 'partykit',
+
+    get status() {
+      return aggregate()
+    },
+
+    onStatus(listener) {
+      if (typeof listener !== 'function') throw new TypeError(`onStatus listener must be a function: ${String(listener)}`)
+      statusListeners.add(listener)
+      return () => void statusListeners.delete(listener)
+    },
+
+    async upload(db, cid, bytes) {
+      checkName('db', db)
+      checkName('cid', cid)
+      if (!(bytes instanceof Uint8Array)) throw new TypeError(`upload bytes must be a Uint8Array: ${String(bytes)}`)
+      const headers: Record<string, string> = { 'content-type': 'application/octet-stream' }
+      if (options.token) headers.authorization = `Bearer ${options.token}`
+      const what = `upload of ${cid}`
+      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> }, what)
+      if (!response.ok) throw await failure(response, what)
+      await response.body?.cancel()
+    },
+
+    async download(db, cid) {
+      checkName('db', db)
+      checkName('cid', cid)
+      const what = `download of ${cid}`
+      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'GET' }, what)
+      if (response.status === 404) {
+        await response.body?.cancel()
+        return undefined
+      }
+      if (!response.ok) throw await failure(response, what)
+      return new Uint8Array(await response.arrayBuffer())
+    },
+
+    async load(db, branch) {
+      checkName('db', db)
+      checkName('branch', branch)
+      const what = `load of ${db}/${branch}`
+      const response = await request(`${roomUrl(db)}/meta/${encodeURIComponent(branch)}`, { method: 'GET' }, what)
+      if (!response.ok) throw await failure(response, what)
+      const body = (await response.json()) as { entries: WireEntry[] }
+      return body.entries.map(fromWire)
+    },
+
+    async save(db, branch, entry, replaces) {
+      checkName('db', db)
+      checkName('branch', branch)
+      if (entry === null || typeof entry !== 'object' || typeof entry.cid !== 'string' || !(entry.bytes instanceof Uint8Array)) {
+        throw new TypeError(`save entry must be { cid: string, bytes: Uint8Array }: ${String(entry)}`)
+      }
+      if (!Array.isArray(replaces) || !replaces.every((cid) => typeof cid === 'string')) {
+        throw new TypeError(`save replaces must be an array of cid strings: ${String(replaces)}`)
+      }
+      if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
+      const room = openRoom(db)
+      const id = `${Date.now().toString(36)}-${(saveCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+      const message = JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces] })
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new PartykitError(`partykit: save to ${db}/${branch} got no answer within ${timeout} ms`, 0)),
+          timeout,
+        )
+      })
+      try {
+        const socket = await Promise.race([room.socket, expired])
+        await Promise.race([room.opened, expired])
+        if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
+        const acked = new Promise<void>((resolve, reject) => room.pending.set(id, { resolve, reject }))
+        socket.send(message)
+        await Promise.race([acked, expired])
+      } finally {
+        room.pending.delete(id)
+        clearTimeout(timer)
+      }
+      // Keep the pushed view current: our own saves are not echoed back to us.
+      const known = room.known.get(branch) ?? new Map<string, MetaEntry>()
+      for (const cid of replaces) known.delete(cid)
+      known.set(entry.cid, entry)
+      room.known.set(branch, known)
+    },
+
+    subscribe(db, branch, onEntries) {
+      checkName('db', db)
+      checkName('branch', branch)
+      if (typeof onEntries !== 'function') throw new TypeError(`subscribe onEntries must be a function: ${String(onEntries)}`)
+      if (closed) throw new PartykitError('partykit: subscribe: the connector is closed', 0)
+      const room = openRoom(db)
+      // Each call gets its own wrapper, so subscribing the same function twice needs two unsubscribes.
+      const listener = (entries: MetaEntry[]) => onEntries(entries)
+      const set = room.listeners.get(branch) ?? new Set()
+      set.add(listener)
+      room.listeners.set(branch, set)
+      // Already connected: hand over the current set now (after returning); else the connect message brings it.
+      if (room.synced) {
+        queueMicrotask(() => {
+          const current = [...(room.known.get(branch)?.values() ?? [])]
+          if (set.has(listener) && current.length > 0) listener(current)
+        })
+      }
+      return () => void set.delete(listener)
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      const error = new PartykitError('partykit: the connector was closed before the server acknowledged the save', 0)
+      await Promise.all(
+        [...rooms.values()].map(async (room) => {
+          for (const pending of room.pending.values()) pending.reject(error)
+          room.pending.clear()
+          room.listeners.clear()
+          const socket = await room.socket.catch(() => undefined)
+          socket?.close()
+        }),
+      )
+      emitStatus()
+      statusListeners.clear()
+    },
+  }
+}
+
+/** `connect.partykit(db, host, options)`: replicate `db` through a PartyKit room named after it. */
+export const connect = {
+  partykit<D extends ConnectableDatabase>(
+    db: D,
+    host: string,
+    options?: PartykitOptions & NonNullable<Parameters<D['connect']>[1]>,
+  ): ReturnType<D['connect']> {
+    return db.connect(partykitConnector(host, { room: db.name, ...options }), options) as ReturnType<D['connect']>
+  },
+}
+
+/** The part of core's `Database` that `connect.partykit` uses (`name`, and `connect` returning a `Sync`). */
+export interface ConnectableDatabase {
+  readonly name: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  connect(connector: Connector, options?: any): unknown
+}
+
+function checkName(what: string, value: unknown): void {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`partykit ${what} must be a non-empty string: ${String(value)}`)
+}
+
+function toWire(entry: MetaEntry): WireEntry {
+  return { cid: entry.cid, bytes: toBase64(entry.bytes) }
+}
+
+function fromWire(entry: WireEntry): MetaEntry {
+  return { cid: entry.cid, bytes: fromBase64(entry.bytes) }
+}
+
+function parseHost(host: string): { base: string; secure: boolean } {
+  const match = /^(https?|wss?):\/\//.exec(host)
+  const base = host.replace(/^(https?|wss?):\/\//, '').replace(/\/+$/, '')
+  if (match) return { base, secure: match[1] === 'https' || match[1] === 'wss' }
+  // No scheme: plain for local and private addresses, TLS otherwise (partysocket's rule).
+  const local = /^(localhost|127\.0\.0\.1|\[::1\]|192\.168\.|10\.)/.test(base)
+  return { base, secure: !local }
+}
+
+async function webSocketConstructor(given: unknown): Promise<unknown> {
+  if (given !== undefined) return given
+  if (typeof globalThis.WebSocket === 'function') return globalThis.WebSocket
+  // Node 20 has no global WebSocket; `ws` is loaded only there, so browser bundles never need it.
+  const ws = await import('ws')
+  return ws.default
+}

@@ -1,0 +1,78 @@
+/**
+ * The wire protocol between the connector and the party server. Files travel over HTTP; meta entries travel
+ * over the room's websocket as JSON, with entry bytes in base64.
+ *
+ * HTTP (room URL = `/parties/<party>/<room>`):
+ *   PUT  <room>/data/<cid>     body = the file bytes        -> 204 | 400 (hash) | 401 (token) | 413 (size)
+ *   GET  <room>/data/<cid>                                  -> 200 bytes | 404
+ *   GET  <room>/meta/<branch>                               -> 200 { entries: WireEntry[] }
+ * Writes carry `Authorization: Bearer <token>` when the server has a token.
+ *
+ * Websocket (`?token=<token>` in the URL when the server has a token):
+ *   server -> client  { type: 'entries', branch, entries, full: true }    once per branch on connect,
+ *   server -> client  { type: 'synced' }                                  then this (branches not sent are empty)
+ *   server -> client  { type: 'entries', branch, entries, replaces }      when another client saves
+ *   client -> server  { type: 'save', id, branch, entry, replaces }
+ *   server -> client  { type: 'ack', id } | { type: 'error', id, status, message }
+ */
+
+/** A meta entry on the wire: `bytes` in base64. */
+export interface WireEntry {
+  cid: string
+  bytes: string
+}
+
+export interface EntriesMessage {
+  type: 'entries'
+  branch: string
+  entries: WireEntry[]
+  /** The current set of the branch (sent on connect): replaces what the client knew. */
+  full?: boolean
+  /** Cids the new entries replaced (removed on the server). */
+  replaces?: string[]
+}
+
+export interface SaveMessage {
+  type: 'save'
+  id: string
+  branch: string
+  entry: WireEntry
+  replaces: string[]
+}
+
+export interface AckMessage {
+  type: 'ack'
+  id: string
+}
+
+export interface ErrorMessage {
+  type: 'error'
+  id?: string
+  status: number
+  message: string
+}
+
+/** Sent after the `full` entries on connect: the client now knows every branch of the room. */
+export interface SyncedMessage {
+  type: 'synced'
+}
+
+export type ServerMessage = EntriesMessage | SyncedMessage | AckMessage | ErrorMessage
+export type ClientMessage = SaveMessage
+
+const CHUNK = 0x8000
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = ''
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK))
+  }
+  return btoa(binary)
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}

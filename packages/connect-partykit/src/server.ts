@@ -1,0 +1,312 @@
+import type * as Party from 'partykit/server'
+import { CID } from 'multiformats/cid'
+import {
+  fromBase64,
+  toBase64,
+  type ClientMessage,
+  type EntriesMessage,
+  type ServerMessage,
+  type WireEntry,
+} from './protocol.js'
+
+/**
+ * The party server for @proj/core databases: one room per database. It stores opaque encrypted files and meta
+ * entries; it never sees a key.
+ *
+ * Environment (partykit.json `vars`, `--var`, or .env):
+ * - `PROJ_TOKEN`: when set, writes (file PUT, meta save) need it (`Authorization: Bearer …` over HTTP,
+ *   `?token=…` on the websocket), else 401. Reads stay open: everything stored is encrypted.
+ * - `PROJ_MAX_FILE_BYTES`: largest file accepted (default 16 MiB), else 413.
+ * - `PROJ_MAX_META_BYTES`: largest meta entry accepted (default 64 KiB), else 413.
+ *
+ * Storage layout (Durable Object values are capped at 128 KiB, so files are chunked):
+ * - `file:<cid>` -> `{ size, chunks }`, written after all its chunks, so its presence means the file is whole
+ * - `file:<cid>:<i>` -> Uint8Array, at most 100 KiB
+ * - `meta:<encodeURIComponent(branch)>:<cid>` -> Uint8Array, one per current entry
+ */
+
+export const CHUNK_BYTES = 100 * 1024
+const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
+const DEFAULT_MAX_META_BYTES = 64 * 1024
+/** Durable Object storage takes at most 128 keys per batched get/put/delete. */
+const BATCH_KEYS = 128
+const RAW_CODE = 0x55
+const SHA256_CODE = 0x12
+
+interface FileManifest {
+  size: number
+  chunks: number
+}
+
+interface ConnectionState {
+  writer: boolean
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const CORS_HEADERS: Record<string, string> = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, PUT, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type',
+  'access-control-max-age': '86400',
+}
+
+export default class ProjServer implements Party.Server {
+  constructor(readonly room: Party.Room) {}
+
+  private get token(): string | undefined {
+    const token = this.room.env.PROJ_TOKEN
+    return typeof token === 'string' && token !== '' ? token : undefined
+  }
+
+  private limit(name: string, fallback: number): number {
+    const value = Number(this.room.env[name])
+    return Number.isFinite(value) && value > 0 ? value : fallback
+  }
+
+  private mayWrite(presented: string | null | undefined): boolean {
+    const token = this.token
+    return token === undefined || (typeof presented === 'string' && sameText(presented, token))
+  }
+
+  // ---- websocket: meta entries -------------------------------------------------------------------------
+
+  async onConnect(connection: Party.Connection<ConnectionState>, ctx: Party.ConnectionContext): Promise<void> {
+    const presented = new URL(ctx.request.url).searchParams.get('token')
+    connection.setState({ writer: this.mayWrite(presented) })
+    for (const [branch, entries] of await this.allBranches()) {
+      send(connection, { type: 'entries', branch, entries, full: true })
+    }
+    send(connection, { type: 'synced' })
+  }
+
+  async onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection<ConnectionState>) {
+    let parsed: ClientMessage
+    try {
+      if (typeof message !== 'string') throw new HttpError(400, 'messages must be JSON text')
+      parsed = JSON.parse(message) as ClientMessage
+    } catch {
+      send(sender, { type: 'error', status: 400, message: 'message is not valid JSON' })
+      return
+    }
+    const id = typeof parsed?.id === 'string' ? parsed.id : undefined
+    try {
+      if (parsed?.type !== 'save') throw new HttpError(400, `unknown message type: ${String(parsed?.type)}`)
+      if (!sender.state?.writer) throw new HttpError(401, 'this room needs a token for writes')
+      const { branch, entry, replaces } = parsed
+      if (typeof branch !== 'string' || branch === '') throw new HttpError(400, `invalid branch: ${String(branch)}`)
+      if (typeof entry?.cid !== 'string' || typeof entry.bytes !== 'string') {
+        throw new HttpError(400, 'entry must be { cid: string, bytes: base64 string }')
+      }
+      if (!Array.isArray(replaces) || !replaces.every((cid) => typeof cid === 'string')) {
+        throw new HttpError(400, 'replaces must be an array of cid strings')
+      }
+      const bytes = decodeBase64(entry.bytes)
+      const max = this.limit('PROJ_MAX_META_BYTES', DEFAULT_MAX_META_BYTES)
+      if (bytes.length > max) {
+        throw new HttpError(413, `meta entry of ${bytes.length} bytes exceeds the limit of ${max} bytes`)
+      }
+      await verifyCid(entry.cid, bytes)
+      const removed = replaces.filter((cid) => cid !== entry.cid)
+      const prefix = metaPrefix(branch)
+      // No await between the put and the delete: Durable Objects commit them as one atomic write.
+      const put = this.room.storage.put(prefix + entry.cid, bytes)
+      const deletes = chunked(removed.map((cid) => prefix + cid)).map((keys) => this.room.storage.delete(keys))
+      await Promise.all([put, ...deletes])
+      send(sender, { type: 'ack', id: id ?? '' })
+      const push: EntriesMessage = { type: 'entries', branch, entries: [entry], replaces: removed }
+      this.room.broadcast(JSON.stringify(push), [sender.id])
+    } catch (error) {
+      const status = error instanceof HttpError ? error.status : 500
+      send(sender, { type: 'error', id, status, message: errorMessage(error) })
+    }
+  }
+
+  private async allBranches(): Promise<Map<string, WireEntry[]>> {
+    const branches = new Map<string, WireEntry[]>()
+    const stored = await this.room.storage.list<Uint8Array>({ prefix: 'meta:' })
+    for (const [key, bytes] of stored) {
+      const split = key.lastIndexOf(':')
+      const branch = decodeURIComponent(key.slice('meta:'.length, split))
+      const list = branches.get(branch) ?? []
+      list.push({ cid: key.slice(split + 1), bytes: toBase64(bytes) })
+      branches.set(branch, list)
+    }
+    return branches
+  }
+
+  private async branchEntries(branch: string): Promise<WireEntry[]> {
+    const prefix = metaPrefix(branch)
+    const stored = await this.room.storage.list<Uint8Array>({ prefix })
+    return [...stored].map(([key, bytes]) => ({ cid: key.slice(prefix.length), bytes: toBase64(bytes) }))
+  }
+
+  // ---- HTTP: files, and a meta read --------------------------------------------------------------------
+
+  async onRequest(req: Party.Request): Promise<Response> {
+    if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS })
+    try {
+      const url = new URL(req.url)
+      // /parties/<party>/<room>/<kind>/<name>
+      const parts = url.pathname.split('/').filter((part) => part !== '')
+      const [kind, name] = parts.slice(3).map((part) => decodeURIComponent(part))
+      if (parts.length === 5 && kind === 'data' && name !== undefined) {
+        if (req.method === 'GET') return await this.getFile(name)
+        if (req.method === 'PUT') return await this.putFile(req, name)
+      } else if (parts.length === 5 && kind === 'meta' && name !== undefined && req.method === 'GET') {
+        return json({ entries: await this.branchEntries(name) })
+      } else {
+        throw new HttpError(404, `no such resource: ${url.pathname}`)
+      }
+      throw new HttpError(405, `method ${req.method} is not allowed on ${url.pathname}`)
+    } catch (error) {
+      const status = error instanceof HttpError ? error.status : 500
+      return json({ error: errorMessage(error) }, status)
+    }
+  }
+
+  private async putFile(req: Party.Request, cid: string): Promise<Response> {
+    const auth = req.headers.get('authorization')
+    if (!this.mayWrite(auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined)) {
+      throw new HttpError(401, 'this room needs a token for writes')
+    }
+    const max = this.limit('PROJ_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES)
+    const bytes = await readBody(req, max)
+    await verifyCid(cid, bytes)
+    if ((await this.room.storage.get<FileManifest>(fileKey(cid))) !== undefined) {
+      return new Response(null, { status: 204, headers: CORS_HEADERS })
+    }
+    const chunks = Math.ceil(bytes.length / CHUNK_BYTES)
+    const values: Record<string, Uint8Array> = {}
+    for (let i = 0; i < chunks; i++) {
+      values[`${fileKey(cid)}:${i}`] = bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)
+    }
+    const keys = Object.keys(values)
+    for (const batch of chunked(keys)) {
+      await this.room.storage.put(Object.fromEntries(batch.map((key) => [key, values[key]])))
+    }
+    // The manifest last: a file is visible only once all its chunks are stored.
+    await this.room.storage.put(fileKey(cid), { size: bytes.length, chunks } satisfies FileManifest)
+    return new Response(null, { status: 204, headers: CORS_HEADERS })
+  }
+
+  private async getFile(cid: string): Promise<Response> {
+    const manifest = await this.room.storage.get<FileManifest>(fileKey(cid))
+    if (manifest === undefined) throw new HttpError(404, `no file ${cid}`)
+    const out = new Uint8Array(manifest.size)
+    const keys = Array.from({ length: manifest.chunks }, (_, i) => `${fileKey(cid)}:${i}`)
+    let offset = 0
+    for (const batch of chunked(keys)) {
+      const values = await this.room.storage.get<Uint8Array>(batch)
+      for (const key of batch) {
+        const chunk = values.get(key)
+        if (chunk === undefined) throw new HttpError(500, `file ${cid} is missing its chunk ${key}`)
+        out.set(chunk, offset)
+        offset += chunk.length
+      }
+    }
+    if (offset !== manifest.size) throw new HttpError(500, `file ${cid} has ${offset} bytes, expected ${manifest.size}`)
+    return new Response(out, {
+      status: 200,
+      headers: { ...CORS_HEADERS, 'content-type': 'application/octet-stream', 'cache-control': 'public, immutable' },
+    })
+  }
+}
+
+function fileKey(cid: string): string {
+  return `file:${cid}`
+}
+
+function metaPrefix(branch: string): string {
+  return `meta:${encodeURIComponent(branch)}:`
+}
+
+function send(connection: Party.Connection, message: ServerMessage): void {
+  connection.send(JSON.stringify(message))
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...CORS_HEADERS, 'content-type': 'application/json' },
+  })
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function chunked<T>(items: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += BATCH_KEYS) out.push(items.slice(i, i + BATCH_KEYS))
+  return out
+}
+
+function decodeBase64(text: string): Uint8Array {
+  try {
+    return fromBase64(text)
+  } catch {
+    throw new HttpError(400, 'entry bytes are not valid base64')
+  }
+}
+
+/** Compares without an early exit, so the time taken does not reveal how much of a token matched. */
+function sameText(a: string, b: string): boolean {
+  let diff = a.length ^ b.length
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0)
+  return diff === 0
+}
+
+/** Reads a request body, stopping with 413 as soon as it passes `max` bytes. */
+async function readBody(req: Party.Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > max) {
+    throw new HttpError(413, `file of ${declared} bytes exceeds the limit of ${max} bytes`)
+  }
+  if (req.body === null) return new Uint8Array(0)
+  const parts: Uint8Array[] = []
+  let size = 0
+  const reader = (req.body as unknown as ReadableStream<Uint8Array>).getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.length
+    if (size > max) {
+      await reader.cancel()
+      throw new HttpError(413, `file exceeds the limit of ${max} bytes`)
+    }
+    parts.push(value)
+  }
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const part of parts) {
+    bytes.set(part, offset)
+    offset += part.length
+  }
+  return bytes
+}
+
+/** Throws 400 unless `text` is a CIDv1 (raw, sha2-256) of exactly these bytes. */
+async function verifyCid(text: string, bytes: Uint8Array): Promise<void> {
+  let cid: CID
+  try {
+    cid = CID.parse(text)
+  } catch {
+    throw new HttpError(400, `invalid CID: ${text}`)
+  }
+  if (cid.version !== 1 || cid.code !== RAW_CODE || cid.multihash.code !== SHA256_CODE) {
+    throw new HttpError(400, `CID ${text} is not a CIDv1 with the raw codec and sha2-256`)
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
+  const expected = cid.multihash.digest
+  if (digest.length !== expected.length || digest.some((byte, i) => byte !== expected[i])) {
+    throw new HttpError(400, `CID ${text} does not match the uploaded bytes`)
+  }
+}

@@ -1,0 +1,29 @@
+import type { TestProject } from 'vitest/node'
+import { startPartykit, type DevServer } from './partykit-dev.js'
+
+export const LOCKED_TOKEN = 'test-room-token'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A dev server without a token: anyone may write. */
+    partykitHost: string
+    /** A dev server started with `--var PROJ_TOKEN=<LOCKED_TOKEN>`. */
+    lockedHost: string
+  }
+}
+
+/** Starts two real `partykit dev` servers for the whole run: an open one and one that needs a token. */
+export default async function setup(project: TestProject) {
+  const started = await Promise.allSettled([startPartykit(), startPartykit({ PROJ_TOKEN: LOCKED_TOKEN })])
+  const failed = started.find((result) => result.status === 'rejected')
+  if (failed) {
+    await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)))
+    throw failed.reason
+  }
+  const [open, locked] = started.map((result) => (result as PromiseFulfilledResult<DevServer>).value) as [DevServer, DevServer]
+  project.provide('partykitHost', open.host)
+  project.provide('lockedHost', locked.host)
+  return async () => {
+    await Promise.all([open.stop(), locked.stop()])
+  }
+}
