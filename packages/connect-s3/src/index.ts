@@ -1,0 +1,230 @@
+/**
+ * @proj/connect-s3: files and meta entries of a database in an S3 bucket (AWS, Ceph radosgw, MinIO, R2, …).
+ *
+ *   <prefix>/<db>/data/<cid>             one object per immutable file
+ *   <prefix>/<db>/meta/<branch>/<cid>    one object per meta entry
+ *
+ * Meta needs no compare-and-swap: `save` PUTs the new entry under its own name, then DELETEs the entries it
+ * merged, so two writers saving at once both leave their entry; `load` lists the branch and reads every entry.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
+import type { Connector, MetaEntry } from '@proj/core/connector'
+import { Layout, checksumOf, mapLimit, parseCid, verifyBytes } from './keys.js'
+
+export { s3PresignedConnector, type S3PresignedOptions } from './presigned.js'
+
+export interface S3ConnectorOptions {
+  /** The bucket; it must exist. */
+  bucket: string
+  /** Key prefix under which every database lives, e.g. 'apps/todo'. Default: the bucket root. */
+  prefix?: string
+  /**
+   * Client config (endpoint, region, credentials, forcePathStyle, …) merged over the defaults: region
+   * 'us-east-1', 3 attempts, 5 s connection timeout, 60 s request timeout, checksums only where required.
+   */
+  s3?: S3ClientConfig
+  /** A client of your own; `s3` is ignored then, and `close()` leaves it open. */
+  client?: S3Client
+  /**
+   * Send `ChecksumSHA256` (the file's CID digest) with every PUT, so the server rejects bytes that do not
+   * match their name (default true). Servers that do not know the header ignore it; servers that refuse it
+   * (501 NotImplemented) make the connector fall back to plain PUTs. Downloads are verified here either way.
+   */
+  checksum?: boolean
+}
+
+/** Default client settings: fail fast on an unreachable endpoint instead of hanging. */
+export function s3ClientConfig(config: S3ClientConfig = {}): S3ClientConfig {
+  return {
+    region: 'us-east-1',
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    // Newer SDKs add CRC32 checksums to every PUT; older S3 servers (Ceph 16, s3rver) reject or ignore them.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...config,
+  }
+}
+
+interface S3Error {
+  name?: string
+  Code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number }
+}
+
+const statusOf = (err: unknown) => (err as S3Error)?.$metadata?.httpStatusCode
+const isNotFound = (err: unknown) => {
+  const name = (err as S3Error)?.name
+  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404
+}
+const isChecksumUnsupported = (err: unknown) => {
+  const name = (err as S3Error)?.name ?? ''
+  return statusOf(err) === 501 || name === 'NotImplemented'
+}
+
+function failure(op: string, key: string, err: unknown): Error {
+  const e = err as S3Error
+  const detail = [e?.name, statusOf(err), e?.message].filter((x) => x !== undefined && x !== '').join(' ')
+  return new Error(`s3 ${op} ${key} failed: ${detail || String(err)}`, { cause: err })
+}
+
+function requireBytes(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`Invalid ${what}: expected a Uint8Array, got ${typeof value}`)
+  return value
+}
+
+export class S3Connector implements Connector {
+  readonly name = 's3'
+  readonly bucket: string
+  readonly client: S3Client
+  private readonly layout: Layout
+  private readonly ownClient: boolean
+  private checksum: boolean
+
+  constructor(options: S3ConnectorOptions) {
+    if (!options || typeof options !== 'object') throw new TypeError(`Invalid S3 options: ${String(options)}`)
+    if (typeof options.bucket !== 'string' || options.bucket === '') {
+      throw new TypeError(`Invalid S3 bucket: ${JSON.stringify(options.bucket)}`)
+    }
+    this.bucket = options.bucket
+    this.layout = new Layout(options.prefix)
+    this.ownClient = !options.client
+    this.client = options.client ?? new S3Client(s3ClientConfig(options.s3))
+    this.checksum = options.checksum ?? true
+  }
+
+  private async put(key: string, cid: ReturnType<typeof parseCid>, bytes: Uint8Array): Promise<void> {
+    const send = (withChecksum: boolean) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentType: 'application/octet-stream',
+          ...(withChecksum ? { ChecksumSHA256: checksumOf(cid) } : {}),
+        }),
+      )
+    try {
+      const withChecksum = this.checksum
+      try {
+        await send(withChecksum)
+      } catch (err) {
+        if (!withChecksum || !isChecksumUnsupported(err)) throw err
+        this.checksum = false
+        await send(false)
+      }
+    } catch (err) {
+      throw failure('put', key, err)
+    }
+  }
+
+  /** The object's bytes, or undefined when it does not exist. */
+  private async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      if (!out.Body) return new Uint8Array(0)
+      return await out.Body.transformToByteArray()
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw failure('get', key, err)
+    }
+  }
+
+  async upload(db: string, cid: string, bytes: Uint8Array): Promise<void> {
+    const key = this.layout.dataKey(db, cid)
+    const parsed = parseCid(cid)
+    await this.put(key, parsed, requireBytes(bytes, 'file bytes'))
+  }
+
+  async download(db: string, cid: string): Promise<Uint8Array | undefined> {
+    const key = this.layout.dataKey(db, cid)
+    const parsed = parseCid(cid)
+    const bytes = await this.get(key)
+    if (bytes) await verifyBytes(parsed, bytes, `s3://${this.bucket}/${key}`)
+    return bytes
+  }
+
+  async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void> {
+    const key = this.layout.metaKey(db, branch, entry?.cid)
+    const parsed = parseCid(entry.cid)
+    requireBytes(entry.bytes, 'meta entry bytes')
+    if (!Array.isArray(replaces)) throw new TypeError(`Invalid replaces: ${JSON.stringify(replaces)} (expected an array)`)
+    const doomed = replaces.filter((cid) => cid !== entry.cid).map((cid) => (parseCid(cid), this.layout.metaKey(db, branch, cid)))
+    await this.put(key, parsed, entry.bytes)
+    // Only after the new entry is durable; a failed delete leaves an old entry that the next save replaces.
+    await mapLimit(doomed, 8, async (doomedKey) => {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: doomedKey }))
+      } catch (err) {
+        if (!isNotFound(err)) throw failure('delete', doomedKey, err)
+      }
+    })
+  }
+
+  async load(db: string, branch: string): Promise<MetaEntry[]> {
+    const prefix = this.layout.metaPrefix(db, branch)
+    const keys: string[] = []
+    let token: string | undefined
+    do {
+      let out
+      try {
+        out = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        )
+      } catch (err) {
+        throw failure('list', prefix, err)
+      }
+      for (const object of out.Contents ?? []) if (object.Key) keys.push(object.Key)
+      token = out.IsTruncated ? out.NextContinuationToken : undefined
+    } while (token)
+    const entries = await mapLimit(keys, 8, async (key): Promise<MetaEntry | undefined> => {
+      const name = key.slice(prefix.length)
+      let cid
+      try {
+        cid = parseCid(name)
+      } catch {
+        return undefined // not ours: only CID-named objects are entries
+      }
+      const bytes = await this.get(key)
+      if (!bytes) return undefined // replaced between the listing and the read
+      await verifyBytes(cid, bytes, `s3://${this.bucket}/${key}`)
+      return { cid: name, bytes }
+    })
+    return entries.filter((e): e is MetaEntry => e !== undefined)
+  }
+
+  async close(): Promise<void> {
+    if (this.ownClient) this.client.destroy()
+  }
+}
+
+/** A connector that keeps a database's files and meta in an S3 bucket. */
+export function s3Connector(options: S3ConnectorOptions): S3Connector {
+  return new S3Connector(options)
+}
+
+/** What `connect.s3` needs of a database: core's `Database#connect`. */
+export interface ConnectableDatabase<S, O> {
+  connect(connector: Connector, options?: O): S
+}
+
+export type S3ConnectOptions<O = unknown> = S3ConnectorOptions & {
+  /** Sync options (branch, pollInterval, …) passed to `db.connect`. */
+  sync?: O
+}
+
+export const connect = {
+  /** Replicates `db` through an S3 bucket; returns core's `Sync` handle. */
+  s3<S, O>(db: ConnectableDatabase<S, O>, options: S3ConnectOptions<O>): S {
+    return db.connect(s3Connector(options), options.sync)
+  },
+}

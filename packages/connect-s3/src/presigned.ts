@@ -1,0 +1,142 @@
+/**
+ * Presigned-URL mode: a connector for browsers that holds no AWS credentials. It asks your server's signing
+ * endpoint (`createSigningHandler` from '@proj/connect-s3/server') for short-lived URLs, then talks to S3
+ * with plain `fetch`. The bucket needs a CORS rule allowing your origin to GET, PUT and DELETE.
+ */
+import type { Connector, MetaEntry } from '@proj/core/connector'
+import { mapLimit, parseCid, segment, verifyBytes } from './keys.js'
+import type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
+
+export interface S3PresignedOptions {
+  /** URL of the signing endpoint (where your server mounts `createSigningHandler`). */
+  signer: string | URL
+  /** Default: globalThis.fetch. */
+  fetch?: typeof globalThis.fetch
+  /** Extra headers for the signing requests, e.g. your session token (checked by `authorize`). */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
+  /** Per-request timeout in ms (default 60_000). */
+  timeout?: number
+}
+
+export class S3PresignedConnector implements Connector {
+  readonly name = 's3'
+  private readonly signer: string
+  private readonly fetch: typeof globalThis.fetch
+  private readonly headers: S3PresignedOptions['headers']
+  private readonly timeout: number
+
+  constructor(options: S3PresignedOptions) {
+    const signer = options?.signer
+    let url: URL
+    try {
+      url = new URL(String(signer))
+    } catch {
+      throw new TypeError(`Invalid signer URL: ${JSON.stringify(signer)}`)
+    }
+    this.signer = url.toString()
+    const fetchFn = options.fetch ?? globalThis.fetch
+    if (typeof fetchFn !== 'function') throw new TypeError('Invalid fetch: no fetch function given or global')
+    this.fetch = fetchFn
+    this.headers = options.headers
+    this.timeout = options.timeout ?? 60_000
+  }
+
+  private async request(what: string, url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.fetch(url, { ...init, signal: AbortSignal.timeout(this.timeout) })
+    } catch (err) {
+      throw new Error(`s3 ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
+  }
+
+  private async sign<K extends SignRequest['op']>(req: Extract<SignRequest, { op: K }>): Promise<SignResponse[K]> {
+    const extra = typeof this.headers === 'function' ? await this.headers() : this.headers
+    const res = await this.request(`sign ${req.op}`, this.signer, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...extra },
+      body: JSON.stringify(req),
+    })
+    if (!res.ok) {
+      const text = await res.text().catch(() => '')
+      throw new Error(`s3 sign ${req.op} failed: ${res.status} ${text}`.trim())
+    }
+    return (await res.json()) as SignResponse[K]
+  }
+
+  private async send(what: string, signed: SignedRequest, method: string, body?: Uint8Array): Promise<Response> {
+    const res = await this.request(what, signed.url, {
+      method,
+      headers: signed.headers,
+      ...(body ? { body: body as unknown as BodyInit } : {}),
+    })
+    return res
+  }
+
+  private async fail(what: string, res: Response): Promise<never> {
+    const text = await res.text().catch(() => '')
+    throw new Error(`s3 ${what} failed: ${res.status} ${text.slice(0, 300)}`.trim())
+  }
+
+  async upload(db: string, cid: string, bytes: Uint8Array): Promise<void> {
+    segment('database name', db)
+    parseCid(cid)
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid file bytes: expected a Uint8Array, got ${typeof bytes}`)
+    const signed = await this.sign({ op: 'upload', db, cid })
+    const res = await this.send(`put ${cid}`, signed, 'PUT', bytes)
+    if (!res.ok) await this.fail(`put ${cid}`, res)
+    await res.arrayBuffer().catch(() => undefined)
+  }
+
+  private async get(what: string, cid: string, signed: SignedRequest): Promise<Uint8Array | undefined> {
+    const res = await this.send(what, signed, 'GET')
+    if (res.status === 404) {
+      await res.arrayBuffer().catch(() => undefined)
+      return undefined
+    }
+    if (!res.ok) await this.fail(what, res)
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    await verifyBytes(parseCid(cid), bytes, what)
+    return bytes
+  }
+
+  async download(db: string, cid: string): Promise<Uint8Array | undefined> {
+    segment('database name', db)
+    parseCid(cid)
+    const signed = await this.sign({ op: 'download', db, cid })
+    return this.get(`get ${cid}`, cid, signed)
+  }
+
+  async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void> {
+    segment('database name', db)
+    segment('branch', branch)
+    parseCid(entry?.cid)
+    if (!(entry.bytes instanceof Uint8Array)) throw new TypeError('Invalid meta entry bytes: expected a Uint8Array')
+    if (!Array.isArray(replaces)) throw new TypeError(`Invalid replaces: ${JSON.stringify(replaces)} (expected an array)`)
+    for (const cid of replaces) parseCid(cid)
+    const signed = await this.sign({ op: 'save', db, branch, cid: entry.cid, replaces: [...replaces] })
+    const res = await this.send(`put meta ${entry.cid}`, signed.put, 'PUT', entry.bytes)
+    if (!res.ok) await this.fail(`put meta ${entry.cid}`, res)
+    await res.arrayBuffer().catch(() => undefined)
+    await mapLimit(signed.delete, 8, async (del) => {
+      const out = await this.send(`delete meta ${del.cid}`, del, 'DELETE')
+      if (!out.ok && out.status !== 404) await this.fail(`delete meta ${del.cid}`, out)
+      await out.arrayBuffer().catch(() => undefined)
+    })
+  }
+
+  async load(db: string, branch: string): Promise<MetaEntry[]> {
+    segment('database name', db)
+    segment('branch', branch)
+    const signed = await this.sign({ op: 'load', db, branch })
+    const entries = await mapLimit(signed.entries, 8, async (e) => {
+      const bytes = await this.get(`get meta ${e.cid}`, e.cid, e)
+      return bytes ? { cid: e.cid, bytes } : undefined
+    })
+    return entries.filter((e): e is MetaEntry => e !== undefined)
+  }
+}
+
+/** A browser-safe S3 connector that uses presigned URLs from your signing endpoint. */
+export function s3PresignedConnector(options: S3PresignedOptions): S3PresignedConnector {
+  return new S3PresignedConnector(options)
+}

@@ -1,0 +1,37 @@
+/**
+ * The signing protocol between `s3PresignedConnector` (browser) and `createSigningHandler` (your server):
+ * one JSON POST per operation; the answer holds presigned S3 URLs the client then uses directly.
+ */
+
+export type SignRequest =
+  /** Presigned PUT of `<db>/data/<cid>`. */
+  | { op: 'upload'; db: string; cid: string }
+  /** Presigned GET of `<db>/data/<cid>`. */
+  | { op: 'download'; db: string; cid: string }
+  /** Presigned PUT of the new entry and presigned DELETEs of the entries it replaces. */
+  | { op: 'save'; db: string; branch: string; cid: string; replaces: string[] }
+  /** The branch listed by the server, with a presigned GET per entry. */
+  | { op: 'load'; db: string; branch: string }
+
+export interface SignedRequest {
+  url: string
+  /** Headers the request must carry exactly as given (they are part of the signature). */
+  headers?: Record<string, string>
+}
+
+export interface SignedUpload extends SignedRequest {}
+export interface SignedDownload extends SignedRequest {}
+export interface SignedSave {
+  put: SignedRequest
+  delete: Array<SignedRequest & { cid: string }>
+}
+export interface SignedLoad {
+  entries: Array<SignedRequest & { cid: string }>
+}
+
+export interface SignResponse {
+  upload: SignedUpload
+  download: SignedDownload
+  save: SignedSave
+  load: SignedLoad
+}
