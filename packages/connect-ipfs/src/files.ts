@@ -37,12 +37,12 @@ export function gatewayList(gateway: unknown): string[] {
 }
 
 /** A CAR whose only root and only block is the raw block `cid` → `bytes`: what `uploadCAR` stores as is. */
-export function singleBlockCar(cid: CID, bytes: Uint8Array): Uint8Array {
+export function singleBlockCar(cid: CID, bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   const block = { cid, bytes }
   const size = CarBufferWriter.headerLength({ roots: [cid] }) + CarBufferWriter.blockLength(block)
   const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots: [cid] })
   writer.write(block)
-  return writer.close()
+  return writer.close() as Uint8Array<ArrayBuffer> // written into the ArrayBuffer above
 }
 
 /**

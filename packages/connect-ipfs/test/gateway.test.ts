@@ -15,7 +15,7 @@ afterAll(async () => {
   await gateway?.close()
 })
 
-const post = (body: Uint8Array) => fetch(`${gateway.url}/ipfs`, { method: 'POST', body })
+const post = (body: BodyInit) => fetch(`${gateway.url}/ipfs`, { method: 'POST', body })
 
 it('stores a posted CAR and serves its block as raw and as car; 404 for others', async () => {
   const bytes = new TextEncoder().encode(`posted ${crypto.randomUUID()}`)

@@ -166,7 +166,7 @@ describe('snapshots', () => {
 describe('connect.ipfs', () => {
   it('hands db.connect the snapshot or w3up connector and only the sync options', () => {
     const calls: { name: string; options: unknown }[] = []
-    const db = { connect: (connector: { name: string }, options?: object) => (calls.push({ name: connector.name, options }), 'sync') }
+    const db = { connect: (connector: { name: string }, options?: { branch?: string; pollInterval?: number }) => (calls.push({ name: connector.name, options }), 'sync') }
     expect(connect.ipfs(db, { gateway: backend.gateway, snapshot: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', branch: 'b' })).toBe('sync')
     connect.ipfs(db, { client, gateway: backend.gateway, pollInterval: 50 })
     expect(calls).toEqual([

@@ -122,12 +122,14 @@ export async function startW3up(): Promise<W3upBackend> {
       const space = await client.createSpace(`space-${crypto.randomUUID()}`, { skipGatewayAuthorization: true })
       await client.addSpace(await space.createAuthorization(client))
       await client.setCurrentSpace(space.did())
-      await ctx.provisionsStorage.put({
+      // What provider/add records once an account pays for a space (the email flow is not part of the test).
+      const provisioned = await ctx.provisionsStorage.put({
         cause: undefined as never,
-        provider: ctx.connection.id.did() as never,
-        account: client.agent.did() as never,
+        provider: ctx.connection.id.did() as `did:web:${string}`,
+        customer: 'did:mailto:example.com:test',
         consumer: space.did(),
       })
+      if (provisioned.error) throw new Error(`provisioning ${space.did()} failed: ${provisioned.error.message}`)
       return client
     },
     async stop() {
