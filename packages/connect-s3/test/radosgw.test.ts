@@ -1,0 +1,53 @@
+import { fileCid } from '@proj/connector-tests'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { s3Connector } from '../src/index.js'
+import { createBucket, listKeys, radosgw, type Backend } from './backends.js'
+import { runConnectorTests } from '@proj/connector-tests'
+
+const CID_KEY = /^apps\/todo\/[^/]+\/(data|meta\/[^/]+)\/bafkrei[a-z2-7]{52}$/
+
+let backend: Backend
+let bucket: string
+beforeAll(async () => {
+  backend = radosgw()
+  bucket = await createBucket(backend.config)
+})
+
+runConnectorTests('s3 (radosgw)', async () => {
+  const make = () => s3Connector({ bucket, prefix: 'apps/todo/', s3: backend.config })
+  return { connector: make(), peer: async () => make() }
+})
+
+describe('s3 (radosgw) storage', () => {
+  it('never hands back bytes that do not hash to their CID', async () => {
+    const connector = s3Connector({ bucket, prefix: 'apps/todo', s3: backend.config })
+    try {
+      const bytes = new TextEncoder().encode('the real bytes')
+      const claimed = await fileCid(new TextEncoder().encode('other bytes'))
+      // Servers that check x-amz-checksum-sha256 reject the PUT; Ceph 16 stores it, and download refuses it.
+      const stored = await connector.upload('wrong-cid-db', claimed, bytes).then(
+        () => true,
+        (err: Error) => (expect(err.message).toMatch(/^s3 put /), false),
+      )
+      if (stored) await expect(connector.download('wrong-cid-db', claimed)).rejects.toThrow(/CID hash does not match bytes/)
+    } finally {
+      await connector.close()
+    }
+  })
+
+  it('rejects invalid names with a TypeError naming the value', async () => {
+    const connector = s3Connector({ bucket, prefix: 'apps/todo', s3: backend.config })
+    await expect(connector.upload('db', 'not-a-cid', new Uint8Array(1))).rejects.toThrow(new TypeError('Invalid CID: "not-a-cid"'))
+    await expect(connector.download('', await fileCid(new Uint8Array(1)))).rejects.toThrow(TypeError)
+    await expect(connector.load('db', '..')).rejects.toThrow('Invalid branch: ".."')
+    expect(() => s3Connector({ bucket: '' })).toThrow('Invalid S3 bucket: ""')
+    await connector.close()
+  })
+
+  // Last in this file: everything the tests above stored.
+  it('leaves only CID-named objects under the prefix', async () => {
+    const keys = await listKeys(backend.config, bucket)
+    expect(keys.length).toBeGreaterThan(0)
+    expect(keys.filter((key) => !CID_KEY.test(key))).toEqual([])
+  })
+})
