@@ -1,0 +1,76 @@
+import { fileCid, runConnectorTests } from '@proj/connector-tests'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { s3PresignedConnector } from '../src/index.js'
+import { createBucket, listKeys, radosgw, signingServer, type Backend, type SigningServer } from './backends.js'
+
+// Presigned-URL mode against radosgw: the connector holds no credentials; a real http server mounts
+// createSigningHandler and answers with presigned URLs that the connector uses with fetch.
+let backend: Backend
+let bucket: string
+let signer: SigningServer
+let guarded: SigningServer
+beforeAll(async () => {
+  backend = radosgw()
+  bucket = await createBucket(backend.config)
+  signer = await signingServer(backend.config, bucket, 'browser')
+  guarded = await signingServer(backend.config, bucket, 'browser', (req, request) =>
+    req.headers.authorization === 'Bearer ok' && request.db.startsWith('mine-'),
+  )
+})
+afterAll(async () => {
+  await signer?.close()
+  await guarded?.close()
+})
+
+runConnectorTests('s3 presigned (radosgw)', async () => {
+  const make = () => s3PresignedConnector({ signer: signer.url })
+  return { connector: make(), peer: async () => make() }
+})
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+
+describe('createSigningHandler', () => {
+  it('answers 400 for names that are not CIDs or not path segments', async () => {
+    const cid = await fileCid(new Uint8Array([1]))
+    const bad = [
+      { op: 'upload', db: 'db', cid: 'not-a-cid' },
+      { op: 'download', db: 'db', cid: '../../other/key' },
+      { op: 'download', db: '..', cid },
+      { op: 'save', db: 'db', branch: 'main', cid, replaces: ['x'] },
+      { op: 'load', db: 'db', branch: '' },
+      { op: 'list', db: 'db' },
+    ]
+    for (const body of bad) {
+      const res = await post(signer.url, body)
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect((await res.json()).error).toMatch(/^Invalid /)
+    }
+    const notJson = await fetch(signer.url, { method: 'POST', body: '{' })
+    expect(notJson.status).toBe(400)
+    expect((await fetch(signer.url)).status).toBe(405)
+  })
+
+  it('answers 403 when authorize rejects, and signs when it allows', async () => {
+    const cid = await fileCid(new Uint8Array([2]))
+    expect((await post(guarded.url, { op: 'download', db: 'mine-a', cid })).status).toBe(403)
+    expect((await post(guarded.url, { op: 'download', db: 'theirs', cid }, { authorization: 'Bearer ok' })).status).toBe(403)
+    const ok = await post(guarded.url, { op: 'download', db: 'mine-a', cid }, { authorization: 'Bearer ok' })
+    expect(ok.status).toBe(200)
+    expect((await ok.json()).url).toMatch(/X-Amz-Signature=/)
+
+    const refused = s3PresignedConnector({ signer: guarded.url })
+    await expect(refused.download('mine-a', cid)).rejects.toThrow(/^s3 sign download failed: 403/)
+    const allowed = s3PresignedConnector({ signer: guarded.url, headers: { authorization: 'Bearer ok' } })
+    const bytes = new TextEncoder().encode('signed with a session')
+    const named = await fileCid(bytes)
+    await allowed.upload('mine-a', named, bytes)
+    expect(await allowed.download('mine-a', named)).toEqual(bytes)
+  })
+
+  it('signs URLs only for keys under the prefix, named by CIDs', async () => {
+    const keys = await listKeys(backend.config, bucket)
+    expect(keys.length).toBeGreaterThan(0)
+    expect(keys.filter((k) => !/^browser\/[^/]+\/(data|meta\/[^/]+)\/bafkrei[a-z2-7]{52}$/.test(k))).toEqual([])
+  })
+})
