@@ -15,6 +15,8 @@ export interface DevServer {
   readonly persist: string
   /** Stops the server (its whole process group) and starts it again on the same port and persist dir. */
   restart(): Promise<void>
+  /** Starts it again after `stop(false)`, on the same port and persist dir. */
+  start(): Promise<void>
   /** Stops the server; `removePersist` also deletes the persist dir. */
   stop(removePersist?: boolean): Promise<void>
 }
@@ -120,6 +122,7 @@ export async function startPartykit(vars: Record<string, string> = {}, persistDi
       await kill()
       await start()
     },
+    start,
     async stop(removePersist = true) {
       await kill()
       if (removePersist) await rm(persist, { recursive: true, force: true })
