@@ -1,3 +1,4 @@
+import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaStore } from '@proj/core/connector'
 import { ipfsFiles, type IpfsFilesOptions } from './files.js'
 import { ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
@@ -45,28 +46,23 @@ export function ipfsConnector(options: IpfsConnectorOptions): Connector {
   return connector
 }
 
-/** A database, as far as `connect.ipfs` needs it (`Database` from '@proj/core'). */
-export interface Connectable<S, O> {
-  connect(connector: Connector, options?: O): S
-}
-
 export type ConnectIpfsOptions = IpfsConnectorOptions | SnapshotConnectorOptions
 
 export const connect = {
   /**
    * Replicates `db` through IPFS: `{ client, gateway, meta? }` writes through w3up, `{ gateway, snapshot }`
-   * reads a published snapshot. Other options (`branch`, `pollInterval`, …) go to `db.connect`.
+   * reads a published snapshot. The other options (`branch`, `pollInterval`, …) go to `db.connect`.
    */
-  ipfs<S, O extends object = object>(db: Connectable<S, O>, options: ConnectIpfsOptions & O): S {
+  ipfs(db: Pick<Database, 'connect'>, options: ConnectIpfsOptions & SyncOptions): Sync {
     if (!db || typeof db.connect !== 'function') throw new TypeError(`Invalid database: ${String(db)}`)
     const { client, gateway, meta, snapshot, fetch, ...syncOptions } = options as Partial<IpfsConnectorOptions> &
       Partial<SnapshotConnectorOptions> &
-      O
+      SyncOptions
+    void client, gateway, meta, fetch
     const connector =
       snapshot !== undefined
         ? snapshotConnector(options as SnapshotConnectorOptions)
         : ipfsConnector(options as IpfsConnectorOptions)
-    void client, gateway, meta, fetch
-    return db.connect(connector, syncOptions as O)
+    return db.connect(connector, syncOptions)
   },
 }

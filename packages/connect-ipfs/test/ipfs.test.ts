@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fileCid, metaEntry } from '@proj/connector-tests'
+import { fileCid, MemoryConnector, metaEntry } from '@proj/connector-tests'
+import { database } from '@proj/core'
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CID } from 'multiformats/cid'
 import {
@@ -163,16 +164,27 @@ describe('snapshots', () => {
   })
 })
 
-describe('connect.ipfs', () => {
-  it('hands db.connect the snapshot or w3up connector and only the sync options', () => {
-    const calls: { name: string; options: unknown }[] = []
-    const db = { connect: (connector: { name: string }, options?: { branch?: string; pollInterval?: number }) => (calls.push({ name: connector.name, options }), 'sync') }
-    expect(connect.ipfs(db, { gateway: backend.gateway, snapshot: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', branch: 'b' })).toBe('sync')
-    connect.ipfs(db, { client, gateway: backend.gateway, pollInterval: 50 })
-    expect(calls).toEqual([
-      { name: 'ipfs-snapshot', options: { branch: 'b' } },
-      { name: 'ipfs', options: { pollInterval: 50 } },
-    ])
+describe('connect.ipfs with a core database', () => {
+  it('replicates through w3up + a meta half, then a second device opens a published snapshot', async () => {
+    const name = `todos-${crypto.randomUUID()}`
+    const meta = new MemoryConnector()
+    const db = database(name, { storage: 'memory' })
+    const sync = connect.ipfs(db, { client, gateway: backend.gateway, meta, pollInterval: 0 })
+    await sync.ready
+    await db.put({ _id: 'a', title: 'milk' })
+    await sync.flush()
+
+    const snapshot = await createSnapshot(ipfsFiles({ client, gateway: backend.gateway }), await meta.load(name, 'main'))
+    const link = parseShareLink(shareLink('https://app.example/open', { db: name, snapshot, key: await db.exportKey() }))
+    await sync.close()
+    await db.close()
+
+    const copy = database(link.db, { storage: 'memory', key: link.key })
+    const reader = connect.ipfs(copy, { gateway: backend.gateway, snapshot: link.snapshot, pollInterval: 0 })
+    await reader.ready
+    expect(await copy.get('a')).toEqual({ _id: 'a', title: 'milk' })
+    await reader.close()
+    await copy.close()
   })
 })
 
