@@ -1,3 +1,4 @@
+import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
 import PartySocket from 'partysocket'
 import { fromBase64, toBase64, type ServerMessage, type WireEntry } from './protocol.js'
@@ -36,6 +37,8 @@ export type PartykitStatus = 'idle' | 'connecting' | 'open' | 'offline' | 'close
 
 export interface PartykitConnector extends Connector {
   readonly name: 'partykit'
+  /** Pushes entries as other clients save them (the current set first). */
+  subscribe: NonNullable<Connector['subscribe']>
   /** The current connection state. */
   readonly status: PartykitStatus
   /** Calls `listener` whenever `status` changes. Returns a function that stops it. */
@@ -360,22 +363,28 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   }
 }
 
-/** `connect.partykit(db, host, options)`: replicate `db` through a PartyKit room named after it. */
-export const connect = {
-  partykit<D extends ConnectableDatabase>(
-    db: D,
-    host: string,
-    options?: PartykitOptions & NonNullable<Parameters<D['connect']>[1]>,
-  ): ReturnType<D['connect']> {
-    return db.connect(partykitConnector(host, { room: db.name, ...options }), options) as ReturnType<D['connect']>
-  },
-}
+/** Options of `connect.partykit`: the connector's, plus core's sync options (`branch`, `maxBackoff`, …). */
+export type ConnectPartykitOptions = PartykitOptions & SyncOptions
 
-/** The part of core's `Database` that `connect.partykit` uses (`name`, and `connect` returning a `Sync`). */
-export interface ConnectableDatabase {
-  readonly name: string
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  connect(connector: Connector, options?: any): unknown
+export const connect = {
+  /**
+   * Replicates `db` in realtime through the PartyKit room named after it (`options.room` to override).
+   * Returns core's `Sync` handle.
+   */
+  partykit(db: Pick<Database, 'name' | 'connect'>, host: string, options: ConnectPartykitOptions = {}): Sync {
+    if (!db || typeof db.connect !== 'function') throw new TypeError(`connect.partykit needs a database: ${String(db)}`)
+    const { room, party, token, WebSocket, fetch, timeout, maxReconnectionDelay, ...syncOptions } = options
+    const connector = partykitConnector(host, {
+      room: room ?? db.name,
+      party,
+      token,
+      WebSocket,
+      fetch,
+      timeout,
+      maxReconnectionDelay,
+    })
+    return db.connect(connector, syncOptions)
+  },
 }
 
 function checkName(what: string, value: unknown): void {
