@@ -15,6 +15,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
+import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
 import { Layout, checksumOf, mapLimit, parseCid, verifyBytes } from './keys.js'
 
@@ -212,19 +213,14 @@ export function s3Connector(options: S3ConnectorOptions): S3Connector {
   return new S3Connector(options)
 }
 
-/** What `connect.s3` needs of a database: core's `Database#connect`. */
-export interface ConnectableDatabase<S, O> {
-  connect(connector: Connector, options?: O): S
-}
-
-export type S3ConnectOptions<O = unknown> = S3ConnectorOptions & {
+export interface S3ConnectOptions extends S3ConnectorOptions {
   /** Sync options (branch, pollInterval, …) passed to `db.connect`. */
-  sync?: O
+  sync?: SyncOptions
 }
 
 export const connect = {
-  /** Replicates `db` through an S3 bucket; returns core's `Sync` handle. */
-  s3<S, O>(db: ConnectableDatabase<S, O>, options: S3ConnectOptions<O>): S {
+  /** Replicates `db` through an S3 bucket (polled); returns the `Sync` handle. */
+  s3(db: Database, options: S3ConnectOptions): Sync {
     return db.connect(s3Connector(options), options.sync)
   },
 }
