@@ -58,6 +58,17 @@ export async function startPartykit(vars: Record<string, string> = {}, persistDi
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_UPDATE_NOTIFIER: '1', CI: '1' },
     })
+    // Should the test process exit without running teardown (a forced exit after a hang), take the server along.
+    const pid = child.pid
+    const onExit = () => {
+      try {
+        if (pid !== undefined) process.kill(-pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    process.once('exit', onExit)
+    child.once('exit', () => process.off('exit', onExit))
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
     const started = Date.now()
