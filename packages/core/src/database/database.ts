@@ -296,6 +296,8 @@ class DatabaseImpl extends TreeView implements Database {
 
   async #merge(state: OpenState, remote: HeadState): Promise<void> {
     remote.heads.forEach((cid, i) => state.store.locate(cid, remote.files[i]!))
+    // The head files carry the locations of everything the remote tree links to.
+    await Promise.all(remote.files.map((file) => state.store.loadFile(file)))
     const local = state.head
     if (!local) {
       await this.#adopt(state, remote, state.emptyRoot)
