@@ -90,6 +90,17 @@ describe('party server: files', () => {
     expect((await fetch(`${room}/elsewhere`)).status).toBe(404)
     expect((await fetch(`${room}/data/${await fileCid(text('a'))}`, { method: 'DELETE' })).status).toBe(405)
   })
+
+  it('answers CORS preflights, so browser pages on other origins can upload', async () => {
+    const response = await fetch(`${host}/parties/main/${dbName()}/data/${await fileCid(text('a'))}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://example.test', 'access-control-request-method': 'PUT' },
+    })
+    expect(response.status).toBe(204)
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    expect(response.headers.get('access-control-allow-methods')).toContain('PUT')
+    expect(response.headers.get('access-control-allow-headers')).toContain('authorization')
+  })
 })
 
 describe('party server: token', () => {
@@ -129,6 +140,14 @@ describe('party server: meta', () => {
     expect(error.status).toBe(400)
     expect(error.message).toBe(`partykit: save failed (400): CID ${good.cid} does not match the uploaded bytes`)
     expect(await connector.load(db, 'main')).toEqual([])
+  })
+
+  it('refuses a meta entry over 64 KiB (PROJ_MAX_META_BYTES) with 413', async () => {
+    const connector = client(host)
+    const entry = await metaEntry(randomBytes(64 * 1024 + 1))
+    const error = await rejection(connector.save(dbName(), 'main', entry, []))
+    expect(error.status).toBe(413)
+    expect(error.message).toBe(`partykit: save failed (413): meta entry of ${64 * 1024 + 1} bytes exceeds the limit of ${64 * 1024} bytes`)
   })
 
   it('keeps branches apart, including names with separators', async () => {
