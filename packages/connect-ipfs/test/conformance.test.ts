@@ -19,12 +19,13 @@ runConnectorTests(
   async () => {
     // No meta half: the connector moves files only.
     const files = async () => ipfsConnector(await device())
-    return { connector: await files(), peer: files, filesOnly: true }
+    return { connector: await files(), peer: files, filesOnly: true, sharedFiles: true }
   },
+  { filesOnly: true, sharedFiles: true },
 )
 
 runConnectorTests('ipfs with a memory meta half', async () => {
   const meta = new MemoryBackend()
   const connect = async () => ipfsConnector({ ...(await device()), meta: new MemoryConnector(meta) })
-  return { connector: await connect(), peer: connect }
+  return { connector: await connect(), peer: connect, sharedFiles: true }
 })

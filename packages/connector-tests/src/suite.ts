@@ -13,6 +13,11 @@ export interface ConnectorFixture {
   /** Only files are tested (a file-only store such as IPFS without a meta half). */
   filesOnly?: boolean
   /**
+   * Files are global by content address (IPFS): any database name may serve any CID. Separation is then
+   * checked as "never different bytes" instead of "absent".
+   */
+  sharedFiles?: boolean
+  /**
    * Called after each test, once the suite has called `close()` on the connector and on every peer it got
    * from `peer()`. For anything else the fixture made (a temp dir, a per-test server).
    */
@@ -53,7 +58,7 @@ const text = (s: string) => new TextEncoder().encode(s)
 const entry = (label: string) => metaEntry(text(`${label} ${randomName('meta')}`))
 
 /** What a backend supports, known before any fixture is made. */
-export type ConnectorCapabilities = Pick<ConnectorFixture, 'subscribe' | 'singleMeta' | 'filesOnly'>
+export type ConnectorCapabilities = Pick<ConnectorFixture, 'subscribe' | 'singleMeta' | 'filesOnly' | 'sharedFiles'>
 
 /**
  * The conformance suite every connector passes. `setup` runs before each test and makes a fresh fixture;
@@ -132,7 +137,10 @@ export function runConnectorTests(
         const bytes = randomBytes(100)
         const cid = await fileCid(bytes)
         await connector.upload(db, cid, bytes)
-        expect(await connector.download(other, cid)).toBeUndefined()
+        const elsewhere = await connector.download(other, cid)
+        if (fixture.sharedFiles) {
+          if (elsewhere !== undefined) expectBytes(elsewhere, bytes)
+        } else expect(elsewhere).toBeUndefined()
       })
 
       it('a second client sees the files of the first', async () => {
