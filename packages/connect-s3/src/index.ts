@@ -34,8 +34,9 @@ export interface S3ConnectorOptions {
   /** A client of your own; `s3` is ignored then, and `close()` leaves it open. */
   client?: S3Client
   /**
-   * Send `ChecksumSHA256` (the file's CID digest) with every PUT, so the server rejects bytes that do not
-   * match their name (default true). Servers that do not know the header ignore it; servers that refuse it
+   * Bind every PUT to its name (default true): the CID's SHA-256 digest goes out as `ChecksumSHA256` and as
+   * the signed payload hash (`x-amz-content-sha256`), so the server rejects bytes that do not hash to the
+   * CID. Servers that verify neither (s3rver) store what they get; servers that refuse the checksum header
    * (501 NotImplemented) make the connector fall back to plain PUTs. Downloads are verified here either way.
    */
   checksum?: boolean
@@ -77,6 +78,8 @@ function failure(op: string, key: string, err: unknown): Error {
   return new Error(`s3 ${op} ${key} failed: ${detail || String(err)}`, { cause: err })
 }
 
+const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+
 function requireBytes(value: unknown, what: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`Invalid ${what}: expected a Uint8Array, got ${typeof value}`)
   return value
@@ -103,17 +106,31 @@ export class S3Connector implements Connector {
   }
 
   private async put(key: string, cid: ReturnType<typeof parseCid>, bytes: Uint8Array): Promise<void> {
-    const send = (withChecksum: boolean) =>
-      this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: bytes,
-          ContentLength: bytes.length,
-          ContentType: 'application/octet-stream',
-          ...(withChecksum ? { ChecksumSHA256: checksumOf(cid) } : {}),
-        }),
-      )
+    const send = (withChecksum: boolean) => {
+      const command = new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ContentType: 'application/octet-stream',
+        ...(withChecksum ? { ChecksumSHA256: checksumOf(cid) } : {}),
+      })
+      if (withChecksum) {
+        // SigV4 signs the payload hash given in x-amz-content-sha256; pinning it to the CID's digest makes
+        // every server that checks signed payloads (AWS, Ceph radosgw, MinIO) refuse bytes that do not match
+        // their name, even servers too old for x-amz-checksum-sha256.
+        const payloadHash = toHex(cid.multihash.digest)
+        command.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as { headers?: Record<string, string> }
+            if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash
+            return next(args)
+          },
+          { step: 'build', name: 'pinPayloadHashToCid' },
+        )
+      }
+      return this.client.send(command)
+    }
     try {
       const withChecksum = this.checksum
       try {

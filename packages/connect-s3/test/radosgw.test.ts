@@ -1,8 +1,7 @@
-import { fileCid } from '@proj/connector-tests'
+import { fileCid, runConnectorTests } from '@proj/connector-tests'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { s3Connector } from '../src/index.js'
 import { createBucket, listKeys, radosgw, type Backend } from './backends.js'
-import { runConnectorTests } from '@proj/connector-tests'
 
 const CID_KEY = /^apps\/todo\/[^/]+\/(data|meta\/[^/]+)\/bafkrei[a-z2-7]{52}$/
 
@@ -19,17 +18,29 @@ runConnectorTests('s3 (radosgw)', async () => {
 })
 
 describe('s3 (radosgw) storage', () => {
-  it('never hands back bytes that do not hash to their CID', async () => {
+  it('radosgw refuses bytes that do not hash to the CID they are uploaded under', async () => {
     const connector = s3Connector({ bucket, prefix: 'apps/todo', s3: backend.config })
     try {
       const bytes = new TextEncoder().encode('the real bytes')
       const claimed = await fileCid(new TextEncoder().encode('other bytes'))
-      // Servers that check x-amz-checksum-sha256 reject the PUT; Ceph 16 stores it, and download refuses it.
-      const stored = await connector.upload('wrong-cid-db', claimed, bytes).then(
-        () => true,
-        (err: Error) => (expect(err.message).toMatch(/^s3 put /), false),
+      await expect(connector.upload('wrong-cid-db', claimed, bytes)).rejects.toThrow(
+        /^s3 put apps\/todo\/wrong-cid-db\/data\/bafkrei\w+ failed: XAmzContentSHA256Mismatch 400/,
       )
-      if (stored) await expect(connector.download('wrong-cid-db', claimed)).rejects.toThrow(/CID hash does not match bytes/)
+      expect(await connector.download('wrong-cid-db', claimed)).toBeUndefined()
+    } finally {
+      await connector.close()
+    }
+  })
+
+  it('never hands back stored bytes that do not hash to their CID', async () => {
+    // Without the checksum the server stores anything; download still refuses it.
+    const connector = s3Connector({ bucket, prefix: 'apps/todo', s3: backend.config, checksum: false })
+    try {
+      const claimed = await fileCid(new TextEncoder().encode('claimed'))
+      await connector.upload('wrong-cid-db', claimed, new TextEncoder().encode('stored'))
+      await expect(connector.download('wrong-cid-db', claimed)).rejects.toThrow(
+        `CID hash does not match bytes: ${claimed} (s3://${bucket}/apps/todo/wrong-cid-db/data/${claimed})`,
+      )
     } finally {
       await connector.close()
     }
