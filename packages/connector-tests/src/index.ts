@@ -1,3 +1,4 @@
 export { fileCid, metaEntry, verifyCid } from './cid.js'
 export { MemoryBackend, MemoryConnector } from './memory.js'
 export { runConnectorTests, type ConnectorCapabilities, type ConnectorFixture } from './suite.js'
+export { FaultyConnector, InjectedFault, seededRandom, type FaultOptions } from './faulty.js'

@@ -311,7 +311,7 @@ class DatabaseImpl extends TreeView implements Database {
       return
     }
     const height = Math.max(local.height, remote.height) + 1
-    const rows = await changedRows(state.store, local.root, merged.root)
+    const rows = this.#listeners.size ? await changedRows(state.store, local.root, merged.root) : []
     const event = await makeEvent([...local.heads, ...remote.heads], height, merged.root)
     const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
     const head: HeadState = { heads: [event.block.cid], files: [file], root: merged.root, height }
@@ -322,7 +322,8 @@ class DatabaseImpl extends TreeView implements Database {
 
   /** Takes a remote head that already contains everything local (no new file is written). */
   async #adopt(state: OpenState, remote: HeadState, previousRoot: CID): Promise<void> {
-    const rows = await changedRows(state.store, previousRoot, remote.root)
+    // Listing what changed reads both trees; without listeners a new device stays lazy.
+    const rows = this.#listeners.size ? await changedRows(state.store, previousRoot, remote.root) : []
     await writeHead(state.storage, this.#branch, remote)
     state.head = { ...remote }
     this.#emit(rows)

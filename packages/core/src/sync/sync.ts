@@ -137,13 +137,14 @@ class SyncEngine implements Sync {
   }
 
   #schedulePoll(): void {
-    if (this.#closed || this.#options.pollInterval <= 0 || this.#connector.subscribe) return
+    if (this.#closed || this.#options.pollInterval <= 0) return
+    // A pushing backend is still polled, slowly: a push lost while reconnecting is caught up this way.
     const timer = setTimeout(() => {
       this.#timers.delete(timer)
       this.#wantPull = true
       this.#kick()
       this.#schedulePoll()
-    }, this.#options.pollInterval)
+    }, this.#connector.subscribe ? this.#options.pollInterval * 10 : this.#options.pollInterval)
     this.#timers.add(timer)
   }
 
