@@ -51,7 +51,12 @@ export async function verifyBytes(cid: CID, bytes: Uint8Array, where: string): P
   const expected = cid.multihash.digest
   let same = digest.digest.length === expected.length
   for (let i = 0; same && i < expected.length; i++) same = digest.digest[i] === expected[i]
-  if (!same) throw new Error(`CID hash does not match bytes: ${cid.toString()} (${where})`)
+  if (!same) {
+    // Named like core's IntegrityError, which connector packages may not import at run time.
+    const error = new Error(`CID hash does not match bytes: ${cid.toString()} (${where})`)
+    error.name = 'IntegrityError'
+    throw error
+  }
 }
 
 export class Layout {

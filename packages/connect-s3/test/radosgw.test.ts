@@ -39,7 +39,10 @@ describe('s3 (radosgw) storage', () => {
       const claimed = await fileCid(new TextEncoder().encode('claimed'))
       await connector.upload('wrong-cid-db', claimed, new TextEncoder().encode('stored'))
       await expect(connector.download('wrong-cid-db', claimed)).rejects.toThrow(
-        `CID hash does not match bytes: ${claimed} (s3://${bucket}/apps/todo/wrong-cid-db/data/${claimed})`,
+        expect.objectContaining({
+          name: 'IntegrityError',
+          message: `CID hash does not match bytes: ${claimed} (s3://${bucket}/apps/todo/wrong-cid-db/data/${claimed})`,
+        }),
       )
     } finally {
       await connector.close()
