@@ -1,10 +1,44 @@
-import { defineConfig } from 'tsup'
+import { fileURLToPath } from 'node:url'
+import { build, defineConfig, type Options } from 'tsup'
+
+type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number]
+
+const browserOpenStorage = fileURLToPath(new URL('./src/database/open-storage.browser.ts', import.meta.url))
+
+/** Swaps the Node storage opener (files, node:fs) for the browser one (IndexedDB). */
+const browserStorage: EsbuildPlugin = {
+  name: 'proj-browser-storage',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /[\\/]open-storage\.js$/ }, () => ({ path: browserOpenStorage }))
+  },
+}
+
+/**
+ * The browser bundle: one self-contained ESM file (dependencies included, WebCrypto only), loadable by a
+ * page as it is. Exported so the browser test can build it from the current sources.
+ */
+export const browserBuild: Options = {
+  entry: { browser: 'src/browser.ts' },
+  format: ['esm'],
+  platform: 'browser',
+  target: 'es2022',
+  noExternal: [/.*/],
+  splitting: false,
+  sourcemap: true,
+  dts: false,
+  clean: false,
+  esbuildPlugins: [browserStorage],
+}
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/browser.ts', 'src/connector/api.ts'],
+  entry: ['src/index.ts', 'src/connector/api.ts'],
   format: ['esm'],
-  dts: true,
+  dts: { entry: ['src/index.ts', 'src/browser.ts', 'src/connector/api.ts'] },
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // Built after the Node entries so that `clean` cannot race it.
+  onSuccess: async () => {
+    await build({ ...browserBuild, config: false })
+  },
 })

@@ -1,6 +1,4 @@
-export { database } from './database/database.js'
-export type * from './database/api.js'
-export type * from './sync/api.js'
-export type * from './connector/api.js'
-export { NotFoundError, KeyMismatchError, IntegrityError, ConnectorError, ClosedError } from './errors.js'
-export { shareLink, parseShareLink } from './sync/share-link.js'
+// The browser entry (package.json "browser" condition): the same exports as index.ts. The browser build
+// (tsup.config.ts) resolves database/open-storage.js to open-storage.browser.ts, so databases default to
+// IndexedDB ("proj:<name>") and the bundle never imports node:fs.
+export * from './index.js'

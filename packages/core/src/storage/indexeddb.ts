@@ -1,0 +1,146 @@
+import type { Storage } from './api.js'
+
+const FILES = 'files'
+const RECORDS = 'records'
+
+/** IndexedDB storage, plus a way to hear that another tab (or another instance) replaced a record. */
+export interface IndexedDBStorage extends Storage {
+  /**
+   * Calls `listener` with a record's name after another instance of this database (another tab of the
+   * same origin, or another `database()` in this one) replaced or deleted it. Returns the unsubscribe function.
+   */
+  watch(listener: (record: string) => void): () => void
+}
+
+/** The IndexedDB database name: `proj:<name>`, or `proj:<dir>/<name>` when a dir is given. */
+export function indexedDBName(name: string, options: { dir?: string } = {}): string {
+  return options.dir ? `proj:${options.dir}/${name}` : `proj:${name}`
+}
+
+/**
+ * Browser storage in one IndexedDB database with two object stores: `files` (stored files by CID,
+ * immutable) and `records` (meta, keybag, outbox). Every write is one readwrite transaction with strict
+ * durability and resolves when the transaction completes, so a write is all-or-nothing and durable.
+ * Record changes are announced on a BroadcastChannel of the same name, so other tabs can re-read them.
+ */
+export function indexedDBStorage(name: string, options: { dir?: string } = {}): IndexedDBStorage {
+  if (typeof indexedDB === 'undefined') {
+    throw new TypeError(`database(${JSON.stringify(name)}): storage 'indexeddb' needs a browser (globalThis.indexedDB is missing)`)
+  }
+  const location = indexedDBName(name, options)
+  let closed = false
+  const opening = openDatabase(location)
+  opening.catch(() => {})
+  const listeners = new Set<(record: string) => void>()
+  const channel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(location)
+  if (channel) {
+    channel.onmessage = (event: MessageEvent<unknown>) => {
+      const data = event.data as { record?: unknown } | null
+      if (!data || typeof data.record !== 'string') return
+      for (const listener of listeners) {
+        try {
+          listener(data.record)
+        } catch (error) {
+          console.error(`IndexedDB storage ${JSON.stringify(location)}: a watch() listener threw:`, error)
+        }
+      }
+    }
+  }
+
+  async function run<T>(
+    store: string,
+    mode: IDBTransactionMode,
+    body: (objects: IDBObjectStore) => IDBRequest<T> | void,
+  ): Promise<T | undefined> {
+    if (closed) throw new Error(`IndexedDB storage ${JSON.stringify(location)} is closed`)
+    const db = await opening
+    return new Promise<T | undefined>((resolve, reject) => {
+      const tx = mode === 'readwrite' ? db.transaction(store, mode, { durability: 'strict' }) : db.transaction(store, mode)
+      let result: T | undefined
+      const request = body(tx.objectStore(store))
+      if (request) request.onsuccess = () => (result = request.result)
+      // Resolve only when the transaction has committed: then the write is durable.
+      tx.oncomplete = () => resolve(result)
+      tx.onerror = () => reject(tx.error ?? new Error(`IndexedDB transaction on ${JSON.stringify(location)} failed`))
+      tx.onabort = () => reject(tx.error ?? new Error(`IndexedDB transaction on ${JSON.stringify(location)} was aborted`))
+    })
+  }
+
+  function announce(record: string): void {
+    channel?.postMessage({ record })
+  }
+
+  return {
+    location,
+    async readFile(cid) {
+      return asBytes(await run<unknown>(FILES, 'readonly', (files) => files.get(cid)))
+    },
+    async writeFile(cid, bytes) {
+      const copy = bytes.slice()
+      await run(FILES, 'readwrite', (files) => {
+        // A stored file is immutable: writing an existing one again is a no-op.
+        const existing = files.getKey(cid)
+        existing.onsuccess = () => {
+          if (existing.result === undefined) files.put(copy, cid)
+        }
+      })
+    },
+    async deleteFile(cid) {
+      await run(FILES, 'readwrite', (files) => files.delete(cid))
+    },
+    async listFiles() {
+      const keys = await run(FILES, 'readonly', (files) => files.getAllKeys())
+      return (keys ?? []).map(String)
+    },
+    async readRecord(record) {
+      return asBytes(await run<unknown>(RECORDS, 'readonly', (records) => records.get(record)))
+    },
+    async writeRecord(record, bytes) {
+      const copy = bytes.slice()
+      await run(RECORDS, 'readwrite', (records) => records.put(copy, record))
+      announce(record)
+    },
+    async deleteRecord(record) {
+      await run(RECORDS, 'readwrite', (records) => records.delete(record))
+      announce(record)
+    },
+    watch(listener) {
+      if (typeof listener !== 'function') throw new TypeError(`watch() expects a function, got ${typeof listener}`)
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      listeners.clear()
+      channel?.close()
+      const db = await opening.catch(() => undefined)
+      db?.close()
+    },
+  }
+}
+
+function openDatabase(location: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(location, 1)
+    request.onupgradeneeded = () => {
+      const db = request.result
+      if (!db.objectStoreNames.contains(FILES)) db.createObjectStore(FILES)
+      if (!db.objectStoreNames.contains(RECORDS)) db.createObjectStore(RECORDS)
+    }
+    request.onsuccess = () => {
+      const db = request.result
+      // A newer version opened elsewhere (another tab after an upgrade): let it proceed.
+      db.onversionchange = () => db.close()
+      resolve(db)
+    }
+    request.onerror = () => reject(request.error ?? new Error(`Cannot open IndexedDB database ${JSON.stringify(location)}`))
+  })
+}
+
+function asBytes(value: unknown): Uint8Array | undefined {
+  if (value === undefined) return undefined
+  if (value instanceof Uint8Array) return value
+  if (value instanceof ArrayBuffer) return new Uint8Array(value)
+  throw new TypeError(`IndexedDB storage: expected stored bytes, got ${Object.prototype.toString.call(value)}`)
+}
