@@ -1,0 +1,104 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type BrowserContext } from 'playwright-core'
+import { build } from 'tsup'
+import { browserBuild } from '../../tsup.config.js'
+
+const packageDir = fileURLToPath(new URL('../..', import.meta.url))
+
+/** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
+export const CHROMIUM = '/usr/bin/chromium'
+
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>proj browser test</title></head>
+<body><script type="module">
+  import * as core from '/browser.js'
+  import * as storage from '/storage.js'
+  window.core = core
+  window.storage = storage
+  window.loaded = true
+</script></body></html>`
+
+export interface Harness {
+  /** http://127.0.0.1:<port>/ : a page that loads the browser bundle as `window.core`. */
+  url: string
+  context: BrowserContext
+  close(): Promise<void>
+}
+
+/**
+ * Builds the browser bundle from the current sources with the package's own tsup options (plus the
+ * IndexedDB storage module on its own, for storage-level checks), serves both with a test page from
+ * 127.0.0.1, and starts headless Chromium with a fresh profile.
+ */
+export async function startHarness(): Promise<Harness> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
+  const work = mkdtempSync(join(tmpdir(), 'proj-browser-'))
+  const outDir = join(work, 'dist')
+  await build({
+    ...browserBuild,
+    entry: { browser: join(packageDir, 'src/browser.ts') },
+    tsconfig: join(packageDir, 'tsconfig.json'),
+    outDir,
+    sourcemap: false,
+    silent: true,
+    config: false,
+  })
+  await build({
+    ...browserBuild,
+    entry: { storage: join(packageDir, 'src/storage/indexeddb.ts') },
+    tsconfig: join(packageDir, 'tsconfig.json'),
+    outDir,
+    sourcemap: false,
+    silent: true,
+    config: false,
+  })
+  const assets: Record<string, { type: string; body: string | Buffer }> = {
+    '/': { type: 'text/html; charset=utf-8', body: PAGE },
+    '/browser.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(outDir, 'browser.js')) },
+    '/storage.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(outDir, 'storage.js')) },
+  }
+  const server = createServer((request, response) => {
+    const asset = assets[new URL(request.url ?? '/', 'http://127.0.0.1').pathname]
+    if (!asset) {
+      response.writeHead(404).end()
+      return
+    }
+    response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' }).end(asset.body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+
+  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    context,
+    async close() {
+      await context.close().catch(() => {})
+      await closeServer(server)
+      rmSync(work, { recursive: true, force: true })
+    },
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections()
+  return new Promise((resolve) => server.close(() => resolve()))
+}
