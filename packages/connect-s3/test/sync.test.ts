@@ -54,16 +54,19 @@ describe('connect.s3 end to end (radosgw)', () => {
       ])
       await b.sync.flush()
       await sees(a, ['bread', 'eggs', 'milk'])
-      await a.db.del('eggs')
-      await a.sync.flush()
-      await sees(b, ['bread', 'milk'])
-      await b.sync.flush()
+      // Concurrent writes on both devices merge through the bucket's meta entries.
+      await Promise.all([a.db.put({ _id: 'jam', title: 'jam', done: false }), b.db.del('eggs')])
+      await Promise.all([a.sync.flush(), b.sync.flush()])
+      await sees(a, ['bread', 'jam', 'milk'])
+      await sees(b, ['bread', 'jam', 'milk'])
+      await Promise.all([a.sync.flush(), b.sync.flush()])
 
       // A fresh device: empty local storage, only the bucket and the key.
       const c = await open('c', key)
-      await sees(c, ['bread', 'milk'])
+      await sees(c, ['bread', 'jam', 'milk'])
       expect((await c.db.allDocs()).rows.map((r) => r.value)).toEqual([
         { _id: 'bread', title: 'bread', done: false },
+        { _id: 'jam', title: 'jam', done: false },
         { _id: 'milk', title: 'milk', done: false },
       ])
       await expect(c.db.get('eggs')).rejects.toThrow(expect.objectContaining({ name: 'NotFoundError' }))
