@@ -28,7 +28,11 @@ export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Pr
 }
 
 /** Parses a CAR and verifies every block against its CID. */
-export async function decodeCar(bytes: Uint8Array, label: string): Promise<{ header: FileHeader; blocks: Block[] }> {
+export async function decodeCar(
+  bytes: Uint8Array,
+  label: string,
+  options: { headerOnly?: boolean } = {},
+): Promise<{ header: FileHeader; blocks: Block[] }> {
   let reader: CarBufferReader
   try {
     reader = CarBufferReader.fromBytes(bytes)
@@ -40,6 +44,7 @@ export async function decodeCar(bytes: Uint8Array, label: string): Promise<{ hea
   let header: FileHeader | undefined
   const blocks: Block[] = []
   for (const { cid, bytes: blockBytes } of reader.blocks()) {
+    if (options.headerOnly && !cid.equals(root)) continue
     const digest = await sha256.digest(blockBytes)
     if (cid.multihash.code !== sha256.code || !equalBytes(digest.digest, cid.multihash.digest)) {
       throw new IntegrityError(label, `block ${cid} does not hash to its CID`)

@@ -33,6 +33,7 @@ export class BlockStore {
   readonly #loaded = new Set<string>()
   readonly #sources = new Set<FileSource>()
   readonly #onFile = new Set<(cid: string) => void>()
+  readonly #references = new Map<string, string[]>()
 
   constructor(
     readonly storage: Storage,
@@ -124,6 +125,21 @@ export class BlockStore {
     throw new MissingBlockError(file, 'the file is neither stored locally nor at any connected source')
   }
 
+  /**
+   * The files a file's header points to (where blocks it links to live). Following them from the head files
+   * reaches every file the head needs; a file is only read for its header, its blocks are not kept.
+   */
+  async fileReferences(file: string): Promise<string[]> {
+    const known = this.#references.get(file)
+    if (known) return known
+    const sealed = await this.fileBytes(file)
+    const plain = await open(this.key, sealed, file, this.database)
+    const { header } = await decodeCar(plain, file, { headerOnly: true })
+    const references = header.locations.map(([holder]) => holder.toString())
+    this.#references.set(file, references)
+    return references
+  }
+
   async #readFile(file: string): Promise<void> {
     const sealed = await this.fileBytes(file)
     const plain = await open(this.key, sealed, file, this.database)
@@ -138,6 +154,7 @@ export class BlockStore {
       const holderKey = holder.toString()
       for (const cid of cids) this.locate(cid, holderKey)
     }
+    this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
     this.#loaded.add(file)
   }
 
@@ -186,6 +203,7 @@ export class BlockStore {
       this.#unsaved.delete(key)
     }
     this.#loaded.add(file)
+    this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
     for (const listener of this.#onFile) listener(file)
     return file
   }

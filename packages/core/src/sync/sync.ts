@@ -31,7 +31,6 @@ class SyncEngine implements Sync {
   #replica: Replica | undefined
   #closed = false
   #uploaded = new Set<string>()
-  #pendingFiles = new Set<string>()
   /** Remote entries whose state the local head contains: the next save replaces them. */
   #merged = new Set<string>()
   /** Entries already opened, by CID, so polling does not decrypt the same bytes again. */
@@ -45,6 +44,7 @@ class SyncEngine implements Sync {
   #wake: (() => void) | undefined
   #timers = new Set<ReturnType<typeof setTimeout>>()
   #cleanups: (() => void)[] = []
+  #rejectReady: (error: unknown) => void = () => {}
 
   constructor(replica: Promise<Replica>, connector: Connector, options: SyncOptions) {
     this.#connector = connector
@@ -61,6 +61,7 @@ class SyncEngine implements Sync {
       rejectReady = reject
     })
     this.ready.catch(() => {})
+    this.#rejectReady = rejectReady
     this.#start(replica).then(resolveReady, rejectReady)
   }
 
@@ -89,7 +90,6 @@ class SyncEngine implements Sync {
     this.#replica = replica
     const record = await replica.storage.readRecord(this.#recordName)
     if (record) this.#uploaded = new Set((dagCbor.decode(record) as SyncRecord).uploaded)
-    for (const file of await replica.storage.listFiles()) if (!this.#uploaded.has(file)) this.#pendingFiles.add(file)
     this.#cleanups.push(
       replica.store.addSource(async (cid) => {
         try {
@@ -100,9 +100,6 @@ class SyncEngine implements Sync {
         } catch (error) {
           throw this.#fail('download', error)
         }
-      }),
-      replica.store.onFileWritten((file) => {
-        if (!this.#uploaded.has(file)) this.#pendingFiles.add(file)
       }),
       replica.onHead(() => {
         this.#remoteCovers = false
@@ -119,14 +116,20 @@ class SyncEngine implements Sync {
         }),
       )
     }
-    // The first pull has to succeed for `ready`: retried with backoff until it does or the sync is closed.
+    // The first pull has to succeed for `ready`: transport failures are retried with backoff until it does
+    // (or the sync is closed); bytes that fail verification reject `ready` at once, and retrying goes on.
+    let rejected = false
     for (;;) {
       if (this.#closed) return
       try {
         await this.#pull()
         break
       } catch (error) {
-        this.#fail('load', error)
+        const failure = this.#fail('load', error)
+        if (!rejected && !isTransient(failure)) {
+          rejected = true
+          this.#rejectReady(failure)
+        }
         await this.#sleep(this.#backoff())
       }
     }
@@ -262,24 +265,7 @@ class SyncEngine implements Sync {
     const head = replica.head()
     if (!head) return
     if (this.#remoteCovers && this.#savedRoot === head.root.toString()) return
-    const files = [...this.#pendingFiles]
-    let next = 0
-    const worker = async () => {
-      while (next < files.length && !this.#closed) {
-        const file = files[next++]!
-        const bytes = await replica.storage.readFile(file)
-        if (bytes) {
-          try {
-            await this.#connector.upload(this.#db, file, bytes)
-          } catch (error) {
-            throw this.#fail('upload', error)
-          }
-        }
-        this.#uploaded.add(file)
-        this.#pendingFiles.delete(file)
-      }
-    }
-    await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker))
+    await this.#uploadClosure(head.files)
     if (this.#closed) return
     await replica.storage.writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
     // Every file the head needs is uploaded (the pending set was drained), so the entry may point at them.
@@ -297,13 +283,49 @@ class SyncEngine implements Sync {
     this.#remoteCovers = replica.head() === head
   }
 
+  /**
+   * Uploads every file the head needs that this backend may lack: from the head files, following each file
+   * header's references, stopping at files known to be there (whoever put them there uploaded their
+   * references first). Files come from local storage or, when this device never downloaded them, from
+   * another connected source.
+   */
+  async #uploadClosure(start: string[]): Promise<void> {
+    const replica = this.#replica!
+    const queue = start.filter((file) => !this.#uploaded.has(file))
+    const seen = new Set(queue)
+    const uploadOne = async (file: string) => {
+      const bytes = await replica.store.fileBytes(file)
+      for (const next of await replica.store.fileReferences(file)) {
+        if (!this.#uploaded.has(next) && !seen.has(next)) {
+          seen.add(next)
+          queue.push(next)
+        }
+      }
+      try {
+        await this.#connector.upload(this.#db, file, bytes)
+      } catch (error) {
+        throw this.#fail('upload', error)
+      }
+    }
+    // Files are uploaded in dependency order per wave: a file's references go up in the same or an earlier
+    // wave than the meta entry, which is saved only after every wave.
+    while (queue.length && !this.#closed) {
+      const wave = queue.splice(0, UPLOAD_CONCURRENCY * 4)
+      let next = 0
+      const worker = async () => {
+        while (next < wave.length && !this.#closed) await uploadOne(wave[next++]!)
+      }
+      await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker))
+      for (const file of wave) this.#uploaded.add(file)
+    }
+  }
+
   #fail(op: string, error: unknown): ConnectorError {
     const wrapped =
       error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
     if (this.#lastError !== wrapped) {
       this.#lastError = wrapped
-      const transient = !(error instanceof IntegrityError || error instanceof KeyMismatchError)
-      this.#setStatus(transient ? 'offline' : 'error')
+      this.#setStatus(isTransient(wrapped) ? 'offline' : 'error')
       this.#emit('error', wrapped)
     }
     return wrapped
@@ -334,10 +356,12 @@ class SyncEngine implements Sync {
 
   async refresh(): Promise<void> {
     await this.ready
-    this.#wantPull = true
-    this.#wake?.()
+    try {
+      await this.#pull()
+    } catch (error) {
+      throw this.#fail('refresh', error)
+    }
     this.#kick()
-    await this.#settle()
   }
 
   async flush(): Promise<void> {
@@ -404,4 +428,11 @@ class SyncEngine implements Sync {
     }
     await this.#connector.close?.().catch(() => {})
   }
+}
+
+/** Transport and auth failures may pass; bytes that fail verification or a wrong key will not. */
+function isTransient(error: ConnectorError): boolean {
+  let cause: unknown = error.cause
+  while (cause instanceof ConnectorError) cause = cause.cause
+  return !(cause instanceof IntegrityError || cause instanceof KeyMismatchError)
 }
