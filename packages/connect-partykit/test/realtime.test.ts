@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, inject, it } from 'vitest'
 import { database, type Database, type Sync } from '@proj/core'
-import { connect } from '../src/index.js'
+import { connect, PartykitError } from '../src/index.js'
+import { LOCKED_TOKEN } from './global-setup.js'
 
 const host = inject('partykitHost')
+const lockedHost = inject('lockedHost')
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
@@ -22,8 +24,9 @@ async function device(name: string, key?: string): Promise<Database> {
   return db
 }
 
-function sync(db: Database): Sync {
-  const handle = connect.partykit(db, host)
+/** Polling off: whatever reaches the other database came through the server's push. */
+function sync(db: Database, options: Parameters<typeof connect.partykit>[2] = {}): Sync {
+  const handle = connect.partykit(db, options.token ? lockedHost : host, { pollInterval: 0, ...options })
   cleanups.push(() => handle.close())
   return handle
 }
@@ -58,4 +61,28 @@ it('two databases converge through connect.partykit, pushed in realtime', async 
   await expect.poll(async () => (await alice.clock()).sort(), { timeout: 20_000 }).toEqual((await bob.clock()).sort())
   expect(aliceSync.lastError).toBeUndefined()
   expect(bobSync.lastError).toBeUndefined()
+})
+
+it('syncs through a room with a token, and a database without the token cannot write there', async () => {
+  const name = `locked-${crypto.randomUUID()}`
+  const alice = await device(name)
+  await alice.put({ _id: 'a', title: 'with token' })
+  const aliceSync = sync(alice, { token: LOCKED_TOKEN })
+  await aliceSync.flush()
+
+  const bob = await device(name, await alice.exportKey())
+  const bobSync = connect.partykit(bob, lockedHost, { flushTimeout: 3_000, maxBackoff: 200 })
+  cleanups.push(() => bobSync.close())
+  await bobSync.ready
+  // Reads are open: Bob gets Alice's document; his own write is refused with 401.
+  await expect.poll(() => bob.get('a').catch(() => undefined), { timeout: 20_000 }).toEqual({ _id: 'a', title: 'with token' })
+  await bob.put({ _id: 'b', title: 'without token' })
+  const error = await bobSync.flush().then(
+    () => undefined,
+    (e: unknown) => e as Error & { cause?: unknown },
+  )
+  expect(error?.name).toBe('ConnectorError')
+  expect(error?.cause).toBeInstanceOf(PartykitError)
+  expect((error?.cause as PartykitError).status).toBe(401)
+  await expect(alice.get('b')).rejects.toMatchObject({ name: 'NotFoundError' })
 })
