@@ -103,6 +103,13 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   const rooms = new Map<string, Room>()
   const statusListeners = new Set<(status: PartykitStatus) => void>()
   let closed = false
+  /** Aborts requests in flight and wakes saves still waiting for a connection when `close()` is called. */
+  const closing = new AbortController()
+  const closedError = () => new PartykitError('partykit: the connector was closed', 0)
+  const whenClosed = new Promise<never>((_, reject) =>
+    closing.signal.addEventListener('abort', () => reject(closedError()), { once: true }),
+  )
+  whenClosed.catch(() => {})
   let lastStatus: PartykitStatus = 'idle'
   let saveCounter = 0
 
@@ -218,7 +225,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   async function request(url: string, init: RequestInit, what: string): Promise<Response> {
     if (closed) throw new PartykitError(`partykit: ${what}: the connector is closed`, 0)
     try {
-      return await fetcher(url, { ...init, signal: AbortSignal.timeout(timeout) })
+      return await fetcher(url, { ...init, signal: AbortSignal.any([AbortSignal.timeout(timeout), closing.signal]) })
     } catch (cause) {
       const error = new PartykitError(`partykit: ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, 0)
       ;(error as { cause?: unknown }).cause = cause
@@ -306,12 +313,12 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
         )
       })
       try {
-        const socket = await Promise.race([room.socket, expired])
-        await Promise.race([room.opened, expired])
+        const socket = await Promise.race([room.socket, expired, whenClosed])
+        await Promise.race([room.opened, expired, whenClosed])
         if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
         const acked = new Promise<void>((resolve, reject) => room.pending.set(id, { resolve, reject }))
         socket.send(message)
-        await Promise.race([acked, expired])
+        await Promise.race([acked, expired, whenClosed])
       } finally {
         room.pending.delete(id)
         clearTimeout(timer)
@@ -347,6 +354,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     async close() {
       if (closed) return
       closed = true
+      closing.abort()
       const error = new PartykitError('partykit: the connector was closed before the server acknowledged the save', 0)
       await Promise.all(
         [...rooms.values()].map(async (room) => {

@@ -202,3 +202,22 @@ describe('partykitConnector arguments', () => {
     await expect(connector.load('', 'main')).rejects.toThrow(new TypeError('partykit db must be a non-empty string: '))
   })
 })
+
+describe('partykitConnector without a server', () => {
+  it('reports offline while it retries, and close() ends a waiting save at once', async () => {
+    // Port 9 (discard) on loopback: nothing listens, every attempt is refused.
+    const connector = client('http://127.0.0.1:9', { timeout: 50_000, maxReconnectionDelay: 200 })
+    const statuses: string[] = []
+    connector.onStatus((status) => statuses.push(status))
+    const saving = connector.save('db', 'main', await metaEntry(text('never stored')), [])
+    await expect.poll(() => connector.status).toBe('offline')
+    const failed = await rejection(connector.download('db', await fileCid(text('x'))))
+    expect(failed.status).toBe(0)
+    expect(failed.message).toMatch(/^partykit: download of \S+ failed: /)
+    await connector.close()
+    const error = await rejection(saving)
+    expect(error.message).toBe('partykit: the connector was closed')
+    expect(statuses).toEqual(['connecting', 'offline', 'closed'])
+    await expect(connector.load('db', 'main')).rejects.toThrow('partykit: load of db/main: the connector is closed')
+  })
+})
