@@ -3,23 +3,111 @@ import * as dagCbor from '@ipld/dag-cbor'
 /** A document body as stored: the doc without `_id`, or null for a deletion (a tombstone). */
 export type Body = Record<string, unknown> | null
 
+/** One version of a document: the height of the clock event that wrote it, and its body. */
+export type Version = [height: number, body: Body]
+
 /**
- * One key of the document map: [id, height of the clock event that wrote it, body].
+ * What an entry knows beyond its winning version: `c`, the concurrent versions that lost (conflicts, winner
+ * order), and `s`, the versions it supersedes as [height, digest] (sorted), so a later merge can tell a
+ * version someone overwrote from one written concurrently. Absent when both are empty.
+ */
+export interface EntryMeta {
+  c?: Version[]
+  s?: [number, number][]
+}
+
+/**
+ * One key of the document map: [id, height of the clock event that wrote it, body, meta?].
  * Tombstones stay, so merges of replicas that have and have not seen a delete agree.
  */
-export type Entry = [id: string, height: number, body: Body]
+export type Entry = [id: string, height: number, body: Body, meta?: EntryMeta]
+
+/**
+ * How far (in clock heights) below the winner a superseded or conflicting version is remembered. Older ones
+ * are forgotten, which bounds the metadata of a document rewritten often; a conflict with a version written
+ * more than HORIZON transactions before the winner is resolved silently (last writer wins).
+ */
+export const HORIZON = 64
 
 /**
  * The deterministic winner between two versions of one id: the higher clock height (a write that saw the
  * other always has a higher height), then the larger encoded body. Commutative, so merge order never matters.
  */
 export function wins(a: Entry, b: Entry): boolean {
-  if (a[1] !== b[1]) return a[1] > b[1]
-  return compareBytes(dagCbor.encode(a[2]), dagCbor.encode(b[2])) > 0
+  return compareVersions([a[1], a[2]], [b[1], b[2]]) > 0
+}
+
+function compareVersions(a: Version, b: Version): number {
+  if (a[0] !== b[0]) return a[0] - b[0]
+  return compareBytes(dagCbor.encode(a[1]), dagCbor.encode(b[1]))
 }
 
 export function sameEntry(a: Entry, b: Entry): boolean {
-  return a[1] === b[1] && compareBytes(dagCbor.encode(a[2]), dagCbor.encode(b[2])) === 0
+  return compareBytes(dagCbor.encode(a.slice(1)), dagCbor.encode(b.slice(1))) === 0
+}
+
+/** A 53-bit digest of a version (two 32-bit FNV-1a variants over its dag-cbor bytes). */
+export function versionDigest(version: Version): number {
+  const bytes = dagCbor.encode(version)
+  let a = 0x811c9dc5
+  let b = 0x9747b28c
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193)
+    b = Math.imul(b ^ bytes[i]!, 0x5bd1e995)
+    b ^= b >>> 15
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff)
+}
+
+function versionsOf(entry: Entry): Version[] {
+  return [[entry[1], entry[2]], ...(entry[3]?.c ?? [])]
+}
+
+function make(id: string, live: Version[], superseded: [number, number][]): Entry {
+  const [winner, ...conflicts] = live
+  const meta: EntryMeta = {}
+  if (conflicts.length) meta.c = conflicts
+  if (superseded.length) meta.s = superseded
+  return meta.c || meta.s ? [id, winner![0], winner![1], meta] : [id, winner![0], winner![1]]
+}
+
+/**
+ * A local write of `body` at `height` over `previous`: it supersedes every version `previous` holds, which
+ * resolves its conflicts.
+ */
+export function writeEntry(id: string, height: number, body: Body, previous: Entry | undefined): Entry {
+  if (!previous) return [id, height, body]
+  const floor = height - HORIZON
+  const superseded = new Map<number, [number, number]>()
+  for (const pair of previous[3]?.s ?? []) if (pair[0] >= floor) superseded.set(pair[1], pair)
+  for (const version of versionsOf(previous)) {
+    if (version[0] >= floor) superseded.set(versionDigest(version), [version[0], versionDigest(version)])
+  }
+  return make(id, [[height, body]], sortPairs([...superseded.values()]))
+}
+
+/**
+ * Joins two entries of one id (a multi-value register): the live versions are those of both sides that
+ * neither side supersedes; the highest wins (see `wins`) and the others are its conflicts. It depends only on
+ * the union of what both sides know (pruned by a threshold that only rises), so it is commutative,
+ * associative and idempotent: replicas converge whatever the merge order.
+ */
+export function joinEntries(a: Entry, b: Entry): Entry {
+  const versions = new Map<number, Version>()
+  for (const version of [...versionsOf(a), ...versionsOf(b)]) versions.set(versionDigest(version), version)
+  let top = -Infinity
+  for (const [height] of versions.values()) top = Math.max(top, height)
+  const floor = top - HORIZON
+  const superseded = new Map<number, [number, number]>()
+  for (const pair of [...(a[3]?.s ?? []), ...(b[3]?.s ?? [])]) if (pair[0] >= floor) superseded.set(pair[1], pair)
+  let live = [...versions].filter(([digest, v]) => !superseded.has(digest) && v[0] >= floor).map(([, v]) => v)
+  if (live.length === 0) live = [...versions.values()]
+  live.sort((x, y) => compareVersions(y, x))
+  return make(a[0], live, sortPairs([...superseded.values()]))
+}
+
+function sortPairs(pairs: [number, number][]): [number, number][] {
+  return pairs.sort((x, y) => x[0] - y[0] || x[1] - y[1])
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -1,14 +1,15 @@
 import type { CID } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
-import { wins } from './entry.js'
+import { joinEntries } from './entry.js'
 import { applyEntries, diff, type NewBlock } from './tree.js'
 
 /**
- * Merges two document trees: every id takes the winning version of the two (see `wins`). The result depends
- * only on the two trees, not on their order, so replicas that merge in any order reach the same root.
+ * Merges two document trees: every id present on both sides becomes the join of its two entries (the winning
+ * version, see `wins`, plus the concurrent versions that lost, see `joinEntries`). The result depends only on
+ * the two trees, not on their order, so replicas that merge in any order reach the same root.
  */
 export async function mergeTrees(store: BlockStore, a: CID, b: CID): Promise<{ root: CID; blocks: NewBlock[] }> {
   if (a.equals(b)) return { root: a, blocks: [] }
   const incoming = (await diff(store, a, b)).map(({ entry }) => entry)
-  return applyEntries(store, a, incoming, (mine, theirs) => wins(mine, theirs))
+  return applyEntries(store, a, incoming, (mine, theirs) => joinEntries(mine, theirs))
 }

@@ -124,7 +124,8 @@ export async function* scan(
   for (let i = start; i < refs.length; i++) yield* scan(store, refs[i]![1], options)
 }
 
-export type Resolve = (incoming: Entry, existing: Entry) => boolean
+/** For an id on both sides: true keeps `incoming`, false keeps `existing`, an entry replaces both. */
+export type Resolve = (incoming: Entry, existing: Entry) => boolean | Entry
 
 /**
  * Applies sorted entries to the tree. `takeIncoming` decides each id present on both sides. Returns the new
@@ -191,7 +192,8 @@ function mergeSorted(existing: Entry[], incoming: Entry[], takeIncoming: Resolve
       if (c < 0) merged.push(existing[a++]!)
       else if (c > 0) merged.push(incoming[b++]!)
       else {
-        merged.push(takeIncoming(y, x) ? y : x)
+        const resolved = takeIncoming(y, x)
+        merged.push(resolved === true ? y : resolved === false ? x : resolved)
         a++
         b++
       }
@@ -275,7 +277,7 @@ export async function diff(
 }
 
 function sameBody(a: Entry, b: Entry): boolean {
-  return JSON.stringify(a[2]) === JSON.stringify(b[2])
+  return JSON.stringify(a.slice(2)) === JSON.stringify(b.slice(2))
 }
 
 export { CID }

@@ -20,6 +20,11 @@ export interface DatabaseOptions {
   storage?: 'file' | 'memory' | 'indexeddb'
   /** Meta branch, default 'main'. */
   branch?: string
+  /**
+   * Compact automatically once this many files were written locally since the last compaction
+   * (default 100; 0 turns automatic compaction off). See `Database.compact()`.
+   */
+  compactEvery?: number
 }
 
 export interface WriteResult {
@@ -80,6 +85,12 @@ export interface Database extends ReadView {
   at(clock: Clock): Promise<ReadView>
   /** The current clock heads. */
   clock(): Promise<Clock>
+  /**
+   * Rewrites the blocks the current head needs (documents, indexes) into new files of about 1 MiB and
+   * deletes the local copies of older files, so disk shrinks after deletes. Remote copies stay valid; reading
+   * at a clock older than the compaction then needs a connected replica holding them.
+   */
+  compact(): Promise<void>
   /** The database key as a string, for `database(name, { key })` on another device. */
   exportKey(): Promise<string>
   /** Starts replicating through a connector; `connect.*` helpers in connector packages call this. */

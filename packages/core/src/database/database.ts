@@ -1,22 +1,37 @@
 import { uuidv7 } from 'uuidv7'
 import { CID } from '../blockstore/block.js'
-import { BlockStore } from '../blockstore/store.js'
+import { applyCompaction, readCompaction, writeCompacted, writeCompaction } from '../blockstore/compact.js'
+import { BlockStore, MissingBlockError } from '../blockstore/store.js'
 import { loadEvent, makeEvent } from '../clock/event.js'
 import type { Connector } from '../connector/api.js'
 import type { Body, Entry } from '../crdt/entry.js'
-import { compareKeys } from '../crdt/entry.js'
+import { compareKeys, writeEntry } from '../crdt/entry.js'
 import { mergeTrees } from '../crdt/merge.js'
-import { applyEntries, diff, emptyTree, type NewBlock } from '../crdt/tree.js'
+import { applyEntries, diff, emptyTree, lookup, type NewBlock } from '../crdt/tree.js'
+import { indexName, queryIndex, updateIndex, type Mapper } from '../index/indexer.js'
+import { checkQueryOptions, mapper } from '../index/query.js'
+import { readIndexes, writeIndexes, type IndexState } from '../index/record.js'
 import { keyToString } from '../crypto/key.js'
 import { loadKey } from '../crypto/keybag.js'
 import { ClosedError } from '../errors.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
-import type { ChangeRow, Clock, Database, DatabaseOptions, Doc, ReadView, WriteResult } from './api.js'
+import type {
+  ChangeRow,
+  Clock,
+  Database,
+  DatabaseOptions,
+  Doc,
+  MapFn,
+  QueryOptions,
+  QueryRow,
+  ReadView,
+  WriteResult,
+} from './api.js'
 import { readHead, writeHead, type HeadState } from './head.js'
 import { checkDoc, checkId, checkName, describe } from './validate.js'
-import { toRow, TreeView, type Snapshot } from './view.js'
+import { HistoryUnavailableError, toRow, TreeView, type Snapshot } from './view.js'
 import { openStorage } from './open-storage.js'
 
 type Op = [id: string, body: Body]
@@ -48,7 +63,14 @@ interface OpenState {
   storage: Storage
   head: HeadState | undefined
   emptyRoot: CID
+  /** Persisted secondary indexes by name (see index/record.ts). */
+  indexes: Map<string, IndexState>
+  /** Files written since the last compaction (automatic compaction runs past `compactEvery`). */
+  filesSinceCompaction: number
 }
+
+/** Default of `compactEvery`: local files written since the last compaction that trigger the next one. */
+const COMPACT_EVERY = 100
 
 export function database(name: string, options: DatabaseOptions = {}): Database {
   return new DatabaseImpl(checkName(name), options)
@@ -66,6 +88,8 @@ class DatabaseImpl extends TreeView implements Database {
   readonly #listeners = new Set<(changed: ChangeRow[]) => void>()
   readonly #closeHooks: (() => Promise<void>)[] = []
   readonly #headListeners = new Set<() => void>()
+  /** Map functions of the indexes queried in this session, to update or rebuild them. */
+  readonly #mappers = new Map<string, Mapper>()
 
   constructor(name: string, options: DatabaseOptions) {
     if (options === null || typeof options !== 'object') {
@@ -91,12 +115,25 @@ class DatabaseImpl extends TreeView implements Database {
     const scratch: NewBlock[] = []
     const emptyRoot = await emptyTree(scratch)
     for (const { block, links } of scratch) store.putUnsaved(block, links)
+    // The last compaction's locations come first: older headers may still name files it deleted.
+    const compaction = await readCompaction(storage)
+    if (compaction) applyCompaction(store, compaction)
+    const indexes = await readIndexes(storage, this.#branch)
+    for (const index of indexes.values()) {
+      store.locate(index.root, index.file)
+      store.locate(index.docRoot, index.docFile)
+    }
+    const compacted = new Set(compaction?.files ?? [])
+    const filesSinceCompaction = (await storage.listFiles()).filter((file) => !compacted.has(file)).length
     if (head) {
       head.heads.forEach((cid, i) => store.locate(cid, head.files[i]!))
       // The newest file is read now: it proves the key opens this database (KeyMismatchError otherwise).
       await store.loadFile(head.files[0]!)
     }
-    this.#state = { store, storage, head, emptyRoot }
+    this.#state = { store, storage, head, emptyRoot, indexes, filesSinceCompaction }
+    store.onFileWritten(() => {
+      this.#state!.filesSinceCompaction++
+    })
     return this.#state
   }
 
@@ -106,6 +143,15 @@ class DatabaseImpl extends TreeView implements Database {
   }
 
   async #rootAt(clock: Clock): Promise<CID> {
+    try {
+      return await this.#resolveRoot(clock)
+    } catch (error) {
+      if (error instanceof MissingBlockError) throw new HistoryUnavailableError(clock, error)
+      throw error
+    }
+  }
+
+  async #resolveRoot(clock: Clock): Promise<CID> {
     const state = await this.#ready()
     const cids = clock.map((text) => {
       try {
@@ -199,19 +245,142 @@ class DatabaseImpl extends TreeView implements Database {
       })
       const clock = await this.#commit(state, batch.flatMap((write) => write.ops))
       for (const write of batch) write.resolve(clock)
+      this.#maybeCompact(state)
     } catch (error) {
       for (const write of batch) write.reject(error)
     }
+  }
+
+  /** Queues a compaction when enough files were written since the last one (option `compactEvery`). */
+  #maybeCompact(state: OpenState): void {
+    const every = this.#options.compactEvery ?? COMPACT_EVERY
+    if (every <= 0 || state.filesSinceCompaction < every || this.#compacting) return
+    this.#compacting = true
+    void this.#exclusive(() => this.#compact(state))
+      .catch((error) => {
+        if (!(error instanceof ClosedError)) console.error(`Automatic compaction of ${JSON.stringify(this.name)} failed:`, error)
+      })
+      .finally(() => {
+        this.#compacting = false
+      })
+  }
+
+  #compacting = false
+
+  /**
+   * Rewrites every block the head needs (documents, indexes, head events) into new files of about 1 MiB and
+   * deletes the local copies of all other files. Reading at a clock older than the compaction afterwards
+   * needs a connected replica that still holds the old files (they are never deleted remotely); without one
+   * it fails with HistoryUnavailableError. Current state never depends on a deleted file: the compaction
+   * files name only each other, and the compaction record relocates every block for headers that still
+   * name an old file.
+   */
+  async compact(): Promise<void> {
+    const state = await this.#ready()
+    await this.#exclusive(() => this.#compact(state))
+  }
+
+  async #compact(state: OpenState): Promise<void> {
+    const head = state.head
+    if (!head) return
+    const { store, storage } = state
+    // Indexes are brought up to date and rebuilt from the live documents, which drops their tombstones; an
+    // index whose map function this session does not know is kept when current and dropped when stale (the
+    // next query rebuilds it).
+    const indexes = new Map<string, IndexState>()
+    for (const [name, index] of state.indexes) {
+      const map = this.#mappers.get(name) ?? (name.startsWith('field:') ? mapper(name.slice(6)) : undefined)
+      if (map) {
+        const { root, blocks } = await updateIndex(store, map, state.emptyRoot, state.emptyRoot, head.root)
+        for (const { block, links } of blocks) store.putUnsaved(block, links)
+        indexes.set(name, { ...index, root, docRoot: head.root })
+      } else if (index.docRoot.equals(head.root)) {
+        indexes.set(name, index)
+      }
+    }
+    const roots = [head.root]
+    for (const cid of head.heads) roots.push((await loadEvent(store, cid)).r)
+    for (const index of indexes.values()) roots.push(index.root)
+    const history: [CID, string][] = []
+    for (const cid of head.heads) {
+      for (const parent of (await loadEvent(store, cid)).p) {
+        const file = store.locationOf(parent)
+        if (file) history.push([parent, file])
+      }
+    }
+    const unique = [...new Map(roots.map((cid) => [cid.toString(), cid])).values()]
+    const { files, eventFile, located } = await writeCompacted(store, unique, head.heads)
+    const fileIndex = new Map(files.map((file, i) => [file, i]))
+    await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history })
+    for (const [name, index] of indexes) {
+      indexes.set(name, {
+        ...index,
+        file: store.locationOf(index.root)!,
+        docFile: store.locationOf(index.docRoot)!,
+      })
+    }
+    state.indexes = indexes
+    await writeIndexes(storage, this.#branch, indexes)
+    const compacted: HeadState = { ...head, files: head.heads.map(() => eventFile) }
+    await writeHead(storage, this.#branch, compacted)
+    state.head = compacted
+    const keep = new Set(files)
+    for (const file of await storage.listFiles()) if (!keep.has(file)) await storage.deleteFile(file)
+    state.filesSinceCompaction = 0
+    for (const listener of this.#headListeners) listener()
+  }
+
+  /**
+   * Answers from a persisted index, brought up to date first. Indexes are updated lazily here rather than in
+   * the write transaction: the database does not know which indexes exist until they are queried (a map
+   * function is only known by the query that passes it), writes stay as fast as without indexes, and an
+   * update after many writes is one tree diff and one small file instead of one per write. The update runs
+   * in the write queue, so a query sees every write acknowledged before it.
+   */
+  override async query<T extends Doc = Doc>(
+    field: string | MapFn,
+    options: QueryOptions = {},
+  ): Promise<{ rows: QueryRow<T>[] }> {
+    checkQueryOptions(options)
+    const map = mapper(field)
+    const name = indexName(field)
+    const state = await this.#ready()
+    const index = await this.#exclusive(() => this.#updateIndex(state, name, map))
+    return { rows: await queryIndex<T>(state.store, index.root, index.docRoot, options) }
+  }
+
+  async #updateIndex(state: OpenState, name: string, map: Mapper): Promise<IndexState> {
+    this.#mappers.set(name, map)
+    const docRoot = state.head?.root ?? state.emptyRoot
+    const current = state.indexes.get(name)
+    if (current && current.docRoot.equals(docRoot)) return current
+    const from = current?.docRoot ?? state.emptyRoot
+    const { root, blocks } = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, from, docRoot)
+    let file = current?.file ?? ''
+    if (blocks.length) file = await state.store.commit(blocks, state.head?.heads ?? [])
+    else if (!current) file = state.store.locationOf(root) ?? ''
+    const next: IndexState = {
+      name,
+      root,
+      file: state.store.locationOf(root) ?? file,
+      docRoot,
+      docFile: state.store.locationOf(docRoot) ?? '',
+    }
+    state.indexes.set(name, next)
+    if (next.file && next.docFile) await writeIndexes(state.storage, this.#branch, state.indexes)
+    return next
   }
 
   async #commit(state: OpenState, ops: Op[]): Promise<Clock> {
     const latest = new Map<string, Body>()
     for (const [id, body] of ops) latest.set(id, body)
     const height = (state.head?.height ?? 0) + 1
-    const entries: Entry[] = [...latest]
-      .sort(([a], [b]) => compareKeys(a, b))
-      .map(([id, body]) => [id, height, body])
     const base = state.head?.root ?? state.emptyRoot
+    // A local write supersedes every version the id holds (it resolves its conflicts), so it carries them.
+    const entries: Entry[] = []
+    for (const [id, body] of [...latest].sort(([a], [b]) => compareKeys(a, b))) {
+      entries.push(writeEntry(id, height, body, state.head ? await lookup(state.store, base, id) : undefined))
+    }
     const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
     const rows = entries.map(toRow)
     await this.#advance(state, [...blocks], root, height, rows)
@@ -318,6 +487,7 @@ class DatabaseImpl extends TreeView implements Database {
     await writeHead(state.storage, this.#branch, head)
     state.head = head
     this.#emit(rows)
+    this.#maybeCompact(state)
   }
 
   /** Takes a remote head that already contains everything local (no new file is written). */

@@ -1,5 +1,5 @@
 import type { CID } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
+import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { diff, lookup, scan } from '../crdt/tree.js'
 import { NotFoundError } from '../errors.js'
@@ -17,6 +17,20 @@ import type {
   StoredDoc,
 } from './api.js'
 import { checkId } from './validate.js'
+
+/**
+ * Reading at a clock whose blocks are no longer stored locally (they were compacted away) and that no
+ * connected replica serves.
+ */
+export class HistoryUnavailableError extends Error {
+  override readonly name = 'HistoryUnavailableError'
+  constructor(clock: string[], cause?: unknown) {
+    super(
+      `The history at clock ${JSON.stringify(clock)} is not available: it predates a compaction that removed its local files, and no connected replica serves them`,
+      { cause },
+    )
+  }
+}
 
 /** A document tree at one clock, and what a reader needs to resolve an older clock. */
 export interface Snapshot {
@@ -43,12 +57,24 @@ export class TreeView implements ReadView {
     protected readonly resolveClock: (clock: Clock) => Promise<CID>,
   ) {}
 
-  async get<T extends Doc = Doc>(id: string): Promise<StoredDoc<T>> {
+  /**
+   * With `{ conflicts: true }` the document also carries `_conflicts`: the losing versions of concurrent
+   * writes on other replicas (deletions left out), until a later write to the id resolves them.
+   */
+  async get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
     checkId(id, 'get()')
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new TypeError(`get() options must be an object, got ${JSON.stringify(options)}`)
+    }
     const { root, store } = await this.snapshot()
     const entry = await lookup(store, root, id)
     if (!entry || entry[2] === null) throw new NotFoundError(id)
-    return toDoc<T>(id, entry[2])
+    const doc = toDoc<T>(id, entry[2])
+    if (options?.conflicts) {
+      const losers = (entry[3]?.c ?? []).filter(([, body]) => body !== null).map(([, body]) => toDoc<T>(id, body))
+      if (losers.length) return { ...doc, _conflicts: losers }
+    }
+    return doc
   }
 
   async allDocs<T extends Doc = Doc>(): Promise<AllDocsResult<T>> {
@@ -71,7 +97,14 @@ export class TreeView implements ReadView {
       throw new TypeError(`changes(since): since must be a clock (an array of CID strings), got ${JSON.stringify(since)}`)
     }
     const from = await this.resolveClock(since)
-    const rows = (await diff(store, from, root)).map(({ entry }) => toRow(entry))
+    let changed: Awaited<ReturnType<typeof diff>>
+    try {
+      changed = await diff(store, from, root)
+    } catch (error) {
+      if (error instanceof MissingBlockError) throw new HistoryUnavailableError(since, error)
+      throw error
+    }
+    const rows = changed.map(({ entry }) => toRow(entry))
     return { rows: rows as ChangeRow<T>[], clock }
   }
 

@@ -1,0 +1,99 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import type { BranchNode, TreeNode } from '../crdt/tree.js'
+import type { ClockEvent } from '../clock/event.js'
+import type { Storage } from '../storage/api.js'
+import { CID, type Block } from './block.js'
+import type { BlockStore } from './store.js'
+
+/** Compaction output files are cut once they hold about this many block bytes. */
+export const COMPACT_FILE_BYTES = 1 << 20
+
+interface Pending {
+  block: Block
+  links: CID[]
+}
+
+/**
+ * Writes every block reachable from the head into new files: the trees (documents and indexes) in
+ * post-order, so that every link of a file points into the same file or one written before it (each header
+ * names only new files), cut into files of about `maxBytes` grouped by tree order (neighbouring keys share a
+ * file, so lazy loading still reads few of them); the head events go last, linking only to their tree root.
+ * The files are self-contained: no header points to a file older than the compaction, so the old files can
+ * be deleted locally. Older clock events stay in older files (remote copies stay valid); their locations are
+ * kept in the compaction record so that reading at an older clock can still fetch them from a connector.
+ */
+export async function writeCompacted(
+  store: BlockStore,
+  trees: CID[],
+  heads: CID[],
+  maxBytes = COMPACT_FILE_BYTES,
+): Promise<{ files: string[]; eventFile: string; located: [CID, string][] }> {
+  const seen = new Set<string>()
+  const files: string[] = []
+  const located: [CID, string][] = []
+  let chunk: Pending[] = []
+  let size = 0
+  const flush = async () => {
+    if (chunk.length === 0) return
+    const file = await store.commit(chunk, heads)
+    files.push(file)
+    for (const { block } of chunk) located.push([block.cid, file])
+    chunk = []
+    size = 0
+  }
+  const add = async (pending: Pending) => {
+    chunk.push(pending)
+    size += pending.block.bytes.length
+    if (size >= maxBytes) await flush()
+  }
+  const visit = async (cid: CID): Promise<void> => {
+    const key = cid.toString()
+    if (seen.has(key)) return
+    seen.add(key)
+    const block = await store.get<TreeNode>(cid)
+    const links = block.value.l === 0 ? [] : (block.value as BranchNode).e.map(([, child]) => child)
+    for (const link of links) await visit(link)
+    await add({ block, links })
+  }
+  for (const tree of trees) await visit(tree)
+  for (const head of heads) {
+    const block = await store.get<ClockEvent>(head)
+    if (seen.has(head.toString())) continue
+    seen.add(head.toString())
+    // Parents are left out of the links on purpose: the file's header must not name pre-compaction files.
+    chunk.push({ block, links: [block.value.r] })
+  }
+  await flush()
+  const eventFile = files[files.length - 1]!
+  return { files, eventFile, located }
+}
+
+/** The local record of the last compaction: where its blocks live, and where older history was. */
+export interface CompactionRecord {
+  files: string[]
+  blocks: [CID, number][]
+  history: [CID, string][]
+}
+
+const RECORD = 'compaction'
+
+export async function readCompaction(storage: Storage): Promise<CompactionRecord | undefined> {
+  const bytes = await storage.readRecord(RECORD)
+  return bytes ? (dagCbor.decode(bytes) as CompactionRecord) : undefined
+}
+
+export async function writeCompaction(storage: Storage, record: CompactionRecord): Promise<void> {
+  await storage.writeRecord(RECORD, dagCbor.encode(record))
+}
+
+/**
+ * Applied when a database opens, before any file is read: a header written before the compaction (or by a
+ * concurrent replica) may still name a deleted file for a block; the first location recorded wins, so these
+ * come first.
+ */
+export function applyCompaction(store: BlockStore, record: CompactionRecord): void {
+  for (const [cid, index] of record.blocks) store.locate(cid, record.files[index]!)
+  for (const [cid, file] of record.history) store.locate(cid, file)
+}
+
+export { CID }

@@ -1,0 +1,209 @@
+import type { CID } from '../blockstore/block.js'
+import type { BlockStore } from '../blockstore/store.js'
+import type { Body, Entry } from '../crdt/entry.js'
+import { compareKeys } from '../crdt/entry.js'
+import { applyEntries, diff, lookup, type BranchNode, type LeafNode, type NewBlock, type TreeNode } from '../crdt/tree.js'
+import type { Doc, MapFn, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
+import { decodeKey, encodeKey, encodePrefix, prefixEnd } from './encode.js'
+import { rowMatches } from './query.js'
+
+/**
+ * A secondary index is a second prolly tree (the same node format and chunking as the document tree, see
+ * crdt/tree.ts) whose keys are `encodeKey(emittedKey) + docId`, so the tree's plain string order is the
+ * CouchDB collation of the emitted keys, then the doc id. An entry's body holds the emitted value(s):
+ * `{}` (no value), `{ v }` (one value) or `{ m: [...] }` (one doc emitted the same key several times).
+ * Rows a document stops emitting become tombstones (body null) so that an update only rewrites the paths it
+ * touches; compaction rebuilds each index from the live documents, which drops them.
+ */
+export type Mapper = (doc: StoredDoc) => [unknown, unknown][]
+
+/** The identity of an index: the field name, or the map function's source text. */
+export function indexName(field: string | MapFn): string {
+  return typeof field === 'string' ? `field:${field}` : `map:${field.toString()}`
+}
+
+function toDoc(id: string, body: Body): StoredDoc {
+  return { _id: id, ...(body ?? {}) } as StoredDoc
+}
+
+function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>()
+  if (body === null) return out
+  const grouped = new Map<string, unknown[]>()
+  for (const [key, value] of map(toDoc(id, body))) {
+    const full = encodeKey(key) + id
+    let values = grouped.get(full)
+    if (!values) grouped.set(full, (values = []))
+    values.push(value)
+  }
+  for (const [full, values] of grouped) {
+    if (values.length === 1) out.set(full, values[0] === undefined ? {} : { v: values[0] })
+    else out.set(full, { m: values.map((v) => (v === undefined ? null : v)) })
+  }
+  return out
+}
+
+/**
+ * Brings an index from the document tree `fromDocs` to `toDocs`: a tree diff, so the work is proportional
+ * to the documents that changed. Returns the new index root and the blocks to commit.
+ */
+export async function updateIndex(
+  store: BlockStore,
+  map: Mapper,
+  indexRoot: CID,
+  fromDocs: CID,
+  toDocs: CID,
+): Promise<{ root: CID; blocks: NewBlock[] }> {
+  const changes = await diff(store, fromDocs, toDocs)
+  const updates = new Map<string, Body>()
+  for (const { entry, previous } of changes) {
+    const before = previous ? rowsOf(map, previous[0], previous[2]) : new Map<string, Record<string, unknown>>()
+    const after = rowsOf(map, entry[0], entry[2])
+    for (const key of before.keys()) if (!after.has(key)) updates.set(key, null)
+    for (const [key, value] of after) {
+      const old = before.get(key)
+      if (old === undefined || JSON.stringify(old) !== JSON.stringify(value)) updates.set(key, value)
+    }
+  }
+  if (updates.size === 0) return { root: indexRoot, blocks: [] }
+  const entries: Entry[] = [...updates]
+    .sort(([a], [b]) => compareKeys(a, b))
+    .map(([key, body]) => [key, 0, body])
+  return applyEntries(store, indexRoot, entries, () => true)
+}
+
+async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
+  return (await store.get<TreeNode>(cid)).value
+}
+
+function firstCovering(refs: [string, CID][], key: string): number {
+  let lo = 0
+  let hi = refs.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareKeys(refs[mid]![0], key) >= 0) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/**
+ * The entries with `gte <= key < lt`, in order or reversed. Lazy: only the nodes on the way to the rows read
+ * are loaded, so a range of 100 rows costs a few node reads whatever the index size.
+ */
+export async function* rangeScan(
+  store: BlockStore,
+  root: CID,
+  gte: string | undefined,
+  lt: string | undefined,
+  reverse: boolean,
+): AsyncGenerator<Entry> {
+  const node = await load(store, root)
+  if (node.l === 0) {
+    const entries = (node as LeafNode).e
+    if (reverse) {
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const key = entries[i]![0]
+        if (lt !== undefined && key >= lt) continue
+        if (gte !== undefined && key < gte) return
+        yield entries[i]!
+      }
+    } else {
+      for (const entry of entries) {
+        if (gte !== undefined && entry[0] < gte) continue
+        if (lt !== undefined && entry[0] >= lt) return
+        yield entry
+      }
+    }
+    return
+  }
+  const refs = (node as BranchNode).e
+  if (reverse) {
+    const start = lt === undefined ? refs.length - 1 : firstCovering(refs, lt)
+    for (let i = start; i >= 0; i--) {
+      if (gte !== undefined && i < start && refs[i]![0] < gte) return
+      yield* rangeScan(store, refs[i]![1], gte, lt, reverse)
+    }
+    return
+  }
+  const start = gte === undefined ? 0 : firstCovering(refs, gte)
+  for (let i = start; i < refs.length; i++) {
+    if (lt !== undefined && i > start && refs[i - 1]![0] >= lt) return
+    yield* rangeScan(store, refs[i]![1], gte, lt, reverse)
+  }
+}
+
+function maxBound(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return a > b ? a : b
+}
+
+function minBound(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return a < b ? a : b
+}
+
+function* expand(entry: Entry, reverse: boolean): Generator<QueryRow> {
+  const [key, next] = decodeKey(entry[0])
+  const id = entry[0].slice(next)
+  const body = entry[2] as { v?: unknown; m?: unknown[] }
+  if (body.m) for (const value of reverse ? [...body.m].reverse() : body.m) yield { id, key, value }
+  else yield { id, key, value: body.v }
+}
+
+/** Answers a query from an index tree; `getDoc` reads a document of the tree the index reflects. */
+export async function queryIndex<T extends Doc>(
+  store: BlockStore,
+  root: CID,
+  docRoot: CID,
+  options: QueryOptions,
+): Promise<QueryRow<T>[]> {
+  const reverse = options.descending === true
+  const limit = options.limit ?? Infinity
+  const rows: QueryRow[] = []
+  if (limit === 0) return []
+  const collect = async (gte: string | undefined, lt: string | undefined, stopAtLimit: boolean) => {
+    for await (const entry of rangeScan(store, root, gte, lt, reverse)) {
+      if (entry[2] === null) continue
+      for (const row of expand(entry, reverse)) {
+        if (!rowMatches(row.key, options)) continue
+        rows.push(row)
+      }
+      if (stopAtLimit && rows.length >= limit) return
+    }
+  }
+  const hasKey = 'key' in options && options.key !== undefined
+  if (options.keys && !hasKey) {
+    // Each key is a range of its own; the rows come back in collation order like the scan did.
+    const prefixes = [...new Set(options.keys.map(encodeKey))].sort()
+    if (reverse) prefixes.reverse()
+    for (const prefix of prefixes) await collect(prefix, prefixEnd(prefix), false)
+  } else {
+    let gte: string | undefined
+    let lt: string | undefined
+    if (hasKey) {
+      gte = encodeKey(options.key)
+      lt = prefixEnd(gte)
+    }
+    if (options.range) {
+      gte = maxBound(gte, encodeKey(options.range[0]))
+      lt = minBound(lt, prefixEnd(encodeKey(options.range[1])))
+    }
+    if (options.prefix !== undefined) {
+      const prefix = encodePrefix(options.prefix)
+      gte = maxBound(gte, prefix)
+      lt = minBound(lt, prefixEnd(prefix))
+    }
+    if (gte === undefined || lt === undefined || gte < lt) await collect(gte, lt, true)
+  }
+  const result = (limit === Infinity ? rows : rows.slice(0, limit)) as QueryRow<T>[]
+  if (options.includeDocs) {
+    for (const row of result) {
+      const entry = await lookup(store, docRoot, row.id)
+      if (entry && entry[2] !== null) row.doc = toDoc(row.id, entry[2]) as StoredDoc<T>
+    }
+  }
+  return result
+}
