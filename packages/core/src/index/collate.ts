@@ -12,7 +12,7 @@ export function collate(a: unknown, b: unknown): number {
     case 1:
       return (a ? 1 : 0) - (b ? 1 : 0)
     case 2:
-      return (a as number) - (b as number)
+      return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0
     case 3:
       return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0
     case 4: {

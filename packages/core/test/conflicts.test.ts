@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import type { Connector, MetaEntry } from '../src/connector/api.js'
+import { database } from '../src/index.js'
+import { tempDir } from './helpers.js'
+
+/** A shared in-process backend; each call returns a client of it (the real MemoryConnector lives in
+ * @proj/connector-tests, which depends on core, so core's own tests use this one). */
+export function memoryBackend(): () => Connector {
+  const files = new Map<string, Uint8Array>()
+  const meta = new Map<string, MetaEntry[]>()
+  return () => ({
+    name: 'memory',
+    async upload(db, cid, bytes) {
+      files.set(`${db}/${cid}`, bytes.slice())
+    },
+    async download(db, cid) {
+      return files.get(`${db}/${cid}`)?.slice()
+    },
+    async save(db, branch, entry, replaces) {
+      const key = `${db}/${branch}`
+      const list = (meta.get(key) ?? []).filter((e) => e.cid !== entry.cid && !replaces.includes(e.cid))
+      meta.set(key, [...list, entry])
+    },
+    async load(db, branch) {
+      return [...(meta.get(`${db}/${branch}`) ?? [])]
+    },
+  })
+}
+
+async function pair(name: string) {
+  const backend = memoryBackend()
+  const a = database(name, { storage: 'memory', dir: tempDir() })
+  const key = await a.exportKey()
+  const b = database(name, { storage: 'memory', dir: tempDir(), key })
+  const sa = a.connect(backend(), { pollInterval: 0 })
+  const sb = b.connect(backend(), { pollInterval: 0 })
+  await Promise.all([sa.ready, sb.ready])
+  const sync = async () => {
+    await sa.flush()
+    await sb.flush()
+    await sa.refresh()
+    await sb.refresh()
+  }
+  const close = async () => {
+    await Promise.all([sa.close(), sb.close()])
+    await Promise.all([a.close(), b.close()])
+  }
+  return { a, b, sync, close }
+}
+
+describe('conflicts', () => {
+  it('keeps the losing concurrent version in _conflicts on both replicas until a write resolves it', async () => {
+    const { a, b, sync, close } = await pair('c1')
+    await a.put({ _id: 'x', v: 0 })
+    await sync()
+    await a.put({ _id: 'x', v: 'from a' })
+    await b.put({ _id: 'x', v: 'from b' })
+    await b.put({ _id: 'x', v: 'from b, again' }) // a second local write is not a conflict with the first
+    await sync()
+    const onA = await a.get('x', { conflicts: true })
+    const onB = await b.get('x', { conflicts: true })
+    expect(onA).toEqual(onB)
+    expect(await a.clock()).toEqual(await b.clock())
+    expect(onA._conflicts).toHaveLength(1)
+    const versions = [onA.v, (onA._conflicts as { v: unknown }[])[0]!.v].sort()
+    expect(versions).toEqual(['from a', 'from b, again'])
+    expect(await a.get('x')).not.toHaveProperty('_conflicts')
+    await b.put({ _id: 'x', v: 'resolved' })
+    await sync()
+    expect(await a.get('x', { conflicts: true })).toEqual({ _id: 'x', v: 'resolved' })
+    expect(await b.get('x', { conflicts: true })).toEqual({ _id: 'x', v: 'resolved' })
+    await close()
+  })
+
+  it('reports no conflict for sequential writes across replicas', async () => {
+    const { a, b, sync, close } = await pair('c2')
+    await a.put({ _id: 'x', v: 1 })
+    await sync()
+    await b.put({ _id: 'x', v: 2 })
+    await b.put({ _id: 'x', v: 3 })
+    await sync()
+    await a.put({ _id: 'x', v: 4 })
+    await sync()
+    expect(await b.get('x', { conflicts: true })).toEqual({ _id: 'x', v: 4 })
+    await close()
+  })
+
+  it('fires subscribe once per merged transaction with the changed docs', async () => {
+    const { a, b, sync, close } = await pair('c3')
+    const seen: unknown[] = []
+    a.subscribe((rows) => seen.push(rows.map((r) => r.key)))
+    await b.bulk([{ _id: 'p' }, { _id: 'q' }])
+    await sync()
+    expect(seen).toEqual([['p', 'q']])
+    await close()
+  })
+})

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { database } from '../src/index.js'
+import { collate } from '../src/index/collate.js'
+import { decodeKey, encodeKey } from '../src/index/encode.js'
+import { dataFiles, tempDir } from './helpers.js'
+
+const samples: unknown[] = [
+  null, false, true, -Infinity, -1e300, -2.5, -1, -0.001, 0, 1e-300, 0.5, 1, 2, 10, 1e300, Infinity,
+  '', '\u0000', '\u0001', '\u0001a', 'a', 'a\u0000', 'a\u0001', 'ab', 'b', 'é', '\uffff',
+  [], [null], [1], [1, 2], [1, 'a'], ['a'], [[]], [[1], 2],
+  {}, { a: 1 }, { a: 2 }, { b: 1 }, { a: 1, b: 1 },
+]
+
+describe('collation encoding', () => {
+  it('sorts like collate and decodes back', () => {
+    for (const a of samples) {
+      expect(decodeKey(encodeKey(a))[0]).toEqual(a)
+      for (const b of samples) {
+        const expected = Math.sign(collate(a, b))
+        const x = encodeKey(a)
+        const y = encodeKey(b)
+        expect(Math.sign(x < y ? -1 : x > y ? 1 : 0), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(expected)
+      }
+    }
+  })
+})
+
+async function seeded(dir: string) {
+  const db = database('q', { dir })
+  const docs = Array.from({ length: 300 }, (_, i) => ({
+    _id: `d${String(i).padStart(3, '0')}`,
+    n: i % 17,
+    name: `name-${i % 23}`,
+    tags: [i % 3, `t${i % 5}`],
+    done: i % 2 === 0,
+  }))
+  await db.bulk(docs)
+  return db
+}
+
+const cases: [string, Parameters<Awaited<ReturnType<typeof seeded>>['query']>[1]][] = [
+  ['all', {}],
+  ['key', { key: 5 }],
+  ['keys', { keys: [3, 1, 3, 99] }],
+  ['range', { range: [2, 6] }],
+  ['range desc limit', { range: [2, 6], descending: true, limit: 7 }],
+  ['limit', { limit: 10 }],
+  ['limit 0', { limit: 0 }],
+  ['desc', { descending: true }],
+]
+
+describe('query', () => {
+  it('answers from the index exactly as a full scan does', async () => {
+    const db = await seeded(tempDir())
+    const past = await db.at(await db.clock()) // at() views scan
+    for (const [label, options] of cases) {
+      expect((await db.query('n', options)).rows, label).toEqual((await past.query('n', options)).rows)
+    }
+    expect((await db.query('name', { prefix: 'name-1' })).rows).toEqual((await past.query('name', { prefix: 'name-1' })).rows)
+    expect((await db.query('done', { key: false, includeDocs: true, limit: 3 })).rows).toEqual(
+      (await past.query('done', { key: false, includeDocs: true, limit: 3 })).rows,
+    )
+    const byTags = (doc: Record<string, unknown>, emit: (k: unknown, v?: unknown) => void) => emit(doc.tags, doc.n)
+    for (const options of [{ prefix: [1] }, { prefix: [2, 't3'] }, { range: [[0, 't1'], [1, 't4']] as [unknown, unknown] }, { descending: true, limit: 5 }]) {
+      expect((await db.query(byTags, options)).rows).toEqual((await past.query(byTags, options)).rows)
+    }
+    const multi = (doc: Record<string, unknown>, emit: (k: unknown, v?: unknown) => void) => {
+      emit(doc.n, 1)
+      emit(doc.n, 2)
+    }
+    expect((await db.query(multi, { key: 4 })).rows).toEqual((await past.query(multi, { key: 4 })).rows)
+    await db.close()
+  })
+
+  it('updates incrementally on puts and deletes', async () => {
+    const db = await seeded(tempDir())
+    expect((await db.query('n', { key: 5 })).rows.map((r) => r.id)).toContain('d005')
+    await db.put({ _id: 'd005', n: 100 })
+    await db.del('d022')
+    await db.put({ _id: 'new', n: 5 })
+    const rows = (await db.query('n', { key: 5 })).rows.map((r) => r.id)
+    expect(rows).not.toContain('d005')
+    expect(rows).not.toContain('d022')
+    expect(rows).toContain('new')
+    expect((await db.query('n', { key: 100, includeDocs: true })).rows).toEqual([
+      { id: 'd005', key: 100, value: undefined, doc: { _id: 'd005', n: 100 } },
+    ])
+    await db.close()
+  })
+
+  it('persists indexes: the first query after reopen writes nothing and reads the stored index', async () => {
+    const dir = tempDir()
+    const db = await seeded(dir)
+    const first = (await db.query('name', { range: ['name-10', 'name-12'] })).rows
+    await db.close()
+    const before = dataFiles(dir, 'q').length
+    const again = database('q', { dir })
+    expect((await again.query('name', { range: ['name-10', 'name-12'] })).rows).toEqual(first)
+    expect(dataFiles(dir, 'q')).toHaveLength(before)
+    await again.put({ _id: 'x', name: 'name-11' })
+    expect((await again.query('name', { key: 'name-11' })).rows.map((r) => r.id)).toContain('x')
+    // one file for the put, one for the index update
+    expect(dataFiles(dir, 'q')).toHaveLength(before + 2)
+    await again.close()
+  })
+
+  it('queries at(clock) views, and rejects bad options with a TypeError', async () => {
+    const db = database('q2', { storage: 'memory', dir: tempDir() })
+    const { clock } = await db.put({ _id: 'a', n: 1 })
+    await db.put({ _id: 'a', n: 2 })
+    expect((await (await db.at(clock)).query('n')).rows).toEqual([{ id: 'a', key: 1, value: undefined }])
+    expect((await db.query('n')).rows).toEqual([{ id: 'a', key: 2, value: undefined }])
+    await expect(db.query('n', { limit: -1 })).rejects.toThrow(TypeError)
+    await expect(db.query(42 as never)).rejects.toThrow(TypeError)
+    await db.close()
+  })
+})
