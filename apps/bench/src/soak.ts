@@ -1,0 +1,3 @@
+export async function runSoak(_o: { seconds: number; replicas: number; seed: number; write: boolean; out: string }): Promise<void> {
+  throw new Error('soak: not yet')
+}

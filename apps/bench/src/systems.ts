@@ -1,0 +1,281 @@
+/**
+ * One adapter per system: the same small surface, so every workload runs the same code against each.
+ * Loaded inside a child process only for the system it measures (no peer shares a heap with another).
+ */
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import type { BenchDoc } from './docs.js'
+
+const require = createRequire(import.meta.url)
+
+export interface BenchDb {
+  put(doc: BenchDoc): Promise<void>
+  bulk(docs: BenchDoc[]): Promise<void>
+  /** undefined when absent */
+  get(id: string): Promise<unknown>
+  /** Reads every live doc; returns how many. */
+  scan(): Promise<number>
+  /** Docs whose `n` is in [lo, hi] (inclusive), with their bodies; returns how many. */
+  range(lo: number, hi: number): Promise<number>
+  count(): Promise<number>
+  close(): Promise<void>
+}
+
+/** Two replicas of one database, each in its own folder, and a way to start replicating. */
+export interface SyncPair {
+  a: BenchDb
+  b: BenchDb
+  /** Starts A's replication (push); resolves when what A holds is remote (or fully replicated to B). */
+  startA(): Promise<void>
+  /** Starts B's replication; resolves when its first pull is merged. */
+  startB(): Promise<void>
+  /** Pull now, for systems that can (otherwise waits for the next poll). */
+  refreshB(): Promise<void>
+  /** Calls back with the ids B sees changed (local or remote). */
+  onBChange(listener: (ids: string[]) => void): void
+  stop(): Promise<void>
+}
+
+export interface System {
+  id: string
+  label: string
+  version: string
+  open(root: string, name: string): Promise<BenchDb>
+  /** `transport` names a variant (ours: 'memory' | 'raw'); undefined when the system has no offline sync. */
+  syncPair?(root: string, name: string, transport: string): Promise<SyncPair>
+  /** Why there is no sync, when syncPair is absent. */
+  noSync?: string
+}
+
+const pkgVersion = (name: string): string => {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version
+  } catch {
+    return '?'
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ ours
+async function ours(): Promise<System> {
+  const core = await import('@proj/core')
+  const version = `@proj/core ${(JSON.parse(readFileSync(new URL('../../../packages/core/package.json', import.meta.url), 'utf8')) as { version: string }).version} (workspace source)`
+  type Db = import('@proj/core').Database
+  const wrap = (db: Db): BenchDb => ({
+    put: async (doc) => void (await db.put(doc)),
+    bulk: async (docs) => void (await db.bulk(docs)),
+    get: async (id) => {
+      try {
+        return await db.get(id)
+      } catch (e) {
+        if ((e as Error).name === 'NotFoundError') return undefined
+        throw e
+      }
+    },
+    scan: async () => (await db.allDocs()).rows.length,
+    range: async (lo, hi) => (await db.query('n', { range: [lo, hi], includeDocs: true })).rows.length,
+    count: async () => (await db.allDocs()).rows.length,
+    close: () => db.close(),
+  })
+  return {
+    id: 'ours',
+    label: '@proj/core (file)',
+    version,
+    open: async (root, name) => wrap(core.database(name, { dir: root, storage: 'file' })),
+    async syncPair(root, name, transport) {
+      const a = core.database(name, { dir: join(root, 'a'), storage: 'file' })
+      const b = core.database(name, { dir: join(root, 'b'), storage: 'file', key: await a.exportKey() })
+      const connector = await makeTransport(transport)
+      const syncs: import('@proj/core').Sync[] = []
+      return {
+        a: wrap(a),
+        b: wrap(b),
+        async startA() {
+          const s = a.connect(connector(), transport === 'raw' ? { pollInterval: 100 } : {})
+          syncs.push(s)
+          await s.ready
+          await s.flush()
+        },
+        async startB() {
+          const s = b.connect(connector(), transport === 'raw' ? { pollInterval: 100 } : {})
+          syncs.push(s)
+          await s.ready
+        },
+        async refreshB() {
+          await syncs[1]?.refresh()
+        },
+        onBChange(listener) {
+          b.subscribe((rows) => listener(rows.map((r) => r.key)))
+        },
+        async stop() {
+          for (const s of syncs) await s.close()
+          await a.close()
+          await b.close()
+        },
+      }
+    },
+  }
+}
+
+/**
+ * Transports for our sync. Each returns a factory: one connector per replica, all sharing one backend.
+ * HOOK: 'partykit' (connect.partykit against `partykit dev`, INFRA.md) is another engineer's; add it here as
+ * `partykit: async () => { start the dev server once; return () => partykitConnector(url, room) }` and list it
+ * in OUR_SYNC_TRANSPORTS in main.ts.
+ */
+async function makeTransport(transport: string): Promise<() => import('@proj/core/connector').Connector> {
+  if (transport === 'memory') {
+    const { MemoryBackend, MemoryConnector } = await import('@proj/connector-tests')
+    const backend = new MemoryBackend()
+    return () => new MemoryConnector(backend)
+  }
+  if (transport === 'raw') {
+    const { rawConnector } = await import('@proj/connect-raw')
+    const objects = new Map<string, Uint8Array>()
+    const key = (p: { type: string; name: string; car?: string; branch?: string }) =>
+      `${p.name}/${p.type}/${p.car ?? p.branch}`
+    const fns = {
+      upload: async (bytes: Uint8Array, p: Parameters<typeof key>[0]) => void objects.set(key(p), bytes.slice()),
+      download: async (p: Parameters<typeof key>[0]) => objects.get(key(p))?.slice(),
+    }
+    return () => rawConnector(fns)
+  }
+  throw new Error(`unknown transport ${transport} (partykit: not in scope yet, see the hook in systems.ts)`)
+}
+
+// ------------------------------------------------------------------------------------------------ PouchDB
+async function pouch(adapter: 'memory' | 'leveldb'): Promise<System> {
+  const PouchDB = (await import('pouchdb')).default as unknown as PouchStatic
+  if (adapter === 'memory') PouchDB.plugin((await import('pouchdb-adapter-memory')).default)
+  const make = (root: string, name: string) => (
+    mkdirSync(root, { recursive: true }),
+    adapter === 'memory' ? new PouchDB(`${root}/${name}`, { adapter: 'memory' }) : new PouchDB(join(root, name)))
+  const wrap = (db: PouchDb): BenchDb => ({
+    put: async (doc) => void (await db.put(doc)),
+    bulk: async (docs) => {
+      const res = await db.bulkDocs(docs)
+      const bad = res.find((r: { error?: unknown }) => r.error)
+      if (bad) throw new Error(`bulkDocs: ${JSON.stringify(bad)}`)
+    },
+    get: async (id) => {
+      try {
+        return await db.get(id)
+      } catch (e) {
+        if ((e as { status?: number }).status === 404) return undefined
+        throw e
+      }
+    },
+    scan: async () => (await db.allDocs({ include_docs: true })).rows.length,
+    // ids are doc-<n padded>: the primary index answers a range of n directly (PouchDB's fastest range read).
+    range: async (lo, hi) =>
+      (await db.allDocs({ startkey: docKey(lo), endkey: docKey(hi), include_docs: true })).rows.length,
+    count: async () => (await db.info()).doc_count,
+    close: () => db.close(),
+  })
+  return {
+    id: `pouch-${adapter}`,
+    label: `PouchDB (${adapter === 'memory' ? 'memory' : 'LevelDB'})`,
+    version: `pouchdb ${pkgVersion('pouchdb')}${adapter === 'memory' ? `, adapter-memory ${pkgVersion('pouchdb-adapter-memory')}` : ''}`,
+    open: async (root, name) => wrap(make(root, name)),
+    async syncPair(root, name) {
+      const a = make(join(root, 'a'), name)
+      const b = make(join(root, 'b'), name)
+      let live: { cancel(): void } | undefined
+      let feed: { cancel(): void } | undefined
+      return {
+        a: wrap(a),
+        b: wrap(b),
+        async startA() {
+          await a.replicate.to(b)
+          live = PouchDB.sync(a, b, { live: true, retry: true })
+        },
+        async startB() {},
+        async refreshB() {},
+        onBChange(listener) {
+          feed = b.changes({ live: true, since: 'now' }).on('change', (c: { id: string }) => listener([c.id]))
+        },
+        async stop() {
+          live?.cancel()
+          feed?.cancel()
+          await a.close()
+          await b.close()
+        },
+      }
+    },
+  }
+}
+const docKey = (n: number) => `doc-${String(n).padStart(7, '0')}`
+// Just what is used here; pouchdb ships no types.
+type PouchDb = any // eslint-disable-line @typescript-eslint/no-explicit-any
+type PouchStatic = any // eslint-disable-line @typescript-eslint/no-explicit-any
+
+// ------------------------------------------------------------------------------------------------ Fireproof
+async function fireproofSystem(): Promise<System> {
+  const fp = await import('@fireproof/core')
+  type Fp = ReturnType<typeof fp.fireproof>
+  const wrap = (db: Fp): BenchDb => ({
+    put: async (doc) => void (await db.put(doc)),
+    bulk: async (docs) => void (await db.bulk(docs)),
+    get: async (id) => {
+      try {
+        return await db.get(id)
+      } catch (e) {
+        if (/not found/i.test(String((e as Error).message))) return undefined
+        throw e
+      }
+    },
+    scan: async () => (await db.allDocs()).rows.length,
+    range: async (lo, hi) => (await db.query('n', { range: [lo, hi], includeDocs: true })).rows.length,
+    count: async () => (await db.allDocs()).rows.length,
+    close: () => db.close(),
+  })
+  // Fireproof reads its storage root from FP_STORAGE_URL (file store on Node).
+  const openAt = (base: string, name: string) => {
+    process.env.FP_STORAGE_URL = `file://${base}`
+    return fp.fireproof(name)
+  }
+  return {
+    id: 'fireproof',
+    label: 'Fireproof (file)',
+    version: `@fireproof/core ${pkgVersion('@fireproof/core')}`,
+    open: async (root, name) => wrap(openAt(root, name)),
+    async syncPair(root, name) {
+      // Fireproof's own offline sync: attach both ledgers to one shared store (a folder here). Its ledgers
+      // have separate keys, so the shared store is unencrypted (storekey=insecure): that favours Fireproof.
+      const shared = `file://${join(root, 'shared')}?storekey=insecure`
+      const attachable = {
+        name: 'shared',
+        configHash: () => `shared-${shared}`,
+        prepare: async () => ({ car: { url: shared }, file: { url: shared }, meta: { url: shared } }),
+      }
+      const a = openAt(join(root, 'a'), name)
+      const b = openAt(join(root, 'b'), name)
+      return {
+        a: wrap(a),
+        b: wrap(b),
+        async startA() {
+          await a.attach(attachable)
+        },
+        async startB() {
+          await b.attach(attachable)
+        },
+        async refreshB() {},
+        onBChange(listener) {
+          b.subscribe((docs: { _id: string }[]) => listener(docs.map((d) => d._id)), true)
+        },
+        async stop() {
+          await a.close()
+          await b.close()
+        },
+      }
+    },
+  }
+}
+
+export async function loadSystem(id: string): Promise<System> {
+  if (id === 'ours') return ours()
+  if (id === 'pouch-memory') return pouch('memory')
+  if (id === 'pouch-leveldb') return pouch('leveldb')
+  if (id === 'fireproof') return fireproofSystem()
+  throw new Error(`unknown system ${id}`)
+}
