@@ -3,7 +3,7 @@
 // and corepack's bundled signing keys are stale here (shared/INFRA.md).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -17,5 +17,7 @@ if (!existsSync(bin)) {
     stdio: 'inherit',
   })
 }
-const result = spawnSync(process.execPath, [bin, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root })
+// turbo looks pnpm up on PATH: put the pinned one first.
+const env = { ...process.env, PATH: `${join(toolDir, 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}` }
+const result = spawnSync(process.execPath, [bin, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root, env })
 process.exit(result.status ?? 1)
