@@ -105,6 +105,19 @@ export class S3Connector implements Connector {
     this.checksum = options.checksum ?? true
   }
 
+  /** Requests in flight, so that `close()` lets them finish instead of aborting them mid-way. */
+  private readonly inflight = new Set<Promise<unknown>>()
+
+  private track<T>(pending: Promise<T>): Promise<T> {
+    const settled = pending.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.inflight.add(settled)
+    void settled.then(() => this.inflight.delete(settled))
+    return pending
+  }
+
   private async put(key: string, cid: ReturnType<typeof parseCid>, bytes: Uint8Array): Promise<void> {
     const send = (withChecksum: boolean) => {
       const command = new PutObjectCommand({
@@ -129,7 +142,7 @@ export class S3Connector implements Connector {
           { step: 'build', name: 'pinPayloadHashToCid' },
         )
       }
-      return this.client.send(command)
+      return this.track(this.client.send(command))
     }
     try {
       const withChecksum = this.checksum
@@ -148,9 +161,13 @@ export class S3Connector implements Connector {
   /** The object's bytes, or undefined when it does not exist. */
   private async get(key: string): Promise<Uint8Array | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
-      if (!out.Body) return new Uint8Array(0)
-      return await out.Body.transformToByteArray()
+      // Tracked until the body is read: close() must not cut a download short.
+      return await this.track(
+        (async () => {
+          const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+          return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0)
+        })(),
+      )
     } catch (err) {
       if (isNotFound(err)) return undefined
       throw failure('get', key, err)
@@ -181,7 +198,7 @@ export class S3Connector implements Connector {
     // Only after the new entry is durable; a failed delete leaves an old entry that the next save replaces.
     await mapLimit(doomed, 8, async (doomedKey) => {
       try {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: doomedKey }))
+        await this.track(this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: doomedKey })))
       } catch (err) {
         if (!isNotFound(err)) throw failure('delete', doomedKey, err)
       }
@@ -195,8 +212,8 @@ export class S3Connector implements Connector {
     do {
       let out
       try {
-        out = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        out = await this.track(
+          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
         )
       } catch (err) {
         throw failure('list', prefix, err)
@@ -220,7 +237,16 @@ export class S3Connector implements Connector {
     return entries.filter((e): e is MetaEntry => e !== undefined)
   }
 
+  /** Lets requests in flight finish (at most 1 s), then releases the client's sockets. */
   async close(): Promise<void> {
+    if (this.inflight.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+      ])
+      clearTimeout(timer)
+    }
     if (this.ownClient) this.client.destroy()
   }
 }
