@@ -1,0 +1,114 @@
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { database } from '../src/index.js'
+import { memoryBackend } from './memory-backend.js'
+import { dataFiles, tempDir } from './helpers.js'
+
+function diskBytes(dir: string, name: string): number {
+  const files = join(dir, name, 'files')
+  return readdirSync(files).reduce((sum, f) => sum + statSync(join(files, f)).size, 0)
+}
+
+const big = (i: number) => ({ _id: `doc${String(i).padStart(5, '0')}`, n: i % 10, text: 'x'.repeat(500) + i })
+
+describe('compaction', () => {
+  it('shrinks disk after mass deletes, writes bounded files, keeps docs and indexes across reopen', async () => {
+    const dir = tempDir()
+    const db = database('c', { dir, compactEvery: 0 })
+    for (let i = 0; i < 5; i++) await db.bulk(Array.from({ length: 1000 }, (_, j) => big(i * 1000 + j)))
+    expect((await db.query('n', { key: 3 })).rows).toHaveLength(500)
+    await db.compact()
+    const full = dataFiles(dir, 'c').map((f) => statSync(join(dir, 'c', 'files', f)).size)
+    expect(full.length).toBeGreaterThan(1)
+    for (const size of full) expect(size).toBeLessThan(1.5 * 2 ** 20)
+    for (let i = 0; i < 4900; i += 700) {
+      await Promise.all(Array.from({ length: 700 }, (_, j) => db.del(big(i + j)._id)))
+    }
+    const before = diskBytes(dir, 'c')
+    await db.compact()
+    expect(diskBytes(dir, 'c')).toBeLessThan(before / 4)
+    expect((await db.allDocs()).rows).toHaveLength(100)
+    expect((await db.query('n', { key: 3 })).rows).toHaveLength(10)
+    await db.compact() // repeated compaction with nothing new
+    await db.close()
+    const again = database('c', { dir, compactEvery: 0 })
+    expect((await again.allDocs()).rows).toHaveLength(100)
+    expect((await again.query('n', { key: 3 })).rows).toHaveLength(10)
+    expect(await again.get('doc04999')).toMatchObject({ n: 9 })
+    await again.put({ _id: 'later', n: 3 })
+    await again.compact()
+    await again.close()
+    const third = database('c', { dir })
+    expect((await third.query('n', { key: 3 })).rows).toHaveLength(11)
+    await third.close()
+  })
+
+  it('compacts automatically past compactEvery files, and old clocks fail with HistoryUnavailableError', async () => {
+    const dir = tempDir()
+    const db = database('auto', { dir, compactEvery: 5 })
+    const { clock: old } = await db.put({ _id: 'a', v: 0 })
+    for (let i = 1; i <= 12; i++) await db.put({ _id: 'a', v: i })
+    await db.close()
+    expect(dataFiles(dir, 'auto').length).toBeLessThan(6)
+    const again = database('auto', { dir })
+    expect(await again.get('a')).toEqual({ _id: 'a', v: 12 })
+    const error = await again.at(old).catch((e) => e)
+    expect(error.name).toBe('HistoryUnavailableError')
+    expect(error.message).toContain(old[0])
+    await again.close()
+  })
+
+  it('never loses a block: compaction, concurrent replica writes, merges, repeated compaction, cold starts', async () => {
+    const backend = memoryBackend()
+    const dirA = tempDir()
+    const dirB = tempDir()
+    const a = database('s', { dir: dirA, compactEvery: 0 })
+    const key = await a.exportKey()
+    const b = database('s', { dir: dirB, key, compactEvery: 0 })
+    let sa = a.connect(backend(), { pollInterval: 0 })
+    let sb = b.connect(backend(), { pollInterval: 0 })
+    await a.bulk(Array.from({ length: 2000 }, (_, i) => big(i)))
+    await sa.flush()
+    await sb.refresh()
+    expect((await b.allDocs()).rows).toHaveLength(2000)
+    // a compacts; b keeps referencing a's old files by CID in its next transactions
+    await a.compact()
+    await b.bulk(Array.from({ length: 50 }, (_, i) => ({ ...big(i), n: 100 })))
+    await a.put({ _id: 'doc01999', n: 200 })
+    await sb.flush()
+    await sa.flush()
+    await sa.refresh()
+    await sb.refresh()
+    await a.compact()
+    await sa.flush()
+    await sb.refresh()
+    expect(await a.clock()).toEqual(await b.clock())
+    expect((await a.query('n', { key: 100 })).rows).toHaveLength(50)
+    // cold start of a without any connector: everything comes from its local files
+    await Promise.all([sa.close(), sb.close()])
+    await a.close()
+    const coldA = database('s', { dir: dirA })
+    const docs = (await coldA.allDocs()).rows
+    expect(docs).toHaveLength(2000)
+    expect(docs.filter((r) => r.value.n === 100)).toHaveLength(50)
+    expect(await coldA.get('doc01999')).toMatchObject({ n: 200 })
+    expect((await coldA.query('n', { key: 100 })).rows).toHaveLength(50)
+    // b compacts too, then a new device starts cold from the remote only
+    await b.compact()
+    sb = b.connect(backend(), { pollInterval: 0 })
+    await b.put({ _id: 'after', n: 1 })
+    await sb.flush()
+    sa = coldA.connect(backend(), { pollInterval: 0 })
+    await sa.refresh()
+    await coldA.compact()
+    expect((await coldA.allDocs()).rows).toHaveLength(2001)
+    const c = database('s', { dir: tempDir(), key, storage: 'memory' })
+    const sc = c.connect(backend(), { pollInterval: 0 })
+    await sc.ready
+    expect((await c.allDocs()).rows).toHaveLength(2001)
+    expect((await c.query('n', { key: 200 })).rows.map((r) => r.id)).toEqual(['doc01999'])
+    await Promise.all([sa.close(), sb.close(), sc.close()])
+    await Promise.all([coldA.close(), b.close(), c.close()])
+  })
+})
