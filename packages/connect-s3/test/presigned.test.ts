@@ -1,4 +1,5 @@
 import { fileCid, runConnectorTests } from '@proj/connector-tests'
+import { CID } from 'multiformats/cid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { s3PresignedConnector } from '../src/index.js'
 import { createBucket, listKeys, radosgw, signingServer, type Backend, type SigningServer } from './backends.js'
@@ -66,6 +67,19 @@ describe('createSigningHandler', () => {
     const named = await fileCid(bytes)
     await allowed.upload('mine-a', named, bytes)
     expect(await allowed.download('mine-a', named)).toEqual(bytes)
+  })
+
+  it('binds a presigned PUT to the CID: the checksum header is signed', async () => {
+    const bytes = new TextEncoder().encode('bound to its name')
+    const cid = await fileCid(bytes)
+    const res = await post(signer.url, { op: 'upload', db: 'db', cid })
+    expect(res.status).toBe(200)
+    const { url, headers } = (await res.json()) as { url: string; headers: Record<string, string> }
+    const digest = Buffer.from(CID.parse(cid).multihash.digest).toString('base64')
+    expect(headers).toEqual({ 'x-amz-checksum-sha256': digest })
+    const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';')
+    expect(signed).toContain('x-amz-checksum-sha256')
+    expect(new URL(url).pathname).toBe(`/${bucket}/browser/db/data/${cid}`)
   })
 
   it('signs URLs only for keys under the prefix, named by CIDs', async () => {
