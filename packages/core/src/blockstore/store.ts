@@ -104,11 +104,19 @@ export class BlockStore {
   /** The stored bytes of a file, from local storage or a source (verified against the CID). */
   async fileBytes(file: string): Promise<Uint8Array> {
     let bytes = await this.storage.readFile(file)
+    let localError: unknown
     if (bytes) {
-      await verifyFile(file, bytes)
-      return bytes
+      try {
+        await verifyFile(file, bytes)
+        return bytes
+      } catch (error) {
+        // A torn or altered local copy: a connected source may still hold the real bytes.
+        if (this.#sources.size === 0) throw error
+        localError = error
+        await this.storage.deleteFile(file)
+      }
     }
-    let lastError: unknown
+    let lastError: unknown = localError
     for (const source of this.#sources) {
       try {
         bytes = await source(file)

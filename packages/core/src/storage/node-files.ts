@@ -6,8 +6,8 @@ import type { Storage } from './api.js'
 
 /**
  * Files under `<dir>/<name>/`: `files/<cid>` (immutable stored files) and `records/<name>` (meta, keybag,
- * outbox). Every write goes to a temp file, is fsync'd, then renamed into place, and the folder is fsync'd,
- * so a crash at any point leaves the old or the new state.
+ * outbox). A record is written to a temp file, fsync'd, renamed into place and its folder fsync'd, so a crash
+ * at any point leaves the old or the new record.
  */
 export function nodeFileStorage(name: string, options: { dir?: string } = {}): Storage {
   const root = resolve(options.dir ?? '.proj-data', name)
@@ -47,7 +47,23 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
   return {
     location: root,
     readFile: (cid) => readOrUndefined(join(filesDir, cid)),
-    writeFile: (cid, bytes) => atomicWrite(filesDir, cid, bytes),
+    // Stored files need no temp file: a torn write cannot hash to its name, every read verifies the hash,
+    // and the head that names a file is written only after the file is fsync'd.
+    async writeFile(cid, bytes) {
+      let handle
+      try {
+        handle = await open(join(filesDir, cid), 'wx')
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return
+        throw error
+      }
+      try {
+        await handle.writeFile(bytes)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    },
     async deleteFile(cid) {
       await rm(join(filesDir, cid), { force: true })
     },
