@@ -223,13 +223,19 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   }
 
   async function request(url: string, init: RequestInit, what: string): Promise<Response> {
-    if (closed) throw new PartykitError(`partykit: ${what}: the connector is closed`, 0)
-    try {
-      return await fetcher(url, { ...init, signal: AbortSignal.any([AbortSignal.timeout(timeout), closing.signal]) })
-    } catch (cause) {
-      const error = new PartykitError(`partykit: ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, 0)
-      ;(error as { cause?: unknown }).cause = cause
-      throw error
+    // Every request here is idempotent (files are immutable), so a transport failure is retried once: a
+    // keep-alive connection the server had already dropped fails the first attempt only.
+    for (let attempt = 1; ; attempt++) {
+      if (closed) throw new PartykitError(`partykit: ${what}: the connector is closed`, 0)
+      try {
+        return await fetcher(url, { ...init, signal: AbortSignal.any([AbortSignal.timeout(timeout), closing.signal]) })
+      } catch (cause) {
+        const name = (cause as Error)?.name
+        if (attempt < 2 && !closed && name !== 'TimeoutError' && name !== 'AbortError') continue
+        const error = new PartykitError(`partykit: ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, 0)
+        ;(error as { cause?: unknown }).cause = cause
+        throw error
+      }
     }
   }
 

@@ -28,6 +28,8 @@ import {
 export const CHUNK_BYTES = 100 * 1024
 const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
 const DEFAULT_MAX_META_BYTES = 64 * 1024
+/** How far past the limit an oversized upload is still read before its 413 (see readBody). */
+const DRAIN_FACTOR = 4
 /** Durable Object storage takes at most 128 keys per batched get/put/delete. */
 const BATCH_KEYS = 128
 const RAW_CODE = 0x55
@@ -264,23 +266,31 @@ function sameText(a: string, b: string): boolean {
   return diff === 0
 }
 
-/** Reads a request body, stopping with 413 as soon as it passes `max` bytes. */
+/**
+ * Reads a request body, answering 413 past `max` bytes. An oversized body is still read (and dropped) up to
+ * `DRAIN_FACTOR` times the limit: answering before the client has sent it all resets the connection, and a
+ * client that reuses it (keep-alive) then sees its next request fail instead of this clear 413.
+ */
 async function readBody(req: Party.Request, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > max) {
-    throw new HttpError(413, `file of ${declared} bytes exceeds the limit of ${max} bytes`)
-  }
+  const drainLimit = max * DRAIN_FACTOR
+  const tooBig = (size: number) => new HttpError(413, `file of ${size} bytes exceeds the limit of ${max} bytes`)
   if (req.body === null) return new Uint8Array(0)
+  const reader = (req.body as unknown as ReadableStream<Uint8Array>).getReader()
+  if (Number.isFinite(declared) && declared > max) {
+    if (declared <= drainLimit) await drain(reader, drainLimit)
+    else await reader.cancel()
+    throw tooBig(declared)
+  }
   const parts: Uint8Array[] = []
   let size = 0
-  const reader = (req.body as unknown as ReadableStream<Uint8Array>).getReader()
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
     size += value.length
     if (size > max) {
-      await reader.cancel()
-      throw new HttpError(413, `file exceeds the limit of ${max} bytes`)
+      size += await drain(reader, drainLimit - size)
+      throw tooBig(size)
     }
     parts.push(value)
   }
@@ -291,6 +301,20 @@ async function readBody(req: Party.Request, max: number): Promise<Uint8Array> {
     offset += part.length
   }
   return bytes
+}
+
+/** Reads and drops up to `budget` bytes; cancels the stream past that. Returns how many bytes it read. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<number> {
+  let read = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return read
+    read += value.length
+    if (read > budget) {
+      await reader.cancel()
+      return read
+    }
+  }
 }
 
 /** Throws 400 unless `text` is a CIDv1 (raw, sha2-256) of exactly these bytes. */
