@@ -63,12 +63,21 @@ describe('sync through a connector', () => {
     const b = device('shared', { key: await a.exportKey() })
     await a.put({ _id: 'x', by: 'a' })
     await b.put({ _id: 'x', by: 'b' })
+    // Listeners make a merge list its changed rows, which reads the merged tree's new blocks.
+    const changedOnA: string[] = []
+    a.subscribe((rows) => changedOnA.push(...rows.map((row) => row.key)))
+    b.subscribe(() => {})
+    await a.put({ _id: 'only-a' })
+    await b.put({ _id: 'only-b' })
     const syncA = connect(a, new MemoryConnector(backend))
     const syncB = connect(b, new MemoryConnector(backend))
     await Promise.all([syncA.flush(), syncB.flush()])
     await Promise.all([syncA.refresh(), syncB.refresh()])
     await until(async () => JSON.stringify(await a.get('x')) === JSON.stringify(await b.get('x')))
     expect(['a', 'b']).toContain((await a.get('x')).by)
+    await until(async () => (await a.get('only-b').catch(() => undefined)) !== undefined)
+    expect(changedOnA).toContain('only-b')
+    expect(syncA.lastError).toBeUndefined()
   })
 
   it('a new device downloads the newest file first and older ones only as needed', async () => {

@@ -131,10 +131,30 @@ class DatabaseImpl extends TreeView implements Database {
       await store.loadFile(head.files[0]!)
     }
     this.#state = { store, storage, head, emptyRoot, indexes, filesSinceCompaction }
+    this.#watchHead(this.#state)
     store.onFileWritten(() => {
       this.#state!.filesSinceCompaction++
     })
     return this.#state
+  }
+
+  /** Another tab moved this branch's head in the shared storage: merge it, as a remote head. */
+  #watchHead(state: OpenState): void {
+    const stop = state.storage.watch?.((record) => {
+      if (record !== `head.${this.#branch}` || this.#closed) return
+      void this.#exclusive(async () => {
+        const stored = await readHead(state.storage, this.#branch)
+        if (!stored || this.#closed) return
+        await this.#merge(state, stored)
+        // Our head holds more than the stored one (the other tab overwrote ours): store it again, which
+        // also tells the other tab.
+        const local = state.head
+        if (local && !local.root.equals(stored.root)) await writeHead(state.storage, this.#branch, local)
+      }).catch((error) =>
+        console.error(`database ${JSON.stringify(this.name)}: merging the head another tab wrote failed:`, error),
+      )
+    })
+    if (stop) this.#closeHooks.push(async () => void stop())
   }
 
   async #ready(): Promise<OpenState> {
@@ -480,9 +500,10 @@ class DatabaseImpl extends TreeView implements Database {
       return
     }
     const height = Math.max(local.height, remote.height) + 1
-    const rows = this.#listeners.size ? await changedRows(state.store, local.root, merged.root) : []
     const event = await makeEvent([...local.heads, ...remote.heads], height, merged.root)
     const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
+    // Only now are the merged tree's new blocks in the store.
+    const rows = this.#listeners.size ? await changedRows(state.store, local.root, merged.root) : []
     const head: HeadState = { heads: [event.block.cid], files: [file], root: merged.root, height }
     await writeHead(state.storage, this.#branch, head)
     state.head = head

@@ -16,6 +16,11 @@ export interface Storage {
   writeRecord(name: string, bytes: Uint8Array): Promise<void>
   deleteRecord(name: string): Promise<void>
   close(): Promise<void>
+  /**
+   * Optional: calls `listener` with a record's name after ANOTHER instance over the same data (another browser
+   * tab) replaced or deleted it. Returns the unsubscribe function. IndexedDB storage has it (BroadcastChannel).
+   */
+  watch?(listener: (record: string) => void): () => void
 }
 
 export type StorageFactory = (name: string, options: { dir?: string }) => Storage
