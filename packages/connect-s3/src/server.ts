@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { SignatureV4 } from '@smithy/signature-v4'
 import { Layout, checksumOf, parseCid, segment } from './keys.js'
 import type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
 
@@ -96,6 +97,64 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
+const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+const SDK_HEADERS = ['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-user-agent', 'user-agent', 'content-type']
+
+/**
+ * A presigned PUT whose signed payload hash is the CID's digest. getSignedUrl always signs
+ * UNSIGNED-PAYLOAD; here the request is built by the client's own middleware (endpoint, path or virtual-host
+ * style) and signed with `x-amz-content-sha256` = the digest as a header the uploader must send, so servers
+ * that verify signed payloads (AWS, Ceph radosgw, MinIO) refuse bytes that do not hash to the CID.
+ * `x-amz-checksum-sha256` goes along for servers that check flexible checksums.
+ */
+async function presignPinnedPut(
+  client: S3Client,
+  command: PutObjectCommand,
+  cid: ReturnType<typeof parseCid>,
+  expiresIn: number,
+): Promise<SignedRequest> {
+  const headers = { 'x-amz-content-sha256': toHex(cid.multihash.digest), 'x-amz-checksum-sha256': checksumOf(cid) }
+  const stack = client.middlewareStack.clone()
+  // Stops the pipeline right before signing and hands back the built request and the signing region.
+  const capture = (_next: unknown, context: Record<string, unknown>) => async (args: { request: unknown }) => ({
+    response: {},
+    output: { $metadata: {}, request: args.request, region: context.signing_region },
+  })
+  stack.addRelativeTo(capture as never, {
+    name: 'capturePinnedPut',
+    relation: 'before',
+    toMiddleware: 'awsAuthMiddleware',
+    override: true,
+  })
+  const handler = command.resolveMiddleware(stack as never, client.config, {})
+  const { output } = (await handler({ input: command.input } as never)) as unknown as {
+    output: {
+      region?: string
+      request: { protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string> }
+    }
+  }
+  const request = output.request
+  for (const name of Object.keys(request.headers)) {
+    if (SDK_HEADERS.includes(name.toLowerCase()) || name.toLowerCase().startsWith('x-amz-checksum-') || name.toLowerCase() === 'x-amz-sdk-checksum-algorithm') {
+      delete request.headers[name]
+    }
+  }
+  Object.assign(request.headers, headers)
+  const signer = new SignatureV4({
+    credentials: client.config.credentials,
+    region: output.region ?? (await client.config.region()),
+    service: 's3',
+    sha256: client.config.sha256,
+    uriEscapePath: false,
+  })
+  const signed = await signer.presign(request as never, { expiresIn, unhoistableHeaders: new Set(Object.keys(headers)) })
+  const query = Object.entries((signed.query ?? {}) as Record<string, string | string[] | null>)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => (x === null ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(x)}`)))
+    .join('&')
+  const port = signed.port ? `:${signed.port}` : ''
+  return { url: `${signed.protocol}//${signed.hostname}${port}${signed.path}${query ? `?${query}` : ''}`, headers }
+}
+
 /** A Node request handler that issues presigned S3 URLs for `s3PresignedConnector`. POST only. */
 export function createSigningHandler(options: SigningHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { client, bucket, authorize } = options
@@ -115,8 +174,7 @@ export function createSigningHandler(options: SigningHandlerOptions): (req: Inco
   }
   const putUrl = (key: string, cid: string): Promise<SignedRequest> => {
     if (!checksum) return presign(new PutObjectCommand({ Bucket: bucket, Key: key }))
-    const sum = checksumOf(parseCid(cid))
-    return presign(new PutObjectCommand({ Bucket: bucket, Key: key, ChecksumSHA256: sum }), { 'x-amz-checksum-sha256': sum })
+    return presignPinnedPut(client, new PutObjectCommand({ Bucket: bucket, Key: key }), parseCid(cid), expiresIn)
   }
   const getUrl = (key: string) => presign(new GetObjectCommand({ Bucket: bucket, Key: key }))
   const deleteUrl = (key: string) => presign(new DeleteObjectCommand({ Bucket: bucket, Key: key }))

@@ -69,16 +69,19 @@ describe('createSigningHandler', () => {
     expect(await allowed.download('mine-a', named)).toEqual(bytes)
   })
 
-  it('binds a presigned PUT to the CID: the checksum header is signed', async () => {
+  it('binds a presigned PUT to the CID: payload hash and checksum are signed headers', async () => {
     const bytes = new TextEncoder().encode('bound to its name')
     const cid = await fileCid(bytes)
     const res = await post(signer.url, { op: 'upload', db: 'db', cid })
     expect(res.status).toBe(200)
     const { url, headers } = (await res.json()) as { url: string; headers: Record<string, string> }
-    const digest = Buffer.from(CID.parse(cid).multihash.digest).toString('base64')
-    expect(headers).toEqual({ 'x-amz-checksum-sha256': digest })
+    const digest = CID.parse(cid).multihash.digest
+    expect(headers).toEqual({
+      'x-amz-checksum-sha256': Buffer.from(digest).toString('base64'),
+      'x-amz-content-sha256': Buffer.from(digest).toString('hex'),
+    })
     const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';')
-    expect(signed).toContain('x-amz-checksum-sha256')
+    expect(signed).toEqual(expect.arrayContaining(['host', 'x-amz-checksum-sha256', 'x-amz-content-sha256']))
     expect(new URL(url).pathname).toBe(`/${bucket}/browser/db/data/${cid}`)
   })
 
@@ -86,5 +89,16 @@ describe('createSigningHandler', () => {
     const keys = await listKeys(backend.config, bucket)
     expect(keys.length).toBeGreaterThan(0)
     expect(keys.filter((k) => !/^browser\/[^/]+\/(data|meta\/[^/]+)\/bafkrei[a-z2-7]{52}$/.test(k))).toEqual([])
+  })
+})
+
+describe('presigned uploads', () => {
+  it('radosgw refuses bytes that do not hash to the CID the PUT was signed for', async () => {
+    const claimed = await fileCid(new TextEncoder().encode('claimed bytes'))
+    const connector = s3PresignedConnector({ signer: signer.url })
+    await expect(connector.upload('db', claimed, new TextEncoder().encode('other bytes'))).rejects.toThrow(
+      /^s3 put bafkrei\w+ failed: 400 .*XAmzContentSHA256Mismatch/,
+    )
+    expect(await connector.download('db', claimed)).toBeUndefined()
   })
 })

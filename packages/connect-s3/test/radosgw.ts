@@ -152,11 +152,11 @@ rgw data = ${dir}/rgw
     await run('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', join(dir, 'run/monmap')])
     daemon('ceph-mon', ['-i', 'a'])
     const osdUuid = randomUUID()
-    const osdId = await waitFor('ceph-mon', 30_000, async () => (await ceph('osd', 'create', osdUuid)).stdout.trim())
+    const osdId = await waitFor('ceph-mon', 60_000, async () => (await ceph('osd', 'create', osdUuid)).stdout.trim())
     if (osdId !== '0') throw new Error(`radosgw test cluster: expected osd id 0, got ${osdId}`)
     await run('ceph-osd', ['-c', conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid])
     daemon('ceph-osd', ['-i', '0'])
-    await waitFor('ceph-osd', 30_000, async () => {
+    await waitFor('ceph-osd', 90_000, async () => {
       const { stdout } = await ceph('osd', 'stat', '--format', 'json')
       return (JSON.parse(stdout) as { num_up_osds?: number }).num_up_osds === 1 ? true : undefined
     })
@@ -164,7 +164,7 @@ rgw data = ${dir}/rgw
     await ceph('osd', 'crush', 'create-or-move', 'osd.0', '1.0', 'root=default', 'host=localhost')
     daemon('radosgw', ['-n', 'client.rgw.a'])
     const endpoint = `http://127.0.0.1:${rgwPort}`
-    await waitFor('radosgw', 60_000, async () => ((await fetch(endpoint)).status === 200 ? true : undefined))
+    await waitFor('radosgw', 120_000, async () => ((await fetch(endpoint)).status === 200 ? true : undefined))
     const accessKeyId = 'testak'
     const secretAccessKey = 'testsk'
     await run('radosgw-admin', [
@@ -173,9 +173,11 @@ rgw data = ${dir}/rgw
     ])
     return { endpoint, accessKeyId, secretAccessKey, startMs: Date.now() - started, stop }
   } catch (err) {
-    const logs = await readFile(join(dir, 'log/client.rgw.a.log'), 'utf8').catch(() => '')
+    for (const log of ['mon.a', 'osd.0', 'client.rgw.a']) {
+      const text = await readFile(join(dir, `log/${log}.log`), 'utf8').catch(() => '')
+      if (text) process.stderr.write(`radosgw test cluster: ${log}.log tail:\n${text.slice(-2000)}\n`)
+    }
     await stop()
-    if (logs) process.stderr.write(`radosgw log tail:\n${logs.slice(-3000)}\n`)
     throw err
   }
 }
