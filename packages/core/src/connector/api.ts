@@ -34,6 +34,11 @@ export interface MetaStore {
 export interface Connector extends FileStore, MetaStore {
   /** Short name used in errors and status, e.g. 's3', 'partykit'. */
   readonly name: string
+  /**
+   * Optional: the transport's own connection state, for backends with a persistent connection (a websocket).
+   * Sync shows 'offline' as soon as the connection drops and pulls again when it is back.
+   */
+  onStatus?(listener: (status: 'idle' | 'connecting' | 'open' | 'offline' | 'closed') => void): () => void
   /** Releases sockets and timers. The database and its outbox stay intact. */
   close?(): Promise<void>
 }

@@ -109,6 +109,21 @@ class SyncEngine implements Sync {
       }),
     )
     replica.onClose(() => this.close())
+    if (this.#connector.onStatus) {
+      this.#cleanups.push(
+        this.#connector.onStatus((status) => {
+          if (status === 'offline') this.#setStatus('offline')
+          else if (status === 'open' && this.#status === 'offline') {
+            // Back online: catch up on what was missed and push what queued up.
+            this.#attempt = 0
+            this.#wantPull = true
+            this.#wantPush = true
+            this.#wake?.()
+            this.#kick()
+          }
+        }),
+      )
+    }
     if (this.#connector.subscribe) {
       this.#cleanups.push(
         this.#connector.subscribe(this.#db, this.#branch, (entries) => {
