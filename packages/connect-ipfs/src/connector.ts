@@ -1,7 +1,7 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaStore } from '@proj/core/connector'
 import { ipfsFiles, type IpfsFilesOptions } from './files.js'
-import { ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
+import { createSnapshot, ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
 
 export interface IpfsConnectorOptions extends IpfsFilesOptions {
   /**
@@ -48,21 +48,66 @@ export function ipfsConnector(options: IpfsConnectorOptions): Connector {
 
 export type ConnectIpfsOptions = IpfsConnectorOptions | SnapshotConnectorOptions
 
+/** The Sync handle of `connect.ipfs`, plus publishing the current state as a snapshot. */
+export interface IpfsSync extends Sync {
+  /**
+   * Makes everything local durable on IPFS, then publishes the branch's meta entries (sealed with the
+   * database key) as one content-addressed file and returns its CID: with the key, the whole state of the
+   * database is readable through `connect.ipfs(db, { gateway, snapshot })`, no w3up client needed.
+   */
+  snapshot(): Promise<string>
+}
+
+/**
+ * Holds the newest meta entries in memory when web3.storage is the only backend: it has no mutable pointer,
+ * so the entries live on this device until `snapshot()` publishes them.
+ */
+function localMeta(): MetaStore {
+  const branches = new Map<string, Map<string, Uint8Array>>()
+  const branchOf = (db: string, branch: string) => {
+    const key = JSON.stringify([db, branch])
+    let entries = branches.get(key)
+    if (!entries) branches.set(key, (entries = new Map()))
+    return entries
+  }
+  return {
+    async save(db, branch, entry, replaces) {
+      const entries = branchOf(db, branch)
+      entries.set(entry.cid, entry.bytes.slice())
+      for (const cid of replaces) if (cid !== entry.cid) entries.delete(cid)
+    },
+    async load(db, branch) {
+      return [...branchOf(db, branch)].map(([cid, bytes]) => ({ cid, bytes: bytes.slice() }))
+    },
+  }
+}
+
 export const connect = {
   /**
    * Replicates `db` through IPFS: `{ client, gateway, meta? }` writes through w3up, `{ gateway, snapshot }`
    * reads a published snapshot. The other options (`branch`, `pollInterval`, …) go to `db.connect`.
    */
-  ipfs(db: Pick<Database, 'connect'>, options: ConnectIpfsOptions & SyncOptions): Sync {
+  ipfs(db: Pick<Database, 'connect' | 'name'>, options: ConnectIpfsOptions & SyncOptions): IpfsSync {
     if (!db || typeof db.connect !== 'function') throw new TypeError(`Invalid database: ${String(db)}`)
     const { client, gateway, meta, snapshot, fetch, ...syncOptions } = options as Partial<IpfsConnectorOptions> &
       Partial<SnapshotConnectorOptions> &
       SyncOptions
-    void client, gateway, meta, fetch
-    const connector =
-      snapshot !== undefined
-        ? snapshotConnector(options as SnapshotConnectorOptions)
-        : ipfsConnector(options as IpfsConnectorOptions)
-    return db.connect(connector, syncOptions)
+    void client, gateway, fetch
+    if (snapshot !== undefined) {
+      const sync = db.connect(snapshotConnector(options as SnapshotConnectorOptions), syncOptions)
+      return Object.assign(sync, {
+        snapshot: async () => snapshot,
+      })
+    }
+    const metaStore = meta ?? localMeta()
+    const files = ipfsFiles(options as IpfsConnectorOptions)
+    const sync = db.connect(ipfsConnector({ ...(options as IpfsConnectorOptions), meta: metaStore }), syncOptions)
+    return Object.assign(sync, {
+      async snapshot() {
+        await sync.flush()
+        const entries = await metaStore.load(db.name, syncOptions.branch ?? 'main')
+        return createSnapshot(files, entries, db.name)
+      },
+    })
   },
 }

@@ -8,5 +8,5 @@ export {
   type W3upClient,
 } from './files.js'
 export { createSnapshot, readSnapshot, ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
-export { connect, ipfsConnector, type ConnectIpfsOptions, type IpfsConnectorOptions } from './connector.js'
+export { connect, ipfsConnector, type ConnectIpfsOptions, type IpfsConnectorOptions, type IpfsSync } from './connector.js'
 export { parseShareLink, shareLink, type ShareLink } from './share.js'

@@ -35,7 +35,6 @@ class SyncEngine implements Sync {
   #merged = new Set<string>()
   /** Entries already opened, by CID, so polling does not decrypt the same bytes again. */
   #opened = new Map<string, HeadState | null>()
-  #savedRoot: string | undefined
   #remoteCovers = false
   #wantPush = true
   #wantPull = true
@@ -267,10 +266,8 @@ class SyncEngine implements Sync {
     for (const cid of this.#merged) if (!current.has(cid)) this.#merged.delete(cid)
     await this.#exclusiveMerge(entries)
     const local = this.#replica!.head()
-    if (!local) this.#remoteCovers = true
-    else if (this.#savedRoot === local.root.toString() && entries.some((e) => this.#opened.get(e.cid)?.root.equals(local.root))) {
-      this.#remoteCovers = true
-    }
+    // The backend holds the local state when one of its current entries has the local root.
+    if (!local || entries.some((e) => this.#opened.get(e.cid)?.root.equals(local.root))) this.#remoteCovers = true
     if (!this.#remoteCovers) this.#wantPush = true
     this.#emit('change')
   }
@@ -279,7 +276,8 @@ class SyncEngine implements Sync {
     const replica = this.#replica!
     const head = replica.head()
     if (!head) return
-    if (this.#remoteCovers && this.#savedRoot === head.root.toString()) return
+    // Nothing to send when an entry there already has this state (a device that only pulled, a reader).
+    if (this.#remoteCovers) return
     await this.#uploadClosure(head.files)
     if (this.#closed) return
     await replica.storage.writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
@@ -294,7 +292,6 @@ class SyncEngine implements Sync {
     this.#opened.set(entry.cid, head)
     for (const cid of replaces) this.#merged.delete(cid)
     this.#merged.add(entry.cid)
-    this.#savedRoot = head.root.toString()
     this.#remoteCovers = replica.head() === head
   }
 
@@ -392,7 +389,7 @@ class SyncEngine implements Sync {
       this.#kick()
       await this.#raceDeadline(this.#settle(), deadline)
       const head = replica.head()
-      if (!head || (this.#remoteCovers && this.#savedRoot === head.root.toString())) {
+      if (!head || this.#remoteCovers) {
         // Confirm against the backend: with a one-blob meta another writer may have replaced our entry.
         this.#wantPull = true
         this.#kick()
