@@ -1,0 +1,158 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { appDir, startDevServer, type DevServer } from './dev-server.js'
+
+/** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
+const CHROMIUM = '/usr/bin/chromium'
+const SCREENSHOT = join(appDir, 'test-results', 'todo.png')
+/** How long a change may take to show on the other device before the test fails (polling, not a timing check). */
+const PROPAGATION = { timeout: 10_000, interval: 50 }
+
+let server: DevServer
+let browser: Browser
+const contexts: BrowserContext[] = []
+const pageErrors: string[] = []
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
+  // The page from the current sources (against the built @proj/core browser bundle and connect-partykit).
+  execFileSync(process.execPath, [join(appDir, 'scripts/build.mjs')], { cwd: appDir, stdio: 'pipe' })
+  server = await startDevServer()
+  // launch() gives the browser a fresh temporary profile (--user-data-dir), removed on close.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+})
+
+afterAll(async () => {
+  await browser?.close().catch(() => {})
+  await server?.stop()
+})
+
+/** A new device: its own browser context (own IndexedDB, cache and service worker). */
+async function device(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 720, height: 760 } })
+  contexts.push(context)
+  const page = await context.newPage()
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  return page
+}
+
+const titles = (page: Page) => page.locator('#todos li .title').allTextContents()
+const checked = (page: Page) =>
+  page.locator('#todos li').evaluateAll((rows) => rows.map((row) => (row.querySelector('.toggle') as HTMLInputElement).checked))
+const status = (page: Page) => page.locator('#status').getAttribute('data-status')
+const row = (page: Page, title: string) => page.locator('#todos li', { has: page.locator('.title', { hasText: title }) })
+
+async function add(page: Page, title: string): Promise<void> {
+  await page.fill('#new-title', title)
+  await page.press('#new-title', 'Enter')
+  await expect.poll(() => titles(page)).toContain(title)
+}
+
+describe('todo page on the PartyKit dev server (headless Chromium, two devices)', () => {
+  it('opens a new database with a share link; todos added, checked, edited and deleted show on the other device', async () => {
+    const a = await device()
+    await a.goto(`${server.url}/`)
+    await expect.poll(() => a.inputValue('#share-link'), PROPAGATION).toMatch(/#key=/)
+    const link = await a.inputValue('#share-link')
+    const parsed = new URL(link)
+    expect(parsed.origin).toBe(server.url)
+    expect(parsed.searchParams.get('db')).toMatch(/^todos-[0-9a-z]{12}$/)
+    expect(parsed.hash).toMatch(/^#key=./)
+    // The address bar became the share link, so a reload reopens the same list.
+    expect(a.url()).toBe(link)
+    await expect.poll(() => status(a), PROPAGATION).toBe('synced')
+
+    const b = await device()
+    await b.goto(link)
+    await expect.poll(() => status(b), PROPAGATION).toBe('synced')
+    expect(await b.inputValue('#share-link')).toBe(link)
+
+    await add(a, 'Buy oat milk')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['Buy oat milk'])
+
+    await add(b, 'Water the plants')
+    await add(a, 'Call the plumber')
+    await add(b, 'Book train tickets')
+    const all = ['Buy oat milk', 'Water the plants', 'Call the plumber', 'Book train tickets']
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(all)
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(all)
+
+    // Check on B, seen on A.
+    await row(b, 'Water the plants').locator('.toggle').check()
+    await expect.poll(() => checked(a), PROPAGATION).toEqual([false, true, false, false])
+    await expect.poll(() => a.locator('#count').textContent(), PROPAGATION).toBe('3 items left')
+
+    // Edit on A, seen on B.
+    await row(a, 'Call the plumber').locator('.title').dblclick()
+    await a.fill('#todos li .edit', 'Call the plumber about the sink')
+    await a.press('#todos li .edit', 'Enter')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual([
+      'Buy oat milk',
+      'Water the plants',
+      'Call the plumber about the sink',
+      'Book train tickets',
+    ])
+
+    mkdirSync(join(appDir, 'test-results'), { recursive: true })
+    await a.screenshot({ path: SCREENSHOT })
+
+    // Delete on B, gone on A.
+    await row(b, 'Book train tickets').hover()
+    await row(b, 'Book train tickets').locator('.delete').click()
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
+
+    // A third tab of device A (same IndexedDB) opened later catches up too.
+    const a2 = await a.context().newPage()
+    await a2.goto(link)
+    await expect.poll(() => titles(a2), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
+    await a2.close()
+    expect(pageErrors).toEqual([])
+  })
+
+  it('keeps working offline and catches up when the server is back', async () => {
+    const a = await device()
+    await a.goto(`${server.url}/`)
+    await expect.poll(() => status(a), PROPAGATION).toBe('synced')
+    const link = await a.inputValue('#share-link')
+    const b = await device()
+    await b.goto(link)
+    await expect.poll(() => status(b), PROPAGATION).toBe('synced')
+    await add(a, 'Written online')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['Written online'])
+    // The service worker has cached the page, so it opens without the server too.
+    await a.evaluate(() => navigator.serviceWorker.ready.then(() => undefined))
+
+    await server.stop(false)
+    await expect.poll(() => status(a), PROPAGATION).toBe('offline')
+    await add(a, 'Written offline')
+    await row(a, 'Written online').locator('.toggle').check()
+    // Rendered as done once the put has committed to IndexedDB.
+    await expect.poll(() => row(a, 'Written online').getAttribute('class')).toBe('done')
+    // The page reloads from the service worker's cache and the data from IndexedDB.
+    await a.reload()
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(['Written online', 'Written offline'])
+    expect(await checked(a)).toEqual([true, false])
+    expect(await titles(b)).toEqual(['Written online'])
+
+    await server.start()
+    await expect.poll(() => titles(b), { ...PROPAGATION, timeout: 30_000 }).toEqual(['Written online', 'Written offline'])
+    await expect.poll(() => checked(b), PROPAGATION).toEqual([true, false])
+    await expect.poll(() => status(a), { ...PROPAGATION, timeout: 30_000 }).toBe('synced')
+  })
+})
