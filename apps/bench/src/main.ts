@@ -116,7 +116,10 @@ function runChild(task: Task, versions: Map<string, string>, env: NodeJS.Process
     const arm = () => {
       clearTimeout(timer)
       timer = setTimeout(() => {
-        if (current) results.push({ workload: current, ok: false, error: `stalled: no result after ${TIMEOUT_MS / 1000} s (child killed)`, rssMb: 0 })
+        if (current) {
+          results.push({ workload: current, ok: false, error: `stalled: no result after ${TIMEOUT_MS / 1000} s (child killed)`, rssMb: 0 })
+          process.stdout.write(` FAILED: stalled, killed after ${TIMEOUT_MS / 1000} s\n`)
+        }
         current = undefined
         child.kill('SIGKILL')
       }, TIMEOUT_MS)
