@@ -51,7 +51,7 @@ function endsNode(key: string, level: number): boolean {
 
 type Ref = [lastKey: string, cid: CID]
 
-async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
+export async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
   return (await store.get<TreeNode>(cid)).value
 }
 
@@ -88,7 +88,7 @@ export async function lookup(store: BlockStore, root: CID, key: string): Promise
 }
 
 /** The first child whose last key is >= key; the last child covers everything beyond. */
-function firstRefCovering(refs: Ref[], key: string): number {
+export function firstRefCovering(refs: Ref[], key: string): number {
   let lo = 0
   let hi = refs.length - 1
   while (lo < hi) {

@@ -2,7 +2,7 @@ import type { CID } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys } from '../crdt/entry.js'
-import { applyEntries, diff, lookup, type BranchNode, type LeafNode, type NewBlock, type TreeNode } from '../crdt/tree.js'
+import { applyEntries, diff, firstRefCovering, load, lookup, type BranchNode, type LeafNode, type NewBlock } from '../crdt/tree.js'
 import type { Doc, MapFn, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
 import { decodeKey, encodeKey, encodePrefix, prefixEnd } from './encode.js'
 import { rowMatches } from './query.js'
@@ -72,21 +72,6 @@ export async function updateIndex(
   return applyEntries(store, indexRoot, entries, () => true)
 }
 
-async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
-  return (await store.get<TreeNode>(cid)).value
-}
-
-function firstCovering(refs: [string, CID][], key: string): number {
-  let lo = 0
-  let hi = refs.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (compareKeys(refs[mid]![0], key) >= 0) hi = mid
-    else lo = mid + 1
-  }
-  return lo
-}
-
 /**
  * The entries with `gte <= key < lt`, in order or reversed. Lazy: only the nodes on the way to the rows read
  * are loaded, so a range of 100 rows costs a few node reads whatever the index size.
@@ -119,14 +104,14 @@ export async function* rangeScan(
   }
   const refs = (node as BranchNode).e
   if (reverse) {
-    const start = lt === undefined ? refs.length - 1 : firstCovering(refs, lt)
+    const start = lt === undefined ? refs.length - 1 : firstRefCovering(refs, lt)
     for (let i = start; i >= 0; i--) {
       if (gte !== undefined && i < start && refs[i]![0] < gte) return
       yield* rangeScan(store, refs[i]![1], gte, lt, reverse)
     }
     return
   }
-  const start = gte === undefined ? 0 : firstCovering(refs, gte)
+  const start = gte === undefined ? 0 : firstRefCovering(refs, gte)
   for (let i = start; i < refs.length; i++) {
     if (lt !== undefined && i > start && refs[i - 1]![0] >= lt) return
     yield* rangeScan(store, refs[i]![1], gte, lt, reverse)
