@@ -117,6 +117,13 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
     await row(b, 'Book train tickets').locator('.delete').click()
     await expect.poll(() => titles(a), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
 
+    // The server holds the meta entries only as ciphertext: no title, no key.
+    const meta = await (await fetch(`${server.url}/parties/main/${parsed.searchParams.get('db')}/meta/main`)).text()
+    expect(JSON.parse(meta).entries.length).toBeGreaterThan(0)
+    for (const secret of ['Buy oat milk', 'Water the plants', 'plumber', parsed.hash.slice('#key='.length)]) {
+      expect(meta).not.toContain(secret)
+    }
+
     // A third tab of device A (same IndexedDB) opened later catches up too.
     const a2 = await a.context().newPage()
     await a2.goto(link)
