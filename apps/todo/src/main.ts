@@ -22,6 +22,8 @@ const ui = {
   share: $<HTMLInputElement>('share-link'),
   copy: $<HTMLButtonElement>('copy'),
   error: $<HTMLParagraphElement>('error'),
+  recent: $<HTMLElement>('recent'),
+  recentLists: $<HTMLUListElement>('recent-lists'),
 }
 
 const STATUS_TEXT: Record<SyncStatus, string> = {
@@ -59,6 +61,47 @@ async function open(): Promise<{ db: Database; link: string }> {
   if (key === undefined) throw new TypeError(`the link to database ${name} has no key: expected …#key=<key> at its end`)
   const db = database(name, { key })
   return { db, link: shareLink(`${location.origin}/`, { db: name, key: await db.exportKey() }) }
+}
+
+/**
+ * The lists opened on this device (newest first), so that `/` (which always starts a new list) does not strand
+ * the old ones. Their keys are on this device already (core's keybag); the links only make them reachable.
+ */
+const RECENT_KEY = 'proj-todo:lists'
+type Recent = { db: string; link: string; opened: number }
+
+function rememberList(db: string, link: string): Recent[] {
+  let lists: Recent[] = []
+  try {
+    const stored: unknown = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]')
+    if (Array.isArray(stored)) lists = stored.filter((item): item is Recent => typeof item?.db === 'string' && typeof item?.link === 'string')
+  } catch {
+    // unreadable: start over
+  }
+  lists = [{ db, link, opened: Date.now() }, ...lists.filter((item) => item.db !== db)].slice(0, 10)
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(lists))
+  } catch {
+    // storage full or disabled: the list is a convenience only
+  }
+  return lists.slice(1)
+}
+
+function showRecent(lists: Recent[]): void {
+  ui.recent.hidden = lists.length === 0
+  ui.recentLists.replaceChildren(
+    ...lists.map((item) => {
+      const li = document.createElement('li')
+      const a = document.createElement('a')
+      a.href = item.link
+      a.textContent = item.db
+      const when = document.createElement('span')
+      when.className = 'when'
+      when.textContent = ` · opened ${new Date(item.opened).toLocaleString()}`
+      li.append(a, when)
+      return li
+    }),
+  )
 }
 
 function showStatus(sync: Sync): void {
@@ -182,6 +225,7 @@ function update(li: HTMLLIElement, todo: StoredDoc<Todo>): void {
 async function main(): Promise<void> {
   const { db, link } = await open()
   ui.share.value = link
+  showRecent(rememberList(db.name, link))
   ui.share.addEventListener('focus', () => ui.share.select())
   ui.copy.addEventListener('click', async () => {
     try {

@@ -129,6 +129,14 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
     await a2.goto(link)
     await expect.poll(() => titles(a2), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
     await a2.close()
+
+    // `/` again starts another list; the first one stays reachable from this device's list of lists.
+    await a.goto(`${server.url}/`)
+    await expect.poll(() => a.inputValue('#share-link'), PROPAGATION).not.toBe(link)
+    expect(await titles(a)).toEqual([])
+    expect(await a.locator('#recent-lists a').first().getAttribute('href')).toBe(link)
+    await a.locator('#recent-lists a').first().click()
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
     expect(pageErrors).toEqual([])
   })
 
