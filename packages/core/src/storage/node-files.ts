@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
-import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises'
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { readdir, readFile, rm, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Storage } from './api.js'
 
@@ -16,22 +16,27 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
   mkdirSync(filesDir, { recursive: true })
   mkdirSync(recordsDir, { recursive: true })
 
-  async function atomicWrite(dir: string, fileName: string, bytes: Uint8Array): Promise<void> {
-    const temp = join(dir, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`)
-    const handle = await open(temp, 'w')
+  // Writes are synchronous: a write and its fsync take well under a millisecond here, while the same calls
+  // through fs/promises cost a threadpool round trip each (measured ~3x slower per transaction).
+  const recordsDirFd = openSync(recordsDir, 'r')
+  let closed = false
+
+  function writeAll(fd: number, bytes: Uint8Array): void {
+    let offset = 0
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset)
+  }
+
+  function atomicWriteRecord(fileName: string, bytes: Uint8Array): void {
+    const temp = join(recordsDir, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`)
+    const fd = openSync(temp, 'w')
     try {
-      await handle.writeFile(bytes)
-      await handle.sync()
+      writeAll(fd, bytes)
+      fsyncSync(fd)
     } finally {
-      await handle.close()
+      closeSync(fd)
     }
-    await rename(temp, join(dir, fileName))
-    const dirHandle = await open(dir, 'r')
-    try {
-      await dirHandle.sync()
-    } finally {
-      await dirHandle.close()
-    }
+    renameSync(temp, join(recordsDir, fileName))
+    fsyncSync(recordsDirFd)
   }
 
   async function readOrUndefined(path: string): Promise<Uint8Array | undefined> {
@@ -50,18 +55,18 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
     // Stored files need no temp file: a torn write cannot hash to its name, every read verifies the hash,
     // and the head that names a file is written only after the file is fsync'd.
     async writeFile(cid, bytes) {
-      let handle
+      let fd: number
       try {
-        handle = await open(join(filesDir, cid), 'wx')
+        fd = openSync(join(filesDir, cid), 'wx')
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') return
         throw error
       }
       try {
-        await handle.writeFile(bytes)
-        await handle.sync()
+        writeAll(fd, bytes)
+        fsyncSync(fd)
       } finally {
-        await handle.close()
+        closeSync(fd)
       }
     },
     async deleteFile(cid) {
@@ -71,12 +76,18 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
       return (await readdir(filesDir)).filter((f) => !f.startsWith('.'))
     },
     readRecord: (record) => readOrUndefined(join(recordsDir, record)),
-    writeRecord: (record, bytes) => atomicWrite(recordsDir, record, bytes),
+    async writeRecord(record, bytes) {
+      atomicWriteRecord(record, bytes)
+    },
     async deleteRecord(record) {
       await unlink(join(recordsDir, record)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error
       })
     },
-    async close() {},
+    async close() {
+      if (closed) return
+      closed = true
+      closeSync(recordsDirFd)
+    },
   }
 }
