@@ -60,7 +60,7 @@ try {
     const syncW = connect.partykit(writer, server.url)
     await syncW.ready
     const fillStart = performance.now()
-    const BATCH = 1000
+    const BATCH = Number(process.env.BATCH ?? 1000)
     for (let i = 0; i < DOCS; i += BATCH) {
       const docs = Array.from({ length: Math.min(BATCH, DOCS - i) }, (_, j) => ({
         _id: `todo-${String(i + j).padStart(6, '0')}`,
