@@ -266,6 +266,10 @@ async function main(): Promise<void> {
     await Promise.all(done.map((row) => db.del(row.key))).catch(showError)
   })
   window.addEventListener('pagehide', () => void sync.close())
+  // Back from the back-forward cache the connection is closed: start afresh.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) location.reload()
+  })
 
   if ('serviceWorker' in navigator) {
     // Caches the page itself, so it also opens without a connection (the data is in IndexedDB already).
