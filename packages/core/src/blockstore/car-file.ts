@@ -27,12 +27,21 @@ export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Pr
   return writer.close()
 }
 
-/** Parses a CAR and verifies every block against its CID. */
+/** A block as read from a file: not yet verified against its CID, nor decoded. */
+export interface RawBlock {
+  readonly cid: CID
+  readonly bytes: Uint8Array
+}
+
+/**
+ * Parses a CAR: the header is verified and decoded now; the other blocks come back raw, to be verified
+ * (`verifyBlock`) and decoded when first used, so opening a large file costs only what is read from it.
+ */
 export async function decodeCar(
   bytes: Uint8Array,
   label: string,
   options: { headerOnly?: boolean } = {},
-): Promise<{ header: FileHeader; blocks: Block[] }> {
+): Promise<{ header: FileHeader; blocks: RawBlock[] }> {
   let reader: CarBufferReader
   try {
     reader = CarBufferReader.fromBytes(bytes)
@@ -42,19 +51,26 @@ export async function decodeCar(
   const [root] = reader.getRoots()
   if (!root) throw new IntegrityError(label, 'CAR file has no root')
   let header: FileHeader | undefined
-  const blocks: Block[] = []
+  const blocks: RawBlock[] = []
   for (const { cid, bytes: blockBytes } of reader.blocks()) {
-    if (options.headerOnly && !cid.equals(root)) continue
-    const digest = await sha256.digest(blockBytes)
-    if (cid.multihash.code !== sha256.code || !equalBytes(digest.digest, cid.multihash.digest)) {
-      throw new IntegrityError(label, `block ${cid} does not hash to its CID`)
+    if (cid.equals(root)) {
+      header = (await verifyBlock({ cid, bytes: blockBytes }, label)).value as FileHeader
+    } else if (!options.headerOnly) {
+      blocks.push({ cid: CID.asCID(cid) ?? cid, bytes: blockBytes })
     }
-    const block = decodeBlock(CID.asCID(cid) ?? cid, blockBytes)
-    if (cid.equals(root)) header = block.value as FileHeader
-    else blocks.push(block)
   }
   if (!header || header.v !== 1) throw new IntegrityError(label, 'missing or unknown file header')
   return { header, blocks }
+}
+
+/** Verifies a block's bytes against its CID, then decodes it. `label` names the file it came from. */
+export async function verifyBlock<T>(raw: RawBlock, label: string): Promise<Block<T>> {
+  const { cid, bytes } = raw
+  const digest = await sha256.digest(bytes)
+  if (cid.multihash.code !== sha256.code || !equalBytes(digest.digest, cid.multihash.digest)) {
+    throw new IntegrityError(label, `block ${cid} does not hash to its CID`)
+  }
+  return decodeBlock<T>(CID.asCID(cid) ?? cid, bytes)
 }
 
 /** A stored file's name: CIDv1, raw codec, sha2-256 of its stored (encrypted) bytes. */

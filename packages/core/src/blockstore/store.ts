@@ -2,7 +2,7 @@ import { open, seal } from '../crypto/envelope.js'
 import type { DatabaseKey } from '../crypto/key.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
-import { decodeCar, encodeCar, fileCid, verifyFile, type FileHeader } from './car-file.js'
+import { decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from './car-file.js'
 
 /** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
 export type FileSource = (cid: string) => Promise<Uint8Array | undefined>
@@ -26,6 +26,8 @@ interface Pending {
  */
 export class BlockStore {
   readonly #blocks = new Map<string, Block>()
+  /** Blocks of opened files not used yet: verified and decoded on first use. */
+  readonly #raw = new Map<string, { raw: RawBlock; file: string }>()
   readonly #locations = new Map<string, string>()
   /** Blocks made in memory (by merges) that no file holds yet: the next commit that links them writes them. */
   readonly #unsaved = new Map<string, Pending>()
@@ -63,25 +65,34 @@ export class BlockStore {
   }
 
   has(cid: CID): boolean {
-    return this.#blocks.has(cid.toString())
+    return this.#blocks.has(cid.toString()) || this.#raw.has(cid.toString())
   }
 
   async get<T>(cid: CID): Promise<Block<T>> {
     const key = cid.toString()
-    const cached = this.#blocks.get(key)
+    const cached = this.#blocks.get(key) ?? (await this.#fromRaw(key))
     if (cached) return cached as Block<T>
     const file = this.#locations.get(key)
     if (!file) throw new MissingBlockError(key, 'no known file holds it')
     await this.loadFile(file)
-    const loaded = this.#blocks.get(key)
+    const loaded = this.#blocks.get(key) ?? (await this.#fromRaw(key))
     if (!loaded) throw new MissingBlockError(key, `file ${file} does not contain it`)
     return loaded as Block<T>
+  }
+
+  async #fromRaw(key: string): Promise<Block | undefined> {
+    const pending = this.#raw.get(key)
+    if (!pending) return undefined
+    const block = await verifyBlock(pending.raw, pending.file)
+    this.#raw.delete(key)
+    this.#blocks.set(key, block)
+    return block
   }
 
   /** Keeps a block made in memory; it is written by the first commit that links to it. */
   putUnsaved(block: Block, links: CID[]): void {
     const key = block.cid.toString()
-    if (this.#blocks.has(key)) return
+    if (this.#blocks.has(key) || this.#raw.has(key)) return
     this.#blocks.set(key, block)
     this.#unsaved.set(key, { block, links })
   }
@@ -152,9 +163,9 @@ export class BlockStore {
     const sealed = await this.fileBytes(file)
     const plain = await open(this.key, sealed, file, this.database)
     const { header, blocks } = await decodeCar(plain, file)
-    for (const block of blocks) {
-      const key = block.cid.toString()
-      if (!this.#blocks.has(key)) this.#blocks.set(key, block)
+    for (const raw of blocks) {
+      const key = raw.cid.toString()
+      if (!this.#blocks.has(key) && !this.#raw.has(key)) this.#raw.set(key, { raw, file })
       this.#locations.set(key, file)
       this.#unsaved.delete(key)
     }
