@@ -26,7 +26,7 @@ if (mode === '--child') {
   const perTx = Number(args[0] ?? 100)
   const dir = mkdtempSync(join(tmpdir(), 'proj-cold-'))
   try {
-    const db = database('big', { dir, compactEvery: 0 } as never)
+    const db = database('big', { dir, compactEvery: Number(process.env.COMPACT_EVERY ?? 0) })
     let t = performance.now()
     for (let tx = 0; tx < docs / perTx; tx++) {
       await db.bulk(Array.from({ length: perTx }, (_, i) => ({ _id: `doc-${tx * perTx + i}`, title: 'x'.repeat(150), n: i })))

@@ -14,10 +14,11 @@ interface Pending {
 }
 
 /**
- * Writes every block reachable from the head into new files: the trees (documents and indexes) in
- * post-order, so that every link of a file points into the same file or one written before it (each header
- * names only new files), cut into files of about `maxBytes` grouped by tree order (neighbouring keys share a
- * file, so lazy loading still reads few of them); the head events go last, linking only to their tree root.
+ * Writes every block reachable from the head into new files: the leaves of the trees (documents and
+ * indexes) in key order, cut into files of about `maxBytes` (neighbouring keys share a file), then the branch
+ * nodes in post-order and the head events, linking only to their tree root. Every link of a file points into
+ * the same file or one written before it (each header names only new files), and a lazy read needs the last
+ * file plus the leaf files it touches.
  * The files are self-contained: no header points to a file older than the compaction, so the old files can
  * be deleted locally. Older clock events stay in older files (remote copies stay valid); their locations are
  * kept in the compaction record so that reading at an older clock can still fetch them from a connector.
@@ -46,16 +47,25 @@ export async function writeCompacted(
     size += pending.block.bytes.length
     if (size >= maxBytes) await flush()
   }
+  // Leaves go first, in key order; the branch nodes (a few percent of the bytes) follow together with the
+  // head events, so a cold read opens the last file (root and branches) and one leaf file.
+  const branches: Pending[] = []
   const visit = async (cid: CID): Promise<void> => {
     const key = cid.toString()
     if (seen.has(key)) return
     seen.add(key)
     const block = await store.get<TreeNode>(cid)
-    const links = block.value.l === 0 ? [] : (block.value as BranchNode).e.map(([, child]) => child)
+    if (block.value.l === 0) {
+      await add({ block, links: [] })
+      return
+    }
+    const links = (block.value as BranchNode).e.map(([, child]) => child)
     for (const link of links) await visit(link)
-    await add({ block, links })
+    branches.push({ block, links })
   }
   for (const tree of trees) await visit(tree)
+  await flush()
+  for (const branch of branches) await add(branch)
   for (const head of heads) {
     const block = await store.get<ClockEvent>(head)
     if (seen.has(head.toString())) continue
