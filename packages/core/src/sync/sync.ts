@@ -220,16 +220,22 @@ class SyncEngine implements Sync {
   }
 
   #mergeChain: Promise<void> = Promise.resolve()
+  #waiting: MetaEntry[] = []
 
-  /** Merges entries one batch at a time (pulls and pushed entries may arrive together). */
+  /**
+   * Merges entries one batch at a time. Entries that arrive while a merge runs (a fast writer's pushes) wait
+   * and are merged together: the newest first, so the older ones it contains become cheap no-op merges.
+   */
   #exclusiveMerge(entries: MetaEntry[]): Promise<void> {
-    const run = this.#mergeChain.then(() => this.#mergeEntries(entries))
+    this.#waiting.push(...entries)
+    const run = this.#mergeChain.then(() => this.#mergeEntries(this.#waiting.splice(0)))
     this.#mergeChain = run.catch(() => {})
     return run
   }
 
   async #mergeEntries(entries: MetaEntry[]): Promise<void> {
     const replica = this.#replica!
+    const opened: { entry: MetaEntry; head: HeadState }[] = []
     for (const entry of entries) {
       let head = this.#opened.get(entry.cid)
       if (head === undefined) {
@@ -246,7 +252,10 @@ class SyncEngine implements Sync {
         }
         this.#opened.set(entry.cid, head)
       }
-      if (!head) continue
+      if (head) opened.push({ entry, head })
+    }
+    opened.sort((a, b) => b.head.height - a.head.height)
+    for (const { entry, head } of opened) {
       await replica.merge(head)
       this.#merged.add(entry.cid)
       const local = replica.head()
