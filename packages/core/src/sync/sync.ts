@@ -7,6 +7,7 @@ import type { Sync, SyncEvents, SyncOptions, SyncStatus } from './api.js'
 import { openHead, sealHead } from './meta-entry.js'
 
 const UPLOAD_CONCURRENCY = 4
+const RECORD_INTERVAL = 1000
 
 /**
  * Replicates one database through one connector: files first, then the meta entry that needs them; pulls
@@ -289,7 +290,7 @@ class SyncEngine implements Sync {
     if (this.#remoteCovers) return
     await this.#uploadClosure(head.files)
     if (this.#closed) return
-    await replica.storage.writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
+    this.#saveRecordSoon()
     // Every file the head needs is uploaded (the pending set was drained), so the entry may point at them.
     const entry = await sealHead(replica.store.key, head)
     const replaces = [...this.#merged].filter((cid) => cid !== entry.cid)
@@ -339,6 +340,29 @@ class SyncEngine implements Sync {
       await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker))
       for (const file of wave) this.#uploaded.add(file)
     }
+  }
+
+  #recordTimer: ReturnType<typeof setTimeout> | undefined
+
+  /**
+   * What this backend holds is kept on disk so a restart does not upload everything again. It only saves
+   * work (uploads are idempotent and a push re-walks what is missing), so it is written at most once a second
+   * rather than on every push, and on close.
+   */
+  #saveRecordSoon(): void {
+    if (this.#recordTimer || this.#closed) return
+    this.#recordTimer = setTimeout(() => {
+      this.#recordTimer = undefined
+      void this.#saveRecord()
+    }, RECORD_INTERVAL)
+    // Never keeps a process alive: losing this write only costs a re-walk after a restart.
+    ;(this.#recordTimer as { unref?: () => void }).unref?.()
+  }
+
+  async #saveRecord(): Promise<void> {
+    await this.#replica?.storage
+      .writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
+      .catch((error) => this.#fail('record what the backend holds', error))
   }
 
   #fail(op: string, error: unknown): ConnectorError {
@@ -442,11 +466,8 @@ class SyncEngine implements Sync {
     this.#timers.clear()
     this.#wake?.()
     for (const cleanup of this.#cleanups.splice(0)) cleanup()
-    if (this.#replica) {
-      await this.#replica.storage
-        .writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
-        .catch(() => {})
-    }
+    if (this.#recordTimer) clearTimeout(this.#recordTimer)
+    if (this.#replica) await this.#saveRecord()
     await this.#connector.close?.().catch(() => {})
   }
 }
