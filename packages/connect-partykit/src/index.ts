@@ -252,6 +252,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
 
   return {
     name: 'partykit',
+    id: `partykit:${base}/${party}/${options.room ?? ''}`,
 
     get status() {
       return aggregate()

@@ -100,6 +100,7 @@ export function dirConnector(dir: string): Connector {
   const root = resolve(dir)
   return {
     name: 'dir',
+    id: `dir:${root}`,
     async upload(db, cid, bytes) {
       checkDbName(db)
       await verifyCid(cid, bytes)

@@ -60,6 +60,7 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
 
   return {
     name: 'http',
+    id: `http:${base}`,
     async upload(db, cid, bytes) {
       checkDbName(db)
       await verifyCid(cid, bytes)

@@ -87,6 +87,8 @@ function requireBytes(value: unknown, what: string): Uint8Array {
 
 export class S3Connector implements Connector {
   readonly name = 's3'
+  /** The backend: endpoint, bucket and prefix (sync remembers per id what the bucket holds). */
+  readonly id: string
   readonly bucket: string
   readonly client: S3Client
   private readonly layout: Layout
@@ -100,6 +102,8 @@ export class S3Connector implements Connector {
     }
     this.bucket = options.bucket
     this.layout = new Layout(options.prefix)
+    const endpoint = options.client ? options.client.config.endpoint : options.s3?.endpoint
+    this.id = `s3:${typeof endpoint === 'string' || endpoint instanceof URL ? String(endpoint) : 'aws'}/${options.bucket}/${options.prefix ?? ''}`
     this.ownClient = !options.client
     this.client = options.client ?? new S3Client(s3ClientConfig(options.s3))
     this.checksum = options.checksum ?? true

@@ -21,6 +21,10 @@ export interface S3PresignedOptions {
 export class S3PresignedConnector implements Connector {
   readonly name = 's3'
   private readonly signer: string
+  /** The backend, as the signing endpoint names it. */
+  get id(): string {
+    return `s3-presigned:${this.signer}`
+  }
   private readonly fetch: typeof globalThis.fetch
   private readonly headers: S3PresignedOptions['headers']
   private readonly timeout: number

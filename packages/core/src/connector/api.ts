@@ -35,6 +35,12 @@ export interface Connector extends FileStore, MetaStore {
   /** Short name used in errors and status, e.g. 's3', 'partykit'. */
   readonly name: string
   /**
+   * Names the backend instance (endpoint, bucket, prefix, room…). Sync remembers per id which files the
+   * backend holds, so a restart does not upload them again; without an id nothing is remembered across
+   * restarts (still correct: a push re-walks what the head needs).
+   */
+  readonly id?: string
+  /**
    * Optional: the transport's own connection state, for backends with a persistent connection (a websocket).
    * Sync shows 'offline' as soon as the connection drops and pulls again when it is back.
    */

@@ -81,15 +81,19 @@ class SyncEngine implements Sync {
     return this.#options.branch || this.#replica!.branch
   }
 
-  get #recordName(): string {
-    return `sync.${this.#connector.name}.${this.#branch}`
-  }
+  /** The record of what this backend holds, when the connector names its backend (see Connector.id). */
+  #recordName: string | undefined
 
   async #start(replicaPromise: Promise<Replica>): Promise<void> {
     const replica = await replicaPromise
     this.#replica = replica
-    const record = await replica.storage.readRecord(this.#recordName)
-    if (record) this.#uploaded = new Set((dagCbor.decode(record) as SyncRecord).uploaded)
+    if (this.#connector.id) {
+      const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(this.#connector.id))
+      const hex = [...new Uint8Array(digest).subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('')
+      this.#recordName = `sync.${this.#connector.name}.${hex}.${this.#branch}`
+      const record = await replica.storage.readRecord(this.#recordName)
+      if (record) this.#uploaded = new Set((dagCbor.decode(record) as SyncRecord).uploaded)
+    }
     this.#cleanups.push(
       replica.store.addSource(async (cid) => {
         try {
@@ -360,6 +364,7 @@ class SyncEngine implements Sync {
   }
 
   async #saveRecord(): Promise<void> {
+    if (!this.#recordName) return
     await this.#replica?.storage
       .writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
       .catch((error) => this.#fail('record what the backend holds', error))
