@@ -97,11 +97,6 @@ export class BlockStore {
     this.#unsaved.set(key, { block, links })
   }
 
-  /** Number of files opened so far (read from storage or a source). */
-  get filesLoaded(): number {
-    return this.#loaded.size
-  }
-
   loadFile(file: string): Promise<void> {
     if (this.#loaded.has(file)) return Promise.resolve()
     let loading = this.#loading.get(file)

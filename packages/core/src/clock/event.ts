@@ -21,23 +21,6 @@ export async function loadEvent(store: BlockStore, cid: CID): Promise<ClockEvent
   return (await store.get<ClockEvent>(cid)).value
 }
 
-/** Whether `ancestor` is `head` or reachable from it through parents (walks down by height). */
-export async function descends(store: BlockStore, head: CID, ancestor: CID): Promise<boolean> {
-  const target = await loadEvent(store, ancestor)
-  const seen = new Set<string>()
-  const stack = [head]
-  while (stack.length) {
-    const cid = stack.pop()!
-    if (cid.equals(ancestor)) return true
-    if (seen.has(cid.toString())) continue
-    seen.add(cid.toString())
-    const event = await loadEvent(store, cid)
-    if (event.h <= target.h) continue
-    stack.push(...event.p)
-  }
-  return false
-}
-
 export function compareCids(a: CID, b: CID): number {
   const x = a.toString()
   const y = b.toString()

@@ -42,10 +42,6 @@ function compareVersions(a: Version, b: Version): number {
   return compareBytes(dagCbor.encode(a[1]), dagCbor.encode(b[1]))
 }
 
-export function sameEntry(a: Entry, b: Entry): boolean {
-  return compareBytes(dagCbor.encode(a.slice(1)), dagCbor.encode(b.slice(1))) === 0
-}
-
 /** A 53-bit digest of a version (two 32-bit FNV-1a variants over its dag-cbor bytes). */
 export function versionDigest(version: Version): number {
   const bytes = dagCbor.encode(version)

@@ -22,5 +22,3 @@ export interface Storage {
    */
   watch?(listener: (record: string) => void): () => void
 }
-
-export type StorageFactory = (name: string, options: { dir?: string }) => Storage
