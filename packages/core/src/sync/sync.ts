@@ -278,6 +278,8 @@ class SyncEngine implements Sync {
     this.#remoteCovers = false
     const current = new Set(entries.map((entry) => entry.cid))
     for (const cid of this.#merged) if (!current.has(cid)) this.#merged.delete(cid)
+    // Entries the backend no longer holds will not come back: a long live session must not keep them all.
+    for (const cid of this.#opened.keys()) if (!current.has(cid)) this.#opened.delete(cid)
     await this.#exclusiveMerge(entries)
     const local = this.#replica!.head()
     // The backend holds the local state when one of its current entries has the local root.
