@@ -31,9 +31,9 @@ export const browserBuild: Options = {
 }
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/connector/api.ts'],
+  entry: ['src/index.ts', 'src/connector/api.ts', 'src/kit.ts'],
   format: ['esm'],
-  dts: { entry: ['src/index.ts', 'src/browser.ts', 'src/connector/api.ts'] },
+  dts: { entry: ['src/index.ts', 'src/browser.ts', 'src/connector/api.ts', 'src/kit.ts'] },
   sourcemap: true,
   clean: true,
   target: 'es2022',

@@ -9,6 +9,7 @@ export class NotFoundError extends Error {
 
 export class KeyMismatchError extends Error {
   override readonly name = 'KeyMismatchError'
+  readonly permanent = true
   constructor(readonly database: string, detail = 'the key does not open this database') {
     super(`Wrong key for database ${JSON.stringify(database)}: ${detail}`)
   }
@@ -16,19 +17,97 @@ export class KeyMismatchError extends Error {
 
 export class IntegrityError extends Error {
   override readonly name = 'IntegrityError'
+  readonly permanent = true
   constructor(readonly cid: string, detail: string) {
     super(`Integrity check failed for ${cid}: ${detail}`)
   }
 }
 
+/** The backend refused the credentials (a wrong or missing token, secret or signature). Never retried. */
+export class AuthError extends Error {
+  override readonly name = 'AuthError'
+  readonly permanent = true
+  constructor(readonly backend: string, detail: string) {
+    super(`${backend} refused the credentials: ${detail}`)
+  }
+}
+
+/**
+ * The backend cannot serve this configuration: a bucket or room that does not exist, a malformed URL or
+ * option. Retrying will not help until the configuration changes.
+ */
+export class BackendConfigError extends Error {
+  override readonly name = 'BackendConfigError'
+  readonly permanent = true
+  constructor(readonly backend: string, detail: string) {
+    super(`${backend}: ${detail}`)
+  }
+}
+
+/**
+ * Names of errors that retrying cannot fix. Classified by `name` (not `instanceof`), so an error class from
+ * another copy of this package, or a backend SDK's own error, is classified the same way.
+ */
+const PERMANENT_NAMES = new Set([
+  'IntegrityError',
+  'KeyMismatchError',
+  'AuthError',
+  'BackendConfigError',
+  'FormatVersionError',
+  'KeyRevokedError',
+  // AWS SDK (S3) error names.
+  'NoSuchBucket',
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+  'AccessDenied',
+  'InvalidBucketName',
+  'AuthorizationHeaderMalformed',
+])
+
+/** HTTP statuses that mean "the request itself is wrong": the same request will fail again. */
+function permanentStatus(status: unknown): boolean {
+  return typeof status === 'number' && status >= 400 && status < 500 && ![404, 408, 409, 425, 429].includes(status)
+}
+
+/**
+ * True when retrying the operation cannot succeed: auth, a missing bucket or room, bytes that fail
+ * verification, a key mismatch, a malformed configuration. Walks the `cause` chain. Everything else
+ * (network errors, 5xx, timeouts) is transient.
+ */
+export function isPermanentError(error: unknown): boolean {
+  const seen = new Set<unknown>()
+  let current: unknown = error
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current)
+    const e = current as {
+      name?: unknown
+      permanent?: unknown
+      status?: unknown
+      statusCode?: unknown
+      $metadata?: { httpStatusCode?: unknown }
+      cause?: unknown
+    }
+    if (e.permanent === true) return true
+    if (e.permanent === false) return false
+    if (typeof e.name === 'string' && PERMANENT_NAMES.has(e.name)) return true
+    if (permanentStatus(e.status) || permanentStatus(e.statusCode) || permanentStatus(e.$metadata?.httpStatusCode))
+      return true
+    current = e.cause
+  }
+  return false
+}
+
 export class ConnectorError extends Error {
   override readonly name = 'ConnectorError'
+  /** Retrying cannot fix it (see isPermanentError); sync shows status 'error' and stops retrying it. */
+  readonly permanent: boolean
   constructor(
     readonly connector: string,
     readonly op: string,
     override readonly cause: unknown,
   ) {
     super(`Connector ${connector} failed to ${op}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.permanent = isPermanentError(cause)
   }
 }
 

@@ -2,6 +2,16 @@ export { database } from './database/database.js'
 export type * from './database/api.js'
 export type * from './sync/api.js'
 export type * from './connector/api.js'
-export { NotFoundError, KeyMismatchError, IntegrityError, ConnectorError, ClosedError } from './errors.js'
+export {
+  NotFoundError,
+  KeyMismatchError,
+  IntegrityError,
+  ConnectorError,
+  ClosedError,
+  AuthError,
+  BackendConfigError,
+  isPermanentError,
+} from './errors.js'
+export { MissingBlockError } from './blockstore/store.js'
 export { HistoryUnavailableError } from './database/view.js'
 export { shareLink, parseShareLink } from './sync/share-link.js'

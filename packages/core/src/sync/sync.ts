@@ -479,9 +479,7 @@ class SyncEngine implements Sync {
   }
 }
 
-/** Transport and auth failures may pass; bytes that fail verification or a wrong key will not. */
+/** Network failures, 5xx and timeouts may pass; auth, missing buckets, bad bytes or a wrong key will not. */
 function isTransient(error: ConnectorError): boolean {
-  let cause: unknown = error.cause
-  while (cause instanceof ConnectorError) cause = cause.cause
-  return !(cause instanceof IntegrityError || cause instanceof KeyMismatchError)
+  return !error.permanent
 }
