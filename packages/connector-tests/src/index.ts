@@ -1,5 +1,11 @@
 export { fileCid, metaEntry, verifyCid } from './cid.js'
 export { MemoryBackend, MemoryConnector } from './memory.js'
 export { runConnectorTests, type ConnectorCapabilities, type ConnectorFixture } from './suite.js'
-export { FaultyConnector, InjectedFault, seededRandom, type FaultOptions } from './faulty.js'
-export { runConvergence, runConvergenceSeeds } from './convergence.js'
+export { FaultyConnector, InjectedFault, seededRandom, type Fault, type FaultCall, type FaultOptions } from './faulty.js'
+export {
+  checkConvergence,
+  runConvergence,
+  runConvergenceSeeds,
+  type ConvergenceOptions,
+  type ConvergenceReport,
+} from './convergence.js'

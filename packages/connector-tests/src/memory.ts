@@ -4,7 +4,11 @@ import { verifyCid } from './cid.js'
 type Listener = (entries: MetaEntry[]) => void
 
 /** The shared state behind one or more MemoryConnectors: what a server would hold. */
+let backends = 0
+
 export class MemoryBackend {
+  /** Names this backend instance (Connector.id of its connectors). */
+  readonly id = `memory-backend-${++backends}-${Math.random().toString(36).slice(2, 10)}`
   /** `db` -> cid -> bytes */
   readonly files = new Map<string, Map<string, Uint8Array>>()
   /** `db` -> branch -> cid -> bytes (insertion ordered) */
@@ -34,11 +38,13 @@ const listenerKey = (db: string, branch: string) => JSON.stringify([db, branch])
 export class MemoryConnector implements Connector {
   readonly name = 'memory'
   readonly backend: MemoryBackend
+  readonly id: string
   #closed = false
   readonly #unsubscribers = new Set<() => void>()
 
   constructor(backend: MemoryBackend = new MemoryBackend()) {
     this.backend = backend
+    this.id = backend.id
   }
 
   /** Another client of the same backend. */
@@ -60,6 +66,13 @@ export class MemoryConnector implements Connector {
     checkName('database name', db)
     checkName('cid', cid)
     return this.backend.files.get(db)?.get(cid)?.slice()
+  }
+
+  async has(db: string, cid: string): Promise<boolean> {
+    this.#open()
+    checkName('database name', db)
+    checkName('cid', cid)
+    return this.backend.files.get(db)?.has(cid) ?? false
   }
 
   async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void> {

@@ -16,6 +16,11 @@ export interface FileStore {
   upload(db: string, cid: string, bytes: Uint8Array): Promise<void>
   /** The stored bytes, or `undefined` when absent. Throws only for transport or auth failures. */
   download(db: string, cid: string): Promise<Uint8Array | undefined>
+  /**
+   * Optional: whether the backend holds the file, without sending it. Sync uses it once per session to find
+   * files the backend lost (deleted on the server) and upload them again from this device.
+   */
+  has?(db: string, cid: string): Promise<boolean>
 }
 
 /** A set of meta entries per branch. No compare-and-swap: concurrent savers must both survive. */

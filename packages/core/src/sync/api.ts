@@ -1,10 +1,30 @@
+import type { Clock } from '../database/api.js'
 import type { ConnectorError } from '../errors.js'
 
 export type SyncStatus = 'connecting' | 'synced' | 'pending' | 'offline' | 'error'
 
+/**
+ * Something on the backend that this device skipped without stopping sync: a meta entry sealed with
+ * another key (a stranger writing to the room or prefix), or bytes that fail verification or decoding.
+ * Each is reported once.
+ */
+export interface SyncWarning {
+  kind: 'foreign-entry' | 'unreadable-entry'
+  /** CID of the skipped entry. */
+  cid: string
+  error: Error
+}
+
 export interface SyncEvents {
   status: (status: SyncStatus) => void
+  /**
+   * A failure. `error.permanent` tells the kind: permanent failures (auth, missing bucket or room, integrity,
+   * wrong key, bad configuration) set status 'error' and stop automatic retries; transient ones (network,
+   * 5xx, timeouts) set 'offline' and are retried with bounded backoff.
+   */
   error: (error: ConnectorError) => void
+  /** Something skipped on the backend (see SyncWarning); sync goes on. */
+  warning: (warning: SyncWarning) => void
   /** Remote changes were merged into the local database. */
   change: () => void
 }
@@ -16,19 +36,29 @@ export interface SyncOptions {
   pollInterval?: number
   /** Longest retry backoff in ms (default 10_000). */
   maxBackoff?: number
-  /** How long `flush()` keeps retrying before it rejects with ConnectorError (default 30_000). */
+  /** How long `flush()` and `refresh()` keep retrying transient failures before they reject (default 30_000). */
   flushTimeout?: number
 }
 
 /** The handle every `connect.*` returns. */
 export interface Sync {
-  /** Resolves when the first pull has been merged. */
+  /**
+   * Resolves when the first pull has been merged. Transient failures are retried; a permanent one (auth, a
+   * missing bucket, a key that opens none of the backend's entries: KeyMismatchError) rejects it at once.
+   */
   readonly ready: Promise<void>
   readonly status: SyncStatus
   readonly lastError: ConnectorError | undefined
-  /** Resolves when everything local is durable remotely. */
-  flush(): Promise<void>
-  /** Pulls the remote meta now and merges it. */
+  /** Meta entries skipped so far (sealed with another key, or unreadable); see the 'warning' event. */
+  readonly skipped: number
+  /**
+   * Resolves with the local clock once the backend durably holds it: every file that clock needs was
+   * uploaded (each upload succeeded) before a meta entry naming it was saved, so any device with the key can
+   * read that clock from the backend alone. Rejects on a permanent failure, or when transient ones outlast
+   * `flushTimeout`; nothing local is lost either way.
+   */
+  flush(): Promise<Clock>
+  /** Pulls the remote meta now and merges it; transient failures are retried until `flushTimeout`. */
   refresh(): Promise<void>
   on<E extends keyof SyncEvents>(event: E, listener: SyncEvents[E]): () => void
   /** Stops promptly, even when the backend is down. The outbox stays on disk. */

@@ -1,25 +1,26 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import type { Connector, MetaEntry } from '../connector/api.js'
+import type { Clock } from '../database/api.js'
 import type { Replica } from '../database/database.js'
 import type { HeadState } from '../database/head.js'
-import { ConnectorError, IntegrityError, KeyMismatchError } from '../errors.js'
-import type { Sync, SyncEvents, SyncOptions, SyncStatus } from './api.js'
+import { ConnectorError, KeyMismatchError } from '../errors.js'
+import type { Sync, SyncEvents, SyncOptions, SyncStatus, SyncWarning } from './api.js'
 import { openHead, sealHead } from './meta-entry.js'
+import { Outbox } from './outbox.js'
 
 const UPLOAD_CONCURRENCY = 4
 const RECORD_INTERVAL = 1000
+/** A failed upload is retried in place this many times (transient failures only) before the push fails. */
+const UPLOAD_RETRIES = 4
+/** Files whose headers are read at once while walking a head's closure. */
+const WALK_BATCH = 16
 
 /**
  * Replicates one database through one connector: files first, then the meta entry that needs them; pulls
- * entries (pushed or polled) and merges them. The outbox (files not yet uploaded) is derived from local files
- * minus those recorded as uploaded, so it survives restarts.
+ * entries (pushed or polled) and merges them. What the backend holds is tracked per file (see Outbox) and
+ * kept on disk, so what is not yet uploaded survives restarts.
  */
 export function createSync(replica: Promise<Replica>, connector: Connector, options: SyncOptions): Sync {
   return new SyncEngine(replica, connector, options)
-}
-
-interface SyncRecord {
-  uploaded: string[]
 }
 
 class SyncEngine implements Sync {
@@ -31,7 +32,11 @@ class SyncEngine implements Sync {
   readonly #options: Required<SyncOptions>
   #replica: Replica | undefined
   #closed = false
-  #uploaded = new Set<string>()
+  #outbox = new Outbox()
+  /** A permanent failure stops automatic retries; flush(), refresh() or a reconnect try once more. */
+  #halted: ConnectorError | undefined
+  /** Entries skipped (another key, unreadable), reported once each. */
+  readonly #skipped = new Set<string>()
   /** Remote entries whose state the local head contains: the next save replaces them. */
   #merged = new Set<string>()
   /** Entries already opened, by CID, so polling does not decrypt the same bytes again. */
@@ -73,6 +78,10 @@ class SyncEngine implements Sync {
     return this.#lastError
   }
 
+  get skipped(): number {
+    return this.#skipped.size
+  }
+
   get #db(): string {
     return this.#replica!.name
   }
@@ -91,15 +100,15 @@ class SyncEngine implements Sync {
       const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(this.#connector.id))
       const hex = [...new Uint8Array(digest).subarray(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('')
       this.#recordName = `sync.${this.#connector.name}.${hex}.${this.#branch}`
-      const record = await replica.storage.readRecord(this.#recordName)
-      if (record) this.#uploaded = new Set((dagCbor.decode(record) as SyncRecord).uploaded)
+      this.#outbox = await Outbox.load(replica.storage, this.#recordName)
     }
     this.#cleanups.push(
       replica.store.addSource(async (cid) => {
         try {
           const bytes = await this.#connector.download(this.#db, cid)
-          // A file that came from this backend is there already: never upload it back.
-          if (bytes) this.#uploaded.add(cid)
+          // A file that came from this backend is there already, and so is everything it references (a
+          // meta entry names a file only after its whole closure was uploaded): never upload it back.
+          if (bytes) this.#outbox.markComplete(cid)
           return bytes
         } catch (error) {
           throw this.#fail('download', error)
@@ -117,9 +126,10 @@ class SyncEngine implements Sync {
       this.#cleanups.push(
         this.#connector.onStatus((status) => {
           if (status === 'offline') this.#setStatus('offline')
-          else if (status === 'open' && this.#status === 'offline') {
+          else if (status === 'open' && (this.#status === 'offline' || this.#status === 'error')) {
             // Back online: catch up on what was missed and push what queued up.
             this.#attempt = 0
+            this.#halted = undefined
             this.#wantPull = true
             this.#wantPush = true
             this.#wake?.()
@@ -135,19 +145,19 @@ class SyncEngine implements Sync {
         }),
       )
     }
-    // The first pull has to succeed for `ready`: transport failures are retried with backoff until it does
-    // (or the sync is closed); bytes that fail verification reject `ready` at once, and retrying goes on.
-    let rejected = false
+    // The first pull has to succeed for `ready`: transient failures are retried with backoff until it does
+    // (or the sync is closed); a permanent one (auth, missing bucket, wrong key) rejects `ready` at once and
+    // stops: retrying cannot help until the configuration changes.
     for (;;) {
       if (this.#closed) return
       try {
-        await this.#pull()
+        await this.#pull({ first: true })
         break
       } catch (error) {
         const failure = this.#fail('load', error)
-        if (!rejected && !isTransient(failure)) {
-          rejected = true
-          this.#rejectReady(failure)
+        if (failure.permanent) {
+          this.#halted = failure
+          throw failure
         }
         await this.#sleep(this.#backoff())
       }
@@ -156,6 +166,34 @@ class SyncEngine implements Sync {
     this.#wantPull = false
     this.#kick()
     this.#schedulePoll()
+    if (this.#connector.has) void this.#auditHeldFiles()
+  }
+
+  /**
+   * Once per session: asks the backend whether it still holds the local files this device believes it
+   * holds. A file the backend lost (deleted on the server) is forgotten, so the next push uploads it again
+   * from here; without this, readers would fail on it for good.
+   */
+  async #auditHeldFiles(): Promise<void> {
+    const replica = this.#replica!
+    try {
+      const local = new Set(await replica.storage.listFiles())
+      const candidates = this.#outbox.heldFiles().filter((file) => local.has(file))
+      const lost: string[] = []
+      await eachLimited(candidates, UPLOAD_CONCURRENCY, async (file) => {
+        if (this.#closed) return
+        if (!(await this.#connector.has!(this.#db, file))) lost.push(file)
+      })
+      if (lost.length && !this.#closed) {
+        this.#outbox.forget(lost)
+        this.#remoteCovers = false
+        this.#wantPush = true
+        this.#kick()
+      }
+    } catch (error) {
+      // Only a repair is delayed (to the next session); sync itself is unaffected.
+      this.#fail('check which files the backend holds', error)
+    }
   }
 
   #schedulePoll(): void {
@@ -171,7 +209,7 @@ class SyncEngine implements Sync {
   }
 
   #kick(): void {
-    if (this.#closed || !this.#replica || this.#running) return
+    if (this.#closed || !this.#replica || this.#running || this.#halted) return
     this.#running = this.#loop().finally(() => {
       this.#running = undefined
       if ((this.#wantPush || this.#wantPull) && !this.#closed && this.#attempt === 0) this.#kick()
@@ -192,9 +230,13 @@ class SyncEngine implements Sync {
         this.#attempt = 0
         this.#setStatus(this.#remoteCovers && !this.#wantPush ? 'synced' : 'pending')
       } catch (error) {
-        this.#fail('sync', error)
+        const failure = this.#fail('sync', error)
         this.#wantPull = true
         this.#wantPush = true
+        if (failure.permanent) {
+          this.#halted = failure
+          return
+        }
         await this.#sleep(this.#backoff())
       }
     }
@@ -224,6 +266,22 @@ class SyncEngine implements Sync {
     })
   }
 
+  /** A plain wait that ends early when the sync closes (the retry loop's #sleep can also be woken). */
+  #delay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#closed) return resolve()
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer)
+        this.#closers.delete(resolve)
+        resolve()
+      }, ms)
+      this.#timers.add(timer)
+      this.#closers.add(resolve)
+    })
+  }
+
+  readonly #closers = new Set<() => void>()
+
   #mergeChain: Promise<void> = Promise.resolve()
   #waiting: MetaEntry[] = []
 
@@ -247,13 +305,12 @@ class SyncEngine implements Sync {
         try {
           head = await openHead(replica.store.key, entry, this.#db)
         } catch (error) {
-          // A tampered or foreign entry is never applied; it is reported and skipped.
-          if (error instanceof IntegrityError || error instanceof KeyMismatchError || error instanceof TypeError) {
-            this.#opened.set(entry.cid, null)
-            this.#fail('open a meta entry', error)
-            continue
-          }
-          throw error
+          // Opening is local work (hash, decrypt, decode): a failure means the entry itself is bad. A stranger
+          // writing with another key, or garbage under a valid name, must not disturb this device: the entry
+          // is never applied, and reported once as a warning while everything else syncs on.
+          this.#opened.set(entry.cid, null)
+          this.#skip(entry.cid, error)
+          continue
         }
         this.#opened.set(entry.cid, head)
       }
@@ -268,7 +325,19 @@ class SyncEngine implements Sync {
     }
   }
 
-  async #pull(): Promise<void> {
+  #skip(cid: string, error: unknown): void {
+    if (this.#skipped.has(cid)) return
+    this.#skipped.add(cid)
+    const cause = error instanceof Error ? error : new Error(String(error))
+    const warning: SyncWarning = {
+      kind: cause.name === 'KeyMismatchError' ? 'foreign-entry' : 'unreadable-entry',
+      cid,
+      error: cause,
+    }
+    this.#emit('warning', warning)
+  }
+
+  async #pull({ first = false } = {}): Promise<void> {
     let entries: MetaEntry[]
     try {
       entries = await this.#connector.load(this.#db, this.#branch)
@@ -281,11 +350,31 @@ class SyncEngine implements Sync {
     // Entries the backend no longer holds will not come back: a long live session must not keep them all.
     for (const cid of this.#opened.keys()) if (!current.has(cid)) this.#opened.delete(cid)
     await this.#exclusiveMerge(entries)
+    if (first) this.#checkKey(entries)
     const local = this.#replica!.head()
     // The backend holds the local state when one of its current entries has the local root.
     if (!local || entries.some((e) => this.#opened.get(e.cid)?.root.equals(local.root))) this.#remoteCovers = true
     if (!this.#remoteCovers) this.#wantPush = true
     this.#emit('change')
+  }
+
+  /**
+   * A device whose key opens none of the backend's entries, while some are sealed with another key, holds
+   * the wrong key for this backend: its first pull fails with KeyMismatchError instead of reporting
+   * 'synced' (or pushing an entry no other device can read). Checked on the first pull only: once synced,
+   * a stranger's entry is a warning, never an error.
+   */
+  #checkKey(entries: MetaEntry[]): void {
+    if (!entries.length) return
+    const tried = entries.filter((entry) => this.#opened.has(entry.cid))
+    if (tried.length < entries.length) return
+    if (tried.some((entry) => this.#opened.get(entry.cid))) return
+    const foreign = tried.some((entry) => this.#skipped.has(entry.cid))
+    if (!foreign) return
+    throw this.#fail(
+      'load',
+      new KeyMismatchError(this.#db, `none of the ${entries.length} meta entries at the backend opens with this key`),
+    )
   }
 
   async #push(): Promise<void> {
@@ -294,12 +383,15 @@ class SyncEngine implements Sync {
     if (!head) return
     // Nothing to send when an entry there already has this state (a device that only pulled, a reader).
     if (this.#remoteCovers) return
+    // The entries this save may replace are taken together with the head: an entry merged while the files
+    // upload is not contained in `head`, so removing it would drop a write from the backend.
+    const mergedIntoHead = [...this.#merged]
     await this.#uploadClosure(head.files)
     if (this.#closed) return
     this.#saveRecordSoon()
-    // Every file the head needs is uploaded (the pending set was drained), so the entry may point at them.
+    // Every file the head needs is held by the backend (each upload succeeded), so the entry may name them.
     const entry = await sealHead(replica.store.key, head)
-    const replaces = [...this.#merged].filter((cid) => cid !== entry.cid)
+    const replaces = mergedIntoHead.filter((cid) => cid !== entry.cid)
     try {
       await this.#connector.save(this.#db, this.#branch, entry, replaces)
     } catch (error) {
@@ -312,39 +404,56 @@ class SyncEngine implements Sync {
   }
 
   /**
-   * Uploads every file the head needs that this backend may lack: from the head files, following each file
-   * header's references, stopping at files known to be there (whoever put them there uploaded their
-   * references first). Files come from local storage or, when this device never downloaded them, from
+   * Uploads every file the head needs that this backend may lack. Walks file headers from the head files,
+   * stopping only at files known complete (their whole closure is held), then uploads every walked file not
+   * yet held. A file counts as held only after its own upload succeeded; the walked files become complete
+   * only when every upload of the walk succeeded, so a push that fails halfway never hides a missing file
+   * from the next one. Files come from local storage or, when this device never downloaded them, from
    * another connected source.
    */
   async #uploadClosure(start: string[]): Promise<void> {
     const replica = this.#replica!
-    const queue = start.filter((file) => !this.#uploaded.has(file))
-    const seen = new Set(queue)
-    const uploadOne = async (file: string) => {
-      const bytes = await replica.store.fileBytes(file)
-      for (const next of await replica.store.fileReferences(file)) {
-        if (!this.#uploaded.has(next) && !seen.has(next)) {
-          seen.add(next)
-          queue.push(next)
+    const walked: string[] = []
+    const seen = new Set<string>()
+    let frontier = start.filter((file) => !this.#outbox.isComplete(file))
+    for (const file of frontier) seen.add(file)
+    while (frontier.length && !this.#closed) {
+      const next: string[] = []
+      for (let i = 0; i < frontier.length; i += WALK_BATCH) {
+        const batch = frontier.slice(i, i + WALK_BATCH)
+        const references = await Promise.all(batch.map((file) => replica.store.fileReferences(file)))
+        for (const list of references) {
+          for (const file of list) {
+            if (this.#outbox.isComplete(file) || seen.has(file)) continue
+            seen.add(file)
+            next.push(file)
+          }
         }
       }
-      try {
-        await this.#connector.upload(this.#db, file, bytes)
-      } catch (error) {
-        throw this.#fail('upload', error)
-      }
+      walked.push(...frontier)
+      frontier = next
     }
-    // Files are uploaded in dependency order per wave: a file's references go up in the same or an earlier
-    // wave than the meta entry, which is saved only after every wave.
-    while (queue.length && !this.#closed) {
-      const wave = queue.splice(0, UPLOAD_CONCURRENCY * 4)
-      let next = 0
-      const worker = async () => {
-        while (next < wave.length && !this.#closed) await uploadOne(wave[next++]!)
+    const missing = walked.filter((file) => !this.#outbox.isHeld(file))
+    await eachLimited(missing, UPLOAD_CONCURRENCY, async (file) => {
+      if (this.#closed) throw new Error('the sync was closed')
+      const bytes = await replica.store.fileBytes(file)
+      await this.#retrying('upload', () => this.#connector.upload(this.#db, file, bytes))
+      this.#outbox.markHeld(file)
+    })
+    for (const file of walked) this.#outbox.markComplete(file)
+  }
+
+  /** Runs a single backend call, retrying transient failures a few times in place (bounded, with backoff). */
+  async #retrying<T>(op: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call()
+      } catch (error) {
+        const failure = error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
+        if (failure.permanent || attempt >= UPLOAD_RETRIES || this.#closed) throw this.#fail(op, failure)
+        const base = Math.min(20 * 2 ** attempt, this.#options.maxBackoff)
+        await this.#delay(base / 2 + Math.random() * (base / 2))
       }
-      await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker))
-      for (const file of wave) this.#uploaded.add(file)
     }
   }
 
@@ -368,7 +477,7 @@ class SyncEngine implements Sync {
   async #saveRecord(): Promise<void> {
     if (!this.#recordName) return
     await this.#replica?.storage
-      .writeRecord(this.#recordName, dagCbor.encode({ uploaded: [...this.#uploaded] }))
+      .writeRecord(this.#recordName, this.#outbox.encode())
       .catch((error) => this.#fail('record what the backend holds', error))
   }
 
@@ -408,18 +517,35 @@ class SyncEngine implements Sync {
 
   async refresh(): Promise<void> {
     await this.ready
-    try {
-      await this.#pull()
-    } catch (error) {
-      throw this.#fail('refresh', error)
+    const deadline = Date.now() + this.#options.flushTimeout
+    this.#resume()
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#pull()
+        break
+      } catch (error) {
+        const failure = this.#fail('refresh', error)
+        if (failure.permanent) this.#halted = failure
+        if (failure.permanent || this.#closed || Date.now() >= deadline) throw failure
+        const base = Math.min(100 * 2 ** attempt, this.#options.maxBackoff)
+        await this.#delay(Math.min(base / 2 + Math.random() * (base / 2), Math.max(0, deadline - Date.now())))
+      }
     }
     this.#kick()
   }
 
-  async flush(): Promise<void> {
+  /** An explicit flush or refresh tries again after a permanent failure (the user may have fixed it). */
+  #resume(): void {
+    if (!this.#halted) return
+    this.#halted = undefined
+    this.#attempt = 0
+  }
+
+  async flush(): Promise<Clock> {
     const deadline = Date.now() + this.#options.flushTimeout
     await this.#raceDeadline(this.ready, deadline)
     const replica = this.#replica!
+    this.#resume()
     for (;;) {
       if (this.#closed) throw new ConnectorError(this.#connector.name, 'flush', new Error('the sync was closed'))
       await replica.idle()
@@ -428,16 +554,19 @@ class SyncEngine implements Sync {
       this.#wake?.()
       this.#kick()
       await this.#raceDeadline(this.#settle(), deadline)
+      if (this.#halted) throw this.#halted
       const head = replica.head()
       if (!head || this.#remoteCovers) {
         // Confirm against the backend: with a one-blob meta another writer may have replaced our entry.
         this.#wantPull = true
         this.#kick()
         await this.#raceDeadline(this.#settle(), deadline)
+        if (this.#halted) throw this.#halted
         const after = replica.head()
-        if (!after || (this.#remoteCovers && after === head)) return
+        if (!after) return []
+        if (this.#remoteCovers && after === head) return after.heads.map(String)
       }
-      await this.#raceDeadline(this.#sleep(50), deadline)
+      await this.#raceDeadline(this.#delay(50), deadline)
     }
   }
 
@@ -472,6 +601,8 @@ class SyncEngine implements Sync {
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
     this.#wake?.()
+    for (const resolve of this.#closers) resolve()
+    this.#closers.clear()
     for (const cleanup of this.#cleanups.splice(0)) cleanup()
     if (this.#recordTimer) clearTimeout(this.#recordTimer)
     if (this.#replica) await this.#saveRecord()
@@ -482,4 +613,25 @@ class SyncEngine implements Sync {
 /** Network failures, 5xx and timeouts may pass; auth, missing buckets, bad bytes or a wrong key will not. */
 function isTransient(error: ConnectorError): boolean {
   return !error.permanent
+}
+
+/**
+ * Runs `task` over `items`, at most `limit` at a time. On the first failure no new task starts; the running
+ * ones finish, then the first error is thrown (so nothing is marked done behind a failure's back).
+ */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: { error: unknown } | undefined
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!
+      try {
+        await task(item)
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure) throw failure.error
 }
