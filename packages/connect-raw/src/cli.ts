@@ -2,7 +2,9 @@
 import { parseArgs } from 'node:util'
 import { createStoreServer } from './server.js'
 
-const usage = 'Usage: proj-serve --dir <folder> --port <port> [--host 127.0.0.1] [--token <token>] [--read-only]'
+const usage =
+  'Usage: proj-serve --dir <folder> --port <port> [--host 127.0.0.1] [--token <token>] [--read-only]\n' +
+  '                  [--max-bytes <bytes, default 67108864>] [--request-timeout <ms, default 30000>]'
 
 const { values } = parseArgs({
   options: {
@@ -11,6 +13,8 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     token: { type: 'string' },
     'read-only': { type: 'boolean', default: false },
+    'max-bytes': { type: 'string' },
+    'request-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -20,15 +24,26 @@ if (values.help) {
   process.exit(0)
 }
 const port = Number(values.port ?? '8787')
+const positive = (flag: string, value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const number = Number(value)
+  if (Number.isInteger(number) && number > 0) return number
+  console.error(`proj-serve: --${flag} must be a positive integer, got ${JSON.stringify(value)}\n${usage}`)
+  process.exit(2)
+}
 if (!values.dir || !Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(usage)
   process.exit(2)
 }
+const maxBytes = positive('max-bytes', values['max-bytes'])
+const requestTimeout = positive('request-timeout', values['request-timeout'])
 
 const server = createStoreServer({
   dir: values.dir,
   ...(values.token !== undefined ? { token: values.token } : {}),
   readOnly: values['read-only'],
+  ...(maxBytes !== undefined ? { maxBytes } : {}),
+  ...(requestTimeout !== undefined ? { requestTimeout } : {}),
 })
 server.listen(port, values.host, () => {
   const address = server.address()

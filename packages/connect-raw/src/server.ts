@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -11,11 +12,26 @@ export interface StoreServerOptions {
   dir: string
   /** When set, writes need `Authorization: Bearer <token>` (reads stay open: everything stored is encrypted). */
   token?: string
-  /** Rejects every write with 405; serves what is in `dir`. */
+  /** Rejects every write with 403; serves what is in `dir`. */
   readOnly?: boolean
-  /** Largest accepted upload in bytes (default 64 MiB; larger -> 413). */
+  /**
+   * Largest accepted upload (file or meta entry) in bytes, default 64 MiB. A larger declared
+   * `Content-Length` gets 413 before any of the body is read; a body that grows past it gets 413 too.
+   */
   maxBytes?: number
+  /**
+   * Milliseconds a client has to send a whole request, headers and body (default 30 000). A slower client
+   * gets 408 and its connection is closed, so a trickling upload cannot hold a connection open.
+   */
+  requestTimeout?: number
+  /** Milliseconds a client has to send the request headers (default: the smaller of 30 000 and requestTimeout). */
+  headersTimeout?: number
 }
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+const DEFAULT_TIMEOUT = 30_000
+/** How far past maxBytes a refused body is still read and dropped (see drainable). */
+const DRAIN_SLACK = 1024 * 1024
 
 class HttpError extends Error {
   constructor(
@@ -33,9 +49,26 @@ const CORS = {
   'access-control-max-age': '86400',
 }
 
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`createStoreServer option ${name} must be a positive number, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
 function send(res: ServerResponse, status: number, body = '', headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...CORS, 'content-type': 'text/plain; charset=utf-8', ...headers })
   res.end(body)
+}
+
+const tooLarge = (maxBytes: number, declared?: string) =>
+  new HttpError(413, `Body${declared === undefined ? '' : ` of ${declared} bytes`} is over the limit of ${maxBytes} bytes`)
+
+/** Refuses a declared `Content-Length` over the limit before any of the body is read. */
+function checkDeclaredLength(req: IncomingMessage, maxBytes: number): void {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes, declared)
 }
 
 async function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
@@ -43,7 +76,7 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Ar
   let length = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     length += chunk.length
-    if (length > maxBytes) throw new HttpError(413, `Body larger than ${maxBytes} bytes`)
+    if (length > maxBytes) throw tooLarge(maxBytes)
     chunks.push(chunk)
   }
   const body = Buffer.concat(chunks)
@@ -111,9 +144,24 @@ export function createStoreServer(options: StoreServerOptions): Server {
   if (typeof options?.dir !== 'string' || options.dir === '') {
     throw new TypeError(`createStoreServer needs { dir }, got ${JSON.stringify(options?.dir)}`)
   }
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
+    throw new TypeError('createStoreServer option token must be a non-empty string')
+  }
   const dir = resolve(options.dir)
   const store = dirConnector(dir)
-  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024
+  const maxBytes = positive('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES)
+  const requestTimeout = positive('requestTimeout', options.requestTimeout, DEFAULT_TIMEOUT)
+  const headersTimeout = positive('headersTimeout', options.headersTimeout, Math.min(DEFAULT_TIMEOUT, requestTimeout))
+  if (headersTimeout > requestTimeout) {
+    throw new TypeError(`createStoreServer option headersTimeout (${headersTimeout}) must not exceed requestTimeout (${requestTimeout})`)
+  }
+  const expectedAuth = options.token === undefined ? undefined : digest(`Bearer ${options.token}`)
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (expectedAuth === undefined) return true
+    const presented = req.headers.authorization
+    return typeof presented === 'string' && timingSafeEqual(digest(presented), expectedAuth)
+  }
 
   const serveGet = async (req: IncomingMessage, res: ServerResponse, r: Route) => {
     const path = pathOf(dir, r)
@@ -143,6 +191,12 @@ export function createStoreServer(options: StoreServerOptions): Server {
 
   const servePut = async (req: IncomingMessage, res: ServerResponse, r: Route, url: URL) => {
     if (r.kind === 'listing') throw new HttpError(405, 'The listing is written by PUT /<db>/meta/<branch>/<cid>')
+    checkDeclaredLength(req, maxBytes)
+    // Only now, with the token, the name and the size checked, ask a client that waits for it for the body.
+    if (awaitsContinue(req)) {
+      res.writeContinue()
+      continued.add(req)
+    }
     const bytes = await readBody(req, maxBytes)
     try {
       if (r.kind === 'file') {
@@ -159,7 +213,12 @@ export function createStoreServer(options: StoreServerOptions): Server {
     send(res, 201, 'Created')
   }
 
-  return createServer((req, res) => {
+  /** Requests that sent `Expect: 100-continue` and were told to go on. */
+  const continued = new WeakSet<IncomingMessage>()
+  /** A client that waits for `100 Continue` before sending its body (curl does for bodies over 1 MiB). */
+  const awaitsContinue = (req: IncomingMessage) => /^100-continue$/i.test(req.headers.expect ?? '') && !continued.has(req)
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const handle = async () => {
       const method = req.method ?? 'GET'
       if (method === 'OPTIONS') return send(res, 204)
@@ -171,22 +230,53 @@ export function createStoreServer(options: StoreServerOptions): Server {
       const write = method !== 'GET' && method !== 'HEAD'
       if (write) {
         if (method !== 'PUT') throw new HttpError(405, `Method ${method} not allowed`)
-        if (options.readOnly) throw new HttpError(405, 'This store is read-only')
-        if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
-          throw new HttpError(401, 'Missing or wrong token')
-        }
+        if (options.readOnly) throw new HttpError(403, 'This store is read-only')
+        if (!authorized(req)) throw new HttpError(401, 'Missing or wrong token')
       }
       const r = route(pathname)
       if (write) await servePut(req, res, r, url)
       else await serveGet(req, res, r)
     }
     handle().catch((error: unknown) => {
-      if (res.headersSent) return void res.destroy(error as Error)
+      if (res.headersSent || res.destroyed || req.socket.destroyed) return void res.destroy(error as Error)
       if (error instanceof HttpError) {
-        const headers: Record<string, string> = error.status === 405 ? { allow: options.readOnly ? 'GET, HEAD, OPTIONS' : 'GET, HEAD, PUT, OPTIONS' } : {}
+        const headers: Record<string, string> = {}
+        if (error.status === 405) headers.allow = options.readOnly ? 'GET, HEAD, OPTIONS' : 'GET, HEAD, PUT, OPTIONS'
+        if (error.status === 401) headers['www-authenticate'] = 'Bearer'
+        if (!req.complete && (awaitsContinue(req) || !drainable(req, maxBytes))) {
+          // Node reads and drops the rest of an unread body to keep the connection open for the next request;
+          // for a huge body, or one of unknown length, close the connection after this answer instead.
+          headers.connection = 'close'
+        }
         return send(res, error.status, error.message, headers)
       }
       send(res, 500, (error as Error)?.message ?? 'Internal error')
     })
-  })
+  }
+
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout,
+      // Node checks the two timeouts only this often (30 s by default), which would let a slow client run over.
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 2))),
+    },
+    handler,
+  )
+  // A client sending `Expect: 100-continue` gets its answer (401, 403, 400, 413) before it sends the body.
+  server.on('checkContinue', handler)
+  return server
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/**
+ * True when the request declared a body small enough to read and drop after an error answer. Dropping it
+ * keeps the connection usable, and a client still sending sees the answer rather than a reset connection.
+ */
+function drainable(req: IncomingMessage, maxBytes: number): boolean {
+  const declared = req.headers['content-length']
+  return declared !== undefined && Number(declared) <= maxBytes + DRAIN_SLACK
 }

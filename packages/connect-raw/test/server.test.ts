@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -34,7 +34,40 @@ function raw(
   })
 }
 
-async function startInProcess(options: { token?: string; readOnly?: boolean } = {}) {
+/**
+ * Sends `head` (request line, headers, maybe part of a body) on a raw socket, then one more body byte every
+ * 20 ms (when `trickle`) until the server answers and closes, or `maxTicks` ticks pass without that.
+ */
+function slowClient(
+  url: string,
+  head: string,
+  { trickle = false, maxTicks = 500 } = {},
+): Promise<{ answer: string; closedByServer: boolean }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((done) => {
+    const socket = connect(Number(port), hostname)
+    let answer = ''
+    let ticks = 0
+    const timer = setInterval(() => {
+      if (++ticks > maxTicks) {
+        clearInterval(timer)
+        socket.destroy()
+        done({ answer, closedByServer: false })
+      } else if (trickle && !socket.destroyed) socket.write('x')
+    }, 20)
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()))
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      clearInterval(timer)
+      done({ answer, closedByServer: ticks <= maxTicks })
+    })
+    socket.write(head)
+  })
+}
+
+const statusLine = (answer: string) => answer.split('\r\n')[0]
+
+async function startInProcess(options: Omit<Parameters<typeof createStoreServer>[0], 'dir'> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'proj-serve-'))
   const server: Server = createStoreServer({ dir, ...options })
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
@@ -136,6 +169,140 @@ describe('proj-serve with a token', () => {
   })
 })
 
+describe('proj-serve limits', () => {
+  let s: Awaited<ReturnType<typeof startInProcess>>
+  const token = 't0ken'
+  const maxBytes = 1000
+  let cid: string
+  beforeAll(async () => {
+    // Short limits so that the test sees them at work without waiting for the 30 s defaults.
+    s = await startInProcess({ token, maxBytes, requestTimeout: 300 })
+    cid = await fileCid(text('x'))
+  })
+  afterAll(() => s.stop())
+
+  it('cuts off a body that trickles in slower than requestTimeout with 408, and stores nothing', async () => {
+    const head = `PUT /todos/data/${cid} HTTP/1.1\r\nHost: store\r\nAuthorization: Bearer ${token}\r\nContent-Length: 900\r\n\r\n`
+    // 500 ticks of one byte each stay below the declared 900: only the server can end this request.
+    const { answer, closedByServer } = await slowClient(s.url, head, { trickle: true })
+    expect(closedByServer).toBe(true)
+    expect(statusLine(answer)).toBe('HTTP/1.1 408 Request Timeout')
+    expect((await raw(s.url, 'GET', `/todos/data/${cid}`)).status).toBe(404)
+  })
+
+  it('cuts off request headers that never end with 408', async () => {
+    const { answer, closedByServer } = await slowClient(s.url, `PUT /todos/data/${cid} HTTP/1.1\r\nHost: store\r\n`)
+    expect(closedByServer).toBe(true)
+    expect(statusLine(answer)).toBe('HTTP/1.1 408 Request Timeout')
+  })
+
+  it('refuses a Content-Length over maxBytes with 413 before reading the body', async () => {
+    const oversized = await raw(s.url, 'PUT', `/todos/data/${cid}`, new Uint8Array(maxBytes + 1), { authorization: `Bearer ${token}` })
+    expect(oversized.status).toBe(413)
+    expect(oversized.body.toString()).toBe(`Body of ${maxBytes + 1} bytes is over the limit of ${maxBytes} bytes`)
+    // A huge declared body is refused on its headers alone, and the connection closed rather than drained.
+    const head = `PUT /todos/data/${cid} HTTP/1.1\r\nHost: store\r\nAuthorization: Bearer ${token}\r\nContent-Length: 100000000000\r\n\r\nabc`
+    const { answer, closedByServer } = await slowClient(s.url, head)
+    expect(closedByServer).toBe(true)
+    expect(statusLine(answer)).toBe('HTTP/1.1 413 Payload Too Large')
+    expect(answer).toContain(`Body of 100000000000 bytes is over the limit of ${maxBytes} bytes`)
+    expect((await raw(s.url, 'GET', `/todos/data/${cid}`)).status).toBe(404)
+  })
+
+  it('answers a client that sends Expect: 100-continue before it sends the body', async () => {
+    const ask = (length: number, auth = `Bearer ${token}`) =>
+      slowClient(
+        s.url,
+        `PUT /todos/data/${cid} HTTP/1.1\r\nHost: store\r\nAuthorization: ${auth}\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`,
+        { maxTicks: 10 },
+      )
+    const huge = await ask(100_000_000_000)
+    expect(statusLine(huge.answer)).toBe('HTTP/1.1 413 Payload Too Large')
+    expect(huge.answer).not.toContain('100 Continue')
+    const unauthorized = await ask(1, 'Bearer wrong')
+    expect(statusLine(unauthorized.answer)).toBe('HTTP/1.1 401 Unauthorized')
+    expect(unauthorized.answer).not.toContain('100 Continue')
+    // Within the limits the server asks for the body (and the request then times out here, never sent).
+    expect(statusLine((await ask(1)).answer)).toBe('HTTP/1.1 100 Continue')
+  })
+
+  it('answers a missing or wrong token with 401 and a WWW-Authenticate challenge', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+      const res = await raw(s.url, 'PUT', `/todos/data/${cid}`, text('x'), headers)
+      expect(res.status).toBe(401)
+      expect(res.headers['www-authenticate']).toBe('Bearer')
+      expect(res.body.toString()).toBe('Missing or wrong token')
+    }
+  })
+
+  it('refuses options that are not positive numbers, naming them', () => {
+    expect(() => createStoreServer({ dir: s.dir, maxBytes: -1 })).toThrow(
+      new TypeError('createStoreServer option maxBytes must be a positive number, got -1'),
+    )
+    expect(() => createStoreServer({ dir: s.dir, requestTimeout: 0 })).toThrow(
+      new TypeError('createStoreServer option requestTimeout must be a positive number, got 0'),
+    )
+    expect(() => createStoreServer({ dir: s.dir, requestTimeout: 100, headersTimeout: 200 })).toThrow(
+      new TypeError('createStoreServer option headersTimeout (200) must not exceed requestTimeout (100)'),
+    )
+  })
+})
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+
+/** Runs the proj-serve bin; resolves its URL once it listens (rejects with its exit code if it exits first). */
+async function startBin(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const lines = createInterface({ input: child.stdout! })
+  const url = await new Promise<string>((done, fail) => {
+    child.once('exit', (code) => fail(Object.assign(new Error(`proj-serve exited with ${code}: ${stderr}`), { code, stderr })))
+    lines.on('line', (line) => {
+      const match = /(http:\/\/\S+?)\/? serving/.exec(line)
+      if (match) done(match[1]!)
+    })
+  })
+  return { child, url }
+}
+
+async function stopBin(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return
+  const exited = new Promise((done) => child.once('exit', done))
+  child.kill('SIGTERM')
+  await exited
+}
+
+describe('proj-serve --max-bytes --request-timeout (the bin)', () => {
+  it('applies the limits given on the command line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proj-serve-bin-'))
+    const { child, url } = await startBin(['--dir', dir, '--port', '0', '--token', 't', '--max-bytes', '16', '--request-timeout', '300'])
+    try {
+      const cid = await fileCid(text('x'))
+      const oversized = await raw(url, 'PUT', `/todos/data/${cid}`, new Uint8Array(17), { authorization: 'Bearer t' })
+      expect(oversized.status).toBe(413)
+      expect(oversized.body.toString()).toBe('Body of 17 bytes is over the limit of 16 bytes')
+      const head = `PUT /todos/data/${cid} HTTP/1.1\r\nHost: store\r\nAuthorization: Bearer t\r\nContent-Length: 16\r\n\r\n`
+      // The 16 declared bytes never come: only the bin's request timeout can end this request.
+      const slow = await slowClient(url, head)
+      expect(slow.closedByServer).toBe(true)
+      expect(statusLine(slow.answer)).toBe('HTTP/1.1 408 Request Timeout')
+    } finally {
+      await stopBin(child)
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('exits with 2 and names a flag that is not a positive integer', async () => {
+    const failure = await startBin(['--dir', tmpdir(), '--port', '0', '--max-bytes', 'lots']).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(failure?.code).toBe(2)
+    expect(failure?.stderr).toContain('proj-serve: --max-bytes must be a positive integer, got "lots"')
+  })
+})
+
 describe('proj-serve --read-only (the bin)', () => {
   let dir: string
   let child: ChildProcess
@@ -152,36 +319,23 @@ describe('proj-serve --read-only (the bin)', () => {
     await writer.upload('todos', cid, bytes)
     await writer.save('todos', 'main', entry, [])
 
-    const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
-    child = spawn(process.execPath, ['--import', 'tsx', cli, '--dir', dir, '--port', '0', '--read-only'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const lines = createInterface({ input: child.stdout! })
-    url = await new Promise<string>((done, fail) => {
-      child.once('exit', (code) => fail(new Error(`proj-serve exited with ${code}`)))
-      lines.on('line', (line) => {
-        const match = /(http:\/\/\S+?)\/? serving/.exec(line)
-        if (match) done(match[1]!)
-      })
-    })
+    ;({ child, url } = await startBin(['--dir', dir, '--port', '0', '--read-only']))
   })
 
   afterAll(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((done) => child.once('exit', done))
-      child.kill('SIGTERM')
-      await exited
-    }
+    await stopBin(child)
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('rejects every write with 405', async () => {
+  it('refuses every write with 403 (read-only), and other methods with 405', async () => {
     const other = text('new file')
-    expect((await raw(url, 'PUT', `/todos/data/${await fileCid(other)}`, other)).status).toBe(405)
+    const refused = await raw(url, 'PUT', `/todos/data/${await fileCid(other)}`, other)
+    expect(refused.status).toBe(403)
+    expect(refused.body.toString()).toBe('This store is read-only')
     const e = await metaEntry(text('new meta'))
-    expect((await raw(url, 'PUT', `/todos/meta/main/${e.cid}`, e.bytes)).status).toBe(405)
+    expect((await raw(url, 'PUT', `/todos/meta/main/${e.cid}`, e.bytes)).status).toBe(403)
     expect((await raw(url, 'DELETE', `/todos/data/${cid}`)).status).toBe(405)
-    await expect(httpConnector(url).upload('todos', await fileCid(other), other)).rejects.toThrow('HTTP 405')
+    await expect(httpConnector(url).upload('todos', await fileCid(other), other)).rejects.toThrow('HTTP 403')
   })
 
   it('serves the folder to httpConnector', async () => {
