@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3'
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
+import { AuthError, BackendConfigError } from '@proj/core/kit'
 import { Layout, checksumOf, mapLimit, parseCid, verifyBytes } from './keys.js'
 
 export { s3PresignedConnector, type S3PresignedOptions } from './presigned.js'
@@ -63,8 +64,10 @@ interface S3Error {
 }
 
 const statusOf = (err: unknown) => (err as S3Error)?.$metadata?.httpStatusCode
+/** A missing object (not a missing bucket: that is a configuration error, never "no such file"). */
 const isNotFound = (err: unknown) => {
   const name = (err as S3Error)?.name
+  if (name === 'NoSuchBucket') return false
   return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404
 }
 const isChecksumUnsupported = (err: unknown) => {
@@ -72,10 +75,47 @@ const isChecksumUnsupported = (err: unknown) => {
   return statusOf(err) === 501 || name === 'NotImplemented'
 }
 
-function failure(op: string, key: string, err: unknown): Error {
+const AUTH_ERRORS = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+  'AccessDenied',
+  'AuthorizationHeaderMalformed',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'RequestTimeTooSkewed',
+])
+
+const AUTH_HINTS: Record<string, string> = {
+  SignatureDoesNotMatch: 'the secret access key does not match the access key id',
+  InvalidAccessKeyId: 'the access key id is unknown to the server',
+  AccessDenied: 'access denied',
+  RequestTimeTooSkewed: "this machine's clock differs too much from the server's",
+}
+
+/**
+ * The error a failed S3 request becomes: what retrying cannot fix is typed (sync stops and reports it),
+ * everything else (network, 5xx, throttling) stays a plain Error that sync retries. Messages name the bucket,
+ * the endpoint and the operation, never the credentials.
+ */
+function failure(op: string, key: string, err: unknown, bucket: string, endpoint: string): Error {
   const e = err as S3Error
-  const detail = [e?.name, statusOf(err), e?.message].filter((x) => x !== undefined && x !== '').join(' ')
-  return new Error(`s3 ${op} ${key} failed: ${detail || String(err)}`, { cause: err })
+  const code = e?.name ?? e?.Code
+  const status = statusOf(err)
+  const where = `${op} ${key} in bucket "${bucket}" at ${endpoint}`
+  const detail = [code, status, e?.message].filter((x) => x !== undefined && x !== '').join(' ')
+  let error: Error
+  if (code === 'NoSuchBucket') {
+    error = new BackendConfigError('s3', `bucket "${bucket}" does not exist at ${endpoint} (${op} ${key})`)
+  } else if (code === 'InvalidBucketName') {
+    error = new BackendConfigError('s3', `invalid bucket name "${bucket}" (${op} ${key} at ${endpoint})`)
+  } else if ((code && AUTH_ERRORS.has(code)) || status === 401 || status === 403) {
+    error = new AuthError('s3', `${(code && AUTH_HINTS[code]) || detail || `HTTP ${status}`} (${where})`)
+  } else {
+    return new Error(`s3 ${op} ${key} failed: ${detail || String(err)}`, { cause: err })
+  }
+  Object.defineProperty(error, 'cause', { value: err, configurable: true, writable: true })
+  return error
 }
 
 const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
@@ -91,6 +131,8 @@ export class S3Connector implements Connector {
   readonly id: string
   readonly bucket: string
   readonly client: S3Client
+  /** The endpoint for messages ('AWS' when none is given). */
+  private readonly endpoint: string
   private readonly layout: Layout
   private readonly ownClient: boolean
   private checksum: boolean
@@ -103,7 +145,8 @@ export class S3Connector implements Connector {
     this.bucket = options.bucket
     this.layout = new Layout(options.prefix)
     const endpoint = options.client ? options.client.config.endpoint : options.s3?.endpoint
-    this.id = `s3:${typeof endpoint === 'string' || endpoint instanceof URL ? String(endpoint) : 'aws'}/${options.bucket}/${options.prefix ?? ''}`
+    this.endpoint = typeof endpoint === 'string' || endpoint instanceof URL ? String(endpoint) : 'AWS'
+    this.id = `s3:${this.endpoint === 'AWS' ? 'aws' : this.endpoint}/${options.bucket}/${options.prefix ?? ''}`
     this.ownClient = !options.client
     this.client = options.client ?? new S3Client(s3ClientConfig(options.s3))
     this.checksum = options.checksum ?? true
@@ -158,7 +201,7 @@ export class S3Connector implements Connector {
         await send(false)
       }
     } catch (err) {
-      throw failure('put', key, err)
+      throw failure('put', key, err, this.bucket, this.endpoint)
     }
   }
 
@@ -174,7 +217,7 @@ export class S3Connector implements Connector {
       )
     } catch (err) {
       if (isNotFound(err)) return undefined
-      throw failure('get', key, err)
+      throw failure('get', key, err, this.bucket, this.endpoint)
     }
   }
 
@@ -204,7 +247,7 @@ export class S3Connector implements Connector {
       try {
         await this.track(this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: doomedKey })))
       } catch (err) {
-        if (!isNotFound(err)) throw failure('delete', doomedKey, err)
+        if (!isNotFound(err)) throw failure('delete', doomedKey, err, this.bucket, this.endpoint)
       }
     })
   }
@@ -220,7 +263,7 @@ export class S3Connector implements Connector {
           this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
         )
       } catch (err) {
-        throw failure('list', prefix, err)
+        throw failure('list', prefix, err, this.bucket, this.endpoint)
       }
       for (const object of out.Contents ?? []) if (object.Key) keys.push(object.Key)
       token = out.IsTruncated ? out.NextContinuationToken : undefined

@@ -4,7 +4,9 @@
  *   <prefix>/<db>/meta/<branch>/<cid>       meta entries
  * `db` and `branch` are URI-encoded path segments; every object name is a CIDv1 (raw, sha2-256) string.
  */
+import { IntegrityError } from '@proj/core/kit'
 import { base64pad } from 'multiformats/bases/base64'
+import { equals } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -45,17 +47,11 @@ export function checksumOf(cid: CID): string {
   return base64pad.baseEncode(cid.multihash.digest)
 }
 
-/** Throws when `bytes` do not hash to `cid`. */
+/** Throws core's IntegrityError (permanent: sync never retries it) when `bytes` do not hash to `cid`. */
 export async function verifyBytes(cid: CID, bytes: Uint8Array, where: string): Promise<void> {
   const digest = await sha256.digest(bytes)
-  const expected = cid.multihash.digest
-  let same = digest.digest.length === expected.length
-  for (let i = 0; same && i < expected.length; i++) same = digest.digest[i] === expected[i]
-  if (!same) {
-    // Named like core's IntegrityError, which connector packages may not import at run time.
-    const error = new Error(`CID hash does not match bytes: ${cid.toString()} (${where})`)
-    error.name = 'IntegrityError'
-    throw error
+  if (!equals(digest.digest, cid.multihash.digest)) {
+    throw new IntegrityError(cid.toString(), `the bytes at ${where} do not hash to it`)
   }
 }
 
