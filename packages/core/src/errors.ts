@@ -117,3 +117,24 @@ export class ClosedError extends Error {
     super(`Database ${JSON.stringify(database)} is closed`)
   }
 }
+
+/**
+ * Another process holds the database directory (its `LOCK` file names a live process). Two processes writing
+ * one directory would overwrite each other's head, so the second opener gets this instead.
+ */
+export class DatabaseLockedError extends Error {
+  override readonly name = 'DatabaseLockedError'
+  constructor(
+    /** The database directory (`<dir>/<name>`). */
+    readonly path: string,
+    /** The lock file, `<path>/LOCK`. */
+    readonly lockFile: string,
+    readonly pid: number,
+    readonly host: string,
+  ) {
+    super(
+      `Database ${JSON.stringify(path)} is open in another process (pid ${pid} on host ${JSON.stringify(host)}, ` +
+        `lock file ${JSON.stringify(lockFile)}): close it there first, or delete the lock file if that process no longer runs`,
+    )
+  }
+}

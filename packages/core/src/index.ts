@@ -8,6 +8,7 @@ export {
   IntegrityError,
   ConnectorError,
   ClosedError,
+  DatabaseLockedError,
   AuthError,
   BackendConfigError,
   isPermanentError,

@@ -29,7 +29,7 @@ import type {
   ReadView,
   WriteResult,
 } from './api.js'
-import { readHead, writeHead, type HeadState } from './head.js'
+import { markMerged, readHead, readHeads, writeHead, type HeadState } from './head.js'
 import { checkDoc, checkId, checkName, describe } from './validate.js'
 import { HistoryUnavailableError, toRow, TreeView, type Snapshot } from './view.js'
 import { openStorage } from './open-storage.js'
@@ -109,6 +109,16 @@ class DatabaseImpl extends TreeView implements Database {
 
   async #open(): Promise<OpenState> {
     const storage = await openStorage(this.name, this.#options)
+    try {
+      return await this.#openWith(storage)
+    } catch (error) {
+      // Nothing else will close it (the directory lock, the IndexedDB connection).
+      await storage.close().catch(() => {})
+      throw error
+    }
+  }
+
+  async #openWith(storage: Storage): Promise<OpenState> {
     const key = await loadKey(storage, this.name, this.#options.key)
     const store = new BlockStore(storage, key, this.name)
     const head = await readHead(storage, this.#branch)
@@ -129,32 +139,52 @@ class DatabaseImpl extends TreeView implements Database {
       head.heads.forEach((cid, i) => store.locate(cid, head.files[i]!))
       // The newest file is read now: it proves the key opens this database (KeyMismatchError otherwise).
       await store.loadFile(head.files[0]!)
+      markMerged(storage, this.#branch, head)
     }
-    this.#state = { store, storage, head, emptyRoot, indexes, filesSinceCompaction }
-    this.#watchHead(this.#state)
+    const state: OpenState = { store, storage, head, emptyRoot, indexes, filesSinceCompaction }
+    this.#state = state
     store.onFileWritten(() => {
-      this.#state!.filesSinceCompaction++
+      state.filesSinceCompaction++
     })
-    return this.#state
+    this.#watchHead(state)
+    // Heads other instances stored that the head does not contain yet (they wrote at the same moment), and
+    // anything written since the read above.
+    await this.#mergeStoredHeads(state)
+    return state
   }
 
-  /** Another tab moved this branch's head in the shared storage: merge it, as a remote head. */
+  /** Another tab (or instance) changed this branch's head record: merge what it holds. */
   #watchHead(state: OpenState): void {
     const stop = state.storage.watch?.((record) => {
       if (record !== `head.${this.#branch}` || this.#closed) return
       void this.#exclusive(async () => {
-        const stored = await readHead(state.storage, this.#branch)
-        if (!stored || this.#closed) return
-        await this.#merge(state, stored)
-        // Our head holds more than the stored one (the other tab overwrote ours): store it again, which
-        // also tells the other tab.
-        const local = state.head
-        if (local && !local.root.equals(stored.root)) await writeHead(state.storage, this.#branch, local)
-      }).catch((error) =>
-        console.error(`database ${JSON.stringify(this.name)}: merging the head another tab wrote failed:`, error),
-      )
+        // Changes heard while #open merges are merged after it.
+        await this.#opening
+        await this.#mergeStoredHeads(state)
+      }).catch((error) => {
+        if (!(error instanceof ClosedError)) {
+          console.error(`database ${JSON.stringify(this.name)}: merging the head another tab wrote failed:`, error)
+        }
+      })
     })
     if (stop) this.#closeHooks.push(async () => void stop())
+  }
+
+  /**
+   * Merges every head in the stored record (the head and the `unmerged` heads of other writers, see head.ts),
+   * then stores the result when the record held anything else, which also drops the merged entries.
+   */
+  async #mergeStoredHeads(state: OpenState): Promise<void> {
+    const stored = await readHeads(state.storage, this.#branch)
+    for (const head of stored) {
+      if (this.#closed) return
+      if (!state.head || !head.root.equals(state.head.root)) await this.#merge(state, head)
+      markMerged(state.storage, this.#branch, head)
+    }
+    const local = state.head
+    if (local && !this.#closed && (stored.length > 1 || (stored[0] && !stored[0].root.equals(local.root)))) {
+      await writeHead(state.storage, this.#branch, local)
+    }
   }
 
   async #ready(): Promise<OpenState> {

@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import type { CID } from '../blockstore/block.js'
+import { CID } from '../blockstore/block.js'
 import type { Storage } from '../storage/api.js'
 
 /**
@@ -14,25 +14,112 @@ export interface HeadState {
   height: number
 }
 
+/**
+ * The local head record `head.<branch>` is shared by every instance over the same storage (browser tabs,
+ * `database()` calls in one process). Each writes its head with a compare-and-set (`updateRecord`): a stored
+ * head this instance has not merged is not overwritten but kept in the record's `unmerged` list, so no
+ * instance's acknowledged write is ever dropped by another's. Instances merge the list when they open and
+ * whenever the record changes (database.ts), and a write drops the entries its writer has merged.
+ */
 const record = (branch: string) => `head.${branch}`
 
+/** Heads each storage instance has merged into its state, per branch (keyed by `headKey`). */
+const mergedBy = new WeakMap<Storage, Map<string, Set<string>>>()
+
+function merged(storage: Storage, branch: string): Set<string> {
+  let branches = mergedBy.get(storage)
+  if (!branches) mergedBy.set(storage, (branches = new Map()))
+  let set = branches.get(branch)
+  if (!set) branches.set(branch, (set = new Set()))
+  return set
+}
+
+const headKey = (head: HeadState) => head.heads.map(String).sort().join(',')
+
+/** The stored head, or undefined for a new database. */
 export async function readHead(storage: Storage, branch: string): Promise<HeadState | undefined> {
+  return (await readHeads(storage, branch))[0]
+}
+
+/** The stored head first, then the heads other writers stored that the head does not contain yet. */
+export async function readHeads(storage: Storage, branch: string): Promise<HeadState[]> {
   const bytes = await storage.readRecord(record(branch))
-  return bytes ? decodeHead(bytes) : undefined
+  return bytes ? decodeHeadRecord(bytes, describeRecord(storage, branch)) : []
 }
 
+/** Notes that this instance's state now contains `head`: its next write may drop it from the record. */
+export function markMerged(storage: Storage, branch: string, head: HeadState): void {
+  merged(storage, branch).add(headKey(head))
+}
+
+/**
+ * Stores `head` as the head; every stored head that `head` may not contain (not merged by this instance,
+ * another tree) stays in the record's `unmerged` list.
+ */
 export async function writeHead(storage: Storage, branch: string, head: HeadState): Promise<void> {
-  await storage.writeRecord(record(branch), encodeHead(head))
+  const known = merged(storage, branch)
+  const where = describeRecord(storage, branch)
+  await storage.updateRecord(record(branch), (current) => {
+    const stored = current ? decodeHeadRecord(current, where) : []
+    const unmerged = dedupe(stored.filter((other) => !known.has(headKey(other)) && !other.root.equals(head.root)))
+    return encodeHeadRecord(head, unmerged)
+  })
+  // Only the new head can be in the record now; entries other writers add later are judged then.
+  known.clear()
+  known.add(headKey(head))
 }
 
+/** One head as stored (also the plaintext of a remote meta entry). */
 export function encodeHead(head: HeadState): Uint8Array {
-  return dagCbor.encode({ heads: head.heads, files: head.files, root: head.root, height: head.height })
+  return dagCbor.encode(plainHead(head))
 }
 
 export function decodeHead(bytes: Uint8Array): HeadState {
-  const value = dagCbor.decode(bytes) as HeadState
-  if (!Array.isArray(value.heads) || !Array.isArray(value.files) || typeof value.height !== 'number' || !value.root) {
-    throw new TypeError('Malformed head record')
+  return decodeHeadRecord(bytes, 'head record')[0]!
+}
+
+function plainHead(head: HeadState) {
+  return { heads: head.heads, files: head.files, root: head.root, height: head.height }
+}
+
+function encodeHeadRecord(head: HeadState, unmerged: HeadState[]): Uint8Array {
+  return dagCbor.encode(unmerged.length ? { ...plainHead(head), unmerged: unmerged.map(plainHead) } : plainHead(head))
+}
+
+function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] {
+  let value: unknown
+  try {
+    value = dagCbor.decode(bytes)
+  } catch (error) {
+    throw new TypeError(`${where} is corrupt (not dag-cbor: ${(error as Error).message})`)
   }
-  return value
+  const head = checkHead(value, where)
+  const unmerged = (value as { unmerged?: unknown }).unmerged
+  if (unmerged === undefined) return [head]
+  if (!Array.isArray(unmerged)) throw new TypeError(`${where} is corrupt (unmerged is not a list)`)
+  return [head, ...unmerged.map((entry) => checkHead(entry, where))]
+}
+
+function checkHead(value: unknown, where: string): HeadState {
+  const head = value as Partial<HeadState> | null
+  const ok =
+    head !== null &&
+    typeof head === 'object' &&
+    Array.isArray(head.heads) &&
+    head.heads.every((cid) => CID.asCID(cid) !== null) &&
+    Array.isArray(head.files) &&
+    head.files.length === head.heads.length &&
+    head.files.every((file) => typeof file === 'string') &&
+    CID.asCID(head.root) !== null &&
+    typeof head.height === 'number'
+  if (!ok) throw new TypeError(`${where} is corrupt (not a head: heads, files, root, height)`)
+  return head as HeadState
+}
+
+function dedupe(heads: HeadState[]): HeadState[] {
+  return [...new Map(heads.map((head) => [headKey(head), head])).values()]
+}
+
+function describeRecord(storage: Storage, branch: string): string {
+  return `The head record ${JSON.stringify(record(branch))} of ${JSON.stringify(storage.location)}`
 }

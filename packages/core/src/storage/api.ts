@@ -14,11 +14,20 @@ export interface Storage {
   readRecord(name: string): Promise<Uint8Array | undefined>
   /** Atomic replace, durable before it resolves. */
   writeRecord(name: string, bytes: Uint8Array): Promise<void>
+  /**
+   * Read-modify-write of one record that no other writer of the same data can interleave with (one IndexedDB
+   * transaction; in Node the directory lock makes this process the only writer). `change` gets the current
+   * bytes and returns the new ones, or `undefined` to keep them; it must be synchronous. Resolves with the
+   * bytes stored afterwards, durable. Used where two tabs may race: creating the key, moving the head.
+   */
+  updateRecord(name: string, change: (current: Uint8Array | undefined) => Uint8Array | undefined): Promise<Uint8Array | undefined>
   deleteRecord(name: string): Promise<void>
   close(): Promise<void>
   /**
    * Optional: calls `listener` with a record's name after ANOTHER instance over the same data (another browser
-   * tab) replaced or deleted it. Returns the unsubscribe function. IndexedDB storage has it (BroadcastChannel).
+   * tab, or another `database()` of the same name in this process) replaced or deleted it. Returns the
+   * unsubscribe function. IndexedDB storage has it (BroadcastChannel); file and memory storage have it for
+   * instances in one process.
    */
   watch?(listener: (record: string) => void): () => void
 }

@@ -20,7 +20,8 @@ export function indexedDBName(name: string, options: { dir?: string } = {}): str
 /**
  * Browser storage in one IndexedDB database with two object stores: `files` (stored files by CID,
  * immutable) and `records` (meta, keybag, outbox). Every write is one readwrite transaction with strict
- * durability and resolves when the transaction completes, so a write is all-or-nothing and durable.
+ * durability and resolves when the transaction completes, so a write is all-or-nothing and durable;
+ * `updateRecord` reads and writes in one transaction, which tabs cannot interleave.
  * Record changes are announced on a BroadcastChannel of the same name, so other tabs can re-read them.
  */
 export function indexedDBStorage(name: string, options: { dir?: string } = {}): IndexedDBStorage {
@@ -103,6 +104,35 @@ export function indexedDBStorage(name: string, options: { dir?: string } = {}): 
     async deleteRecord(record) {
       await run(RECORDS, 'readwrite', (records) => records.delete(record))
       announce(record)
+    },
+    async updateRecord(record, change) {
+      // Read and write in one readwrite transaction: IndexedDB runs readwrite transactions over the same
+      // store one after another, across tabs, so no other tab can write between this read and this write.
+      let stored: Uint8Array | undefined
+      let written = false
+      let failure: { error: unknown } | undefined
+      try {
+        await run(RECORDS, 'readwrite', (records) => {
+          const current = records.get(record)
+          current.onsuccess = () => {
+            try {
+              stored = asBytes(current.result)
+              const next = change(stored)
+              if (next === undefined) return
+              stored = next.slice()
+              written = true
+              records.put(stored, record)
+            } catch (error) {
+              failure = { error }
+              current.transaction?.abort()
+            }
+          }
+        })
+      } catch (error) {
+        throw failure ? failure.error : error
+      }
+      if (written) announce(record)
+      return stored
     },
     watch(listener) {
       if (typeof listener !== 'function') throw new TypeError(`watch() expects a function, got ${typeof listener}`)

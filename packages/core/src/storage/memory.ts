@@ -1,3 +1,4 @@
+import { announcer } from './announcer.js'
 import type { Storage } from './api.js'
 
 /** Process-local storage. Instances with the same name share contents until the process ends. */
@@ -11,8 +12,10 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
     shared.set(scope, state)
   }
   const { files, records } = state
+  const location = `memory:${scope}`
+  const peers = announcer(location)
   return {
-    location: `memory:${scope}`,
+    location,
     async readFile(cid) {
       return files.get(cid)
     },
@@ -30,10 +33,22 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
     },
     async writeRecord(key, bytes) {
       records.set(key, bytes.slice())
+      peers.announce(key)
+    },
+    async updateRecord(key, change) {
+      const next = change(records.get(key))
+      if (next === undefined) return records.get(key)
+      records.set(key, next.slice())
+      peers.announce(key)
+      return records.get(key)
     },
     async deleteRecord(key) {
       records.delete(key)
+      peers.announce(key)
     },
-    async close() {},
+    watch: (listener) => peers.watch(listener),
+    async close() {
+      peers.close()
+    },
   }
 }

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { readdir, readFile, rm, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { announcer } from './announcer.js'
 import type { Storage } from './api.js'
+import { lockDirectory } from './directory-lock.js'
 
 /**
  * Files under `<dir>/<name>/`: `files/<cid>` (immutable stored files) and `records/<name>` (meta, keybag,
  * outbox). A record is written to a temp file, fsync'd, renamed into place and its folder fsync'd, so a crash
  * at any point leaves the old or the new record.
+ *
+ * One process at a time: `<dir>/<name>/LOCK` (see directory-lock.ts) makes a second process's open fail with
+ * DatabaseLockedError. Inside the process, any number of instances may share the directory: they hold the
+ * lock together and hear each other's record changes (`watch`), as tabs do over IndexedDB.
  */
 export function nodeFileStorage(name: string, options: { dir?: string } = {}): Storage {
   const root = resolve(options.dir ?? '.proj-data', name)
@@ -15,10 +21,19 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
   const recordsDir = join(root, 'records')
   mkdirSync(filesDir, { recursive: true })
   mkdirSync(recordsDir, { recursive: true })
+  const release = lockDirectory(root)
+  const peers = announcer(root)
 
   // Writes are synchronous: a write and its fsync take well under a millisecond here, while the same calls
   // through fs/promises cost a threadpool round trip each (measured ~3x slower per transaction).
-  const recordsDirFd = openSync(recordsDir, 'r')
+  let recordsDirFd: number
+  try {
+    recordsDirFd = openSync(recordsDir, 'r')
+  } catch (error) {
+    peers.close()
+    release()
+    throw error
+  }
   let closed = false
 
   function writeAll(fd: number, bytes: Uint8Array): void {
@@ -42,6 +57,16 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
   async function readOrUndefined(path: string): Promise<Uint8Array | undefined> {
     try {
       const buffer = await readFile(path)
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  function readRecordSync(record: string): Uint8Array | undefined {
+    try {
+      const buffer = readFileSync(join(recordsDir, record))
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -78,16 +103,31 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
     readRecord: (record) => readOrUndefined(join(recordsDir, record)),
     async writeRecord(record, bytes) {
       atomicWriteRecord(record, bytes)
+      peers.announce(record)
+    },
+    // Synchronous from read to rename: no other instance in this process can interleave, and the lock
+    // keeps other processes out.
+    async updateRecord(record, change) {
+      const current = readRecordSync(record)
+      const next = change(current)
+      if (next === undefined) return current
+      atomicWriteRecord(record, next)
+      peers.announce(record)
+      return next.slice()
     },
     async deleteRecord(record) {
       await unlink(join(recordsDir, record)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error
       })
+      peers.announce(record)
     },
+    watch: (listener) => peers.watch(listener),
     async close() {
       if (closed) return
       closed = true
+      peers.close()
       closeSync(recordsDirFd)
+      release()
     },
   }
 }
