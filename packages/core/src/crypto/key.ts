@@ -30,19 +30,37 @@ export function keyToString(raw: Uint8Array): string {
   return base58btc.encode(raw)
 }
 
+/**
+ * Parses the string form of a key. Errors say what is wrong (type, length, alphabet) but never echo the
+ * text: a mistyped key is still mostly key material, and error messages end up in logs.
+ */
 export function keyFromString(text: unknown): Uint8Array {
   if (typeof text !== 'string') throw new TypeError(`A database key must be a string, got ${describe(text)}`)
+  const expected = "an exportKey() string: 'z' and 43-44 base58btc characters (digits 1-9, letters without 0, O, I, l)"
+  if (!text.startsWith('z')) {
+    throw new TypeError(`Not a database key: it ${text.length ? 'does not start with \'z\'' : 'is empty'}; expected ${expected}`)
+  }
+  const bad = [...text.slice(1)].findIndex((c) => !BASE58.includes(c))
+  if (bad >= 0) {
+    throw new TypeError(
+      `Not a database key: character ${bad + 2} of ${text.length} is not a base58btc character; expected ${expected}`,
+    )
+  }
   let raw: Uint8Array
   try {
     raw = base58btc.decode(text)
   } catch {
-    throw new TypeError(`Not a database key: ${JSON.stringify(text.length > 20 ? text.slice(0, 20) + '…' : text)}`)
+    throw new TypeError(`Not a database key: its ${text.length} characters do not decode; expected ${expected}`)
   }
   if (raw.length !== KEY_LENGTH) {
-    throw new TypeError(`Not a database key: decodes to ${raw.length} bytes, expected ${KEY_LENGTH}`)
+    throw new TypeError(
+      `Not a database key: its ${text.length} characters decode to ${raw.length} bytes, not ${KEY_LENGTH}; expected ${expected}`,
+    )
   }
   return raw
 }
+
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length)

@@ -40,7 +40,33 @@ export interface ChangeRow<T extends Doc = Doc> {
 
 export interface ChangesResult<T extends Doc = Doc> {
   rows: ChangeRow<T>[]
+  /** Pass as `since` next time (the clock the rows were read at). */
   clock: Clock
+  /** Present when `limit` left rows out: pass it as `since` to `changes()` to read the next ones. */
+  next?: ChangesCursor
+}
+
+/**
+ * Where a limited `changes()` stopped: the rest of the changes from `since` to `clock`, after the id `after`.
+ * JSON-serializable.
+ */
+export interface ChangesCursor {
+  since: Clock
+  clock: Clock
+  after: string
+}
+
+export interface ChangesOptions {
+  /** At most this many rows (in id order); `next` in the result continues. */
+  limit?: number
+}
+
+export interface AllDocsOptions {
+  /** Only these ids, in this order; ids not found (or deleted) are left out. */
+  keys?: string[]
+  limit?: number
+  /** Id order reversed (or `keys` reversed). */
+  descending?: boolean
 }
 
 export interface AllDocsResult<T extends Doc = Doc> {
@@ -48,9 +74,19 @@ export interface AllDocsResult<T extends Doc = Doc> {
   clock: Clock
 }
 
-export type MapFn = (doc: StoredDoc, emit: (key: unknown, value?: unknown) => void) => void
+/**
+ * Calls `emit(key, value?)` for each row of a document, or returns the key of its one row (Fireproof style:
+ * `doc => doc.color`); returning undefined without emitting makes no row.
+ */
+export type MapFn = (doc: StoredDoc, emit: (key: unknown, value?: unknown) => void) => unknown
 
 export interface QueryOptions {
+  /**
+   * The name of a map function's persisted index. Without it a map function is indexed in memory for that
+   * function object only; with it, the index is kept in the database's files under this name and survives
+   * restarts (the name is the identity: another map function source under the same name rebuilds it).
+   */
+  index?: string
   key?: unknown
   keys?: unknown[]
   range?: [unknown, unknown]
@@ -67,17 +103,27 @@ export interface QueryRow<T extends Doc = Doc> {
   doc?: StoredDoc<T>
 }
 
+/** A named map-function index, as Fireproof's `index(name, mapFn)`: `db.index(name, fn).query(options)`. */
+export interface Index {
+  readonly name: string
+  query<T extends Doc = Doc>(options?: Omit<QueryOptions, 'index'>): Promise<{ rows: QueryRow<T>[] }>
+}
+
 export interface ReadView {
   readonly name: string
   get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>>
-  allDocs<T extends Doc = Doc>(): Promise<AllDocsResult<T>>
-  changes<T extends Doc = Doc>(since?: Clock): Promise<ChangesResult<T>>
+  allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>>
+  changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>>
   query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }>
+  /** `query(map, { ...options, index: name })` as a handle. */
+  index(name: string, map: MapFn): Index
 }
 
 export interface Database extends ReadView {
+  /** `{ _id, _deleted: true }` deletes the document, as `del(_id)`. */
   put<T extends Doc>(doc: T): Promise<WriteResult>
   del(id: string): Promise<WriteResult>
+  /** One transaction; a document `{ _id, _deleted: true }` is a deletion. */
   bulk<T extends Doc>(docs: T[]): Promise<{ ids: string[]; clock: Clock }>
   /** Called after every committed transaction, local or merged from a remote, with the changed docs. */
   subscribe(listener: (changed: ChangeRow[]) => void): () => void

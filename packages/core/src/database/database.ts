@@ -8,8 +8,9 @@ import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys, writeEntry } from '../crdt/entry.js'
 import { mergeTrees } from '../crdt/merge.js'
 import { applyEntries, diff, emptyTree, lookup, type NewBlock } from '../crdt/tree.js'
-import { indexName, queryIndex, updateIndex, type Mapper } from '../index/indexer.js'
-import { checkQueryOptions, mapper } from '../index/query.js'
+import { indexChanges, queryIndex, rangeScan, updateIndex } from '../index/indexer.js'
+import { MemoryIndex } from '../index/memory.js'
+import { checkQueryOptions, indexIdentity, mapper, type Mapper } from '../index/query.js'
 import { readIndexes, writeIndexes, type IndexState } from '../index/record.js'
 import { keyToString } from '../crypto/key.js'
 import { loadKey } from '../crypto/keybag.js'
@@ -88,8 +89,10 @@ class DatabaseImpl extends TreeView implements Database {
   readonly #listeners = new Set<(changed: ChangeRow[]) => void>()
   readonly #closeHooks: (() => Promise<void>)[] = []
   readonly #headListeners = new Set<() => void>()
-  /** Map functions of the indexes queried in this session, to update or rebuild them. */
+  /** Map functions of the persisted indexes queried in this session, to update or rebuild them. */
   readonly #mappers = new Map<string, Mapper>()
+  /** The in-memory indexes of unnamed map functions, per function object (see indexIdentity). */
+  readonly #memoryIndexes = new WeakMap<MapFn, MemoryIndex>()
 
   constructor(name: string, options: DatabaseOptions) {
     if (options === null || typeof options !== 'object') {
@@ -389,20 +392,29 @@ class DatabaseImpl extends TreeView implements Database {
    */
   override async query<T extends Doc = Doc>(
     field: string | MapFn,
-    options: QueryOptions = {},
+    options?: QueryOptions,
   ): Promise<{ rows: QueryRow<T>[] }> {
-    checkQueryOptions(options)
+    const checked = checkQueryOptions(options)
     const map = mapper(field)
-    const name = indexName(field)
+    const identity = indexIdentity(field, checked)
     const state = await this.#ready()
-    const index = await this.#exclusive(() => this.#updateIndex(state, name, map))
-    return { rows: await queryIndex<T>(state.store, index.root, index.docRoot, options) }
+    if (identity.kind === 'memory') {
+      const index = await this.#exclusive(() => this.#updateMemoryIndex(state, identity.fn, map))
+      const { docRoot, range } = index.snapshot()
+      return { rows: await queryIndex<T>(range, state.store, docRoot, checked) }
+    }
+    const index = await this.#exclusive(() => this.#updateIndex(state, identity.name, identity.source, map))
+    const range = (gte: string | undefined, lt: string | undefined, reverse: boolean) =>
+      rangeScan(state.store, index.root, gte, lt, reverse)
+    return { rows: await queryIndex<T>(range, state.store, index.docRoot, checked) }
   }
 
-  async #updateIndex(state: OpenState, name: string, map: Mapper): Promise<IndexState> {
+  async #updateIndex(state: OpenState, name: string, source: string | undefined, map: Mapper): Promise<IndexState> {
     this.#mappers.set(name, map)
     const docRoot = state.head?.root ?? state.emptyRoot
-    const current = state.indexes.get(name)
+    let current = state.indexes.get(name)
+    // A named index built by another map function source is rebuilt, never answered from.
+    if (current && current.source !== source) current = undefined
     if (current && current.docRoot.equals(docRoot)) return current
     const from = current?.docRoot ?? state.emptyRoot
     const { root, blocks } = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, from, docRoot)
@@ -411,6 +423,7 @@ class DatabaseImpl extends TreeView implements Database {
     else if (!current) file = state.store.locationOf(root) ?? ''
     const next: IndexState = {
       name,
+      ...(source === undefined ? {} : { source }),
       root,
       file: state.store.locationOf(root) ?? file,
       docRoot,
@@ -419,6 +432,25 @@ class DatabaseImpl extends TreeView implements Database {
     state.indexes.set(name, next)
     if (next.file && next.docFile) await writeIndexes(state.storage, this.#branch, state.indexes)
     return next
+  }
+
+  async #updateMemoryIndex(state: OpenState, fn: MapFn, map: Mapper): Promise<MemoryIndex> {
+    const docRoot = state.head?.root ?? state.emptyRoot
+    const current = this.#memoryIndexes.get(fn)
+    if (current) {
+      if (current.docRoot.equals(docRoot)) return current
+      try {
+        current.apply(await indexChanges(state.store, map, current.docRoot, docRoot), docRoot)
+        return current
+      } catch (error) {
+        // The tree it reflects was compacted away: build it again below.
+        if (!(error instanceof MissingBlockError)) throw error
+      }
+    }
+    const index = new MemoryIndex(docRoot)
+    index.apply(await indexChanges(state.store, map, state.emptyRoot, docRoot), docRoot)
+    this.#memoryIndexes.set(fn, index)
+    return index
   }
 
   async #commit(state: OpenState, ops: Op[]): Promise<Clock> {

@@ -3,20 +3,24 @@ import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { diff, lookup, scan } from '../crdt/tree.js'
 import { NotFoundError } from '../errors.js'
-import { checkQueryOptions, compareRows, mapper, rowMatches } from '../index/query.js'
+import { checkIndexName, checkQueryOptions, compareRows, indexIdentity, mapper, rowMatches } from '../index/query.js'
 import type {
+  AllDocsOptions,
   AllDocsResult,
   ChangeRow,
+  ChangesCursor,
+  ChangesOptions,
   ChangesResult,
   Clock,
   Doc,
+  Index,
   MapFn,
   QueryOptions,
   QueryRow,
   ReadView,
   StoredDoc,
 } from './api.js'
-import { checkId } from './validate.js'
+import { checkId, checkOptions, describe } from './validate.js'
 
 /**
  * Reading at a clock whose blocks are no longer stored locally (they were compacted away) and that no
@@ -77,52 +81,132 @@ export class TreeView implements ReadView {
     return doc
   }
 
-  async allDocs<T extends Doc = Doc>(): Promise<AllDocsResult<T>> {
+  async allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
+    const { keys, limit = Infinity, descending = false } = checkAllDocsOptions(options)
     const { root, clock, store } = await this.snapshot()
     const rows: AllDocsResult<T>['rows'] = []
-    for await (const [id, , body] of scan(store, root)) {
-      if (body !== null) rows.push({ key: id, value: toDoc<T>(id, body) })
+    if (limit === 0) return { rows, clock }
+    if (keys) {
+      for (const id of descending ? [...keys].reverse() : keys) {
+        const entry = await lookup(store, root, id)
+        if (entry && entry[2] !== null) rows.push({ key: id, value: toDoc<T>(id, entry[2]) })
+        if (rows.length >= limit) break
+      }
+      return { rows, clock }
+    }
+    for await (const [id, , body] of scan(store, root, { reverse: descending })) {
+      if (body === null) continue
+      rows.push({ key: id, value: toDoc<T>(id, body) })
+      if (rows.length >= limit) break
     }
     return { rows, clock }
   }
 
-  async changes<T extends Doc = Doc>(since?: Clock): Promise<ChangesResult<T>> {
-    const { root, clock, store } = await this.snapshot()
-    if (since === undefined || since.length === 0) {
-      const rows: ChangeRow[] = []
-      for await (const entry of scan(store, root)) rows.push(toRow(entry))
-      return { rows: rows as ChangeRow<T>[], clock }
+  /**
+   * The newest state of every id that changed since `since` (every id without it, deletions marked), in id
+   * order. With `limit`, a `next` cursor in the result reads the rest of the same changes.
+   */
+  async changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
+    const { limit = Infinity } = checkOptions(options, 'changes()', ['limit']) as ChangesOptions
+    const snapshot = await this.snapshot()
+    const { store } = snapshot
+    let from: Clock
+    let root: CID
+    let clock: Clock
+    let after: string | undefined
+    if (isCursor(since)) {
+      checkClock(since.since, 'changes(): the cursor since')
+      checkClock(since.clock, 'changes(): the cursor clock')
+      if (typeof since.after !== 'string') {
+        throw new TypeError(`changes(): the cursor's after must be a string, got ${describe(since.after)}`)
+      }
+      ;({ since: from, clock, after } = since)
+      root = await this.resolveClock(clock)
+    } else {
+      if (since !== undefined) checkClock(since, 'changes(since)')
+      from = since ?? []
+      ;({ root, clock } = snapshot)
     }
-    if (!Array.isArray(since) || since.some((cid) => typeof cid !== 'string')) {
-      throw new TypeError(`changes(since): since must be a clock (an array of CID strings), got ${JSON.stringify(since)}`)
+    const rows: ChangeRow[] = []
+    // One row more than asked tells whether a cursor is needed.
+    const wanted = limit === Infinity ? Infinity : limit + 1
+    if (from.length === 0) {
+      // Every key above `after`: the smallest string greater than it is `after + '\0'`.
+      const gte = after ? after + '\u0000' : undefined
+      for await (const entry of scan(store, root, { gte })) {
+        rows.push(toRow(entry))
+        if (rows.length >= wanted) break
+      }
+    } else {
+      const fromRoot = await this.resolveClock(from)
+      let changed: Awaited<ReturnType<typeof diff>>
+      try {
+        changed = await diff(store, fromRoot, root)
+      } catch (error) {
+        if (error instanceof MissingBlockError) throw new HistoryUnavailableError(from, error)
+        throw error
+      }
+      for (const { entry } of changed) {
+        if (after && entry[0] <= after) continue
+        rows.push(toRow(entry))
+        if (rows.length >= wanted) break
+      }
     }
-    const from = await this.resolveClock(since)
-    let changed: Awaited<ReturnType<typeof diff>>
-    try {
-      changed = await diff(store, from, root)
-    } catch (error) {
-      if (error instanceof MissingBlockError) throw new HistoryUnavailableError(since, error)
-      throw error
-    }
-    const rows = changed.map(({ entry }) => toRow(entry))
-    return { rows: rows as ChangeRow<T>[], clock }
+    if (rows.length <= limit) return { rows: rows as ChangeRow<T>[], clock }
+    rows.length = limit
+    const next: ChangesCursor = { since: from, clock, after: rows.at(-1)?.key ?? after ?? '' }
+    return { rows: rows as ChangeRow<T>[], clock, next }
   }
 
-  async query<T extends Doc = Doc>(field: string | MapFn, options: QueryOptions = {}): Promise<{ rows: QueryRow<T>[] }> {
-    checkQueryOptions(options)
+  async query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
+    const checked = checkQueryOptions(options)
     const map = mapper(field)
+    indexIdentity(field, checked)
     const { root, store } = await this.snapshot()
     const rows: QueryRow<T>[] = []
     for await (const [id, , body] of scan(store, root)) {
       if (body === null) continue
       const doc = toDoc<T>(id, body)
       for (const [key, value] of map(doc)) {
-        if (!rowMatches(key, options)) continue
-        rows.push(options.includeDocs ? { id, key, value, doc } : { id, key, value })
+        if (!rowMatches(key, checked)) continue
+        rows.push(checked.includeDocs ? { id, key, value, doc } : { id, key, value })
       }
     }
     rows.sort(compareRows)
-    if (options.descending) rows.reverse()
-    return { rows: options.limit === undefined ? rows : rows.slice(0, options.limit) }
+    if (checked.descending) rows.reverse()
+    return { rows: checked.limit === undefined ? rows : rows.slice(0, checked.limit) }
+  }
+
+  index(name: string, map: MapFn): Index {
+    checkIndexName(name, 'index()')
+    if (typeof map !== 'function') throw new TypeError(`index(): expects a map function, got ${describe(map)}`)
+    return {
+      name,
+      query: (options) => {
+        if (options !== undefined && options !== null && typeof options === 'object' && 'index' in options) {
+          throw new TypeError(`index(${JSON.stringify(name)}).query(): the index is named by index(), not by the index option`)
+        }
+        return this.query(map, { ...options, index: name })
+      },
+    }
+  }
+}
+
+function checkAllDocsOptions(options: unknown): AllDocsOptions {
+  const checked = checkOptions(options, 'allDocs()', ['keys', 'limit', 'descending']) as AllDocsOptions
+  if (checked.keys !== undefined) {
+    if (!Array.isArray(checked.keys)) throw new TypeError(`allDocs(): keys must be an array of ids, got ${describe(checked.keys)}`)
+    checked.keys.forEach((id, i) => checkId(id, `allDocs(): keys[${i}]`))
+  }
+  return checked
+}
+
+function isCursor(since: unknown): since is ChangesCursor {
+  return since !== null && typeof since === 'object' && !Array.isArray(since)
+}
+
+function checkClock(clock: unknown, where: string): void {
+  if (!Array.isArray(clock) || clock.some((cid) => typeof cid !== 'string')) {
+    throw new TypeError(`${where} must be a clock (an array of CID strings), got ${describe(clock)}`)
   }
 }

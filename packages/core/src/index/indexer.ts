@@ -3,9 +3,9 @@ import type { BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys } from '../crdt/entry.js'
 import { applyEntries, diff, firstRefCovering, load, lookup, type BranchNode, type LeafNode, type NewBlock } from '../crdt/tree.js'
-import type { Doc, MapFn, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
+import type { Doc, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
 import { decodeKey, encodeKey, encodePrefix, prefixEnd } from './encode.js'
-import { rowMatches } from './query.js'
+import { rowMatches, type Mapper } from './query.js'
 
 /**
  * A secondary index is a second prolly tree (the same node format and chunking as the document tree, see
@@ -15,12 +15,9 @@ import { rowMatches } from './query.js'
  * Rows a document stops emitting become tombstones (body null) so that an update only rewrites the paths it
  * touches; compaction rebuilds each index from the live documents, which drops them.
  */
-export type Mapper = (doc: StoredDoc) => [unknown, unknown][]
 
-/** The identity of an index: the field name, or the map function's source text. */
-export function indexName(field: string | MapFn): string {
-  return typeof field === 'string' ? `field:${field}` : `map:${field.toString()}`
-}
+/** The entries with `gte <= key < lt` of an index, in order or reversed (a tree, or an in-memory index). */
+export type RangeSource = (gte: string | undefined, lt: string | undefined, reverse: boolean) => AsyncIterable<Entry> | Iterable<Entry>
 
 function toDoc(id: string, body: Body): StoredDoc {
   return { _id: id, ...(body ?? {}) } as StoredDoc
@@ -44,16 +41,10 @@ function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string,
 }
 
 /**
- * Brings an index from the document tree `fromDocs` to `toDocs`: a tree diff, so the work is proportional
- * to the documents that changed. Returns the new index root and the blocks to commit.
+ * The index rows that change when the document tree goes from `fromDocs` to `toDocs` (null: a row removed):
+ * a tree diff, so the work is proportional to the documents that changed.
  */
-export async function updateIndex(
-  store: BlockStore,
-  map: Mapper,
-  indexRoot: CID,
-  fromDocs: CID,
-  toDocs: CID,
-): Promise<{ root: CID; blocks: NewBlock[] }> {
+export async function indexChanges(store: BlockStore, map: Mapper, fromDocs: CID, toDocs: CID): Promise<Map<string, Body>> {
   const changes = await diff(store, fromDocs, toDocs)
   const updates = new Map<string, Body>()
   for (const { entry, previous } of changes) {
@@ -65,6 +56,18 @@ export async function updateIndex(
       if (old === undefined || JSON.stringify(old) !== JSON.stringify(value)) updates.set(key, value)
     }
   }
+  return updates
+}
+
+/** Brings an index tree from the document tree `fromDocs` to `toDocs`; returns its new root and the blocks to commit. */
+export async function updateIndex(
+  store: BlockStore,
+  map: Mapper,
+  indexRoot: CID,
+  fromDocs: CID,
+  toDocs: CID,
+): Promise<{ root: CID; blocks: NewBlock[] }> {
+  const updates = await indexChanges(store, map, fromDocs, toDocs)
   if (updates.size === 0) return { root: indexRoot, blocks: [] }
   const entries: Entry[] = [...updates]
     .sort(([a], [b]) => compareKeys(a, b))
@@ -138,10 +141,10 @@ function* expand(entry: Entry, reverse: boolean): Generator<QueryRow> {
   else yield { id, key, value: body.v }
 }
 
-/** Answers a query from an index tree; `getDoc` reads a document of the tree the index reflects. */
+/** Answers a query from an index; `includeDocs` reads the documents from the tree `docRoot` the index reflects. */
 export async function queryIndex<T extends Doc>(
+  source: RangeSource,
   store: BlockStore,
-  root: CID,
   docRoot: CID,
   options: QueryOptions,
 ): Promise<QueryRow<T>[]> {
@@ -150,7 +153,7 @@ export async function queryIndex<T extends Doc>(
   const rows: QueryRow[] = []
   if (limit === 0) return []
   const collect = async (gte: string | undefined, lt: string | undefined, stopAtLimit: boolean) => {
-    for await (const entry of rangeScan(store, root, gte, lt, reverse)) {
+    for await (const entry of source(gte, lt, reverse)) {
       if (entry[2] === null) continue
       for (const row of expand(entry, reverse)) {
         if (!rowMatches(row.key, options)) continue

@@ -1,9 +1,16 @@
 import type { MapFn, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
-import { describe } from '../database/validate.js'
+import { checkOptions, describe, isWellFormed, normalizeValue } from '../database/validate.js'
 import { collate } from './collate.js'
 
-/** Turns a field name or map function into emitted [key, value] pairs for one document. */
-export function mapper(field: string | MapFn): (doc: StoredDoc) => [unknown, unknown][] {
+export type Mapper = (doc: StoredDoc) => [unknown, unknown][]
+
+/**
+ * Turns a field name or map function into emitted [key, value] pairs for one document. A map function
+ * either calls `emit(key, value?)` (any number of times) or, as in Fireproof, returns the key: a returned
+ * value other than undefined is one row with that key when nothing was emitted. Emitted keys and values
+ * follow the rules of stored values (undefined fields dropped, a Date as its ISO string).
+ */
+export function mapper(field: string | MapFn): Mapper {
   if (typeof field === 'string') {
     if (!field) throw new TypeError('query(): the field name must not be empty')
     const path = field.split('.')
@@ -21,9 +28,48 @@ export function mapper(field: string | MapFn): (doc: StoredDoc) => [unknown, unk
   }
   return (doc) => {
     const out: [unknown, unknown][] = []
-    field(doc, (key, value) => out.push([key, value]))
+    const of = `document ${JSON.stringify(doc._id)}`
+    const returned = field(doc, (key, value) => {
+      out.push([
+        normalizeValue(key, 'query()', `the key the map function emitted for ${of}`),
+        value === undefined ? undefined : normalizeValue(value, 'query()', `the value the map function emitted for ${of}`),
+      ])
+    })
+    if (returned !== null && typeof returned === 'object' && typeof (returned as { then?: unknown }).then === 'function') {
+      throw new TypeError('query(): the map function returned a Promise; map functions must be synchronous')
+    }
+    if (out.length === 0 && returned !== undefined) {
+      out.push([normalizeValue(returned, 'query()', `the key the map function returned for ${of}`), undefined])
+    }
     return out
   }
+}
+
+/**
+ * Where a query's index lives. A field name and a named map function (`{ index: name }`) are persisted under
+ * that name; an unnamed map function is indexed in memory for that very function object, because two
+ * closures with the same source text (`only('red')`, `only('blue')`) are different functions.
+ */
+export type IndexIdentity =
+  | { kind: 'persisted'; name: string; source?: string }
+  | { kind: 'memory'; fn: MapFn }
+
+export function indexIdentity(field: string | MapFn, options: QueryOptions): IndexIdentity {
+  if (typeof field === 'string') {
+    if (options.index !== undefined) {
+      throw new TypeError(`query(): the index option names a map function's index; the field ${JSON.stringify(field)} names its own`)
+    }
+    return { kind: 'persisted', name: `field:${field}` }
+  }
+  if (options.index === undefined) return { kind: 'memory', fn: field }
+  return { kind: 'persisted', name: `named:${options.index}`, source: field.toString() }
+}
+
+export function checkIndexName(name: unknown, where: string): string {
+  if (typeof name !== 'string' || name.length === 0 || !isWellFormed(name)) {
+    throw new TypeError(`${where}: an index name must be a non-empty string, got ${describe(name)}`)
+  }
+  return name
 }
 
 export function compareRows(a: QueryRow, b: QueryRow): number {
@@ -48,17 +94,16 @@ export function rowMatches(key: unknown, options: QueryOptions): boolean {
   return true
 }
 
-export function checkQueryOptions(options: QueryOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`query() options must be an object, got ${describe(options)}`)
-  }
-  if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
-    throw new TypeError(`query(): limit must be a non-negative integer, got ${describe(options.limit)}`)
-  }
+const QUERY_OPTIONS = ['key', 'keys', 'range', 'prefix', 'limit', 'descending', 'includeDocs', 'index'] as const
+
+export function checkQueryOptions(given: unknown): QueryOptions {
+  const options = checkOptions(given, 'query()', QUERY_OPTIONS) as QueryOptions
   if (options.range !== undefined && (!Array.isArray(options.range) || options.range.length !== 2)) {
     throw new TypeError(`query(): range must be [low, high], got ${describe(options.range)}`)
   }
   if (options.keys !== undefined && !Array.isArray(options.keys)) {
     throw new TypeError(`query(): keys must be an array, got ${describe(options.keys)}`)
   }
+  if (options.index !== undefined) checkIndexName(options.index, 'query()')
+  return options
 }

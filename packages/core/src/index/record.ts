@@ -9,7 +9,10 @@ import type { Storage } from '../storage/api.js'
  * replica's own (they depend on the queries it runs), so they are not part of the synced clock.
  */
 export interface IndexState {
+  /** `field:<field>` or `named:<index name>` (see indexIdentity). */
   name: string
+  /** A named index: the source text of the map function that built it (another source rebuilds it). */
+  source?: string
   root: CID
   file: string
   docRoot: CID
@@ -23,7 +26,8 @@ export async function readIndexes(storage: Storage, branch: string): Promise<Map
   const out = new Map<string, IndexState>()
   if (!bytes) return out
   const value = dagCbor.decode(bytes) as { v: 1; i: IndexState[] }
-  for (const index of value.i ?? []) out.set(index.name, index)
+  // Earlier versions also persisted unnamed map functions by source text (`map:…`); those are never read.
+  for (const index of value.i ?? []) if (!index.name.startsWith('map:')) out.set(index.name, index)
   return out
 }
 
