@@ -76,7 +76,7 @@ export async function runConvergence(
   const flushOne = async (index: number) => {
     const r = replicas[index]!
     const clock = await r.sync.flush()
-    const rows = JSON.stringify((await (await r.db.at(clock)).allDocs()).rows)
+    const rows = canonicalJson((await (await r.db.at(clock)).allDocs()).rows)
     flushed.push({ replica: index, clock, rows })
   }
   try {
@@ -124,7 +124,7 @@ export async function runConvergence(
     for (let round = 0; round < 30 && !converged; round++) {
       await Promise.all(replicas.map((r) => r.sync.flush()))
       await Promise.all(replicas.map((r) => r.sync.refresh()))
-      const states = await Promise.all(replicas.map(async (r) => JSON.stringify((await r.db.allDocs()).rows)))
+      const states = await Promise.all(replicas.map(async (r) => canonicalJson((await r.db.allDocs()).rows)))
       converged = states.every((state) => state === states[0])
     }
     report.diverged = !converged
@@ -165,8 +165,8 @@ async function readFlushedClocks(
     for (const { replica, clock, rows } of flushed) {
       const label = `replica ${replica} clock [${clock.map((cid) => cid.slice(-8)).join(', ')}]`
       try {
-        const seen = JSON.stringify((await (await fresh.at(clock)).allDocs()).rows)
-        if (seen !== rows) unreadable.push(`${label}: read ${seen}, flushed ${rows}`)
+        const seen = canonicalJson((await (await fresh.at(clock)).allDocs()).rows)
+        if (seen !== rows) unreadable.push(`${label}: reads other documents than were flushed`)
       } catch (error) {
         unreadable.push(`${label}: ${(error as Error).message}`)
       }
@@ -176,6 +176,15 @@ async function readFlushedClocks(
     await fresh.close()
   }
   return unreadable
+}
+
+/** JSON with object keys sorted: documents compare by content, whatever order their fields were written in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  )
 }
 
 /** Throws when a report shows a lost write, a divergence or an unreadable flushed clock. */

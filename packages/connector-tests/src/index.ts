@@ -3,6 +3,7 @@ export { MemoryBackend, MemoryConnector } from './memory.js'
 export { runConnectorTests, type ConnectorCapabilities, type ConnectorFixture } from './suite.js'
 export { FaultyConnector, InjectedFault, seededRandom, type Fault, type FaultCall, type FaultOptions } from './faulty.js'
 export {
+  canonicalJson,
   checkConvergence,
   runConvergence,
   runConvergenceSeeds,

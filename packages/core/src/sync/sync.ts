@@ -114,6 +114,8 @@ class SyncEngine implements Sync {
           throw this.#fail('download', error)
         }
       }),
+      // Compaction keeps local files this backend does not hold yet: deleting them would lose what they carry.
+      replica.retainFiles((file) => !this.#closed && !this.#outbox.isHeld(file)),
       replica.onHead(() => {
         this.#remoteCovers = false
         this.#wantPush = true
@@ -321,7 +323,7 @@ class SyncEngine implements Sync {
       await replica.merge(head)
       this.#merged.add(entry.cid)
       const local = replica.head()
-      if (local && local.root.equals(head.root)) this.#remoteCovers = true
+      if (local && sameClock(local, head)) this.#remoteCovers = true
     }
   }
 
@@ -352,8 +354,9 @@ class SyncEngine implements Sync {
     await this.#exclusiveMerge(entries)
     if (first) this.#checkKey(entries)
     const local = this.#replica!.head()
-    // The backend holds the local state when one of its current entries has the local root.
-    if (!local || entries.some((e) => this.#opened.get(e.cid)?.root.equals(local.root))) this.#remoteCovers = true
+    // The backend holds the local state when one of its current entries has the local clock (the same root
+    // under other heads is not enough: flush() promises that this clock can be read from the backend).
+    if (!local || entries.some((e) => sameClock(local, this.#opened.get(e.cid)))) this.#remoteCovers = true
     if (!this.#remoteCovers) this.#wantPush = true
     this.#emit('change')
   }
@@ -608,6 +611,12 @@ class SyncEngine implements Sync {
     if (this.#replica) await this.#saveRecord()
     await this.#connector.close?.().catch(() => {})
   }
+}
+
+function sameClock(a: HeadState, b: HeadState | null | undefined): boolean {
+  if (!b || a.heads.length !== b.heads.length) return false
+  const heads = new Set(a.heads.map(String))
+  return b.heads.every((cid) => heads.has(cid.toString()))
 }
 
 /** Network failures, 5xx and timeouts may pass; auth, missing buckets, bad bytes or a wrong key will not. */

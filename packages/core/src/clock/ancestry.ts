@@ -1,0 +1,41 @@
+import { CID } from '../blockstore/block.js'
+import type { BlockStore } from '../blockstore/store.js'
+import type { ClockEvent } from './event.js'
+
+/** Events looked at before answering "unsure"; an unsure answer only costs one merge event. */
+const WALK_BUDGET = 256
+
+/**
+ * True when every event of `wanted` is one of `from` or an ancestor of them. Walks back from `from` through
+ * events already loaded in the store (never downloading: merges must work offline and stay lazy), pruned by
+ * height. Returns false when it cannot tell, so a caller that then joins the two clocks in a merge event
+ * (always correct, one small file) never drops a clock from the history.
+ */
+export async function containsEvents(store: BlockStore, from: readonly CID[], wanted: readonly CID[]): Promise<boolean> {
+  const missing = new Set(wanted.map(String))
+  for (const cid of from) missing.delete(cid.toString())
+  if (!missing.size) return true
+  let lowest = Infinity
+  for (const text of missing) {
+    const cid = CID.parse(text)
+    if (!store.has(cid)) return false
+    lowest = Math.min(lowest, (await store.get<ClockEvent>(cid)).value.h)
+  }
+  const seen = new Set<string>()
+  const stack = [...from]
+  let budget = WALK_BUDGET
+  while (stack.length) {
+    const cid = stack.pop()!
+    const key = cid.toString()
+    if (seen.has(key)) continue
+    seen.add(key)
+    if (--budget < 0 || !store.has(cid)) return false
+    const event = (await store.get<ClockEvent>(cid)).value
+    for (const parent of event.p) {
+      if (missing.delete(parent.toString()) && !missing.size) return true
+    }
+    // Parents are lower than their child: below the lowest wanted height nothing wanted can appear.
+    if (event.h - 1 > lowest) stack.push(...event.p)
+  }
+  return false
+}
