@@ -15,6 +15,13 @@ export interface FileHeader {
   heads: CID[]
   /** [file CID, blocks of that file linked from this one] */
   locations: [CID, CID[]][]
+  /**
+   * Optional, same shape: where older clock events this file's events descend from live, when they are not
+   * linked from this file (a compaction leaves parents out of its links so that the current state never
+   * needs a file written before it). Readers use it to walk history; copying the state never follows it.
+   * Files without it (all files before it existed) read as before.
+   */
+  history?: [CID, CID[]][]
 }
 
 export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Promise<Uint8Array> {

@@ -19,14 +19,16 @@ interface Pending {
  * nodes in post-order and the head events, linking only to their tree root. Every link of a file points into
  * the same file or one written before it (each header names only new files), and a lazy read needs the last
  * file plus the leaf files it touches.
- * The files are self-contained: no header points to a file older than the compaction, so the old files can
- * be deleted locally. Older clock events stay in older files (remote copies stay valid); their locations are
- * kept in the compaction record so that reading at an older clock can still fetch them from a connector.
+ * The files are self-contained: no header points to a file older than the compaction except `keptFiles` (files
+ * that stay because a connected backend does not hold them yet), so the other old files can be deleted
+ * locally. Older clock events stay in older files (remote copies stay valid); the last file's header names
+ * them in its `history`, so reading at an older clock can still fetch them from a connector.
  */
 export async function writeCompacted(
   store: BlockStore,
   trees: CID[],
   heads: CID[],
+  keptFiles: ReadonlySet<string> = new Set(),
   maxBytes = COMPACT_FILE_BYTES,
 ): Promise<{ files: string[]; eventFile: string; located: [CID, string][] }> {
   const seen = new Set<string>()
@@ -66,14 +68,29 @@ export async function writeCompacted(
   for (const tree of trees) await visit(tree)
   await flush()
   for (const branch of branches) await add(branch)
+  // Parents are left out of the links on purpose: the state must not need a file the compaction deletes. Their
+  // files are named in the header's history instead, so a reader can still walk back to older clocks. A
+  // parent in a file that is kept (a connected backend does not hold it yet) stays linked: that file is part
+  // of what the next push must upload.
+  const history: [CID, string[]][] = []
   for (const head of heads) {
     const block = await store.get<ClockEvent>(head)
     if (seen.has(head.toString())) continue
     seen.add(head.toString())
-    // Parents are left out of the links on purpose: the file's header must not name pre-compaction files.
-    chunk.push({ block, links: [block.value.r] })
+    const links = [block.value.r]
+    for (const parent of block.value.p) {
+      const files = store.locationsOf(parent)
+      if (files[0] && keptFiles.has(files[0])) links.push(parent)
+      else if (files.length) history.push([parent, [...files]])
+    }
+    chunk.push({ block, links })
   }
-  await flush()
+  if (chunk.length) {
+    const file = await store.commit(chunk, heads, history)
+    files.push(file)
+    for (const { block } of chunk) located.push([block.cid, file])
+    chunk = []
+  }
   const eventFile = files[files.length - 1]!
   return { files, eventFile, located }
 }

@@ -28,7 +28,12 @@ export class BlockStore {
   readonly #blocks = new Map<string, Block>()
   /** Blocks of opened files not used yet: verified and decoded on first use. */
   readonly #raw = new Map<string, { raw: RawBlock; file: string }>()
-  readonly #locations = new Map<string, string>()
+  /**
+   * Files known to hold each block, most trusted first: a block may live in several files (rewritten by a
+   * compaction, or written again by a merge on another replica), and any copy will do. Reads try each in
+   * turn, so a file deleted locally and never uploaded only costs a fall back to an older copy.
+   */
+  readonly #locations = new Map<string, string[]>()
   /** Blocks made in memory (by merges) that no file holds yet: the next commit that links them writes them. */
   readonly #unsaved = new Map<string, Pending>()
   readonly #loading = new Map<string, Promise<void>>()
@@ -54,14 +59,36 @@ export class BlockStore {
     return () => this.#onFile.delete(listener)
   }
 
-  /** Records where a block lives (the meta names the files of the head events). */
+  /**
+   * Records a file that holds a block (the meta names the files of the head events, file headers name the
+   * files of blocks they link to). Earlier records stay preferred; this one is a fallback.
+   */
   locate(cid: CID | string, file: string): void {
     const key = cid.toString()
-    if (!this.#locations.has(key)) this.#locations.set(key, file)
+    const files = this.#locations.get(key)
+    if (!files) this.#locations.set(key, [file])
+    else if (!files.includes(file)) files.push(file)
   }
 
+  /** Records a file known to hold a block as its preferred location (a file read or written by this store). */
+  #place(key: string, file: string): void {
+    const files = this.#locations.get(key)
+    if (!files) this.#locations.set(key, [file])
+    else if (files[0] !== file) {
+      const at = files.indexOf(file)
+      if (at > 0) files.splice(at, 1)
+      files.unshift(file)
+    }
+  }
+
+  /** The preferred file of a block. */
   locationOf(cid: CID | string): string | undefined {
-    return this.#locations.get(cid.toString())
+    return this.#locations.get(cid.toString())?.[0]
+  }
+
+  /** Every file known to hold a block, preferred first. */
+  locationsOf(cid: CID | string): readonly string[] {
+    return this.#locations.get(cid.toString()) ?? []
   }
 
   has(cid: CID): boolean {
@@ -72,12 +99,26 @@ export class BlockStore {
     const key = cid.toString()
     const cached = this.#blocks.get(key) ?? (await this.#fromRaw(key))
     if (cached) return cached as Block<T>
-    const file = this.#locations.get(key)
-    if (!file) throw new MissingBlockError(key, 'no known file holds it')
-    await this.loadFile(file)
-    const loaded = this.#blocks.get(key) ?? (await this.#fromRaw(key))
-    if (!loaded) throw new MissingBlockError(key, `file ${file} does not contain it`)
-    return loaded as Block<T>
+    const files = this.#locations.get(key)
+    if (!files?.length) throw new MissingBlockError(key, 'no known file holds it')
+    // Each known copy in turn: a failure to reach one (deleted locally, absent at every source, a source
+    // offline) is remembered and the next copy tried. A transport or integrity failure is reported over a
+    // plain absence, so an offline backend reads as offline rather than as lost history.
+    let missing: unknown
+    let failure: unknown
+    for (const file of [...files]) {
+      try {
+        await this.loadFile(file)
+      } catch (error) {
+        if (error instanceof MissingBlockError) missing ??= error
+        else failure ??= error
+        continue
+      }
+      const loaded = this.#blocks.get(key) ?? (await this.#fromRaw(key))
+      if (loaded) return loaded as Block<T>
+      missing ??= new MissingBlockError(key, `file ${file} does not contain it`)
+    }
+    throw failure ?? missing
   }
 
   async #fromRaw(key: string): Promise<Block | undefined> {
@@ -161,10 +202,10 @@ export class BlockStore {
     for (const raw of blocks) {
       const key = raw.cid.toString()
       if (!this.#blocks.has(key) && !this.#raw.has(key)) this.#raw.set(key, { raw, file })
-      this.#locations.set(key, file)
+      this.#place(key, file)
       this.#unsaved.delete(key)
     }
-    for (const [holder, cids] of header.locations) {
+    for (const [holder, cids] of [...header.locations, ...(header.history ?? [])]) {
       const holderKey = holder.toString()
       for (const cid of cids) this.locate(cid, holderKey)
     }
@@ -176,7 +217,7 @@ export class BlockStore {
    * Writes one file holding `blocks` (and any unsaved block they link to) and returns its CID.
    * `heads` are the clock heads after the transaction.
    */
-  async commit(entries: Pending[], heads: CID[]): Promise<string> {
+  async commit(entries: Pending[], heads: CID[], history: [CID, string[]][] = []): Promise<string> {
     const inFile = new Map<string, Pending>()
     const queue = [...entries]
     while (queue.length) {
@@ -194,7 +235,7 @@ export class BlockStore {
       for (const link of links) {
         const key = link.toString()
         if (inFile.has(key)) continue
-        const holder = this.#locations.get(key)
+        const holder = this.#locations.get(key)?.[0]
         if (!holder) throw new MissingBlockError(key, 'a new block links to a block with no known file')
         let group = outside.get(holder)
         if (!group) outside.set(holder, (group = new Map()))
@@ -206,6 +247,7 @@ export class BlockStore {
       heads,
       locations: [...outside].map(([holder, cids]) => [CID.parse(holder), [...cids.values()]]),
     }
+    if (history.length) header.history = groupByFile(history)
     const blocks = [...inFile.values()].map((entry) => entry.block)
     const sealed = await seal(this.key, await encodeCar(header, blocks))
     const file = (await fileCid(sealed)).toString()
@@ -213,12 +255,25 @@ export class BlockStore {
     for (const block of blocks) {
       const key = block.cid.toString()
       this.#blocks.set(key, block)
-      this.#locations.set(key, file)
+      this.#place(key, file)
       this.#unsaved.delete(key)
     }
+    for (const [cid, files] of history) for (const holder of files) this.locate(cid, holder)
     this.#loaded.add(file)
     this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
     for (const listener of this.#onFile) listener(file)
     return file
   }
+}
+
+function groupByFile(history: [CID, string[]][]): [CID, CID[]][] {
+  const byFile = new Map<string, Map<string, CID>>()
+  for (const [cid, files] of history) {
+    for (const file of files) {
+      let group = byFile.get(file)
+      if (!group) byFile.set(file, (group = new Map()))
+      group.set(cid.toString(), cid)
+    }
+  }
+  return [...byFile].map(([file, cids]) => [CID.parse(file), [...cids.values()]])
 }
