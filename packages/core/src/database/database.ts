@@ -57,6 +57,12 @@ export interface Replica {
   /** Called after every change of the local head (commit, merge, adoption of a remote head). */
   onHead(listener: () => void): () => void
   onClose(listener: () => Promise<void>): void
+  /**
+   * Registers a predicate that compaction asks before deleting a local file: while it returns true for a file
+   * (the sync's backend does not hold it, with everything it references, yet), the file is kept, and a
+   * compaction's files keep naming it so that the next push uploads it. Returns the unregister function.
+   */
+  retainFiles(retains: (file: string) => boolean): () => void
 }
 
 interface OpenState {
@@ -89,6 +95,8 @@ class DatabaseImpl extends TreeView implements Database {
   readonly #listeners = new Set<(changed: ChangeRow[]) => void>()
   readonly #closeHooks: (() => Promise<void>)[] = []
   readonly #headListeners = new Set<() => void>()
+  /** Sync's predicates: a local file any of them retains is not deleted by a compaction (see Replica). */
+  readonly #retainers = new Set<(file: string) => boolean>()
   /** Map functions of the persisted indexes queried in this session, to update or rebuild them. */
   readonly #mappers = new Map<string, Mapper>()
   /** The in-memory indexes of unnamed map functions, per function object (see indexIdentity). */
@@ -333,6 +341,11 @@ class DatabaseImpl extends TreeView implements Database {
     await this.#exclusive(() => this.#compact(state))
   }
 
+  #retains(file: string): boolean {
+    for (const retains of this.#retainers) if (retains(file)) return true
+    return false
+  }
+
   async #compact(state: OpenState): Promise<void> {
     const head = state.head
     if (!head) return
@@ -362,7 +375,11 @@ class DatabaseImpl extends TreeView implements Database {
       }
     }
     const unique = [...new Map(roots.map((cid) => [cid.toString(), cid])).values()]
-    const { files, eventFile, located } = await writeCompacted(store, unique, head.heads)
+    // Files a connected backend does not hold yet survive the compaction (deleting them would lose what they
+    // carry for every other device); the compaction's files link to them, so the next push still uploads them.
+    const retained = new Set<string>()
+    for (const file of await storage.listFiles()) if (this.#retains(file)) retained.add(file)
+    const { files, eventFile, located } = await writeCompacted(store, unique, head.heads, retained)
     const fileIndex = new Map(files.map((file, i) => [file, i]))
     await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history })
     for (const [name, index] of indexes) {
@@ -377,8 +394,8 @@ class DatabaseImpl extends TreeView implements Database {
     const compacted: HeadState = { ...head, files: head.heads.map(() => eventFile) }
     await writeHead(storage, this.#branch, compacted)
     state.head = compacted
-    const keep = new Set(files)
-    for (const file of await storage.listFiles()) if (!keep.has(file)) await storage.deleteFile(file)
+    const keep = new Set([...files, ...retained])
+    for (const file of await storage.listFiles()) if (!keep.has(file) && !this.#retains(file)) await storage.deleteFile(file)
     state.filesSinceCompaction = 0
     for (const listener of this.#headListeners) listener()
   }
@@ -541,6 +558,10 @@ class DatabaseImpl extends TreeView implements Database {
       },
       onClose: (hook) => {
         this.#closeHooks.push(hook)
+      },
+      retainFiles: (retains) => {
+        this.#retainers.add(retains)
+        return () => this.#retainers.delete(retains)
       },
     }))
   }
