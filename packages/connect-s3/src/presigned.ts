@@ -62,7 +62,8 @@ export class S3PresignedConnector implements Connector {
     })
     if (!res.ok) {
       const text = await res.text().catch(() => '')
-      throw new Error(`s3 sign ${req.op} failed: ${res.status} ${text}`.trim())
+      // The status lets sync tell a refusal (401, 403: permanent) from a signer that is down (5xx: retried).
+      throw Object.assign(new Error(`s3 sign ${req.op} failed: ${res.status} ${text}`.trim()), { status: res.status })
     }
     return (await res.json()) as SignResponse[K]
   }

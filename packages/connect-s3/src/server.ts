@@ -23,13 +23,17 @@ export interface SigningHandlerOptions {
   /** Lifetime of each URL in seconds (default 300). */
   expiresIn?: number
   /**
-   * Decides whether this request may touch this database; false (or a throw) answers 403. Default: allow
-   * all, so put the handler behind your own authentication or pass this.
+   * Required. Decides whether this request may touch this database (`request.db`, `request.op`); anything but
+   * `true` (or a throw) answers 403. Everyone who can reach the handler can otherwise overwrite and delete the
+   * meta entries, so there is no default: pass `'allow-all'` to sign every valid request, only when the
+   * handler already sits behind your own authentication.
    */
-  authorize?(req: IncomingMessage, request: SignRequest): boolean | Promise<boolean>
+  authorize: Authorize | 'allow-all'
   /** Bind every PUT to its CID's SHA-256 (`x-amz-checksum-sha256` as a signed header). Default true. */
   checksum?: boolean
 }
+
+export type Authorize = (req: IncomingMessage, request: SignRequest) => boolean | Promise<boolean>
 
 class HttpError extends Error {
   constructor(
@@ -157,7 +161,14 @@ async function presignPinnedPut(
 
 /** A Node request handler that issues presigned S3 URLs for `s3PresignedConnector`. POST only. */
 export function createSigningHandler(options: SigningHandlerOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { client, bucket, authorize } = options
+  const { client, bucket } = options ?? ({} as SigningHandlerOptions)
+  const authorize = options?.authorize
+  if (authorize !== 'allow-all' && typeof authorize !== 'function') {
+    throw new TypeError(
+      `createSigningHandler needs authorize: a function (req, request) => boolean that decides who may sign for which database, ` +
+        `or 'allow-all' to sign for anyone who reaches the handler; got ${typeof authorize === 'string' ? JSON.stringify(authorize) : String(authorize)}`,
+    )
+  }
   if (!client || typeof client.send !== 'function') throw new TypeError('Invalid client: expected an S3Client')
   if (typeof bucket !== 'string' || bucket === '') throw new TypeError(`Invalid S3 bucket: ${JSON.stringify(bucket)}`)
   const expiresIn = options.expiresIn ?? 300
@@ -224,8 +235,8 @@ export function createSigningHandler(options: SigningHandlerOptions): (req: Inco
         throw new HttpError(405, `Method ${req.method} not allowed (POST a JSON request)`)
       }
       const request = parseRequest(await readJson(req))
-      let allowed = true
-      if (authorize) {
+      let allowed = authorize === 'allow-all'
+      if (typeof authorize === 'function') {
         try {
           allowed = (await authorize(req, request)) === true
         } catch {

@@ -1,13 +1,13 @@
 /** Test backends: the radosgw cluster from global-setup, s3rver in-process, and a signing server. */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
 import { inject } from 'vitest'
 import { s3ClientConfig } from '../src/index.js'
-import { createSigningHandler, type SignRequest } from '../src/server.js'
+import { createSigningHandler, type SigningHandlerOptions } from '../src/server.js'
 
 export const randomName = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 10)}`
 
@@ -85,10 +85,10 @@ export async function signingServer(
   config: S3ClientConfig,
   bucket: string,
   prefix: string,
-  authorize?: (req: IncomingMessage, request: SignRequest) => boolean | Promise<boolean>,
+  authorize: SigningHandlerOptions['authorize'],
 ): Promise<SigningServer> {
   const client = new S3Client(config)
-  const handler = createSigningHandler({ client, bucket, prefix, ...(authorize ? { authorize } : {}) })
+  const handler = createSigningHandler({ client, bucket, prefix, authorize })
   const server: Server = createServer((req, res) => {
     if (req.url === '/sign') void handler(req, res)
     else res.writeHead(404).end()

@@ -1,7 +1,12 @@
-import { fileCid, runConnectorTests } from '@proj/connector-tests'
+import { S3Client } from '@aws-sdk/client-s3'
+import { isPermanentError } from '@proj/core'
+import { fileCid, metaEntry, runConnectorTests } from '@proj/connector-tests'
+import { base58btc } from 'multiformats/bases/base58'
+import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { s3PresignedConnector } from '../src/index.js'
+import { createSigningHandler, type SigningHandlerOptions } from '../src/server.js'
 import { createBucket, listKeys, radosgw, signingServer, type Backend, type SigningServer } from './backends.js'
 
 // Presigned-URL mode against radosgw: the connector holds no credentials; a real http server mounts
@@ -13,7 +18,7 @@ let guarded: SigningServer
 beforeAll(async () => {
   backend = radosgw()
   bucket = await createBucket(backend.config)
-  signer = await signingServer(backend.config, bucket, 'browser')
+  signer = await signingServer(backend.config, bucket, 'browser', 'allow-all')
   guarded = await signingServer(backend.config, bucket, 'browser', (req, request) =>
     req.headers.authorization === 'Bearer ok' && request.db.startsWith('mine-'),
   )
@@ -89,6 +94,66 @@ describe('createSigningHandler', () => {
     const keys = await listKeys(backend.config, bucket)
     expect(keys.length).toBeGreaterThan(0)
     expect(keys.filter((k) => !/^browser\/[^/]+\/(data|meta\/[^/]+)\/bafkrei[a-z2-7]{52}$/.test(k))).toEqual([])
+  })
+})
+
+describe('createSigningHandler: who may sign', () => {
+  it('has no open default: without authorize it refuses to start, naming the option', () => {
+    const client = new S3Client(backend.config)
+    try {
+      for (const authorize of [undefined, true, 'allow', 'yes']) {
+        const options = { client, bucket, authorize } as unknown as SigningHandlerOptions
+        expect(() => createSigningHandler(options), String(authorize)).toThrow(TypeError)
+        expect(() => createSigningHandler(options)).toThrow(/^createSigningHandler needs authorize: .*'allow-all'/)
+      }
+    } finally {
+      client.destroy()
+    }
+  })
+
+  it('a caller the signer does not authorize cannot delete or replace the meta entries', async () => {
+    const db = 'mine-meta'
+    const owner = s3PresignedConnector({ signer: guarded.url, headers: { authorization: 'Bearer ok' } })
+    const entry = await metaEntry(new TextEncoder().encode('the owner entry'))
+    await owner.save(db, 'main', entry, [])
+    const stranger = s3PresignedConnector({ signer: guarded.url })
+    const forged = await metaEntry(new TextEncoder().encode('a stranger entry'))
+    const refused = await stranger.save(db, 'main', forged, [entry.cid]).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect((refused as Error).message).toMatch(/^s3 sign save failed: 403 /)
+    // A refusal is permanent: sync reports it once instead of retrying it forever.
+    expect(isPermanentError(refused)).toBe(true)
+    expect((await owner.load(db, 'main')).map((e) => e.cid)).toEqual([entry.cid])
+  })
+
+  it('signs file uploads only for the canonical CIDv1 (raw, sha2-256) name of the bytes', async () => {
+    const cid = CID.parse(await fileCid(new TextEncoder().encode('one name only')))
+    const spellings = [
+      cid.toString(base32upper), // same CID, upper-case base32
+      cid.toString(base58btc), // same CID, base58btc
+      CID.createV0(cid.multihash as Parameters<typeof CID.createV0>[0]).toString(), // CIDv0 of the same hash
+      CID.create(1, 0x71, cid.multihash).toString(), // dag-cbor codec, same hash
+    ]
+    for (const name of spellings) {
+      const res = await post(signer.url, { op: 'upload', db: 'db', cid: name })
+      expect(res.status, name).toBe(400)
+      expect((await res.json()).error).toContain(`Invalid CID: ${JSON.stringify(name)}`)
+    }
+  })
+
+  it("keeps every signed key inside the prefix and the request's own database", async () => {
+    const cid = await fileCid(new Uint8Array([7]))
+    for (const db of ['../other', 'a/b', '%2e%2e', 'x?y#z']) {
+      const res = await post(signer.url, { op: 'save', db, branch: '../main', cid, replaces: [cid, await fileCid(new Uint8Array([8]))] })
+      expect(res.status, db).toBe(200)
+      const { put, delete: deletes } = (await res.json()) as { put: { url: string }; delete: Array<{ url: string }> }
+      const dbSegment = encodeURIComponent(encodeURIComponent(db))
+      for (const url of [put.url, ...deletes.map((d) => d.url)]) {
+        expect(new URL(url).pathname.startsWith(`/${bucket}/browser/${dbSegment}/meta/..%252Fmain/bafkrei`), url).toBe(true)
+      }
+    }
   })
 })
 
