@@ -2,9 +2,10 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 
-/** Bytes that do not hash to the CID they were stored under. */
+/** Bytes that do not hash to the CID they were stored under. Permanent: sending them again cannot help. */
 export class CidMismatchError extends Error {
   override readonly name = 'CidMismatchError'
+  readonly permanent = true
   constructor(readonly cid: string) {
     super(`CID hash does not match bytes: ${cid}`)
   }

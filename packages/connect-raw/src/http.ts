@@ -1,4 +1,5 @@
 import type { Connector, MetaEntry } from '@proj/core/connector'
+import { AuthError, BackendConfigError } from '@proj/core/kit'
 import { fromBase64, toBase64 } from './base64.js'
 import { checkCid, verifyCid } from './cid.js'
 import { checkBranch, checkDbName } from './names.js'
@@ -32,9 +33,45 @@ export function decodeListing(json: string, source: string): MetaEntry[] {
   })
 }
 
-async function failure(op: string, url: string, response: Response): Promise<Error> {
-  const body = (await response.text().catch(() => '')).slice(0, 200)
-  return new Error(`${op} ${url} failed: HTTP ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`)
+/**
+ * The error an HTTP answer becomes. What the same request will meet again is typed, so sync reports it once
+ * and stops: 401/403 (AuthError), 404 on a write (no store at this URL), 405 (a read-only or static server),
+ * 413 (the file is over the server's limit), any other 4xx (an Error with that `status`). 408, 429 and 5xx
+ * stay plain errors that sync retries. The URL never holds the token (it travels in a header).
+ */
+async function failure(op: string, target: string, response: Response): Promise<Error> {
+  const url = shown(target)
+  const { status } = response
+  const detail = (await response.text().catch(() => '')).trim().slice(0, 200) || response.statusText
+  const answer = `${op} ${url} answered HTTP ${status}${detail ? ` (${detail})` : ''}`
+  let error: Error
+  if (status === 401) error = new AuthError('http', `${answer}; check the token`)
+  else if (status === 403) error = new AuthError('http', answer)
+  else if (status === 404) error = new BackendConfigError('http', `no store at this URL: ${answer}`)
+  else if (status === 405) error = new BackendConfigError('http', `the store does not accept writes: ${answer}`)
+  else if (status === 413) error = new BackendConfigError('http', `the file is larger than the store accepts: ${answer}`)
+  else error = new Error(`${op} ${url} failed: HTTP ${status}${detail ? ` ${detail}` : ''}`)
+  return Object.assign(error, { status })
+}
+
+/** A request that got no answer (refused, reset, DNS): transient, named by operation and URL. */
+async function send(fetch: typeof globalThis.fetch, op: string, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch (cause) {
+    const reason = (cause as { cause?: { code?: string } })?.cause?.code
+    const message = `${(cause as Error)?.message ?? String(cause)}${reason ? ` (${reason})` : ''}`
+    throw new Error(`${op} ${shown(url)} failed: ${message}`, { cause })
+  }
+}
+
+/** The URL for messages, without any user or password it may carry. */
+function shown(url: string): string {
+  const parsed = new URL(url)
+  if (!parsed.username && !parsed.password) return url
+  parsed.username = ''
+  parsed.password = ''
+  return parsed.toString()
 }
 
 /**
@@ -52,11 +89,11 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
   if (options.token) writeHeaders.authorization = `Bearer ${options.token}`
 
   const put = async (target: string, bytes: Uint8Array, op: string) => {
-    const response = await fetch(target, { method: 'PUT', headers: writeHeaders, body: bytes as BodyInit })
+    const response = await send(fetch, op, target, { method: 'PUT', headers: writeHeaders, body: bytes as BodyInit })
     if (!response.ok) throw await failure(op, target, response)
     await response.arrayBuffer()
   }
-  const get = (target: string) => fetch(target, { method: 'GET', cache: 'no-store' })
+  const get = (target: string, op: string) => send(fetch, op, target, { method: 'GET', cache: 'no-store' })
 
   return {
     name: 'http',
@@ -70,7 +107,7 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
       checkDbName(db)
       checkCid(cid)
       const target = `${base}/${db}/data/${cid}`
-      const response = await get(target)
+      const response = await get(target, 'download')
       if (response.status === 404) {
         await response.arrayBuffer()
         return undefined
@@ -90,7 +127,8 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
       checkDbName(db)
       checkBranch(branch)
       const target = `${base}/${db}/meta/${branch}.json`
-      const response = await get(target)
+      const response = await get(target, 'load meta')
+      // No listing yet: a new database or branch, which is empty (not an error).
       if (response.status === 404) {
         await response.arrayBuffer()
         return []
