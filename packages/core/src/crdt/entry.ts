@@ -30,14 +30,17 @@ export type Entry = [id: string, height: number, body: Body, meta?: EntryMeta]
 export const HORIZON = 64
 
 /**
- * The deterministic winner between two versions of one id: the higher clock height (a write that saw the
- * other always has a higher height), then the larger encoded body. Commutative, so merge order never matters.
+ * The deterministic winner between two concurrent versions of one id (neither saw the other; a version that
+ * saw another supersedes it instead, see `joinEntries`): a document beats a deletion, as in CouchDB, so a
+ * delete never silently erases a write it did not observe; then the higher clock height; then the larger
+ * encoded body. A total order, so merge order never matters.
  */
 export function wins(a: Entry, b: Entry): boolean {
   return compareVersions([a[1], a[2]], [b[1], b[2]]) > 0
 }
 
 function compareVersions(a: Version, b: Version): number {
+  if ((a[1] === null) !== (b[1] === null)) return a[1] === null ? -1 : 1
   if (a[0] !== b[0]) return a[0] - b[0]
   return compareBytes(dagCbor.encode(a[1]), dagCbor.encode(b[1]))
 }

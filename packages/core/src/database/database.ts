@@ -14,7 +14,7 @@ import { checkQueryOptions, indexIdentity, mapper, type Mapper } from '../index/
 import { readIndexes, writeIndexes, type IndexState } from '../index/record.js'
 import { keyToString } from '../crypto/key.js'
 import { loadKey } from '../crypto/keybag.js'
-import { ClosedError } from '../errors.js'
+import { ClosedError, NotFoundError } from '../errors.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
@@ -297,19 +297,57 @@ class DatabaseImpl extends TreeView implements Database {
 
   async #drainWrites(): Promise<void> {
     this.#scheduled = false
-    const batch = this.#pending.splice(0)
+    let batch = this.#pending.splice(0)
     if (batch.length === 0) return
     try {
       const state = await this.#ready().catch(async (error) => {
         if (error instanceof ClosedError) return this.#opening
         throw error
       })
+      const accepted = await this.#rejectUnseenDeletes(state, batch)
+      if (accepted.length === 0) return
+      batch = accepted
       const clock = await this.#commit(state, batch.flatMap((write) => write.ops))
       for (const write of batch) write.resolve(clock)
       this.#maybeCompact(state)
     } catch (error) {
       for (const write of batch) write.reject(error)
     }
+  }
+
+  /**
+   * A delete names a version this replica holds, as PouchDB's `remove` needs a rev: deleting an id with no
+   * live version here (never seen, or already deleted) rejects that write alone with NotFoundError, so a
+   * device can never erase another's write it has not observed. Later writes of the batch see earlier ones.
+   */
+  async #rejectUnseenDeletes(state: OpenState, batch: PendingWrite[]): Promise<PendingWrite[]> {
+    if (!batch.some((write) => write.ops.some(([, body]) => body === null))) return batch
+    const live = new Map<string, boolean>()
+    const isLive = async (id: string) => {
+      const known = live.get(id)
+      if (known !== undefined) return known
+      const entry = state.head ? await lookup(state.store, state.head.root, id) : undefined
+      return entry !== undefined && entry[2] !== null
+    }
+    const accepted: PendingWrite[] = []
+    for (const write of batch) {
+      const after = new Map<string, boolean>()
+      let unseen: string | undefined
+      for (const [id, body] of write.ops) {
+        if (body === null && !(after.get(id) ?? (await isLive(id)))) {
+          unseen = id
+          break
+        }
+        after.set(id, body !== null)
+      }
+      if (unseen !== undefined) {
+        write.reject(new NotFoundError(unseen))
+        continue
+      }
+      for (const [id, value] of after) live.set(id, value)
+      accepted.push(write)
+    }
+    return accepted
   }
 
   /** Queues a compaction when enough files were written since the last one (option `compactEvery`). */

@@ -63,7 +63,8 @@ export class TreeView implements ReadView {
 
   /**
    * With `{ conflicts: true }` the document also carries `_conflicts`: the losing versions of concurrent
-   * writes on other replicas (deletions left out), until a later write to the id resolves them.
+   * writes on other replicas, a concurrent deletion as `{ _id, _deleted: true }`, until a later write (or
+   * delete) of the id resolves them.
    */
   async get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
     checkId(id, 'get()')
@@ -75,7 +76,9 @@ export class TreeView implements ReadView {
     if (!entry || entry[2] === null) throw new NotFoundError(id)
     const doc = toDoc<T>(id, entry[2])
     if (options?.conflicts) {
-      const losers = (entry[3]?.c ?? []).filter(([, body]) => body !== null).map(([, body]) => toDoc<T>(id, body))
+      const losers = (entry[3]?.c ?? []).map(([, body]) =>
+        body === null ? ({ _id: id, _deleted: true } as unknown as StoredDoc<T>) : toDoc<T>(id, body),
+      )
       if (losers.length) return { ...doc, _conflicts: losers }
     }
     return doc
