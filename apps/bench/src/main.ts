@@ -4,7 +4,8 @@
  *
  *   node --conditions source --import tsx src/main.ts [--quick] [--runs 3] [--n 10000] [--timeout 120]
  *        [--systems floor,ours,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
- *   node --conditions source --import tsx src/main.ts --soak 60 [--replicas 3] [--seed 1]
+ *   node --conditions source --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
+ *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
  */
 import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,13 +26,25 @@ const opt = (name: string, fallback: string) => {
 }
 
 if (flag('soak')) {
+  const { runSeededSoak } = await import('./seeded-soak.js')
+  const seeds = opt('soak', '1000')
+  await runSeededSoak({
+    seeds: /^\d+$/.test(seeds) ? Number(seeds) : 1000,
+    replicas: Number(opt('replicas', '3')),
+    write: !flag('no-write'),
+    out: join(here, '..', 'SOAK.md'),
+  })
+  process.exit(process.exitCode ?? 0)
+}
+
+if (flag('soak-time')) {
   const { runSoak } = await import('./soak.js')
   await runSoak({
-    seconds: Number(opt('soak', '60')),
+    seconds: Number(opt('soak-time', '60')),
     replicas: Number(opt('replicas', '3')),
     seed: Number(opt('seed', '1')),
     write: !flag('no-write'),
-    out: join(here, '..', 'SOAK.md'),
+    out: join(here, '..', 'SOAK-TIMED.md'),
   })
   process.exit(0)
 }

@@ -26,6 +26,13 @@ export interface ConvergenceReport {
   flushed: number
   /** Faults injected, all replicas together. */
   faults: number
+  /**
+   * Writes that rejected (never acknowledged, so nothing was promised), with their first error. A write
+   * that needs a block it must download (a replica that adopted a remote head lazily) can fail while the
+   * backend fails.
+   */
+  rejectedWrites: number
+  firstRejection?: string
 }
 
 interface Replica {
@@ -64,7 +71,7 @@ export async function runConvergence(
   const first = database(name, { storage: 'memory', dir: `${dir}/0` })
   const key = await first.exportKey()
   const replicas: Replica[] = []
-  const report: ConvergenceReport = { seed, lost: [], diverged: false, unreadable: [], flushed: 0, faults: 0 }
+  const report: ConvergenceReport = { seed, lost: [], diverged: false, unreadable: [], flushed: 0, faults: 0, rejectedWrites: 0 }
   const flushed: FlushedClock[] = []
   for (let i = 0; i < count; i++) {
     const db = i === 0 ? first : database(name, { storage: 'memory', dir: `${dir}/${i}`, key })
@@ -108,7 +115,14 @@ export async function runConvergence(
         }
       }
       // Writes of one replica in one burst land in one transaction, in order.
-      await Promise.all(writes)
+      await Promise.all(
+        writes.map((write) =>
+          write.catch((error: unknown) => {
+            report.rejectedWrites++
+            report.firstRejection ??= (error as Error).message
+          }),
+        ),
+      )
       const step = random()
       if (step < 0.15) await flushOne(Math.floor(random() * count))
       else if (step < 0.25) await replicas[Math.floor(random() * count)]!.sync.refresh()
