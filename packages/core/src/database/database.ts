@@ -384,7 +384,20 @@ class DatabaseImpl extends TreeView implements Database {
     return false
   }
 
+  /**
+   * Compaction deletes local files that other instances over the same storage (tabs, `database()` calls in
+   * one process) may still need, so it runs only while this instance is the only one open (none can open
+   * meanwhile), after merging every head the others stored; otherwise it waits for a later turn.
+   */
   async #compact(state: OpenState): Promise<void> {
+    if (!state.storage.whileAlone) return this.#compactAlone(state)
+    await state.storage.whileAlone(async () => {
+      await this.#mergeStoredHeads(state)
+      await this.#compactAlone(state)
+    })
+  }
+
+  async #compactAlone(state: OpenState): Promise<void> {
     const head = state.head
     if (!head) return
     const { store, storage } = state

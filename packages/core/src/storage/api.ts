@@ -30,4 +30,11 @@ export interface Storage {
    * instances in one process.
    */
   watch?(listener: (record: string) => void): () => void
+  /**
+   * Optional: runs `task` only while no other instance over the same data is open (another tab, another
+   * `database()` in this process) and keeps instances that open meanwhile waiting until it ends; resolves
+   * false without running it otherwise. Compaction uses it: deleting files another instance may still need
+   * is safe only then. Without it, the storage is never shared.
+   */
+  whileAlone?(task: () => Promise<void>): Promise<boolean>
 }

@@ -30,7 +30,8 @@ export function indexedDBStorage(name: string, options: { dir?: string } = {}): 
   }
   const location = indexedDBName(name, options)
   let closed = false
-  const opening = openDatabase(location)
+  const membership = joinMembers(location, () => closed)
+  const opening = membership.joined.then(() => openDatabase(location))
   opening.catch(() => {})
   const listeners = new Set<(record: string) => void>()
   const channel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(location)
@@ -139,13 +140,76 @@ export function indexedDBStorage(name: string, options: { dir?: string } = {}): 
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    whileAlone: (task) => membership.whileAlone(task),
     async close() {
       if (closed) return
       closed = true
+      membership.leave()
       listeners.clear()
       channel?.close()
       const db = await opening.catch(() => undefined)
       db?.close()
+    },
+  }
+}
+
+/**
+ * Who has this database open, with Web Locks (they span tabs and workers of the origin): every instance holds
+ * the lock `<location> open` shared while it is open, and takes it only after passing the lock `<location>
+ * gate` (shared, briefly). `whileAlone` holds the gate exclusively, so no instance can open meanwhile, and runs
+ * the task only if its own instance is the one holder of `open`. Without Web Locks (an opaque origin, an old
+ * browser) nothing can be known, and `whileAlone` runs the task as a storage that is never shared would.
+ */
+function joinMembers(location: string, isClosed: () => boolean) {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks
+  const member = `${location} open`
+  const gate = `${location} gate`
+  let leave: (() => void) | undefined
+  let lockless = !locks
+  const joined = new Promise<void>((resolve) => {
+    if (!locks) return resolve()
+    const fail = () => {
+      lockless = true
+      resolve()
+    }
+    locks
+      .request(
+        gate,
+        { mode: 'shared' },
+        // The gate is let go as soon as `open` is held; `open` is held until close().
+        () =>
+          new Promise<void>((passed) => {
+            locks
+              .request(member, { mode: 'shared' }, () => {
+                resolve()
+                passed()
+                // An instance closed before it got here holds nothing.
+                return isClosed() ? undefined : new Promise<void>((release) => (leave = release))
+              })
+              .catch(() => {
+                passed()
+                fail()
+              })
+          }),
+      )
+      .catch(fail)
+  })
+  return {
+    joined,
+    leave: () => leave?.(),
+    async whileAlone(task: () => Promise<void>): Promise<boolean> {
+      await joined
+      if (lockless || !locks) {
+        await task()
+        return true
+      }
+      return locks.request(gate, { mode: 'exclusive', ifAvailable: true }, async (lock) => {
+        if (!lock) return false
+        const { held = [] } = await locks.query()
+        if (held.filter((entry) => entry.name === member).length > 1) return false
+        await task()
+        return true
+      })
     },
   }
 }

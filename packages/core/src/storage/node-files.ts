@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { readdir, readFile, rm, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { announcer } from './announcer.js'
+import { localPeers } from './local-peers.js'
 import type { Storage } from './api.js'
 import { lockDirectory } from './directory-lock.js'
 
@@ -22,7 +22,12 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
   mkdirSync(filesDir, { recursive: true })
   mkdirSync(recordsDir, { recursive: true })
   const release = lockDirectory(root)
-  const peers = announcer(root)
+  const peers = localPeers(root)
+  // An instance opened while another runs a whileAlone task (a compaction) waits for it.
+  const gate = async () => {
+    const busy = peers.ready()
+    if (busy) await busy
+  }
 
   // Writes are synchronous: a write and its fsync take well under a millisecond here, while the same calls
   // through fs/promises cost a threadpool round trip each (measured ~3x slower per transaction).
@@ -76,10 +81,14 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
 
   return {
     location: root,
-    readFile: (cid) => readOrUndefined(join(filesDir, cid)),
+    async readFile(cid) {
+      await gate()
+      return readOrUndefined(join(filesDir, cid))
+    },
     // Stored files need no temp file: a torn write cannot hash to its name, every read verifies the hash,
     // and the head that names a file is written only after the file is fsync'd.
     async writeFile(cid, bytes) {
+      await gate()
       let fd: number
       try {
         fd = openSync(join(filesDir, cid), 'wx')
@@ -95,19 +104,26 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
       }
     },
     async deleteFile(cid) {
+      await gate()
       await rm(join(filesDir, cid), { force: true })
     },
     async listFiles() {
+      await gate()
       return (await readdir(filesDir)).filter((f) => !f.startsWith('.'))
     },
-    readRecord: (record) => readOrUndefined(join(recordsDir, record)),
+    async readRecord(record) {
+      await gate()
+      return readOrUndefined(join(recordsDir, record))
+    },
     async writeRecord(record, bytes) {
+      await gate()
       atomicWriteRecord(record, bytes)
       peers.announce(record)
     },
-    // Synchronous from read to rename: no other instance in this process can interleave, and the lock
-    // keeps other processes out.
+    // Synchronous from read to rename (after the gate): no other instance in this process can interleave,
+    // and the lock keeps other processes out.
     async updateRecord(record, change) {
+      await gate()
       const current = readRecordSync(record)
       const next = change(current)
       if (next === undefined) return current
@@ -116,12 +132,14 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
       return next.slice()
     },
     async deleteRecord(record) {
+      await gate()
       await unlink(join(recordsDir, record)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error
       })
       peers.announce(record)
     },
     watch: (listener) => peers.watch(listener),
+    whileAlone: (task) => peers.whileAlone(task),
     async close() {
       if (closed) return
       closed = true

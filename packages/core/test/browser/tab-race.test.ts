@@ -4,12 +4,15 @@ import { startHarness, type Harness } from './harness.js'
 
 type Core = typeof import('../../src/browser.js')
 type Db = ReturnType<Core['database']>
-type TestWindow = { core: Core; loaded?: boolean; db: Db }
+type StorageModule = typeof import('../../src/storage/indexeddb.js')
+type TestWindow = { core: Core; storage: StorageModule; loaded?: boolean; db: Db }
 
 const TABS = 4
 const TRIALS = 4
 const ROUNDS = 4
 const WRITES_PER_ROUND = 5
+/** Small, so that tabs try to compact while others are open (compaction deletes files). */
+const COMPACT_EVERY = 4
 
 let harness: Harness
 beforeAll(async () => {
@@ -28,11 +31,11 @@ async function loadedTab(): Promise<Page> {
 
 /** Opens the database in the tab and returns the key it got. */
 function openIn(page: Page, name: string): Promise<string> {
-  return page.evaluate(async (name) => {
+  return page.evaluate(async ({ name, compactEvery }) => {
     const w = window as unknown as TestWindow
-    w.db = w.core.database(name)
+    w.db = w.core.database(name, { compactEvery })
     return w.db.exportKey()
-  }, name)
+  }, { name, compactEvery: COMPACT_EVERY })
 }
 
 interface TrialResult {
@@ -40,12 +43,14 @@ interface TrialResult {
   acknowledged: string[]
   present: Set<string>
   problems: string[]
+  /** Stored files before and after the lone tab's compaction. */
+  files: { before: number; after: number }
 }
 
 /**
  * TABS tabs create the same new database at the same moment, then each writes in rounds (concurrent puts plus
  * a bulk) and reloads every other round, reopening the database: acknowledged writes of a tab that reloads
- * right after its put must survive the other tabs' head updates.
+ * right after its put must survive the other tabs' head updates and compactions.
  */
 async function trial(trialNumber: number): Promise<TrialResult> {
   const name = `race-${trialNumber}-${Math.random().toString(36).slice(2, 10)}`
@@ -80,24 +85,43 @@ async function trial(trialNumber: number): Promise<TrialResult> {
     }),
   )
   await Promise.all(tabs.map((tab) => tab.close()))
-  const fresh = await loadedTab()
-  const present = await fresh
-    .evaluate(async (name) => {
-      const db = (window as unknown as TestWindow).core.database(name)
-      const { rows } = await db.allDocs()
-      await db.close()
-      return rows.map((row) => row.key)
-    }, name)
-    .catch((error: Error) => (problems.push(`fresh tab: ${error.message}`), [] as string[]))
-  await fresh.close()
-  return { keys, acknowledged, present: new Set(present), problems }
+  // A tab alone compacts (deleting older files), then another fresh tab reads everything.
+  let present: string[] = []
+  let files = { before: 0, after: 0 }
+  for (const compact of [true, false]) {
+    const fresh = await loadedTab()
+    const seen = await fresh
+      .evaluate(
+        async ({ name, compact }) => {
+          const w = window as unknown as TestWindow
+          const countFiles = async () => {
+            const storage = w.storage.indexedDBStorage(name)
+            const count = (await storage.listFiles()).length
+            await storage.close()
+            return count
+          }
+          const before = await countFiles()
+          const db = w.core.database(name)
+          if (compact) await db.compact()
+          const { rows } = await db.allDocs()
+          await db.close()
+          return { keys: rows.map((row) => row.key), files: { before, after: await countFiles() } }
+        },
+        { name, compact },
+      )
+      .catch((error: Error) => (problems.push(`fresh tab: ${error.message}`), { keys: [] as string[], files }))
+    present = seen.keys
+    if (compact) files = seen.files
+    await fresh.close()
+  }
+  return { keys, acknowledged, present: new Set(present), problems, files }
 }
 
 it(`${TABS} tabs creating one new database at once, writing and reloading, agree on one key and lose no acknowledged write`, async () => {
   const failures: string[] = []
   let acknowledgedTotal = 0
   for (let n = 0; n < TRIALS; n++) {
-    const { keys, acknowledged, present, problems } = await trial(n)
+    const { keys, acknowledged, present, problems, files } = await trial(n)
     acknowledgedTotal += acknowledged.length
     const lost = acknowledged.filter((id) => !present.has(id))
     const distinctKeys = new Set(keys.filter(Boolean)).size
@@ -105,6 +129,7 @@ it(`${TABS} tabs creating one new database at once, writing and reloading, agree
       ...(distinctKeys > 1 ? [`${distinctKeys} different keys`] : []),
       ...(lost.length ? [`lost ${lost.length} of ${acknowledged.length} acknowledged writes (${lost.slice(0, 3).join(', ')}…)`] : []),
       ...problems.slice(0, 3),
+      ...(files.after < files.before ? [] : [`the lone tab's compaction deleted no file (${files.before} → ${files.after})`]),
     ]
     if (trouble.length) failures.push(`trial ${n}: ${trouble.join('; ')}`)
   }
