@@ -1,5 +1,6 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
+import { AuthError, BackendConfigError } from '@proj/core/kit'
 import PartySocket from 'partysocket'
 import { fromBase64, toBase64, type ServerMessage, type WireEntry } from './protocol.js'
 
@@ -46,7 +47,10 @@ export interface PartykitConnector extends Connector {
   close(): Promise<void>
 }
 
-/** A failure reported by the party server (`status` is its HTTP status) or by the transport (`status` 0). */
+/**
+ * A failure reported by the party server (`status` is its HTTP status) or by the transport (`status` 0).
+ * Refused credentials are core's `AuthError` instead, and an unknown party `BackendConfigError`.
+ */
 export class PartykitError extends Error {
   override readonly name = 'PartykitError'
   constructor(
@@ -65,6 +69,7 @@ interface PendingSave {
 }
 
 interface Room {
+  name: string
   socket: Promise<PartySocket>
   status: RoomStatus
   /** Resolves when the socket is open; replaced by a new promise when it drops. */
@@ -75,6 +80,11 @@ interface Room {
   /** The current entries per branch as last pushed; complete once `synced` has arrived on this connection. */
   known: Map<string, Map<string, MetaEntry>>
   synced: boolean
+  /** Set when the server refused the socket itself (auth, unknown party): it is not retried. */
+  refused?: Error
+  /** Rejects with `refused`, so saves waiting for the socket stop waiting. */
+  whenRefused: Promise<never>
+  refuse(error: Error): void
 }
 
 const DEFAULT_TIMEOUT = 30_000
@@ -114,6 +124,8 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   let saveCounter = 0
 
   const roomOf = (db: string) => options.room ?? db
+  /** The room for messages: its name and the server (never the token). */
+  const where = (room: string) => `room "${room}" of party "${party}" at ${base}`
   const roomUrl = (db: string) =>
     `${secure ? 'https' : 'http'}://${base}/parties/${encodeURIComponent(party)}/${encodeURIComponent(roomOf(db))}`
 
@@ -131,6 +143,14 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     if (status === lastStatus) return
     lastStatus = status
     for (const listener of [...statusListeners]) listener(status)
+  }
+
+  /** A save the server refused: refused credentials are AuthError (permanent); the rest keep the status. */
+  function saveFailure(room: Room, status: number, detail: string): Error {
+    if (status === 401 || status === 403) {
+      return Object.assign(new AuthError('partykit', `save in ${where(room.name)} failed (${status}): ${detail}`), { status })
+    }
+    return new PartykitError(`partykit: save failed (${status}): ${detail}`, status)
   }
 
   function deliver(room: Room, branch: string, entries: MetaEntry[]): void {
@@ -154,7 +174,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       if (message.id === undefined) return
       const pending = room.pending.get(message.id)
       room.pending.delete(message.id)
-      pending?.reject(new PartykitError(`partykit: save failed (${message.status}): ${message.message}`, message.status))
+      pending?.reject(saveFailure(room, message.status, message.message))
     } else if (message.type === 'entries') {
       const entries = message.entries.map(fromWire)
       const known = message.full ? new Map<string, MetaEntry>() : (room.known.get(message.branch) ?? new Map())
@@ -173,6 +193,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     if (existing) return existing
     let markOpen = () => {}
     const room: Room = {
+      name,
       socket: undefined as unknown as Promise<PartySocket>,
       status: 'connecting',
       opened: new Promise<void>((resolve) => (markOpen = resolve)),
@@ -181,7 +202,11 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       listeners: new Map(),
       known: new Map(),
       synced: false,
+      whenRefused: undefined as unknown as Promise<never>,
+      refuse: () => {},
     }
+    room.whenRefused = new Promise<never>((_, reject) => (room.refuse = reject))
+    room.whenRefused.catch(() => {})
     room.socket = webSocketConstructor(options.WebSocket).then((WebSocket) => {
       const socket = new PartySocket({
         host: base,
@@ -212,7 +237,16 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
         emitStatus()
       }
       socket.addEventListener('close', dropped)
-      socket.addEventListener('error', () => {
+      socket.addEventListener('error', (event: Event) => {
+        const refusal = refusedUpgrade(event, `websocket to ${where(name)}`)
+        if (refusal) {
+          // Reconnecting would be refused the same way: stop, and fail every save with the reason.
+          room.refused = refusal
+          room.refuse(refusal)
+          socket.close()
+          for (const pending of room.pending.values()) pending.reject(refusal)
+          room.pending.clear()
+        }
         if (room.status !== 'open') dropped()
       })
       return socket
@@ -239,15 +273,26 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     }
   }
 
-  async function failure(response: Response, what: string): Promise<PartykitError> {
+  /**
+   * The error an answer becomes: refused credentials are AuthError and a path no party serves (404 where our
+   * server never answers 404) BackendConfigError, both permanent; anything else a PartykitError whose status
+   * decides (other 4xx permanent, 5xx transient).
+   */
+  async function failure(response: Response, what: string, db: string): Promise<Error> {
     let detail = response.statusText
     try {
-      const body = (await response.json()) as { error?: string }
+      const body = (await response.clone().json()) as { error?: string }
       if (typeof body?.error === 'string') detail = body.error
     } catch {
-      // not JSON: keep the status text
+      detail = (await response.text().catch(() => '')).trim().slice(0, 200) || response.statusText
     }
-    return new PartykitError(`partykit: ${what} failed (${response.status}): ${detail}`, response.status)
+    const { status } = response
+    if (status === 401 || status === 403 || status === 404) {
+      const message = `${what} in ${where(roomOf(db))} failed (${status}): ${detail}`
+      const error = status === 404 ? new BackendConfigError('partykit', `no party serves this path: ${message}`) : new AuthError('partykit', message)
+      return Object.assign(error, { status })
+    }
+    return new PartykitError(`partykit: ${what} failed (${status}): ${detail}`, status)
   }
 
   return {
@@ -272,7 +317,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       if (options.token) headers.authorization = `Bearer ${options.token}`
       const what = `upload of ${cid}`
       const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> }, what)
-      if (!response.ok) throw await failure(response, what)
+      if (!response.ok) throw await failure(response, what, db)
       await response.body?.cancel()
     },
 
@@ -285,7 +330,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
         await response.body?.cancel()
         return undefined
       }
-      if (!response.ok) throw await failure(response, what)
+      if (!response.ok) throw await failure(response, what, db)
       return new Uint8Array(await response.arrayBuffer())
     },
 
@@ -294,7 +339,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       checkName('branch', branch)
       const what = `load of ${db}/${branch}`
       const response = await request(`${roomUrl(db)}/meta/${encodeURIComponent(branch)}`, { method: 'GET' }, what)
-      if (!response.ok) throw await failure(response, what)
+      if (!response.ok) throw await failure(response, what, db)
       const body = (await response.json()) as { entries: WireEntry[] }
       return body.entries.map(fromWire)
     },
@@ -310,6 +355,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       }
       if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
       const room = openRoom(db)
+      if (room.refused) throw room.refused
       const id = `${Date.now().toString(36)}-${(saveCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
       const message = JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces] })
       let timer: ReturnType<typeof setTimeout> | undefined
@@ -320,8 +366,8 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
         )
       })
       try {
-        const socket = await Promise.race([room.socket, expired, whenClosed])
-        await Promise.race([room.opened, expired, whenClosed])
+        const socket = await Promise.race([room.socket, expired, whenClosed, room.whenRefused])
+        await Promise.race([room.opened, expired, whenClosed, room.whenRefused])
         if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
         const acked = new Promise<void>((resolve, reject) => room.pending.set(id, { resolve, reject }))
         socket.send(message)
@@ -376,6 +422,20 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       statusListeners.clear()
     },
   }
+}
+
+/**
+ * The error for a websocket the server refused before it opened: 401/403 AuthError, 404 (no such party)
+ * BackendConfigError; undefined for anything retrying may fix. Only Node's `ws` reports the status
+ * ("Unexpected server response: 401"); browsers hide it, so there a refused socket keeps retrying and the
+ * refusal surfaces through the HTTP calls and saves.
+ */
+function refusedUpgrade(event: Event, what: string): Error | undefined {
+  const text = (event as { message?: unknown }).message
+  const status = Number(typeof text === 'string' ? /Unexpected server response: (\d{3})/.exec(text)?.[1] : undefined)
+  if (status === 401 || status === 403) return Object.assign(new AuthError('partykit', `${what} refused (${status})`), { status })
+  if (status === 404) return Object.assign(new BackendConfigError('partykit', `${what}: no such party (404)`), { status })
+  return undefined
 }
 
 /** Options of `connect.partykit`: the connector's, plus core's sync options (`branch`, `maxBackoff`, …). */
