@@ -1,17 +1,7 @@
+import { IntegrityError } from '@proj/core/kit'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-
-/** Thrown when bytes do not hash to the CID they were fetched or uploaded by. Same `name` as core's. */
-export class IntegrityError extends Error {
-  override readonly name = 'IntegrityError'
-  constructor(
-    readonly cid: string,
-    detail: string,
-  ) {
-    super(`Integrity check failed for ${cid}: ${detail}`)
-  }
-}
 
 /** Parses a file name: a CIDv1, raw codec, sha2-256. Anything else is a TypeError naming the value. */
 export function parseFileCid(cid: unknown): CID {
@@ -32,6 +22,9 @@ export function parseFileCid(cid: unknown): CID {
 export async function rawCid(bytes: Uint8Array): Promise<CID> {
   return CID.create(1, raw.code, await sha256.digest(bytes))
 }
+
+/** Core's class, so sync treats a mismatch as permanent (it is never retried). */
+export { IntegrityError }
 
 /** Throws IntegrityError unless `bytes` hash to `cid`. */
 export async function verifyBytes(cid: CID, bytes: Uint8Array): Promise<void> {

@@ -1,6 +1,7 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import type { CID } from 'multiformats/cid'
 import type { FileStore } from '@proj/core/connector'
+import { AuthError, BackendConfigError } from '@proj/core/kit'
 import { IntegrityError, parseFileCid, verifyBytes } from './cid.js'
 
 /**
@@ -83,6 +84,42 @@ export async function fetchBlock(
   })
 }
 
+/** The first error named `name` in the cause chain. */
+function causeNamed(error: unknown, name: string): Error | undefined {
+  const seen = new Set<unknown>()
+  for (let e = error as Error | undefined; e && typeof e === 'object' && !seen.has(e); e = e.cause as Error) {
+    seen.add(e)
+    if (e.name === name) return e
+  }
+  return undefined
+}
+
+/**
+ * What a failed w3up upload becomes. A space this agent holds no valid delegation for (missing, expired,
+ * revoked: ucanto's `Unauthorized`) is AuthError; a client without a current space, or a space without a
+ * storage provider (`InsufficientStorage`), is BackendConfigError: both permanent, never retried. Anything
+ * else (network, service errors) stays a plain error that sync retries.
+ */
+function uploadFailure(cid: string, error: unknown): Error {
+  const what = `upload of ${cid}`
+  const unauthorized = causeNamed(error, 'Unauthorized')
+  const noStorage = causeNamed(error, 'InsufficientStorage')
+  const message = (error as Error)?.message ?? String(error)
+  let typed: Error
+  if (unauthorized) {
+    // ucanto's message lists the whole capability; its first line says what was refused.
+    const refused = unauthorized.message.split('\n')[0]
+    typed = new AuthError('w3up', `${what}: ${refused} (the agent has no valid delegation for the current space)`)
+  } else if (noStorage) {
+    typed = new BackendConfigError('w3up', `${what}: ${noStorage.message} (provision the space)`)
+  } else if (/missing current space/.test(message)) {
+    typed = new BackendConfigError('w3up', `${what}: the client has no current space (client.setCurrentSpace(did))`)
+  } else {
+    return new Error(`w3up ${what} failed: ${message}`, { cause: error })
+  }
+  return Object.assign(typed, { cause: error })
+}
+
 /**
  * Files on IPFS: `upload` stores each file as one raw block through w3up (web3.storage / Storacha), so any
  * IPFS gateway serves it by the file's own CID; `download` reads it from trustless gateways and verifies it.
@@ -101,7 +138,12 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid bytes for ${cid}: expected a Uint8Array`)
       await verifyBytes(parsed, bytes)
       const car = singleBlockCar(parsed, bytes)
-      const root = await client.uploadCAR(new Blob([car]))
+      let root
+      try {
+        root = await client.uploadCAR(new Blob([car]))
+      } catch (error) {
+        throw uploadFailure(cid, error)
+      }
       if (root.toString() !== parsed.toString()) {
         throw new Error(`w3up stored ${cid} under root ${root.toString()}`)
       }

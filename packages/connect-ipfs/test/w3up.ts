@@ -11,7 +11,7 @@ import { Message } from '@ucanto/core'
 import * as UcantoCAR from '@ucanto/transport/car'
 import { parseLink } from '@ucanto/core'
 import { createContext, cleanupContext } from '@web3-storage/upload-api/test/context'
-import { create as createClient } from '@web3-storage/w3up-client'
+import { create as createClient, type Client } from '@web3-storage/w3up-client'
 import { StoreMemory } from '@web3-storage/w3up-client/stores/memory'
 import { MemoryBlockstore } from 'blockstore-core'
 import { createGateway, type Gateway, type GatewayBlockstore } from '../src/gateway.js'
@@ -63,6 +63,8 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; clo
 export interface W3upBackend {
   /** A new w3up client (a new agent, a new provisioned space), as a second device would have. */
   client(): Promise<W3upClient>
+  /** A new w3up client of this service with no space at all (a device not given access yet). */
+  agent(): Promise<Client>
   /** The trustless gateway over the Helia node. */
   gateway: string
   /** Starts an extra plain HTTP server for a test (e.g. a lying gateway). */
@@ -110,15 +112,19 @@ export async function startW3up(): Promise<W3upBackend> {
 
   const gateway: Gateway = await createGateway({ blockstore })
 
+  const agent = () =>
+    createClient({
+      store: new StoreMemory(),
+      serviceConf: { access: ctx.connection, upload: ctx.connection, filecoin: ctx.connection } as never,
+      receiptsEndpoint: new URL(`${receipts.url}/receipt/`),
+    })
+
   return {
     gateway: gateway.url,
     listen,
+    agent,
     async client() {
-      const client = await createClient({
-        store: new StoreMemory(),
-        serviceConf: { access: ctx.connection, upload: ctx.connection, filecoin: ctx.connection } as never,
-        receiptsEndpoint: new URL(`${receipts.url}/receipt/`),
-      })
+      const client = await agent()
       const space = await client.createSpace(`space-${crypto.randomUUID()}`, { skipGatewayAuthorization: true })
       await client.addSpace(await space.createAuthorization(client))
       await client.setCurrentSpace(space.did())

@@ -1,0 +1,107 @@
+import { ConnectorError, database, IntegrityError, type Database, type Sync } from '@proj/core'
+import { isPermanentError } from '@proj/core/kit'
+import { fileCid } from '@proj/connector-tests'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { connect, ipfsFiles, type W3upClient } from '../src/index.js'
+import { startW3up, type W3upBackend } from './w3up.js'
+
+// w3up refusing this agent, and gateways answering other bytes: failures that retrying cannot fix reach the
+// application once, typed, and the local writes stay.
+let backend: W3upBackend
+beforeAll(async () => {
+  backend = await startW3up()
+})
+afterAll(async () => {
+  await backend?.stop()
+})
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function device(client: W3upClient) {
+  const db: Database = database(`ipfs-errors-${crypto.randomUUID()}`, { storage: 'memory' })
+  await db.put({ _id: 'milk', title: 'milk' })
+  const sync = connect.ipfs(db, { client, gateway: backend.gateway, maxBackoff: 200, flushTimeout: 20_000 })
+  const errors: ConnectorError[] = []
+  sync.on('error', (error) => errors.push(error))
+  cleanups.push(async () => {
+    await sync.close()
+    await db.close()
+  })
+  return { db, sync, errors }
+}
+
+/** `flush()`'s rejection, with the number of errors reported by the time it settled (1: one attempt). */
+async function flushFailure(d: { sync: Sync; errors: ConnectorError[] }) {
+  let reported = -1
+  const error = await d.sync.flush().then(
+    () => undefined,
+    (e: unknown) => ((reported = d.errors.length), e),
+  )
+  expect(error, 'flush resolved').toBeInstanceOf(ConnectorError)
+  return { error: error as ConnectorError, reported }
+}
+
+describe('permanent w3up failures', () => {
+  it('an agent whose delegation does not cover uploads: flush rejects at once with AuthError; the write is kept', async () => {
+    const owner = (await backend.client()) as Awaited<ReturnType<W3upBackend['agent']>>
+    const reader = await backend.agent()
+    const space = owner.currentSpace()!.did()
+    const delegation = await owner.createDelegation(reader.agent, ['upload/list'], {
+      expiration: Math.floor(Date.now() / 1000) + 3600,
+    })
+    await reader.addSpace(delegation)
+    await reader.setCurrentSpace(space)
+
+    const d = await device(reader)
+    await d.sync.ready
+    const { error, reported } = await flushFailure(d)
+    expect(reported).toBe(1)
+    expect(error.permanent).toBe(true)
+    expect(error.cause).toMatchObject({ name: 'AuthError', permanent: true })
+    expect(error.message).toMatch(
+      /^Connector ipfs failed to upload: w3up refused the credentials: upload of bafkrei\w+: Claim \{"can":"space\/blob\/add"\} is not authorized \(the agent has no valid delegation for the current space\)$/,
+    )
+    expect(d.sync.status).toBe('error')
+    expect(d.errors[0]).toBe(error)
+    expect(await d.db.get('milk')).toMatchObject({ title: 'milk' })
+  })
+
+  it('a space without a storage provider: flush rejects with BackendConfigError naming the space', async () => {
+    const agent = await backend.agent()
+    const space = await agent.createSpace(`unpaid-${crypto.randomUUID()}`, { skipGatewayAuthorization: true })
+    await agent.addSpace(await space.createAuthorization(agent))
+    await agent.setCurrentSpace(space.did())
+
+    const d = await device(agent)
+    const { error, reported } = await flushFailure(d)
+    expect(reported).toBe(1)
+    expect(error.permanent).toBe(true)
+    expect(error.cause).toMatchObject({ name: 'BackendConfigError' })
+    expect(error.message).toContain(`${space.did()} has no storage provider (provision the space)`)
+    expect(d.sync.status).toBe('error')
+  })
+
+  it('a client without a current space is BackendConfigError', async () => {
+    const bytes = new TextEncoder().encode('no space')
+    const error = await ipfsFiles({ client: await backend.agent(), gateway: backend.gateway })
+      .upload('db', await fileCid(bytes), bytes)
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'BackendConfigError' })
+    expect(isPermanentError(error)).toBe(true)
+    expect((error as Error).message).toContain('the client has no current space')
+  })
+
+  it("a gateway answering other bytes raises core's IntegrityError (permanent)", async () => {
+    const liar = await backend.listen((_req, res) => res.writeHead(200).end('not the bytes'))
+    cleanups.push(() => liar.close())
+    const cid = await fileCid(new TextEncoder().encode('the bytes'))
+    const error = await ipfsFiles({ client: await backend.client(), gateway: liar.url })
+      .download('db', cid)
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(IntegrityError)
+    expect(isPermanentError(error)).toBe(true)
+  })
+})
