@@ -83,8 +83,16 @@ export async function runConvergence(
   const flushOne = async (index: number) => {
     const r = replicas[index]!
     const clock = await r.sync.flush()
-    const rows = canonicalJson((await (await r.db.at(clock)).allDocs()).rows)
-    flushed.push({ replica: index, clock, rows })
+    // Reading may download (a lazily merged replica) while the faults are on: a failed read is retried.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const rows = canonicalJson((await (await r.db.at(clock)).allDocs()).rows)
+        flushed.push({ replica: index, clock, rows })
+        return
+      } catch (error) {
+        if (attempt >= 20 || (error as Error).name !== 'ConnectorError') throw error
+      }
+    }
   }
   try {
     await Promise.all(replicas.map((r) => r.sync.ready))

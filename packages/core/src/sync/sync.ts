@@ -105,7 +105,8 @@ class SyncEngine implements Sync {
     this.#cleanups.push(
       replica.store.addSource(async (cid) => {
         try {
-          const bytes = await this.#connector.download(this.#db, cid)
+          // A lazy read should not fail on one lost packet: transient failures are retried in place.
+          const bytes = await this.#retrying('download', () => this.#connector.download(this.#db, cid))
           // A file that came from this backend is there already, and so is everything it references (a
           // meta entry names a file only after its whole closure was uploaded): never upload it back.
           if (bytes) this.#outbox.markComplete(cid)
