@@ -3,10 +3,11 @@
  * over the room's websocket as JSON, with entry bytes in base64.
  *
  * HTTP (room URL = `/parties/<party>/<room>`):
- *   PUT  <room>/data/<cid>     body = the file bytes        -> 204 | 400 (hash) | 401 (token) | 413 (size)
- *   GET  <room>/data/<cid>                                  -> 200 bytes | 404
- *   GET  <room>/meta/<branch>                               -> 200 { entries: WireEntry[] }
- * Writes carry `Authorization: Bearer <token>` when the server has a token.
+ *   PUT  <room>/data/<cid>     body = the file bytes        -> 204 | 400 (hash, name) | 401 (token) | 413 (size)
+ *   GET  <room>/data/<cid>                                  -> 200 bytes | 400 (name) | 404
+ *   GET  <room>/meta/<branch>                               -> 200 { entries: WireEntry[] } | 400 (name)
+ * Writes carry `Authorization: Bearer <token>` when the server has a token (the room's own token under
+ * PROJ_TOKEN_SECRET). Names: see names.ts; a CID must be in its canonical form.
  *
  * Websocket (`?token=<token>` in the URL when the server has a token):
  *   server -> client  { type: 'entries', branch, entries, full: true }    once per branch on connect,

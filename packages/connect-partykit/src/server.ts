@@ -1,5 +1,7 @@
 import type * as Party from 'partykit/server'
+import { bases } from 'multiformats/basics'
 import { CID } from 'multiformats/cid'
+import type { MultibaseDecoder } from 'multiformats/bases/interface'
 import {
   fromBase64,
   toBase64,
@@ -8,16 +10,29 @@ import {
   type ServerMessage,
   type WireEntry,
 } from './protocol.js'
+import { nameProblem } from './names.js'
+import { roomToken } from './room-token.js'
+
+export { MAX_NAME_LENGTH } from './names.js'
+export { roomToken } from './room-token.js'
 
 /**
  * The party server for @proj/core databases: one room per database. It stores opaque encrypted files and meta
  * entries; it never sees a key.
  *
  * Environment (partykit.json `vars`, `--var`, or .env):
- * - `PROJ_TOKEN`: when set, writes (file PUT, meta save) need it (`Authorization: Bearer …` over HTTP,
+ * - `PROJ_TOKEN_SECRET`: when set, writes to a room need that room's token, `roomToken(secret, room)`
+ *   (HMAC-SHA256, base64url): a token for one room grants no other.
+ * - `PROJ_TOKEN`: when set, writes to any room accept this one token.
+ *   With either set, writes (file PUT, meta save) need a token (`Authorization: Bearer …` over HTTP,
  *   `?token=…` on the websocket), else 401. Reads stay open: everything stored is encrypted.
  * - `PROJ_MAX_FILE_BYTES`: largest file accepted (default 16 MiB), else 413.
  * - `PROJ_MAX_META_BYTES`: largest meta entry accepted (default 64 KiB), else 413.
+ *
+ * Room and branch names are 1 to 128 characters, without control characters, `/` or `\`, and not `.` or
+ * `..` (else 400). Files and meta entries are named by the canonical string of their CIDv1 (raw, sha2-256):
+ * another spelling of the same CID (upper case, another base, CIDv0) is refused with 400, so a file is stored
+ * once.
  *
  * Storage layout (Durable Object values are capped at 128 KiB, so files are chunked):
  * - `file:<cid>` -> `{ size, chunks }`, written after all its chunks, so its presence means the file is whole
@@ -63,9 +78,28 @@ const CORS_HEADERS: Record<string, string> = {
 export default class ProjServer implements Party.Server {
   constructor(readonly room: Party.Room) {}
 
-  private get token(): string | undefined {
-    const token = this.room.env.PROJ_TOKEN
-    return typeof token === 'string' && token !== '' ? token : undefined
+  /** This room's token under PROJ_TOKEN_SECRET, computed once. */
+  private ownToken: Promise<string> | undefined
+
+  private setting(name: string): string | undefined {
+    const value = this.room.env[name]
+    return typeof value === 'string' && value !== '' ? value : undefined
+  }
+
+  /**
+   * The room's name as the client named it: PartyKit's room id is the URL path segment as sent, still
+   * percent-encoded. Throws 400 when the name is not acceptable (see names.ts).
+   */
+  private roomName(): string {
+    let name: string
+    try {
+      name = decodeURIComponent(this.room.id)
+    } catch {
+      throw new HttpError(400, `room name ${JSON.stringify(this.room.id.slice(0, 40))} has an invalid percent-encoding`)
+    }
+    const problem = nameProblem('room', name)
+    if (problem) throw new HttpError(400, problem)
+    return name
   }
 
   private limit(name: string, fallback: number): number {
@@ -73,16 +107,31 @@ export default class ProjServer implements Party.Server {
     return Number.isFinite(value) && value > 0 ? value : fallback
   }
 
-  private mayWrite(presented: string | null | undefined): boolean {
-    const token = this.token
-    return token === undefined || (typeof presented === 'string' && sameText(presented, token))
+  private async mayWrite(presented: string | null | undefined): Promise<boolean> {
+    const shared = this.setting('PROJ_TOKEN')
+    const secret = this.setting('PROJ_TOKEN_SECRET')
+    if (shared === undefined && secret === undefined) return true
+    if (typeof presented !== 'string' || presented === '') return false
+    if (shared !== undefined && sameText(presented, shared)) return true
+    if (secret === undefined) return false
+    this.ownToken ??= roomToken(secret, this.roomName())
+    return sameText(presented, await this.ownToken)
   }
 
   // ---- websocket: meta entries -------------------------------------------------------------------------
 
   async onConnect(connection: Party.Connection<ConnectionState>, ctx: Party.ConnectionContext): Promise<void> {
     const presented = new URL(ctx.request.url).searchParams.get('token')
-    connection.setState({ writer: this.mayWrite(presented) })
+    try {
+      this.roomName()
+    } catch (error) {
+      // Nothing is stored under a refused name; every save on this connection gets the same 400.
+      connection.setState({ writer: false })
+      send(connection, { type: 'error', status: 400, message: errorMessage(error) })
+      send(connection, { type: 'synced' })
+      return
+    }
+    connection.setState({ writer: await this.mayWrite(presented) })
     for (const [branch, entries] of await this.allBranches()) {
       send(connection, { type: 'entries', branch, entries, full: true })
     }
@@ -101,15 +150,17 @@ export default class ProjServer implements Party.Server {
     const id = typeof parsed?.id === 'string' ? parsed.id : undefined
     try {
       if (parsed?.type !== 'save') throw new HttpError(400, `unknown message type: ${String(parsed?.type)}`)
+      this.roomName()
       if (!sender.state?.writer) throw new HttpError(401, 'this room needs a token for writes')
       const { branch, entry, replaces } = parsed
-      if (typeof branch !== 'string' || branch === '') throw new HttpError(400, `invalid branch: ${String(branch)}`)
+      checkBranch(branch)
       if (typeof entry?.cid !== 'string' || typeof entry.bytes !== 'string') {
         throw new HttpError(400, 'entry must be { cid: string, bytes: base64 string }')
       }
       if (!Array.isArray(replaces) || !replaces.every((cid) => typeof cid === 'string')) {
         throw new HttpError(400, 'replaces must be an array of cid strings')
       }
+      for (const cid of replaces) parseFileCid(cid)
       const bytes = decodeBase64(entry.bytes)
       const max = this.limit('PROJ_MAX_META_BYTES', DEFAULT_MAX_META_BYTES)
       if (bytes.length > max) {
@@ -158,11 +209,14 @@ export default class ProjServer implements Party.Server {
       const url = new URL(req.url)
       // /parties/<party>/<room>/<kind>/<name>
       const parts = url.pathname.split('/').filter((part) => part !== '')
-      const [kind, name] = parts.slice(3).map((part) => decodeURIComponent(part))
+      const [kind, name] = parts.slice(3).map(decodeSegment)
       if (parts.length === 5 && kind === 'data' && name !== undefined) {
-        if (req.method === 'GET') return await this.getFile(name)
+        this.roomName()
+        if (req.method === 'GET') return await this.getFile(parseFileCid(name).toString())
         if (req.method === 'PUT') return await this.putFile(req, name)
       } else if (parts.length === 5 && kind === 'meta' && name !== undefined && req.method === 'GET') {
+        this.roomName()
+        checkBranch(name)
         return json({ entries: await this.branchEntries(name) })
       } else {
         throw new HttpError(404, `no such resource: ${url.pathname}`)
@@ -170,13 +224,18 @@ export default class ProjServer implements Party.Server {
       throw new HttpError(405, `method ${req.method} is not allowed on ${url.pathname}`)
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 500
+      // A body refused before it was read (bad name, token) is read and dropped first, as readBody does.
+      if (req.body !== null && !req.bodyUsed) {
+        await drain((req.body as unknown as ReadableStream<Uint8Array>).getReader(), this.limit('PROJ_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES) * DRAIN_FACTOR).catch(() => 0)
+      }
       return json({ error: errorMessage(error) }, status)
     }
   }
 
   private async putFile(req: Party.Request, cid: string): Promise<Response> {
+    parseFileCid(cid)
     const auth = req.headers.get('authorization')
-    if (!this.mayWrite(auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined)) {
+    if (!(await this.mayWrite(auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined))) {
       throw new HttpError(401, 'this room needs a token for writes')
     }
     const max = this.limit('PROJ_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES)
@@ -317,20 +376,51 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: nu
   }
 }
 
-/** Throws 400 unless `text` is a CIDv1 (raw, sha2-256) of exactly these bytes. */
-async function verifyCid(text: string, bytes: Uint8Array): Promise<void> {
+/** Decodes every multibase multiformats knows, so that another spelling of a CID is named as such. */
+type CombinableDecoder = MultibaseDecoder<string> & { or(other: CombinableDecoder): CombinableDecoder }
+const ANY_BASE = Object.values(bases)
+  .map((base) => base.decoder as unknown as CombinableDecoder)
+  .reduce((all, decoder) => all.or(decoder))
+
+/**
+ * Throws 400 unless `text` is the canonical string (`CID.parse(text).toString()`) of a CIDv1 with the raw
+ * codec and sha2-256: one file has one name, so no spelling of its CID stores a second copy.
+ */
+function parseFileCid(text: string): CID {
   let cid: CID
   try {
-    cid = CID.parse(text)
+    cid = CID.parse(text, ANY_BASE)
   } catch {
     throw new HttpError(400, `invalid CID: ${text}`)
   }
   if (cid.version !== 1 || cid.code !== RAW_CODE || cid.multihash.code !== SHA256_CODE) {
     throw new HttpError(400, `CID ${text} is not a CIDv1 with the raw codec and sha2-256`)
   }
+  const canonical = cid.toString()
+  if (canonical !== text) throw new HttpError(400, `CID ${text} is not in its canonical form ${canonical}`)
+  return cid
+}
+
+/** Throws 400 unless `text` is a canonical CIDv1 (raw, sha2-256) of exactly these bytes. */
+async function verifyCid(text: string, bytes: Uint8Array): Promise<void> {
+  const cid = parseFileCid(text)
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
   const expected = cid.multihash.digest
   if (digest.length !== expected.length || digest.some((byte, i) => byte !== expected[i])) {
     throw new HttpError(400, `CID ${text} does not match the uploaded bytes`)
+  }
+}
+
+function checkBranch(branch: unknown): asserts branch is string {
+  const problem = nameProblem('branch', branch)
+  if (problem) throw new HttpError(400, problem)
+}
+
+/** A URL path segment, decoded; a malformed escape is the client's error (400), not the server's. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, `invalid percent-encoding in the path segment ${JSON.stringify(segment.slice(0, 40))}`)
   }
 }

@@ -1,7 +1,12 @@
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { fileCid, metaEntry } from '@proj/connector-tests'
+import { base32upper } from 'multiformats/bases/base32'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
 import { partykitConnector, PartykitError, type PartykitConnector } from '../src/index.js'
+import { MAX_NAME_LENGTH, roomToken } from '../src/server.js'
 import { LOCKED_MAX_FILE_BYTES, LOCKED_TOKEN } from './global-setup.js'
+import { startPartykit, type DevServer } from './partykit-dev.js'
 
 const host = inject('partykitHost')
 const lockedHost = inject('lockedHost')
@@ -113,12 +118,14 @@ describe('party server: token', () => {
     const cid = await fileCid(bytes)
 
     for (const connector of [anonymous, wrong]) {
-      const error = await rejection(connector.upload(db, cid, bytes))
-      expect(error.status).toBe(401)
-      expect(error.message).toBe(`partykit: upload of ${cid} failed (401): this room needs a token for writes`)
-      const saveError = await rejection(connector.save(db, 'main', await metaEntry(text('meta')), []))
-      expect(saveError.status).toBe(401)
-      expect(saveError.message).toBe('partykit: save failed (401): this room needs a token for writes')
+      // Refused credentials are core's AuthError (permanent), naming the room, never the token.
+      const error = await connector.upload(db, cid, bytes).catch((e: unknown) => e)
+      expect(error).toMatchObject({ name: 'AuthError', permanent: true, status: 401 })
+      expect((error as Error).message).toContain(`upload of ${cid} in room "${db}" of party "main"`)
+      expect((error as Error).message).toContain('failed (401): this room needs a token for writes')
+      const saveError = await connector.save(db, 'main', await metaEntry(text('meta')), []).catch((e: unknown) => e)
+      expect(saveError).toMatchObject({ name: 'AuthError', permanent: true, status: 401 })
+      expect((saveError as Error).message).toContain(`save in room "${db}" of party "main"`)
     }
     expect(await anonymous.download(db, cid)).toBeUndefined()
     expect(await anonymous.load(db, 'main')).toEqual([])
@@ -154,11 +161,11 @@ describe('party server: meta', () => {
     const connector = client(host)
     const db = dbName()
     const a = await metaEntry(text('on main'))
-    const b = await metaEntry(text('on main:x/y'))
+    const b = await metaEntry(text('on main:x y%z'))
     await connector.save(db, 'main', a, [])
-    await connector.save(db, 'main:x/y', b, [])
+    await connector.save(db, 'main:x y%z', b, [])
     expect((await connector.load(db, 'main')).map((e) => e.cid)).toEqual([a.cid])
-    expect((await connector.load(db, 'main:x/y')).map((e) => e.cid)).toEqual([b.cid])
+    expect((await connector.load(db, 'main:x y%z')).map((e) => e.cid)).toEqual([b.cid])
   })
 
   it('pushes an entry save to other clients with the entries it replaced gone from a new subscription', async () => {
@@ -188,6 +195,196 @@ describe('party server: meta', () => {
     await connector.upload('any-db', cid, bytes)
     expect(await client(host, { room }).download('another-db', cid)).toEqual(bytes)
     expect(await client(host).download(room, cid)).toEqual(bytes)
+  })
+})
+
+/** One HTTP request; its status and the server's `error` text (JSON bodies). */
+async function call(url: string, init: RequestInit = {}): Promise<{ status: number; error?: string }> {
+  const response = await fetch(url, init)
+  const text = await response.text()
+  let error: string | undefined
+  try {
+    error = (JSON.parse(text) as { error?: string }).error
+  } catch {
+    error = undefined
+  }
+  return { status: response.status, ...(error !== undefined ? { error } : {}) }
+}
+
+/** Opens a websocket to `room` (a path segment, encoded as the caller likes), sends one save, returns the answer. */
+async function wsSave(
+  base: string,
+  room: string,
+  save: { branch: unknown; cid: string; bytes: Uint8Array; replaces?: unknown[] },
+  token?: string,
+): Promise<Record<string, unknown>> {
+  const { default: WebSocket } = await import('ws')
+  const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`
+  const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/parties/main/${room}${query}`)
+  try {
+    return await new Promise<Record<string, unknown>>((resolve, reject) => {
+      socket.on('error', reject)
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({
+            type: 'save',
+            id: 'the-save',
+            branch: save.branch,
+            entry: { cid: save.cid, bytes: Buffer.from(save.bytes).toString('base64') },
+            replaces: save.replaces ?? [],
+          }),
+        ),
+      )
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as Record<string, unknown>
+        if (message.id === 'the-save') resolve(message)
+      })
+    })
+  } finally {
+    socket.close()
+  }
+}
+
+describe('party server: names', () => {
+  const tooLong = 'x'.repeat(MAX_NAME_LENGTH + 1)
+  const huge = 'b'.repeat(100_000)
+  const badNames = ['../../x', '..', 'a/b', 'a\\b', 'tab\there', 'nul\u0000', 'c1\u0085', tooLong, huge]
+  const problem = /^(room|branch) name (".*"|"[^"]*…") (must not contain \/ or \\ nor be \. or \.\.|contains a control character or a lone surrogate|is \d+ characters long; the limit is 128)$/
+
+  it('refuses a bad branch name with 400 and a message naming it (GET meta and websocket save)', async () => {
+    const room = dbName()
+    const entry = await metaEntry(text('never stored'))
+    for (const branch of [...badNames, 'lone\ud800']) {
+      const shown = JSON.stringify(branch.slice(0, 20))
+      // fetch cannot send a lone surrogate, nor '..' as a segment (URLs resolve it): those go by websocket only.
+      if (branch !== 'lone\ud800' && branch !== '..') {
+        const loaded = await call(`${host}/parties/main/${room}/meta/${encodeURIComponent(branch)}`)
+        expect(loaded.status, shown).toBe(400)
+        expect(loaded.error, shown).toMatch(problem)
+      }
+      const saved = await wsSave(host, room, { branch, ...entry })
+      expect(saved.status, shown).toBe(400)
+      expect(saved.message, shown).toMatch(problem)
+    }
+    expect((await call(`${host}/parties/main/${room}/meta/${huge}`)).error).toBe(
+      `branch name "${'b'.repeat(40)}…" is 100000 characters long; the limit is 128`,
+    )
+    expect(await wsSave(host, room, { branch: '', ...entry })).toMatchObject({ status: 400, message: 'branch name must be a non-empty string' })
+    // The longest accepted name works.
+    const longest = 'y'.repeat(MAX_NAME_LENGTH)
+    expect(await wsSave(host, room, { branch: longest, ...entry })).toEqual({ type: 'ack', id: 'the-save' })
+    expect((await client(host).load(room, longest)).map((e) => e.cid)).toEqual([entry.cid])
+  })
+
+  it('refuses a bad room name with 400 for files, loads and saves', async () => {
+    const bytes = text('nowhere')
+    const cid = await fileCid(bytes)
+    const entry = await metaEntry(text('nowhere either'))
+    for (const name of badNames.filter((n) => n !== '..')) {
+      const room = encodeURIComponent(name)
+      const shown = JSON.stringify(name.slice(0, 20))
+      for (const [method, path, body] of [
+        ['PUT', `data/${cid}`, bytes],
+        ['GET', `data/${cid}`, undefined],
+        ['GET', 'meta/main', undefined],
+      ] as const) {
+        const answer = await call(`${host}/parties/main/${room}/${path}`, { method, ...(body ? { body } : {}) })
+        expect(answer.status, `${method} ${path} in ${shown}`).toBe(400)
+        expect(answer.error, shown).toMatch(problem)
+      }
+      if (name.length < 1000) {
+        const saved = await wsSave(host, room, { branch: 'main', ...entry })
+        expect(saved.status, shown).toBe(400)
+        expect(saved.message, shown).toMatch(problem)
+      }
+    }
+    const malformed = await call(`${host}/parties/main/bad%E0%A4%A/meta/main`)
+    expect(malformed).toEqual({ status: 400, error: 'room name "bad%E0%A4%A" has an invalid percent-encoding' })
+  })
+})
+
+describe('party server: one name per file', () => {
+  it('refuses another spelling of a CID with 400, so no second copy is stored', async () => {
+    const room = `${host}/parties/main/${dbName()}`
+    const bytes = text('stored once')
+    const canonical = await fileCid(bytes)
+    const parsed = CID.parse(canonical)
+    for (const spelling of [parsed.toString(base32upper), parsed.toString(base58btc)]) {
+      const put = await call(`${room}/data/${spelling}`, { method: 'PUT', body: bytes })
+      expect(put, spelling).toEqual({ status: 400, error: `CID ${spelling} is not in its canonical form ${canonical}` })
+      expect((await call(`${room}/data/${spelling}`)).status).toBe(400)
+      const saved = await wsSave(host, room.split('/').at(-1)!, { branch: 'main', cid: spelling, bytes })
+      expect(saved).toMatchObject({ status: 400, message: `CID ${spelling} is not in its canonical form ${canonical}` })
+    }
+    const v0 = CID.createV0(parsed.multihash as Parameters<typeof CID.createV0>[0]).toString()
+    expect(await call(`${room}/data/${v0}`, { method: 'PUT', body: bytes })).toEqual({
+      status: 400,
+      error: `CID ${v0} is not a CIDv1 with the raw codec and sha2-256`,
+    })
+    expect((await call(`${room}/data/${canonical}`)).status).toBe(404)
+    expect((await call(`${room}/meta/main`)).status).toBe(200)
+    expect(await (await fetch(`${room}/meta/main`)).json()).toEqual({ entries: [] })
+    expect((await call(`${room}/data/${canonical}`, { method: 'PUT', body: bytes })).status).toBe(204)
+    expect(new Uint8Array(await (await fetch(`${room}/data/${canonical}`)).arrayBuffer())).toEqual(bytes)
+  })
+
+  it('refuses replaces that are not canonical CIDs with 400', async () => {
+    const entry = await metaEntry(text('replacing'))
+    const answer = await wsSave(host, dbName(), { branch: 'main', ...entry, replaces: ['../../file:x'] })
+    expect(answer).toMatchObject({ status: 400, message: 'invalid CID: ../../file:x' })
+  })
+})
+
+describe('party server: a token per room (PROJ_TOKEN_SECRET)', () => {
+  const secret = 'per-room-secret-for-the-test'
+  let server: DevServer
+  beforeAll(async () => {
+    server = await startPartykit({ PROJ_TOKEN_SECRET: secret })
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it("accepts a room's token in that room and refuses it (401) in every other room", async () => {
+    const roomA = dbName()
+    const roomB = dbName()
+    const tokenA = await roomToken(secret, roomA)
+    const bytes = text('written to room A')
+    const cid = await fileCid(bytes)
+    const entry = await metaEntry(text('meta of room A'))
+    const put = (room: string, token?: string) =>
+      call(`${server.host}/parties/main/${room}/data/${cid}`, {
+        method: 'PUT',
+        body: bytes,
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+      })
+
+    expect(await put(roomA, tokenA)).toEqual({ status: 204 })
+    expect(await wsSave(server.host, roomA, { branch: 'main', ...entry }, tokenA)).toEqual({ type: 'ack', id: 'the-save' })
+    for (const token of [tokenA, undefined, secret, await roomToken('another secret', roomB)]) {
+      expect(await put(roomB, token)).toEqual({ status: 401, error: 'this room needs a token for writes' })
+      expect(await wsSave(server.host, roomB, { branch: 'main', ...entry }, token)).toMatchObject({ status: 401 })
+    }
+    expect((await call(`${server.host}/parties/main/${roomB}/data/${cid}`)).status).toBe(404)
+    // Room B's own token opens room B; the connector with room A's token writes to A only.
+    expect(await put(roomB, await roomToken(secret, roomB))).toEqual({ status: 204 })
+    const inA = client(server.host, { token: tokenA })
+    await inA.save(roomA, 'main', await metaEntry(text('through the connector')), [entry.cid])
+    await expect(inA.save(roomB, 'main', entry, [])).rejects.toThrow(/\(401\)/)
+  })
+
+  it('derives the token from the room name as the connector names it (a fixed `room` with spaces)', async () => {
+    const room = `shared room ${crypto.randomUUID()}`
+    const connector = client(server.host, { room, token: await roomToken(secret, room) })
+    const entry = await metaEntry(text('in a named room'))
+    await connector.save('any-db', 'main', entry, [])
+    await connector.upload('any-db', await fileCid(text('a file')), text('a file'))
+    expect((await connector.load('other-db', 'main')).map((e) => e.cid)).toEqual([entry.cid])
+  })
+
+  it('roomToken refuses an empty secret or room', async () => {
+    await expect(roomToken('', 'a')).rejects.toThrow(new TypeError('roomToken needs a non-empty secret string'))
+    await expect(roomToken('s', '')).rejects.toThrow(new TypeError('roomToken needs a non-empty room name, got ""'))
   })
 })
 
