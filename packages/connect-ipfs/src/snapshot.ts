@@ -3,9 +3,13 @@ import type { Connector, FileStore, MetaEntry } from '@proj/core/connector'
 import { IntegrityError, parseFileCid, rawCid, verifyBytes } from './cid.js'
 import { fetchBlock, gatewayList, type GatewayOptions } from './files.js'
 
-/** Thrown by every write to a read-only connector (a snapshot, or an IPFS connector without a meta store). */
+/**
+ * Thrown by every write to a read-only connector (a snapshot, or an IPFS connector without a meta store).
+ * Permanent: sync reports it once instead of retrying a write that can never succeed.
+ */
 export class ReadOnlyError extends Error {
   override readonly name = 'ReadOnlyError'
+  readonly permanent = true
 }
 
 /** The snapshot file: dag-cbor `{ entries: [{ cid, bytes }] }`, stored as a file named by its raw CID. */

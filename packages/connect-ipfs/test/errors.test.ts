@@ -2,7 +2,7 @@ import { ConnectorError, database, IntegrityError, type Database, type Sync } fr
 import { isPermanentError } from '@proj/core/kit'
 import { fileCid } from '@proj/connector-tests'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { connect, ipfsFiles, type W3upClient } from '../src/index.js'
+import { connect, createSnapshot, ipfsFiles, type W3upClient } from '../src/index.js'
 import { startW3up, type W3upBackend } from './w3up.js'
 
 // w3up refusing this agent, and gateways answering other bytes: failures that retrying cannot fix reach the
@@ -103,5 +103,27 @@ describe('permanent w3up failures', () => {
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(IntegrityError)
     expect(isPermanentError(error)).toBe(true)
+  })
+
+  it('a write to a read-only snapshot is reported once (status error), not retried as if offline', async () => {
+    const client = await backend.client()
+    const snapshot = await createSnapshot(ipfsFiles({ client, gateway: backend.gateway }), [])
+    const db = database(`ipfs-errors-${crypto.randomUUID()}`, { storage: 'memory' })
+    const sync = connect.ipfs(db, { gateway: backend.gateway, snapshot, maxBackoff: 200, flushTimeout: 20_000 })
+    const errors: ConnectorError[] = []
+    sync.on('error', (error) => errors.push(error))
+    cleanups.push(async () => {
+      await sync.close()
+      await db.close()
+    })
+    await sync.ready
+    await db.put({ _id: 'local', title: 'only here' })
+    const { error, reported } = await flushFailure({ sync, errors })
+    expect(reported).toBe(1)
+    expect(error.permanent).toBe(true)
+    expect(error.cause).toMatchObject({ name: 'ReadOnlyError' })
+    expect(error.message).toContain(`(snapshot ${snapshot}) is read-only: cannot upload`)
+    expect(sync.status).toBe('error')
+    expect(await db.get('local')).toMatchObject({ title: 'only here' })
   })
 })
