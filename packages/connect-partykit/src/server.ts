@@ -391,10 +391,10 @@ function parseFileCid(text: string): CID {
   try {
     cid = CID.parse(text, ANY_BASE)
   } catch {
-    throw new HttpError(400, `invalid CID: ${text}`)
+    throw new HttpError(400, `invalid CID: ${clip(text)}`)
   }
   if (cid.version !== 1 || cid.code !== RAW_CODE || cid.multihash.code !== SHA256_CODE) {
-    throw new HttpError(400, `CID ${text} is not a CIDv1 with the raw codec and sha2-256`)
+    throw new HttpError(400, `CID ${clip(text)} is not a CIDv1 with the raw codec and sha2-256`)
   }
   const canonical = cid.toString()
   if (canonical !== text) throw new HttpError(400, `CID ${text} is not in its canonical form ${canonical}`)
@@ -409,6 +409,11 @@ async function verifyCid(text: string, bytes: Uint8Array): Promise<void> {
   if (digest.length !== expected.length || digest.some((byte, i) => byte !== expected[i])) {
     throw new HttpError(400, `CID ${text} does not match the uploaded bytes`)
   }
+}
+
+/** A name as shown in an error: long ones cut, so a huge name does not make a huge answer. */
+function clip(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text
 }
 
 function checkBranch(branch: unknown): asserts branch is string {
