@@ -69,28 +69,24 @@ export async function writeCompacted(
   await flush()
   for (const branch of branches) await add(branch)
   // Parents are left out of the links on purpose: the state must not need a file the compaction deletes. Their
-  // files are named in the header's history instead, so a reader can still walk back to older clocks. A
-  // parent in a file that is kept (a connected backend does not hold it yet) stays linked: that file is part
-  // of what the next push must upload.
+  // files are named in the header's history instead, so a reader can still walk back to older clocks. The
+  // kept files (a connected backend does not hold them yet) are named as references of the last file, so
+  // the next push, which walks references from the head files, still uploads them.
   const history: [CID, string[]][] = []
   for (const head of heads) {
     const block = await store.get<ClockEvent>(head)
     if (seen.has(head.toString())) continue
     seen.add(head.toString())
-    const links = [block.value.r]
     for (const parent of block.value.p) {
-      const files = store.locationsOf(parent)
-      if (files[0] && keptFiles.has(files[0])) links.push(parent)
-      else if (files.length) history.push([parent, [...files]])
+      const holders = store.locationsOf(parent)
+      if (holders.length) history.push([parent, [...holders]])
     }
-    chunk.push({ block, links })
+    chunk.push({ block, links: [block.value.r] })
   }
-  if (chunk.length) {
-    const file = await store.commit(chunk, heads, history)
-    files.push(file)
-    for (const { block } of chunk) located.push([block.cid, file])
-    chunk = []
-  }
+  const file = await store.commit(chunk, heads, { history, carry: [...keptFiles] })
+  files.push(file)
+  for (const { block } of chunk) located.push([block.cid, file])
+  chunk = []
   const eventFile = files[files.length - 1]!
   return { files, eventFile, located }
 }

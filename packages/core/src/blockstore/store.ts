@@ -217,7 +217,17 @@ export class BlockStore {
    * Writes one file holding `blocks` (and any unsaved block they link to) and returns its CID.
    * `heads` are the clock heads after the transaction.
    */
-  async commit(entries: Pending[], heads: CID[], history: [CID, string[]][] = []): Promise<string> {
+  async commit(
+    entries: Pending[],
+    heads: CID[],
+    options: {
+      /** Older clock events and the files that hold them, for the header's `history` (see FileHeader). */
+      history?: [CID, string[]][]
+      /** Files the new file does not link into but that must travel with it: named as references. */
+      carry?: string[]
+    } = {},
+  ): Promise<string> {
+    const { history = [], carry = [] } = options
     const inFile = new Map<string, Pending>()
     const queue = [...entries]
     while (queue.length) {
@@ -247,6 +257,7 @@ export class BlockStore {
       heads,
       locations: [...outside].map(([holder, cids]) => [CID.parse(holder), [...cids.values()]]),
     }
+    for (const holder of carry) if (!outside.has(holder)) header.locations.push([CID.parse(holder), []])
     if (history.length) header.history = groupByFile(history)
     const blocks = [...inFile.values()].map((entry) => entry.block)
     const sealed = await seal(this.key, await encodeCar(header, blocks))

@@ -76,6 +76,9 @@ interface OpenState {
   filesSinceCompaction: number
 }
 
+/** Local record present once a sync was connected: automatic compaction then waits for a connected sync. */
+const REPLICATED = 'replicated'
+
 /** Default of `compactEvery`: local files written since the last compaction that trigger the next one. */
 const COMPACT_EVERY = 100
 
@@ -355,7 +358,12 @@ class DatabaseImpl extends TreeView implements Database {
     const every = this.#options.compactEvery ?? COMPACT_EVERY
     if (every <= 0 || state.filesSinceCompaction < every || this.#compacting) return
     this.#compacting = true
-    void this.#exclusive(() => this.#compact(state))
+    void this.#exclusive(async () => {
+      // A database that replicates is not compacted automatically while no sync is connected: only a sync
+      // knows which files its backend lacks, and deleting one of those would break the history other
+      // devices walk. The next write after a sync connects compacts.
+      await this.#compact(state, { automatic: true })
+    })
       .catch((error) => {
         if (!(error instanceof ClosedError)) console.error(`Automatic compaction of ${JSON.stringify(this.name)} failed:`, error)
       })
@@ -379,6 +387,14 @@ class DatabaseImpl extends TreeView implements Database {
     await this.#exclusive(() => this.#compact(state))
   }
 
+  /** Whether a sync was ever connected to this database (a durable record, see #maybeCompact). */
+  #replicated: boolean | undefined
+
+  async #replicates(state: OpenState): Promise<boolean> {
+    this.#replicated ??= (await state.storage.readRecord(REPLICATED)) !== undefined
+    return this.#replicated
+  }
+
   #retains(file: string): boolean {
     for (const retains of this.#retainers) if (retains(file)) return true
     return false
@@ -389,18 +405,29 @@ class DatabaseImpl extends TreeView implements Database {
    * one process) may still need, so it runs only while this instance is the only one open (none can open
    * meanwhile), after merging every head the others stored; otherwise it waits for a later turn.
    */
-  async #compact(state: OpenState): Promise<void> {
-    if (!state.storage.whileAlone) return this.#compactAlone(state)
+  async #compact(state: OpenState, options: { automatic?: boolean } = {}): Promise<void> {
+    if (!state.storage.whileAlone) return this.#compactAlone(state, options)
     await state.storage.whileAlone(async () => {
       await this.#mergeStoredHeads(state)
-      await this.#compactAlone(state)
+      await this.#compactAlone(state, options)
     })
   }
 
-  async #compactAlone(state: OpenState): Promise<void> {
+  async #compactAlone(state: OpenState, { automatic = false }: { automatic?: boolean } = {}): Promise<void> {
     const head = state.head
     if (!head) return
     const { store, storage } = state
+    // A database that replicates is not compacted automatically while no sync is connected: only a sync
+    // knows which files its backend lacks, and deleting one of those would break the history other devices
+    // walk. The next write after a sync connects compacts. What the syncs retain is asked once, now: a
+    // sync that closes meanwhile must not free its files halfway.
+    const replicates = await this.#replicates(state)
+    const local = await storage.listFiles()
+    // From here to the list of retained files nothing awaits: a sync closing in between would retain nothing.
+    if (automatic && replicates && this.#retainers.size === 0) return
+    // Files a connected backend does not hold yet survive the compaction (deleting them would lose what they
+    // carry for every other device); the compaction's files name them, so the next push still uploads them.
+    const retained = new Set(local.filter((file) => this.#retains(file)))
     // Indexes are brought up to date and rebuilt from the live documents, which drops their tombstones; an
     // index whose map function this session does not know is kept when current and dropped when stale (the
     // next query rebuilds it).
@@ -426,10 +453,6 @@ class DatabaseImpl extends TreeView implements Database {
       }
     }
     const unique = [...new Map(roots.map((cid) => [cid.toString(), cid])).values()]
-    // Files a connected backend does not hold yet survive the compaction (deleting them would lose what they
-    // carry for every other device); the compaction's files link to them, so the next push still uploads them.
-    const retained = new Set<string>()
-    for (const file of await storage.listFiles()) if (this.#retains(file)) retained.add(file)
     const { files, eventFile, located } = await writeCompacted(store, unique, head.heads, retained)
     const fileIndex = new Map(files.map((file, i) => [file, i]))
     await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history })
@@ -612,6 +635,12 @@ class DatabaseImpl extends TreeView implements Database {
       },
       retainFiles: (retains) => {
         this.#retainers.add(retains)
+        if (!this.#replicated) {
+          this.#replicated = true
+          void state.storage.writeRecord(REPLICATED, new Uint8Array([1])).catch((error) =>
+            console.error(`database ${JSON.stringify(this.name)}: recording that it replicates failed:`, error),
+          )
+        }
         return () => this.#retainers.delete(retains)
       },
     }))
