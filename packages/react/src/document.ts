@@ -1,0 +1,302 @@
+import type { Database, Doc, StoredDoc, WriteResult } from '@proj/core'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { asError } from './as-error.js'
+import { useChanges, useDb } from './database.js'
+import { describe } from './describe.js'
+import { sameValue } from './same.js'
+
+/** The document a `useDocument` starts from: with an `_id` it follows that stored document. */
+export type DocumentInitial<T extends Doc = Doc> = Partial<T> & { _id?: string }
+
+export interface DocumentOptions {
+  /** The database; default: the nearest <DatabaseProvider>. */
+  db?: Database
+}
+
+export interface UseDocumentResult<T extends Doc = Doc> {
+  /**
+   * The document as it would be saved: the initial value, the stored version on top of it (once read), the
+   * local edits on top of that. `_id` is set once the document is stored.
+   */
+  doc: T & { _id?: string }
+  /** Edits fields locally (shallow merge) without writing. */
+  merge(changes: Partial<T>): void
+  /** Replaces the whole local document (fields it lacks are removed on save) without writing. */
+  replace(doc: T): void
+  /** Discards the local edits. */
+  reset(): void
+  /**
+   * Writes the newest stored version with the local edits and `changes` on top (a new document without an id: the
+   * hook follows it from then on). Edits made while it writes are kept.
+   */
+  save(changes?: Partial<T>): Promise<WriteResult>
+  /**
+   * For `<form onSubmit={submit}>`: prevents the event's default, saves, then starts over from the initial
+   * document (a fresh new one when the initial document has no `_id`). A second submit while one is saving
+   * waits for it instead of saving twice.
+   */
+  submit(event?: { preventDefault?: () => void }): Promise<WriteResult>
+  /** Deletes the stored document (when there is one) and starts over from the initial document. */
+  remove(): Promise<WriteResult | undefined>
+  /** True while the stored version of the followed id has not been read yet. */
+  loading: boolean
+  /** Unsaved local edits exist. */
+  dirty: boolean
+  /** Reading the stored version failed (a missing document is not an error). */
+  error: Error | undefined
+}
+
+/** What the hook is editing: the id it follows (none yet for a new document) and the unsaved edits. */
+interface Session<T extends Doc> {
+  db: Database
+  /** The initial document's `_id` this session started from; another one starts another session. */
+  startId: string | undefined
+  id: string | undefined
+  edits: Partial<T> | undefined
+  /** `replace()` was called: the edits are the whole document. */
+  replaced: boolean
+}
+
+interface Stored<T extends Doc> {
+  db: Database
+  id: string | undefined
+  doc: StoredDoc<T> | undefined
+  done: boolean
+  error: Error | undefined
+}
+
+/**
+ * One document, kept current on local and remote changes, with local edits: as `useDocument` of use-fireproof,
+ * `const { doc, merge, replace, reset, save, submit, remove } = useDocument({ title: '', done: false })`.
+ * `initial` (or a function returning it) gives the fields before anything is stored; with an `_id` the hook
+ * follows that document.
+ */
+export function useDocument<T extends Doc = Doc>(
+  initial: DocumentInitial<T> | (() => DocumentInitial<T>) = {},
+  options: DocumentOptions = {},
+): UseDocumentResult<T> {
+  const db = useDb(options.db, 'useDocument()')
+  const start = useStable(checkInitial(typeof initial === 'function' ? initial() : initial))
+  const startId = start._id
+
+  const [sessionState, setSessionState] = useState<Session<T>>(() => freshSession(db, startId))
+  let session = sessionState
+  if (session.db !== db || session.startId !== startId) {
+    // Another document (or database): its own session, edits of the previous one dropped.
+    session = freshSession(db, startId)
+    setSessionState(session)
+  }
+  // The newest session for the callbacks, which may run before React re-renders (e.g. merge() then save()).
+  const current = useRef(session)
+  current.current = session
+  const update = useCallback((next: Session<T>) => {
+    current.current = next
+    setSessionState(next)
+  }, [])
+  const startRef = useRef(start)
+  startRef.current = start
+
+  const id = session.id
+  const [stored, setStored] = useState<Stored<T>>({ db, id, doc: undefined, done: id === undefined, error: undefined })
+  const generation = useRef(0)
+  const read = useCallback(() => {
+    const mine = ++generation.current
+    if (id === undefined) {
+      setStored({ db, id, doc: undefined, done: true, error: undefined })
+      return
+    }
+    readStored<T>(db, id).then(
+      (doc) => {
+        if (mine === generation.current) setStored((previous) => (isSame(previous, db, id, doc) ? previous : { db, id, doc, done: true, error: undefined }))
+      },
+      (error: unknown) => {
+        if (mine === generation.current) setStored({ db, id, doc: undefined, done: true, error: asError(error) })
+      },
+    )
+  }, [db, id])
+  useEffect(() => {
+    read()
+    return () => {
+      generation.current++
+    }
+  }, [read])
+  useChanges(db, (changed) => {
+    if (id !== undefined && changed.some((row) => row.key === id)) read()
+  })
+
+  const storedFresh = stored.db === db && stored.id === id
+  const base = storedFresh ? stored.doc : undefined
+  const doc = useMemo(() => {
+    const { _id: _startId, ...defaults } = start
+    const shown: Doc = session.replaced ? { ...session.edits } : { ...defaults, ...base, ...session.edits }
+    delete shown._id
+    return (id === undefined ? shown : { ...shown, _id: id }) as T & { _id?: string }
+  }, [start, base, session, id])
+
+  // Writes run one after another, each from the newest session: a second save() of a new document waits for
+  // the first and then writes to the id it made instead of making another document.
+  const queue = useRef<Promise<unknown>>(Promise.resolve())
+  const enqueue = useCallback(<R>(op: () => Promise<R>): Promise<R> => {
+    const result = queue.current.then(op, op)
+    queue.current = result.catch(() => undefined)
+    return result
+  }, [])
+
+  /** Writes the session's document; returns what was written and the session it was written from. */
+  const write = useCallback(
+    async (changes: Partial<T> | undefined) => {
+      const from = current.current
+      const extra = changes === undefined ? {} : withoutId(checkChanges(changes, from.id, 'save()'))
+      let next: Doc
+      if (from.replaced) {
+        next = { ...from.edits, ...extra }
+      } else {
+        const { _id: _startId, ...defaults } = startRef.current
+        // The newest stored version, not the one last rendered: fields changed elsewhere since are kept.
+        const newest = from.id === undefined ? undefined : await readStored<T>(db, from.id)
+        next = { ...defaults, ...newest, ...from.edits, ...extra }
+      }
+      delete next._id
+      if (from.id !== undefined) next._id = from.id
+      const result = await db.put(next)
+      return { result, written: { ...next, _id: result.id } as StoredDoc<T>, from }
+    },
+    [db],
+  )
+  /** The session is still the one `from` started (no other initial document or database since). */
+  const stillSame = (from: Session<T>) => current.current.db === from.db && current.current.startId === from.startId
+  const showWritten = useCallback((written: StoredDoc<T>) => {
+    // Shown at once (the read after the commit confirms it), so the fields do not flash the older version.
+    setStored({ db, id: written._id, doc: written, done: true, error: undefined })
+  }, [db])
+
+  const save = useCallback(
+    (changes?: Partial<T>) =>
+      enqueue(async () => {
+        const { result, written, from } = await write(changes)
+        if (stillSame(from)) {
+          const now = current.current
+          const editedMeanwhile = now.edits !== from.edits
+          update({ ...now, id: result.id, edits: editedMeanwhile ? now.edits : undefined, replaced: editedMeanwhile && now.replaced })
+          showWritten(written)
+        }
+        return result
+      }),
+    [enqueue, write, update, showWritten], // eslint-disable-line react-hooks/exhaustive-deps
+  )
+
+  const submitting = useRef<Promise<WriteResult> | undefined>(undefined)
+  const submit = useCallback(
+    (event?: { preventDefault?: () => void }) => {
+      event?.preventDefault?.()
+      if (submitting.current) return submitting.current
+      const done = enqueue(async () => {
+        const { result, written, from } = await write(undefined)
+        if (stillSame(from)) {
+          update(freshSession(from.db, from.startId))
+          if (result.id === from.startId) showWritten(written)
+        }
+        return result
+      })
+      submitting.current = done
+      const clear = () => {
+        if (submitting.current === done) submitting.current = undefined
+      }
+      done.then(clear, clear)
+      return done
+    },
+    [enqueue, write, update, showWritten], // eslint-disable-line react-hooks/exhaustive-deps
+  )
+
+  const remove = useCallback(
+    () =>
+      enqueue(async () => {
+        const from = current.current
+        const result = from.id === undefined ? undefined : await db.del(from.id)
+        if (stillSame(from)) update(freshSession(from.db, from.startId))
+        return result
+      }),
+    [db, enqueue, update], // eslint-disable-line react-hooks/exhaustive-deps
+  )
+
+  const merge = useCallback(
+    (changes: Partial<T>) => {
+      const now = current.current
+      update({ ...now, edits: { ...now.edits, ...withoutId(checkChanges(changes, now.id, 'merge()')) } })
+    },
+    [update],
+  )
+  const replace = useCallback(
+    (whole: T) => {
+      const now = current.current
+      update({ ...now, edits: withoutId(checkChanges(whole, now.id, 'replace()')), replaced: true })
+    },
+    [update],
+  )
+  const reset = useCallback(() => update({ ...current.current, edits: undefined, replaced: false }), [update])
+
+  const loading = id !== undefined && (!storedFresh || !stored.done)
+  const dirty = session.edits !== undefined
+  const error = storedFresh ? stored.error : undefined
+  return useMemo(
+    () => ({ doc, merge, replace, reset, save, submit, remove, loading, dirty, error }),
+    [doc, merge, replace, reset, save, submit, remove, loading, dirty, error],
+  )
+}
+
+function freshSession<T extends Doc>(db: Database, startId: string | undefined): Session<T> {
+  return { db, startId, id: startId, edits: undefined, replaced: false }
+}
+
+async function readStored<T extends Doc>(db: Database, id: string): Promise<StoredDoc<T> | undefined> {
+  try {
+    return await db.get<T>(id)
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NotFoundError') return undefined
+    throw error
+  }
+}
+
+function isSame<T extends Doc>(previous: Stored<T>, db: Database, id: string, doc: StoredDoc<T> | undefined): boolean {
+  return previous.db === db && previous.id === id && previous.done && !previous.error && sameValue(previous.doc, doc)
+}
+
+/** The same object as last render while its content is the same, so an inline `initial` literal is stable. */
+function useStable<V>(value: V): V {
+  const kept = useRef(value)
+  if (!sameValue(kept.current, value)) kept.current = value
+  return kept.current
+}
+
+function checkInitial<T extends Doc>(initial: unknown): DocumentInitial<T> {
+  if (typeof initial === 'string') {
+    throw new TypeError(`useDocument() expects the initial document; to follow the stored document ${JSON.stringify(initial)} pass { _id: ${JSON.stringify(initial)} }`)
+  }
+  if (typeof initial !== 'object' || initial === null || Array.isArray(initial)) {
+    throw new TypeError(`useDocument() expects an initial document (an object, optionally with _id) or a function returning one, got ${describe(initial)}`)
+  }
+  const id = (initial as Doc)._id
+  if (id !== undefined && (typeof id !== 'string' || id === '')) {
+    throw new TypeError(`useDocument(): the initial document's _id must be a non-empty string, got ${describe(id)}`)
+  }
+  return initial as DocumentInitial<T>
+}
+
+/** `changes` is an object whose `_id`, if any, is the followed one: a hook edits one document. */
+function checkChanges<C>(changes: C, id: string | undefined, where: string): C {
+  if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
+    throw new TypeError(`useDocument(): ${where} expects an object of fields, got ${describe(changes)}`)
+  }
+  const given = (changes as Doc)._id
+  if (given !== undefined && given !== id) {
+    throw new TypeError(
+      `useDocument(): ${where} cannot move the document to _id ${describe(given)} (it edits ${id === undefined ? 'a new document' : JSON.stringify(id)}); pass { _id: ${describe(given)} } as the initial document to edit that one`,
+    )
+  }
+  return changes
+}
+
+function withoutId<C>(changes: C): C {
+  const { _id: _ignored, ...fields } = changes as Doc
+  return fields as C
+}

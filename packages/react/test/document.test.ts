@@ -1,0 +1,217 @@
+import type { WriteResult } from '@proj/core'
+import { MemoryConnector } from '@proj/connector-tests'
+import { act, cleanup, fireEvent, render, renderHook, waitFor } from '@testing-library/react'
+import { createElement, type ChangeEvent } from 'react'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DatabaseProvider, useDocument, useLiveQuery } from '../src/index.js'
+import { closeOpened, memoryDb, provide, unique } from './helpers.js'
+
+afterEach(async () => {
+  cleanup()
+  await closeOpened()
+})
+
+type Todo = { title: string; done: boolean; note?: string }
+
+// The README's form and list, as createElement calls.
+function NewTodo() {
+  const { doc, merge, submit } = useDocument<Todo>({ title: '', done: false })
+  return createElement(
+    'form',
+    { onSubmit: submit },
+    createElement('input', {
+      'aria-label': 'title',
+      value: doc.title,
+      onChange: (e: ChangeEvent<HTMLInputElement>) => merge({ title: e.target.value }),
+    }),
+  )
+}
+
+function Todos() {
+  const { docs } = useLiveQuery<Todo>('done', { key: false, includeDocs: true })
+  return createElement(
+    'ul',
+    null,
+    docs.map((todo) => createElement(TodoItem, { key: todo._id, id: todo._id })),
+  )
+}
+
+function TodoItem({ id }: { id: string }) {
+  const { doc: todo, save } = useDocument<Todo>({ _id: id, title: '', done: false })
+  return createElement(
+    'li',
+    null,
+    createElement(
+      'label',
+      null,
+      createElement('input', { type: 'checkbox', checked: todo.done, onChange: () => save({ done: !todo.done }) }),
+      todo.title,
+    ),
+  )
+}
+
+describe('useDocument', () => {
+  it('the README form: "milk⏎ bread⏎ eggs⏎" makes three todos and clears the input after each', async () => {
+    const db = memoryDb()
+    const view = render(createElement(DatabaseProvider, { db }, createElement(NewTodo), createElement(Todos)))
+    const input = view.getByLabelText('title') as HTMLInputElement
+    const form = input.closest('form')!
+    for (const title of ['milk', 'bread', 'eggs']) {
+      fireEvent.change(input, { target: { value: title } })
+      expect(input.value).toBe(title)
+      fireEvent.submit(form)
+      await waitFor(() => expect(input.value).toBe(''))
+    }
+    await waitFor(() => expect(view.getAllByRole('listitem').map((item) => item.textContent).sort()).toEqual(['bread', 'eggs', 'milk']))
+    const { rows } = await db.allDocs<Todo>()
+    expect(rows.map((row) => row.value.title).sort()).toEqual(['bread', 'eggs', 'milk'])
+    expect(rows.every((row) => row.value.done === false)).toBe(true)
+
+    // Ticking one off saves it done, and the list of open todos drops it.
+    fireEvent.click(view.getByLabelText('bread'))
+    await waitFor(() => expect(view.getAllByRole('listitem').map((item) => item.textContent).sort()).toEqual(['eggs', 'milk']))
+    const bread = rows.find((row) => row.value.title === 'bread')!.key
+    expect(await db.get(bread)).toEqual({ _id: bread, title: 'bread', done: true })
+  })
+
+  it('follows a stored document by { _id }: merge, save, remote changes, reset, replace, remove', async () => {
+    const db = memoryDb()
+    await db.put({ _id: 'todo', title: 'milk', done: false, note: 'two litres' })
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo' }), { wrapper: provide(db) })
+    expect(result.current.loading).toBe(true)
+    await waitFor(() => expect(result.current.doc).toEqual({ _id: 'todo', title: 'milk', done: false, note: 'two litres' }))
+    expect(result.current.loading).toBe(false)
+
+    act(() => result.current.merge({ done: true }))
+    expect(result.current.doc).toEqual({ _id: 'todo', title: 'milk', done: true, note: 'two litres' })
+    expect(result.current.dirty).toBe(true)
+    expect(await db.get('todo')).toEqual({ _id: 'todo', title: 'milk', done: false, note: 'two litres' })
+
+    await act(() => result.current.save({ title: 'oat milk' }))
+    expect(result.current.dirty).toBe(false)
+    expect(await db.get('todo')).toEqual({ _id: 'todo', title: 'oat milk', done: true, note: 'two litres' })
+    expect(result.current.doc).toEqual({ _id: 'todo', title: 'oat milk', done: true, note: 'two litres' })
+
+    await act(() => db.put({ _id: 'todo', title: 'soy milk', done: true, note: 'two litres' }))
+    await waitFor(() => expect(result.current.doc.title).toBe('soy milk'))
+
+    act(() => result.current.merge({ title: 'typo' }))
+    act(() => result.current.reset())
+    expect(result.current.doc).toEqual({ _id: 'todo', title: 'soy milk', done: true, note: 'two litres' })
+    expect(result.current.dirty).toBe(false)
+
+    act(() => result.current.replace({ title: 'rice milk', done: false }))
+    expect(result.current.doc).toEqual({ _id: 'todo', title: 'rice milk', done: false })
+    await act(() => result.current.save())
+    expect(await db.get('todo')).toEqual({ _id: 'todo', title: 'rice milk', done: false })
+
+    await act(() => result.current.remove())
+    await expect(db.get('todo')).rejects.toMatchObject({ name: 'NotFoundError' })
+    await waitFor(() => expect(result.current.doc).toEqual({ _id: 'todo' }))
+    expect(result.current.dirty).toBe(false)
+  })
+
+  it('re-renders with a change to its document merged from another device', async () => {
+    const name = unique('synced')
+    const backend = new MemoryConnector()
+    const here = memoryDb(name, unique('device-1'))
+    const other = memoryDb(name, unique('device-2'), await here.exportKey())
+    const syncHere = here.connect(backend)
+    const syncThere = other.connect(backend.peer())
+    await Promise.all([syncHere.ready, syncThere.ready])
+    await here.put({ _id: 'todo', title: 'milk', done: false })
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo' }), { wrapper: provide(here) })
+    await waitFor(() => expect(result.current.doc.title).toBe('milk'))
+
+    await syncHere.flush()
+    await other.put({ _id: 'todo', title: 'oat milk', done: true })
+    await syncThere.flush()
+    await act(() => syncHere.refresh())
+    await waitFor(() => expect(result.current.doc).toEqual({ _id: 'todo', title: 'oat milk', done: true }))
+    await syncHere.close()
+    await syncThere.close()
+  })
+
+  it('save() keeps the fields it was not told to change, even before the stored version was read', async () => {
+    const db = memoryDb()
+    await db.put({ _id: 'todo', title: 'milk', done: false })
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo', title: '', done: false }), { wrapper: provide(db) })
+    expect(result.current.loading).toBe(true)
+    await act(() => result.current.save({ done: true }))
+    expect(await db.get('todo')).toEqual({ _id: 'todo', title: 'milk', done: true })
+
+    // Changed elsewhere after this hook last rendered: the newest stored version is the base of the save.
+    act(() => result.current.merge({ done: false }))
+    await db.put({ _id: 'todo', title: 'oat milk', done: true })
+    await act(() => result.current.save())
+    expect(await db.get('todo')).toEqual({ _id: 'todo', title: 'oat milk', done: false })
+  })
+
+  it('a new document: saves made at once write one document, which the hook then follows', async () => {
+    const db = memoryDb()
+    const { result } = renderHook(() => useDocument<{ title: string }>(() => ({ title: '' })), { wrapper: provide(db) })
+    expect(result.current.doc).toEqual({ title: '' })
+    expect(result.current.loading).toBe(false)
+    act(() => result.current.merge({ title: 'new' }))
+    let results: WriteResult[] = []
+    await act(async () => {
+      const { save } = result.current
+      results = await Promise.all([save(), save({ title: 'newer' })])
+    })
+    const id = results[0]!.id
+    expect(results[1]!.id).toBe(id)
+    expect((await db.allDocs()).rows.map((row) => row.value)).toEqual([{ _id: id, title: 'newer' }])
+    expect(result.current.doc).toEqual({ _id: id, title: 'newer' })
+
+    await act(() => db.put({ _id: id, title: 'renamed' }))
+    await waitFor(() => expect(result.current.doc).toEqual({ _id: id, title: 'renamed' }))
+
+    // remove() deletes it and starts over with a new document.
+    await act(() => result.current.remove())
+    expect(result.current.doc).toEqual({ title: '' })
+    expect((await db.allDocs()).rows).toEqual([])
+  })
+
+  it('submit() twice at once (a double Enter) saves once, then starts a fresh document', async () => {
+    const db = memoryDb()
+    const { result } = renderHook(() => useDocument<Todo>({ title: '', done: false }), { wrapper: provide(db) })
+    act(() => result.current.merge({ title: 'milk' }))
+    let prevented = 0
+    const event = { preventDefault: () => void prevented++ }
+    await act(async () => {
+      const { submit } = result.current
+      await Promise.all([submit(event), submit(event)])
+    })
+    expect(prevented).toBe(2)
+    expect((await db.allDocs<Todo>()).rows.map((row) => row.value.title)).toEqual(['milk'])
+    expect(result.current.doc).toEqual({ title: '', done: false })
+    expect(result.current.dirty).toBe(false)
+  })
+
+  it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
+    const db = memoryDb()
+    const missing = renderHook(() => useDocument<Todo>({ _id: 'nope' }, { db }))
+    await waitFor(() => expect(missing.result.current.loading).toBe(false))
+    expect(missing.result.current.doc).toEqual({ _id: 'nope' })
+    expect(missing.result.current.error).toBeUndefined()
+
+    expect(() => renderHook(() => useDocument('todo' as never, { db }))).toThrow(
+      new TypeError('useDocument() expects the initial document; to follow the stored document "todo" pass { _id: "todo" }'),
+    )
+    expect(() => renderHook(() => useDocument({ _id: 7 } as never, { db }))).toThrow(
+      new TypeError("useDocument(): the initial document's _id must be a non-empty string, got 7"),
+    )
+    act(() => missing.result.current.merge({ title: 'kept' }))
+    expect(() => missing.result.current.merge({ _id: 'other' } as Partial<Todo>)).toThrow(
+      new TypeError(
+        'useDocument(): merge() cannot move the document to _id "other" (it edits "nope"); pass { _id: "other" } as the initial document to edit that one',
+      ),
+    )
+    expect(missing.result.current.doc).toEqual({ _id: 'nope', title: 'kept' })
+    await expect(missing.result.current.save({ _id: 'other' } as Partial<Todo>)).rejects.toThrow(/save\(\) cannot move the document to _id "other"/)
+    await expect(db.get('other')).rejects.toMatchObject({ name: 'NotFoundError' })
+    expect(() => renderHook(() => useDocument({}))).toThrow(
+      new TypeError('useDocument(): no database (pass { db } or render inside <DatabaseProvider db={db}>)'),
+    )
+  })
+})
