@@ -111,6 +111,22 @@ export class ConnectorError extends Error {
   }
 }
 
+/**
+ * A local record (the head, the keybag) that cannot be what was written: torn, altered, or naming files and
+ * clock events that do not match it. The message names the record and where it is stored, and what is wrong.
+ */
+export class CorruptRecordError extends Error {
+  override readonly name = 'CorruptRecordError'
+  readonly permanent = true
+  constructor(
+    /** The record and its place, e.g. `The head record "head.main" of "/data/todos"`. */
+    readonly record: string,
+    detail: string,
+  ) {
+    super(`${record} is corrupt: ${detail}`)
+  }
+}
+
 export class ClosedError extends Error {
   override readonly name = 'ClosedError'
   constructor(readonly database: string) {

@@ -8,6 +8,7 @@ export {
   IntegrityError,
   ConnectorError,
   ClosedError,
+  CorruptRecordError,
   DatabaseLockedError,
   AuthError,
   BackendConfigError,

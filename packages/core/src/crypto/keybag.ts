@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import { KeyMismatchError } from '../errors.js'
+import { CorruptRecordError, KeyMismatchError } from '../errors.js'
 import type { Storage } from '../storage/api.js'
 import { generateKeyBytes, importKey, keyFromString, type DatabaseKey } from './key.js'
 
@@ -27,11 +27,11 @@ function decodeKeybag(bytes: Uint8Array | undefined, location: string): Uint8Arr
   try {
     value = bytes && dagCbor.decode(bytes)
   } catch (error) {
-    throw new TypeError(`The keybag record of ${JSON.stringify(location)} is corrupt (not dag-cbor: ${(error as Error).message})`)
+    throw new CorruptRecordError(`The keybag record of ${JSON.stringify(location)}`, `not dag-cbor (${(error as Error).message})`)
   }
   const key = (value as { key?: unknown } | undefined)?.key
   if (!(key instanceof Uint8Array) || key.length !== 32) {
-    throw new TypeError(`The keybag record of ${JSON.stringify(location)} is corrupt (it holds no 32-byte key)`)
+    throw new CorruptRecordError(`The keybag record of ${JSON.stringify(location)}`, 'it holds no 32-byte key')
   }
   return key
 }

@@ -14,7 +14,7 @@ import { checkQueryOptions, indexIdentity, mapper, type Mapper } from '../index/
 import { readIndexes, writeIndexes, type IndexState } from '../index/record.js'
 import { keyToString } from '../crypto/key.js'
 import { loadKey } from '../crypto/keybag.js'
-import { ClosedError, NotFoundError } from '../errors.js'
+import { ClosedError, CorruptRecordError, IntegrityError, KeyMismatchError, NotFoundError } from '../errors.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
@@ -74,6 +74,8 @@ interface OpenState {
   indexes: Map<string, IndexState>
   /** Files written since the last compaction (automatic compaction runs past `compactEvery`). */
   filesSinceCompaction: number
+  /** The newest file could not be read when the database opened (torn, or absent): see #ready. */
+  damagedHead?: { file: string; error: unknown }
 }
 
 /** Local record present once a sync was connected: automatic compaction then waits for a connected sync. */
@@ -149,13 +151,16 @@ class DatabaseImpl extends TreeView implements Database {
     }
     const compacted = new Set(compaction?.files ?? [])
     const filesSinceCompaction = (await storage.listFiles()).filter((file) => !compacted.has(file)).length
+    let damagedHead: OpenState['damagedHead']
     if (head) {
       head.heads.forEach((cid, i) => store.locate(cid, head.files[i]!))
-      // The newest file is read now: it proves the key opens this database (KeyMismatchError otherwise).
-      await store.loadFile(head.files[0]!)
+      // The newest file is read now: it proves the key opens this database (KeyMismatchError otherwise), and
+      // that the head record matches it. A torn or missing copy does not stop the opening: a sync connected
+      // next can fetch it (see #ready).
+      damagedHead = await this.#openHeadFile(store, storage, head)
       markMerged(storage, this.#branch, head)
     }
-    const state: OpenState = { store, storage, head, emptyRoot, indexes, filesSinceCompaction }
+    const state: OpenState = { store, storage, head, emptyRoot, indexes, filesSinceCompaction, damagedHead }
     this.#state = state
     store.onFileWritten(() => {
       state.filesSinceCompaction++
@@ -201,9 +206,84 @@ class DatabaseImpl extends TreeView implements Database {
     }
   }
 
-  async #ready(): Promise<OpenState> {
+  /**
+   * The open state. When the newest file was damaged at opening, every operation first tries to read it
+   * again (a connected sync's backend may hold the good copy, which then replaces the local one) and fails
+   * with a typed error naming the file and the head record while it cannot. Sync itself gets the state as it
+   * is (`repair: false`): it is what brings the good copy.
+   */
+  async #ready({ repair = true }: { repair?: boolean } = {}): Promise<OpenState> {
     if (this.#closed) throw new ClosedError(this.name)
-    return this.#opening
+    const state = await this.#opening
+    if (repair && state.damagedHead && state.head) {
+      const { file } = state.damagedHead
+      const where = this.#headRecord(state.storage)
+      try {
+        await state.store.loadFile(file)
+      } catch (error) {
+        if (error instanceof IntegrityError) {
+          throw new IntegrityError(
+            file,
+            `the newest local file, named by ${where}, is damaged (${error.message}) and no connected replica holds a good copy`,
+          )
+        }
+        if (error instanceof MissingBlockError) {
+          throw new CorruptRecordError(where, `it names ${file} as the newest file, which is neither stored here nor at any connected source`)
+        }
+        throw error
+      }
+      await this.#checkHead(state.store, state.storage, state.head)
+      state.damagedHead = undefined
+    }
+    return state
+  }
+
+  #headRecord(storage: Storage): string {
+    return `The head record ${JSON.stringify(`head.${this.#branch}`)} of ${JSON.stringify(storage.location)}`
+  }
+
+  /** Loads the newest file at opening; a torn or absent copy is reported back (not thrown), see #ready. */
+  async #openHeadFile(store: BlockStore, storage: Storage, head: HeadState): Promise<OpenState['damagedHead']> {
+    const file = head.files[0]!
+    try {
+      await store.loadFile(file)
+    } catch (error) {
+      if (error instanceof IntegrityError || error instanceof MissingBlockError) return { file, error }
+      if (error instanceof KeyMismatchError && this.#options.key === undefined) {
+        // The key came from the local keybag, so the keybag and the files disagree.
+        throw new KeyMismatchError(
+          this.name,
+          `the key kept in the keybag record of ${JSON.stringify(storage.location)} does not open the newest local file ${file}: the keybag is corrupt or was replaced`,
+        )
+      }
+      throw error
+    }
+    await this.#checkHead(store, storage, head)
+    return undefined
+  }
+
+  /** The head record must match the events it names (a flipped byte can leave it decodable but wrong). */
+  async #checkHead(store: BlockStore, storage: Storage, head: HeadState): Promise<void> {
+    const where = this.#headRecord(storage)
+    let height = 0
+    for (const [i, cid] of head.heads.entries()) {
+      let event: Awaited<ReturnType<typeof loadEvent>>
+      try {
+        event = await loadEvent(store, cid)
+      } catch (error) {
+        if (error instanceof MissingBlockError) {
+          throw new CorruptRecordError(where, `it names head event ${cid}, which its file ${head.files[i]} does not hold`)
+        }
+        throw error
+      }
+      height = Math.max(height, event.h)
+      if (head.heads.length === 1 && !event.r.equals(head.root)) {
+        throw new CorruptRecordError(where, `it names root ${head.root}, but its head event ${cid} has root ${event.r}`)
+      }
+    }
+    if (height !== head.height) {
+      throw new CorruptRecordError(where, `it says height ${head.height}, but its head events have height ${height}`)
+    }
   }
 
   async #rootAt(clock: Clock): Promise<CID> {
@@ -618,7 +698,7 @@ class DatabaseImpl extends TreeView implements Database {
   }
 
   #replica(): Promise<Replica> {
-    return this.#ready().then((state) => ({
+    return this.#ready({ repair: false }).then((state) => ({
       name: this.name,
       branch: this.#branch,
       store: state.store,

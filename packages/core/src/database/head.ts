@@ -1,5 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from '../blockstore/block.js'
+import { CorruptRecordError } from '../errors.js'
 import type { Storage } from '../storage/api.js'
 
 /**
@@ -91,12 +92,12 @@ function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] {
   try {
     value = dagCbor.decode(bytes)
   } catch (error) {
-    throw new TypeError(`${where} is corrupt (not dag-cbor: ${(error as Error).message})`)
+    throw new CorruptRecordError(where, `not dag-cbor (${(error as Error).message})`)
   }
   const head = checkHead(value, where)
   const unmerged = (value as { unmerged?: unknown }).unmerged
   if (unmerged === undefined) return [head]
-  if (!Array.isArray(unmerged)) throw new TypeError(`${where} is corrupt (unmerged is not a list)`)
+  if (!Array.isArray(unmerged)) throw new CorruptRecordError(where, 'unmerged is not a list')
   return [head, ...unmerged.map((entry) => checkHead(entry, where))]
 }
 
@@ -112,7 +113,7 @@ function checkHead(value: unknown, where: string): HeadState {
     head.files.every((file) => typeof file === 'string') &&
     CID.asCID(head.root) !== null &&
     typeof head.height === 'number'
-  if (!ok) throw new TypeError(`${where} is corrupt (not a head: heads, files, root, height)`)
+  if (!ok) throw new CorruptRecordError(where, 'not a head (heads, files, root, height)')
   return head as HeadState
 }
 
