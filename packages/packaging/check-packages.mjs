@@ -33,7 +33,8 @@ const singleMajor = ['multiformats', '@ipld/car', '@ipld/dag-cbor', 'cborg']
 /** A finished example that keeps running holds a socket or timer it was told to close. */
 const EXAMPLE_TIMEOUT_MS = 60_000
 
-const log = (line) => process.stderr.write(`[check-packages] ${line}\n`)
+const startedAt = Date.now()
+const log = (line) => process.stderr.write(`[check-packages] ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${line}\n`)
 
 function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'))
