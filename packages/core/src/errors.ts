@@ -127,6 +127,29 @@ export class CorruptRecordError extends Error {
   }
 }
 
+/**
+ * A write needs the current version of ids whose part of the document tree this device never downloaded (it
+ * started lazily from a backend, and reads only what it needs), and no backend serves it now. Nothing was
+ * written; the same write succeeds once a backend is reachable. Writes to parts already read work offline.
+ */
+export class NotDownloadedError extends Error {
+  override readonly name = 'NotDownloadedError'
+  readonly permanent = false
+  constructor(
+    readonly database: string,
+    readonly ids: string[],
+    cause: unknown,
+  ) {
+    super(
+      `Cannot write ${ids.map((id) => JSON.stringify(id)).join(', ')} to database ${JSON.stringify(database)} now: ` +
+        `this device never downloaded the part of the document tree that holds ${ids.length > 1 ? 'them' : 'it'} ` +
+        `(it started lazily from a backend), and no backend serves it (${cause instanceof Error ? cause.message : String(cause)}). ` +
+        'Nothing was written; retry when a backend is reachable.',
+      { cause },
+    )
+  }
+}
+
 export class ClosedError extends Error {
   override readonly name = 'ClosedError'
   constructor(readonly database: string) {

@@ -9,6 +9,7 @@ export {
   ConnectorError,
   ClosedError,
   CorruptRecordError,
+  NotDownloadedError,
   DatabaseLockedError,
   AuthError,
   BackendConfigError,

@@ -14,7 +14,15 @@ import { checkQueryOptions, indexIdentity, mapper, type Mapper } from '../index/
 import { readIndexes, writeIndexes, type IndexState } from '../index/record.js'
 import { keyToString } from '../crypto/key.js'
 import { loadKey } from '../crypto/keybag.js'
-import { ClosedError, CorruptRecordError, IntegrityError, KeyMismatchError, NotFoundError } from '../errors.js'
+import {
+  ClosedError,
+  CorruptRecordError,
+  IntegrityError,
+  isPermanentError,
+  KeyMismatchError,
+  NotDownloadedError,
+  NotFoundError,
+} from '../errors.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
@@ -387,10 +395,10 @@ class DatabaseImpl extends TreeView implements Database {
         if (error instanceof ClosedError) return this.#opening
         throw error
       })
-      const accepted = await this.#rejectUnseenDeletes(state, batch)
+      const { accepted, previous } = await this.#screenWrites(state, batch)
       if (accepted.length === 0) return
       batch = accepted
-      const clock = await this.#commit(state, batch.flatMap((write) => write.ops))
+      const clock = await this.#commit(state, batch.flatMap((write) => write.ops), previous)
       for (const write of batch) write.resolve(clock)
       this.#maybeCompact(state)
     } catch (error) {
@@ -399,25 +407,48 @@ class DatabaseImpl extends TreeView implements Database {
   }
 
   /**
-   * A delete names a version this replica holds, as PouchDB's `remove` needs a rev: deleting an id with no
-   * live version here (never seen, or already deleted) rejects that write alone with NotFoundError, so a
-   * device can never erase another's write it has not observed. Later writes of the batch see earlier ones.
+   * Reads what each queued write needs before the batch commits, so that one write that cannot be made
+   * rejects alone and the others go through:
+   * - a write needs the current entry of each id it writes (a local write supersedes it). On a device that
+   *   started lazily, the part of the tree holding it may never have been downloaded; when no backend serves
+   *   it now, the write is rejected with NotDownloadedError (transient: the same write succeeds once a
+   *   backend is reachable) and nothing is written;
+   * - a delete names a version this replica holds, as PouchDB's `remove` needs a rev: deleting an id with no
+   *   live version here (never seen, or already deleted) rejects with NotFoundError, so a device can never
+   *   erase another's write it has not observed.
+   * Later writes of the batch see earlier ones. Returns the accepted writes and the entries read.
    */
-  async #rejectUnseenDeletes(state: OpenState, batch: PendingWrite[]): Promise<PendingWrite[]> {
-    if (!batch.some((write) => write.ops.some(([, body]) => body === null))) return batch
+  async #screenWrites(
+    state: OpenState,
+    batch: PendingWrite[],
+  ): Promise<{ accepted: PendingWrite[]; previous: Map<string, Entry | undefined> }> {
+    const previous = new Map<string, Entry | undefined>()
     const live = new Map<string, boolean>()
-    const isLive = async (id: string) => {
-      const known = live.get(id)
-      if (known !== undefined) return known
-      const entry = state.head ? await lookup(state.store, state.head.root, id) : undefined
-      return entry !== undefined && entry[2] !== null
-    }
     const accepted: PendingWrite[] = []
     for (const write of batch) {
+      const unreadable: string[] = []
+      let cause: unknown
+      for (const [id] of write.ops) {
+        if (previous.has(id) || !state.head) continue
+        try {
+          previous.set(id, await lookup(state.store, state.head.root, id))
+        } catch (error) {
+          // Not stored here, and no backend serves it now (offline, or no sync connected).
+          if (isPermanentError(error)) throw error
+          unreadable.push(id)
+          cause ??= error
+        }
+      }
+      if (unreadable.length) {
+        write.reject(new NotDownloadedError(this.name, unreadable, cause))
+        continue
+      }
       const after = new Map<string, boolean>()
       let unseen: string | undefined
       for (const [id, body] of write.ops) {
-        if (body === null && !(after.get(id) ?? (await isLive(id)))) {
+        const entry = previous.get(id)
+        const isLive = after.get(id) ?? live.get(id) ?? (entry !== undefined && entry[2] !== null)
+        if (body === null && !isLive) {
           unseen = id
           break
         }
@@ -430,7 +461,7 @@ class DatabaseImpl extends TreeView implements Database {
       for (const [id, value] of after) live.set(id, value)
       accepted.push(write)
     }
-    return accepted
+    return { accepted, previous }
   }
 
   /** Queues a compaction when enough files were written since the last one (option `compactEvery`). */
@@ -624,7 +655,7 @@ class DatabaseImpl extends TreeView implements Database {
     return index
   }
 
-  async #commit(state: OpenState, ops: Op[]): Promise<Clock> {
+  async #commit(state: OpenState, ops: Op[], previous = new Map<string, Entry | undefined>()): Promise<Clock> {
     const latest = new Map<string, Body>()
     for (const [id, body] of ops) latest.set(id, body)
     const height = (state.head?.height ?? 0) + 1
@@ -632,7 +663,8 @@ class DatabaseImpl extends TreeView implements Database {
     // A local write supersedes every version the id holds (it resolves its conflicts), so it carries them.
     const entries: Entry[] = []
     for (const [id, body] of [...latest].sort(([a], [b]) => compareKeys(a, b))) {
-      entries.push(writeEntry(id, height, body, state.head ? await lookup(state.store, base, id) : undefined))
+      const before = previous.has(id) || !state.head ? previous.get(id) : await lookup(state.store, base, id)
+      entries.push(writeEntry(id, height, body, before))
     }
     const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
     const rows = entries.map(toRow)
