@@ -15,6 +15,14 @@ export interface SyncWarning {
   error: Error
 }
 
+/** What sync moves, for progress bars on a first sync or a big offline backlog. */
+export interface SyncProgress {
+  /** The current (or last) push: files it must upload, how many are up, and their bytes so far. */
+  upload: { files: number; done: number; bytes: number }
+  /** Files downloaded from this backend this session, and their bytes (lazy loads included). */
+  download: { files: number; bytes: number }
+}
+
 export interface SyncEvents {
   status: (status: SyncStatus) => void
   /**
@@ -27,6 +35,8 @@ export interface SyncEvents {
   warning: (warning: SyncWarning) => void
   /** Remote changes were merged into the local database. */
   change: () => void
+  /** After every file uploaded or downloaded, and when a push knows how many files it must upload. */
+  progress: (progress: SyncProgress) => void
 }
 
 export interface SyncOptions {
@@ -60,6 +70,16 @@ export interface Sync {
   flush(): Promise<Clock>
   /** Pulls the remote meta now and merges it; transient failures are retried until `flushTimeout`. */
   refresh(): Promise<void>
+  /** What has been uploaded and downloaded (see the 'progress' event). */
+  readonly progress: SyncProgress
+  /**
+   * Stops pushing and pulling (a metered connection, a big backlog to send later). Local writes go on and
+   * queue; lazy reads of files not held locally still download. `flush()` and `refresh()` reject while paused.
+   */
+  pause(): void
+  /** Starts again after pause(): pulls what was missed and pushes what queued up. */
+  resume(): void
+  readonly paused: boolean
   on<E extends keyof SyncEvents>(event: E, listener: SyncEvents[E]): () => void
   /** Stops promptly, even when the backend is down. The outbox stays on disk. */
   close(): Promise<void>

@@ -3,7 +3,7 @@ import type { Clock } from '../database/api.js'
 import type { Replica } from '../database/database.js'
 import type { HeadState } from '../database/head.js'
 import { ConnectorError, KeyMismatchError } from '../errors.js'
-import type { Sync, SyncEvents, SyncOptions, SyncStatus, SyncWarning } from './api.js'
+import type { Sync, SyncEvents, SyncOptions, SyncProgress, SyncStatus, SyncWarning } from './api.js'
 import { openHead, sealHead } from './meta-entry.js'
 import { Outbox } from './outbox.js'
 
@@ -35,6 +35,8 @@ class SyncEngine implements Sync {
   #outbox = new Outbox()
   /** A permanent failure stops automatic retries; flush(), refresh() or a reconnect try once more. */
   #halted: ConnectorError | undefined
+  #paused = false
+  readonly #progress: SyncProgress = { upload: { files: 0, done: 0, bytes: 0 }, download: { files: 0, bytes: 0 } }
   /** Entries skipped (another key, unreadable), reported once each. */
   readonly #skipped = new Set<string>()
   /** Remote entries whose state the local head contains: the next save replaces them. */
@@ -82,6 +84,31 @@ class SyncEngine implements Sync {
     return this.#skipped.size
   }
 
+  get progress(): SyncProgress {
+    return { upload: { ...this.#progress.upload }, download: { ...this.#progress.download } }
+  }
+
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  pause(): void {
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#wantPull = true
+    this.#wantPush = true
+    this.#wake?.()
+    this.#kick()
+  }
+
+  #emitProgress(): void {
+    this.#emit('progress', this.progress)
+  }
+
   get #db(): string {
     return this.#replica!.name
   }
@@ -109,7 +136,12 @@ class SyncEngine implements Sync {
           const bytes = await this.#retrying('download', () => this.#connector.download(this.#db, cid))
           // A file that came from this backend is there already, and so is everything it references (a
           // meta entry names a file only after its whole closure was uploaded): never upload it back.
-          if (bytes) this.#outbox.markComplete(cid)
+          if (bytes) {
+            this.#outbox.markComplete(cid)
+            this.#progress.download.files++
+            this.#progress.download.bytes += bytes.length
+            this.#emitProgress()
+          }
           return bytes
         } catch (error) {
           throw this.#fail('download', error)
@@ -144,6 +176,8 @@ class SyncEngine implements Sync {
     if (this.#connector.subscribe) {
       this.#cleanups.push(
         this.#connector.subscribe(this.#db, this.#branch, (entries) => {
+          // While paused nothing is merged; resume() pulls the current set.
+          if (this.#paused) return
           void this.#exclusiveMerge(entries).catch((error) => this.#fail('merge', error))
         }),
       )
@@ -212,7 +246,7 @@ class SyncEngine implements Sync {
   }
 
   #kick(): void {
-    if (this.#closed || !this.#replica || this.#running || this.#halted) return
+    if (this.#closed || !this.#replica || this.#running || this.#halted || this.#paused) return
     this.#running = this.#loop().finally(() => {
       this.#running = undefined
       if ((this.#wantPush || this.#wantPull) && !this.#closed && this.#attempt === 0) this.#kick()
@@ -220,7 +254,7 @@ class SyncEngine implements Sync {
   }
 
   async #loop(): Promise<void> {
-    while (!this.#closed && (this.#wantPull || this.#wantPush)) {
+    while (!this.#closed && !this.#paused && (this.#wantPull || this.#wantPush)) {
       try {
         if (this.#wantPull) {
           this.#wantPull = false
@@ -438,11 +472,16 @@ class SyncEngine implements Sync {
       frontier = next
     }
     const missing = walked.filter((file) => !this.#outbox.isHeld(file))
+    this.#progress.upload = { files: missing.length, done: 0, bytes: 0 }
+    if (missing.length) this.#emitProgress()
     await eachLimited(missing, UPLOAD_CONCURRENCY, async (file) => {
       if (this.#closed) throw new Error('the sync was closed')
       const bytes = await replica.store.fileBytes(file)
       await this.#retrying('upload', () => this.#connector.upload(this.#db, file, bytes))
       this.#outbox.markHeld(file)
+      this.#progress.upload.done++
+      this.#progress.upload.bytes += bytes.length
+      this.#emitProgress()
     })
     for (const file of walked) this.#outbox.markComplete(file)
   }
@@ -519,7 +558,12 @@ class SyncEngine implements Sync {
     return () => set!.delete(listener as (...args: never[]) => void)
   }
 
+  #refusePaused(op: string): void {
+    if (this.#paused) throw new ConnectorError(this.#connector.name, op, new Error('sync is paused: call resume() first'))
+  }
+
   async refresh(): Promise<void> {
+    this.#refusePaused('refresh')
     await this.ready
     const deadline = Date.now() + this.#options.flushTimeout
     this.#resume()
@@ -546,6 +590,7 @@ class SyncEngine implements Sync {
   }
 
   async flush(): Promise<Clock> {
+    this.#refusePaused('flush')
     const deadline = Date.now() + this.#options.flushTimeout
     await this.#raceDeadline(this.ready, deadline)
     const replica = this.#replica!
