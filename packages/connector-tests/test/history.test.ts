@@ -13,7 +13,8 @@ import { uniqueDir } from './sync-helpers.js'
  * (live and reopened) and on a fresh device that starts from the backend.
  */
 
-const SEEDS = 30
+/** HISTORY_SEEDS=n runs more seeds (a soak); CI runs 30. */
+const SEEDS = Number(process.env.HISTORY_SEEDS) || 30
 const OPS = 80
 
 const dirs: string[] = []
@@ -214,5 +215,5 @@ describe('history stays readable', () => {
     }
     expect(report).toEqual([])
     expect(checked).toBeGreaterThan(only ? 0 : SEEDS * 3)
-  }, 120_000)
+  }, 120_000 + SEEDS * 2_000)
 })
