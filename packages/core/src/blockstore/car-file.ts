@@ -13,7 +13,11 @@ import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
 export interface FileHeader {
   v: 1
   heads: CID[]
-  /** [file CID, blocks of that file linked from this one] */
+  /**
+   * [file CID, blocks of that file linked from this one]. An empty list names a file that must be copied
+   * along with this one although nothing links into it (a compaction's last file names the files it kept
+   * because a backend lacked them).
+   */
   locations: [CID, CID[]][]
   /**
    * Optional, same shape: where older clock events this file's events descend from live, when they are not
