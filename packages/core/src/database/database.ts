@@ -2,6 +2,7 @@ import { uuidv7 } from 'uuidv7'
 import { CID } from '../blockstore/block.js'
 import { applyCompaction, readCompaction, writeCompacted, writeCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
+import { containsEvents } from '../clock/ancestry.js'
 import { loadEvent, makeEvent } from '../clock/event.js'
 import type { Connector } from '../connector/api.js'
 import type { Body, Entry } from '../crdt/entry.js'
@@ -767,15 +768,18 @@ class DatabaseImpl extends TreeView implements Database {
       await this.#adopt(state, remote, state.emptyRoot)
       return
     }
-    if (remote.root.equals(local.root)) return
-    const merged = await mergeTrees(state.store, local.root, remote.root)
-    if (merged.root.equals(local.root)) return
-    if (merged.root.equals(remote.root)) {
+    // The clocks are joined, not only the trees: a remote head whose tree adds nothing (its writes lost by
+    // the merge rule) still becomes a parent, so every clock any replica flushed stays in the history a
+    // fresh device walks. Only when one clock already contains the other is no event needed.
+    if (await containsEvents(state.store, local.heads, remote.heads)) return
+    if (await containsEvents(state.store, remote.heads, local.heads)) {
       await this.#adopt(state, remote, local.root)
       return
     }
+    const merged = await mergeTrees(state.store, local.root, remote.root)
     const height = Math.max(local.height, remote.height) + 1
-    const event = await makeEvent([...local.heads, ...remote.heads], height, merged.root)
+    const parents = [...new Map([...local.heads, ...remote.heads].map((cid) => [cid.toString(), cid])).values()]
+    const event = await makeEvent(parents, height, merged.root)
     const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
     // Only now are the merged tree's new blocks in the store.
     const rows = this.#listeners.size ? await changedRows(state.store, local.root, merged.root) : []
