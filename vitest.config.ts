@@ -1,21 +1,23 @@
 import { existsSync, readdirSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
 import { defineConfig } from 'vitest/config'
 
-// One root config; every package or app with a test/ folder is a project of its own.
-const projectDirs = ['packages', 'apps'].flatMap((group) =>
-  existsSync(group)
-    ? readdirSync(group)
-        .map((name) => `${group}/${name}`)
-        .filter((dir) => existsSync(`${dir}/test`) && !existsSync(`${dir}/vitest.config.ts`))
-    : [],
+// One root config; every package or app with a test/ folder is a project of its own. Folders are found from
+// this file's directory, not the cwd, so `npx vitest run` works from anywhere in the repo.
+const repo = import.meta.dirname
+const folders = ['packages', 'apps'].flatMap((group) =>
+  existsSync(join(repo, group)) ? readdirSync(join(repo, group)).map((name) => join(repo, group, name)) : [],
 )
-const ownConfigs = ['packages', 'apps'].flatMap((group) =>
-  existsSync(group)
-    ? readdirSync(group)
-        .map((name) => `${group}/${name}/vitest.config.ts`)
-        .filter((file) => existsSync(file))
-    : [],
-)
+const hasOwnConfig = (dir: string) => existsSync(join(dir, 'vitest.config.ts'))
+const projectDirs = folders.filter((dir) => existsSync(join(dir, 'test')))
+
+// Run from inside a package (`npm test`, `npx vitest run` in its folder): that package's tests only.
+const inside = (dir: string) => {
+  const path = relative(dir, process.cwd())
+  return path === '' || (!path.startsWith('..') && !path.startsWith(sep) && !path.includes(`..${sep}`))
+}
+const here = projectDirs.find(inside)
+const selected = here ? [here] : projectDirs
 
 export default defineConfig({
   resolve: { conditions: ['source'] },
@@ -23,12 +25,13 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    projects: [
-      ...projectDirs.map((dir) => ({
-        extends: true as const,
-        test: { name: dir.split('/')[1], root: dir, include: ['test/**/*.test.ts'] },
-      })),
-      ...ownConfigs,
-    ],
+    projects: selected.map((dir) =>
+      hasOwnConfig(dir)
+        ? join(dir, 'vitest.config.ts')
+        : {
+            extends: true as const,
+            test: { name: relative(repo, dir).split(sep)[1]!, root: dir, include: ['test/**/*.test.ts'] },
+          },
+    ),
   },
 })
