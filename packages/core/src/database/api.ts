@@ -12,7 +12,10 @@ export type StoredDoc<T extends Doc = Doc> = T & { _id: string }
 export type Clock = string[]
 
 export interface DatabaseOptions {
-  /** Node: files under `<dir>/<name>/` (default `./.proj-data`). Ignored with `storage: 'memory'`. */
+  /**
+   * Node: files under `<dir>/<name>/` (default `./.proj-data`). With `storage: 'memory'`: without `dir` each
+   * `database()` gets a fresh store; with it, databases of the same name and `dir` share one in this process.
+   */
   dir?: string
   /** An `exportKey()` string from another device; without it a new key is made and kept locally. */
   key?: string

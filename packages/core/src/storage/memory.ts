@@ -1,18 +1,34 @@
 import { localPeers } from './local-peers.js'
 import type { Storage } from './api.js'
 
-/** Process-local storage. Instances with the same name share contents until the process ends. */
-const shared = new Map<string, { files: Map<string, Uint8Array>; records: Map<string, Uint8Array> }>()
+interface MemoryState {
+  files: Map<string, Uint8Array>
+  records: Map<string, Uint8Array>
+}
 
+/** Stores opened with an explicit `dir`, kept until the process ends so that a later instance finds them. */
+const shared = new Map<string, MemoryState>()
+let unnamed = 0
+
+/**
+ * Process-local storage. Without `dir` every call gets a fresh, empty store (a second `database()` of the same
+ * name is another device, as it would be anywhere else, so a sync through it proves replication). With `dir`,
+ * instances of the same name and dir share one store, like two opens of one folder, until the process ends.
+ */
 export function memoryStorage(name: string, options: { dir?: string } = {}): Storage {
-  const scope = `${options.dir ?? ''}/${name}`
-  let state = shared.get(scope)
-  if (!state) {
-    state = { files: new Map(), records: new Map() }
+  const fresh = (): MemoryState => ({ files: new Map(), records: new Map() })
+  let state: MemoryState
+  let location: string
+  if (options.dir === undefined) {
+    state = fresh()
+    location = `memory:${name}#${++unnamed}`
+  } else {
+    const scope = `${options.dir}/${name}`
+    state = shared.get(scope) ?? fresh()
     shared.set(scope, state)
+    location = `memory:${scope}`
   }
   const { files, records } = state
-  const location = `memory:${scope}`
   const peers = localPeers(location)
   // An instance opened while another runs a whileAlone task (a compaction) waits for it.
   const gate = async () => {
