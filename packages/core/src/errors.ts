@@ -128,6 +128,28 @@ export class CorruptRecordError extends Error {
 }
 
 /**
+ * A stored record, file or meta entry was written in a newer format than this version of core reads. Nothing
+ * was changed; a newer version of core opens it. Older formats are read (and rewritten in the current format
+ * when next written), so this only happens after a downgrade or next to a newer replica. See docs/FORMAT.md.
+ */
+export class FormatVersionError extends Error {
+  override readonly name = 'FormatVersionError'
+  readonly permanent = true
+  constructor(
+    /** What was read and where, e.g. `The head record "head.main" of "/data/todos"`. */
+    readonly record: string,
+    readonly version: number,
+    /** The newest version this code reads. */
+    readonly supported: number,
+  ) {
+    super(
+      `${record} has format version ${version}, but this version of @proj/core reads versions up to ${supported}: ` +
+        'open it with a newer version',
+    )
+  }
+}
+
+/**
  * A write needs the current version of ids whose part of the document tree this device never downloaded (it
  * started lazily from a backend, and reads only what it needs), and no backend serves it now. Nothing was
  * written; the same write succeeds once a backend is reachable. Writes to parts already read work offline.

@@ -11,6 +11,7 @@ export {
   CorruptRecordError,
   NotDownloadedError,
   DatabaseLockedError,
+  FormatVersionError,
   AuthError,
   BackendConfigError,
   isPermanentError,

@@ -6,6 +6,7 @@ export {
   AuthError,
   BackendConfigError,
   ConnectorError,
+  FormatVersionError,
   IntegrityError,
   KeyMismatchError,
   isPermanentError,

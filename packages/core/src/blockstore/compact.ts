@@ -1,6 +1,6 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import type { BranchNode, TreeNode } from '../crdt/tree.js'
-import type { ClockEvent } from '../clock/event.js'
+import { decodeCompactionRecord, encodeCompactionRecord, type CompactionRecord } from '../format/compaction-record.js'
+import { decodeEvent } from '../format/event.js'
+import { decodeTreeNode, type BranchNode } from '../format/tree-node.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
 import type { BlockStore } from './store.js'
@@ -56,12 +56,13 @@ export async function writeCompacted(
     const key = cid.toString()
     if (seen.has(key)) return
     seen.add(key)
-    const block = await store.get<TreeNode>(cid)
-    if (block.value.l === 0) {
+    const block = await store.get(cid)
+    const node = decodeTreeNode(block.value, cid)
+    if (node.l === 0) {
       await add({ block, links: [] })
       return
     }
-    const links = (block.value as BranchNode).e.map(([, child]) => child)
+    const links = (node as BranchNode).e.map(([, child]) => child)
     for (const link of links) await visit(link)
     branches.push({ block, links })
   }
@@ -74,14 +75,15 @@ export async function writeCompacted(
   // the next push, which walks references from the head files, still uploads them.
   const history: [CID, string[]][] = []
   for (const head of heads) {
-    const block = await store.get<ClockEvent>(head)
+    const block = await store.get(head)
+    const event = decodeEvent(block.value, head)
     if (seen.has(head.toString())) continue
     seen.add(head.toString())
-    for (const parent of block.value.p) {
+    for (const parent of event.p) {
       const holders = store.locationsOf(parent)
       if (holders.length) history.push([parent, [...holders]])
     }
-    chunk.push({ block, links: [block.value.r] })
+    chunk.push({ block, links: [event.r] })
   }
   const file = await store.commit(chunk, heads, { history, carry: [...keptFiles] })
   files.push(file)
@@ -91,22 +93,17 @@ export async function writeCompacted(
   return { files, eventFile, located }
 }
 
-/** The local record of the last compaction: where its blocks live, and where older history was. */
-export interface CompactionRecord {
-  files: string[]
-  blocks: [CID, number][]
-  history: [CID, string][]
-}
+export type { CompactionRecord }
 
 const RECORD = 'compaction'
 
 export async function readCompaction(storage: Storage): Promise<CompactionRecord | undefined> {
   const bytes = await storage.readRecord(RECORD)
-  return bytes ? (dagCbor.decode(bytes) as CompactionRecord) : undefined
+  return bytes ? decodeCompactionRecord(bytes, `The compaction record of ${JSON.stringify(storage.location)}`) : undefined
 }
 
 export async function writeCompaction(storage: Storage, record: CompactionRecord): Promise<void> {
-  await storage.writeRecord(RECORD, dagCbor.encode(record))
+  await storage.writeRecord(RECORD, encodeCompactionRecord(record))
 }
 
 /**

@@ -2,7 +2,7 @@ import { open, seal } from '../crypto/envelope.js'
 import type { DatabaseKey } from '../crypto/key.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
-import { decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from './car-file.js'
+import { decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
 
 /** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
 export type FileSource = (cid: string) => Promise<Uint8Array | undefined>

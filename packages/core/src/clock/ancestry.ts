@@ -1,6 +1,6 @@
 import { CID } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
-import type { ClockEvent } from './event.js'
+import { loadEvent } from './event.js'
 
 /** Events looked at before answering "unsure"; an unsure answer only costs one merge event. */
 const WALK_BUDGET = 256
@@ -19,7 +19,7 @@ export async function containsEvents(store: BlockStore, from: readonly CID[], wa
   for (const text of missing) {
     const cid = CID.parse(text)
     if (!store.has(cid)) return false
-    lowest = Math.min(lowest, (await store.get<ClockEvent>(cid)).value.h)
+    lowest = Math.min(lowest, (await loadEvent(store, cid)).h)
   }
   const seen = new Set<string>()
   const stack = [...from]
@@ -30,7 +30,7 @@ export async function containsEvents(store: BlockStore, from: readonly CID[], wa
     if (seen.has(key)) continue
     seen.add(key)
     if (--budget < 0 || !store.has(cid)) return false
-    const event = (await store.get<ClockEvent>(cid)).value
+    const event = await loadEvent(store, cid)
     for (const parent of event.p) {
       if (missing.delete(parent.toString()) && !missing.size) return true
     }

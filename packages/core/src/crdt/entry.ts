@@ -1,26 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
+import type { Body, Entry, EntryMeta, Version } from '../format/tree-node.js'
 
-/** A document body as stored: the doc without `_id`, or null for a deletion (a tombstone). */
-export type Body = Record<string, unknown> | null
-
-/** One version of a document: the height of the clock event that wrote it, and its body. */
-export type Version = [height: number, body: Body]
-
-/**
- * What an entry knows beyond its winning version: `c`, the concurrent versions that lost (conflicts, winner
- * order), and `s`, the versions it supersedes as [height, digest] (sorted), so a later merge can tell a
- * version someone overwrote from one written concurrently. Absent when both are empty.
- */
-export interface EntryMeta {
-  c?: Version[]
-  s?: [number, number][]
-}
-
-/**
- * One key of the document map: [id, height of the clock event that wrote it, body, meta?].
- * Tombstones stay, so merges of replicas that have and have not seen a delete agree.
- */
-export type Entry = [id: string, height: number, body: Body, meta?: EntryMeta]
+export type { Body, Entry, EntryMeta, Version }
 
 /**
  * How far (in clock heights) below the winner a superseded or conflicting version is remembered. Older ones

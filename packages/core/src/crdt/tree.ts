@@ -1,5 +1,6 @@
-import { CID, encodeBlock, type Block } from '../blockstore/block.js'
+import { CID, type Block } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
+import { decodeTreeNode, encodeTreeNode, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
 import { compareKeys, type Entry } from './entry.js'
 
 /**
@@ -10,16 +11,7 @@ import { compareKeys, type Entry } from './entry.js'
  * A node ends after a key whose hash has (level + 1) × BITS low zero bits; nodes are ~32 entries wide. Keys
  * are never removed (deletes are tombstones), so an update only ever splits nodes, which keeps it incremental.
  */
-export interface LeafNode {
-  l: 0
-  e: Entry[]
-}
-export interface BranchNode {
-  l: number
-  /** [last key of the child, child CID] */
-  e: [string, CID][]
-}
-export type TreeNode = LeafNode | BranchNode
+export type { BranchNode, LeafNode, TreeNode }
 
 export interface NewBlock {
   block: Block
@@ -52,11 +44,11 @@ function endsNode(key: string, level: number): boolean {
 type Ref = [lastKey: string, cid: CID]
 
 export async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
-  return (await store.get<TreeNode>(cid)).value
+  return decodeTreeNode((await store.get(cid)).value, cid)
 }
 
 async function makeNode(node: TreeNode, out: NewBlock[]): Promise<Ref> {
-  const block = await encodeBlock(node)
+  const block = await encodeTreeNode(node)
   const links = node.l === 0 ? [] : (node as BranchNode).e.map(([, cid]) => cid)
   out.push({ block, links })
   const last = node.e[node.e.length - 1]

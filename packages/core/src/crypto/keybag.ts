@@ -1,5 +1,6 @@
-import * as dagCbor from '@ipld/dag-cbor'
+import { equals } from 'multiformats/bytes'
 import { CorruptRecordError, KeyMismatchError } from '../errors.js'
+import { decodeKeybag, encodeKeybag } from '../format/keybag.js'
 import type { Storage } from '../storage/api.js'
 import { generateKeyBytes, importKey, keyFromString, type DatabaseKey } from './key.js'
 
@@ -14,28 +15,12 @@ const RECORD = 'keybag'
 export async function loadKey(storage: Storage, database: string, given: string | undefined): Promise<DatabaseKey> {
   const givenRaw = given === undefined ? undefined : keyFromString(given)
   const fresh = givenRaw ?? generateKeyBytes()
-  const stored = await storage.updateRecord(RECORD, (current) => (current ? undefined : dagCbor.encode({ key: fresh })))
-  const key = decodeKeybag(stored, storage.location)
-  if (givenRaw && !equal(givenRaw, key)) {
+  const stored = await storage.updateRecord(RECORD, (current) => (current ? undefined : encodeKeybag(fresh)))
+  const where = `The keybag record of ${JSON.stringify(storage.location)}`
+  if (!stored) throw new CorruptRecordError(where, 'it holds no 32-byte key')
+  const key = decodeKeybag(stored, where)
+  if (givenRaw && !equals(givenRaw, key)) {
     throw new KeyMismatchError(database, 'this device already keeps a different key for it')
   }
   return importKey(key)
-}
-
-function decodeKeybag(bytes: Uint8Array | undefined, location: string): Uint8Array {
-  let value: unknown
-  try {
-    value = bytes && dagCbor.decode(bytes)
-  } catch (error) {
-    throw new CorruptRecordError(`The keybag record of ${JSON.stringify(location)}`, `not dag-cbor (${(error as Error).message})`)
-  }
-  const key = (value as { key?: unknown } | undefined)?.key
-  if (!(key instanceof Uint8Array) || key.length !== 32) {
-    throw new CorruptRecordError(`The keybag record of ${JSON.stringify(location)}`, 'it holds no 32-byte key')
-  }
-  return key
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i])
 }

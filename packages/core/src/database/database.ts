@@ -13,6 +13,7 @@ import { indexChanges, queryIndex, rangeScan, updateIndex } from '../index/index
 import { MemoryIndex } from '../index/memory.js'
 import { checkQueryOptions, indexIdentity, mapper, type Mapper } from '../index/query.js'
 import { readIndexes, writeIndexes, type IndexState } from '../index/record.js'
+import { decodeReplicatedRecord, encodeReplicatedRecord } from '../format/replicated-record.js'
 import { keyToString } from '../crypto/key.js'
 import { loadKey } from '../crypto/keybag.js'
 import {
@@ -503,7 +504,10 @@ class DatabaseImpl extends TreeView implements Database {
   #replicated: boolean | undefined
 
   async #replicates(state: OpenState): Promise<boolean> {
-    this.#replicated ??= (await state.storage.readRecord(REPLICATED)) !== undefined
+    if (this.#replicated === undefined) {
+      const bytes = await state.storage.readRecord(REPLICATED)
+      this.#replicated = bytes !== undefined && decodeReplicatedRecord(bytes, `The record "replicated" of ${JSON.stringify(state.storage.location)}`)
+    }
     return this.#replicated
   }
 
@@ -750,7 +754,7 @@ class DatabaseImpl extends TreeView implements Database {
         this.#retainers.add(retains)
         if (!this.#replicated) {
           this.#replicated = true
-          void state.storage.writeRecord(REPLICATED, new Uint8Array([1])).catch((error) =>
+          void state.storage.writeRecord(REPLICATED, encodeReplicatedRecord()).catch((error) =>
             console.error(`database ${JSON.stringify(this.name)}: recording that it replicates failed:`, error),
           )
         }

@@ -1,19 +1,7 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import { CID } from '../blockstore/block.js'
-import { CorruptRecordError } from '../errors.js'
+import { decodeHeadRecord, encodeHeadRecord, type HeadState } from '../format/head.js'
 import type { Storage } from '../storage/api.js'
 
-/**
- * Where a replica stands: the clock heads, the file holding each head event (a reader's way in), the root of
- * the document tree at those heads, and their height. Kept locally per branch and, encrypted, as a remote
- * meta entry.
- */
-export interface HeadState {
-  heads: CID[]
-  files: string[]
-  root: CID
-  height: number
-}
+export type { HeadState }
 
 /**
  * The local head record `head.<branch>` is shared by every instance over the same storage (browser tabs,
@@ -68,53 +56,6 @@ export async function writeHead(storage: Storage, branch: string, head: HeadStat
   // Only the new head can be in the record now; entries other writers add later are judged then.
   known.clear()
   known.add(headKey(head))
-}
-
-/** One head as stored (also the plaintext of a remote meta entry). */
-export function encodeHead(head: HeadState): Uint8Array {
-  return dagCbor.encode(plainHead(head))
-}
-
-export function decodeHead(bytes: Uint8Array): HeadState {
-  return decodeHeadRecord(bytes, 'head record')[0]!
-}
-
-function plainHead(head: HeadState) {
-  return { heads: head.heads, files: head.files, root: head.root, height: head.height }
-}
-
-function encodeHeadRecord(head: HeadState, unmerged: HeadState[]): Uint8Array {
-  return dagCbor.encode(unmerged.length ? { ...plainHead(head), unmerged: unmerged.map(plainHead) } : plainHead(head))
-}
-
-function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] {
-  let value: unknown
-  try {
-    value = dagCbor.decode(bytes)
-  } catch (error) {
-    throw new CorruptRecordError(where, `not dag-cbor (${(error as Error).message})`)
-  }
-  const head = checkHead(value, where)
-  const unmerged = (value as { unmerged?: unknown }).unmerged
-  if (unmerged === undefined) return [head]
-  if (!Array.isArray(unmerged)) throw new CorruptRecordError(where, 'unmerged is not a list')
-  return [head, ...unmerged.map((entry) => checkHead(entry, where))]
-}
-
-function checkHead(value: unknown, where: string): HeadState {
-  const head = value as Partial<HeadState> | null
-  const ok =
-    head !== null &&
-    typeof head === 'object' &&
-    Array.isArray(head.heads) &&
-    head.heads.every((cid) => CID.asCID(cid) !== null) &&
-    Array.isArray(head.files) &&
-    head.files.length === head.heads.length &&
-    head.files.every((file) => typeof file === 'string') &&
-    CID.asCID(head.root) !== null &&
-    typeof head.height === 'number'
-  if (!ok) throw new CorruptRecordError(where, 'not a head (heads, files, root, height)')
-  return head as HeadState
 }
 
 function dedupe(heads: HeadState[]): HeadState[] {

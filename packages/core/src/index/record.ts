@@ -1,23 +1,11 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import type { CID } from '../blockstore/block.js'
+import { decodeIndexRecord, encodeIndexRecord, type IndexState } from '../format/index-record.js'
 import type { Storage } from '../storage/api.js'
 
 /**
- * A persisted index: its tree root and the file holding it, and the document tree root it reflects (with
- * its file), so a reopened database answers the first query from the stored tree and brings it up to date
- * with a diff from `docRoot` instead of a rebuild. Kept in a small local record per branch: indexes are a
+ * Persisted indexes (layout: format/index-record.ts), kept in a small local record per branch: indexes are a
  * replica's own (they depend on the queries it runs), so they are not part of the synced clock.
  */
-export interface IndexState {
-  /** `field:<field>` or `named:<index name>` (see indexIdentity). */
-  name: string
-  /** A named index: the source text of the map function that built it (another source rebuilds it). */
-  source?: string
-  root: CID
-  file: string
-  docRoot: CID
-  docFile: string
-}
+export type { IndexState }
 
 const record = (branch: string) => `indexes.${branch}`
 
@@ -25,12 +13,12 @@ export async function readIndexes(storage: Storage, branch: string): Promise<Map
   const bytes = await storage.readRecord(record(branch))
   const out = new Map<string, IndexState>()
   if (!bytes) return out
-  const value = dagCbor.decode(bytes) as { v: 1; i: IndexState[] }
+  const where = `The index record ${JSON.stringify(record(branch))} of ${JSON.stringify(storage.location)}`
   // Earlier versions also persisted unnamed map functions by source text (`map:…`); those are never read.
-  for (const index of value.i ?? []) if (!index.name.startsWith('map:')) out.set(index.name, index)
+  for (const index of decodeIndexRecord(bytes, where)) if (!index.name.startsWith('map:')) out.set(index.name, index)
   return out
 }
 
 export async function writeIndexes(storage: Storage, branch: string, indexes: Map<string, IndexState>): Promise<void> {
-  await storage.writeRecord(record(branch), dagCbor.encode({ v: 1, i: [...indexes.values()] }))
+  await storage.writeRecord(record(branch), encodeIndexRecord(indexes.values()))
 }

@@ -1,4 +1,5 @@
-import * as dagCbor from '@ipld/dag-cbor'
+import { FormatVersionError } from '../errors.js'
+import { decodeOutboxRecord, encodeOutboxRecord } from '../format/outbox-record.js'
 import type { Storage } from '../storage/api.js'
 
 /**
@@ -8,23 +9,11 @@ import type { Storage } from '../storage/api.js'
  *   the head and stops only at complete files, so a file uploaded before its references never hides them.
  * A file becomes complete only when the push that walked it finished every upload of the walk.
  *
- * Kept on disk so a restart does not walk and upload everything again. Version 2 records both sets; a
- * version 1 record (`{ uploaded }`, written before the two levels existed, when a failed push could record
- * files whose references never arrived) is read as held-only, so the first push re-walks and repairs.
+ * Kept on disk so a restart does not walk and upload everything again (layout and versions:
+ * format/outbox-record.ts). A version 1 record, written before the two levels existed, when a failed push
+ * could record files whose references never arrived, is read as held-only, so the first push re-walks and
+ * repairs.
  */
-export const OUTBOX_RECORD_VERSION = 2
-
-interface OutboxRecordV1 {
-  uploaded: string[]
-}
-
-interface OutboxRecordV2 {
-  v: 2
-  complete: string[]
-  /** Held but not complete. */
-  held: string[]
-}
-
 export class Outbox {
   readonly #held = new Set<string>()
   readonly #complete = new Set<string>()
@@ -61,34 +50,29 @@ export class Outbox {
   }
 
   encode(): Uint8Array {
-    const record: OutboxRecordV2 = {
-      v: OUTBOX_RECORD_VERSION,
+    return encodeOutboxRecord({
       complete: [...this.#complete],
       held: [...this.#held].filter((file) => !this.#complete.has(file)),
-    }
-    return dagCbor.encode(record)
+    })
   }
 
   static decode(bytes: Uint8Array, recordName: string): Outbox {
     const outbox = new Outbox()
-    let value: unknown
+    let record
     try {
-      value = dagCbor.decode(bytes)
+      record = decodeOutboxRecord(bytes, `Sync record ${JSON.stringify(recordName)}`)
     } catch (error) {
-      // Only an optimisation is lost: the next push walks everything again.
-      console.warn(`Ignoring unreadable sync record ${JSON.stringify(recordName)}: ${(error as Error).message}`)
+      // Only an optimisation is lost: the next push walks everything again. A record written by a newer
+      // version is not misread either: starting from nothing is correct, only slower.
+      if (error instanceof FormatVersionError) {
+        console.warn(`Sync record ${JSON.stringify(recordName)} has version ${error.version}; this version reads up to ${error.supported}`)
+      } else {
+        console.warn(`Ignoring unreadable sync record ${JSON.stringify(recordName)}: ${(error as Error).message}`)
+      }
       return outbox
     }
-    const record = value as Partial<OutboxRecordV2 & OutboxRecordV1> | null
-    if (record && record.v === OUTBOX_RECORD_VERSION && Array.isArray(record.complete) && Array.isArray(record.held)) {
-      for (const file of record.complete) outbox.markComplete(String(file))
-      for (const file of record.held) outbox.markHeld(String(file))
-    } else if (record && record.v === undefined && Array.isArray(record.uploaded)) {
-      for (const file of record.uploaded) outbox.markHeld(String(file))
-    } else if (record && typeof record.v === 'number' && record.v > OUTBOX_RECORD_VERSION) {
-      // Written by a newer version: start from nothing rather than misread it (correct, only slower).
-      console.warn(`Sync record ${JSON.stringify(recordName)} has version ${record.v}; this version reads up to ${OUTBOX_RECORD_VERSION}`)
-    }
+    for (const file of record.complete) outbox.markComplete(file)
+    for (const file of record.held) outbox.markHeld(file)
     return outbox
   }
 

@@ -1,0 +1,26 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+
+/**
+ * A dag-cbor block addressed by a CIDv1 with sha2-256: clock events, tree nodes and file headers. The
+ * encoding is canonical (dag-cbor sorts map keys), so one value always has one CID.
+ */
+export interface Block<T = unknown> {
+  readonly cid: CID
+  readonly bytes: Uint8Array
+  readonly value: T
+}
+
+export async function encodeBlock<T>(value: T): Promise<Block<T>> {
+  const bytes = dagCbor.encode(value)
+  const digest = await sha256.digest(bytes)
+  return { cid: CID.createV1(dagCbor.code, digest), bytes, value }
+}
+
+/** Decodes bytes that were already verified against `cid`. */
+export function decodeBlock<T>(cid: CID, bytes: Uint8Array): Block<T> {
+  return { cid, bytes, value: dagCbor.decode(bytes) as T }
+}
+
+export { CID }

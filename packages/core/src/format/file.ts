@@ -1,0 +1,136 @@
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
+import { CarBufferReader } from '@ipld/car/buffer-reader'
+import { equals } from 'multiformats/bytes'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { FormatVersionError, IntegrityError } from '../errors.js'
+import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
+
+/**
+ * The plaintext of a stored file: a CARv1 whose one root is this header block, followed by the blocks of one
+ * transaction (clock events, tree nodes). The header's `v` versions the file: its layout and the shape of
+ * every block in it (events and tree nodes are content-addressed and carry no version of their own).
+ * Version 1 is the only one so far.
+ */
+export const FILE_VERSION = 1
+
+/**
+ * The root block of every file: the clock heads after the transaction, and where each block that a block of
+ * this file links to lives when it is not in this file. With it a reader that starts from the newest file
+ * finds every older block without opening other files first.
+ */
+export interface FileHeader {
+  v: 1
+  heads: CID[]
+  /**
+   * [file CID, blocks of that file linked from this one]. An empty list names a file that must be copied
+   * along with this one although nothing links into it (a compaction's last file names the files it kept
+   * because a backend lacked them).
+   */
+  locations: [CID, CID[]][]
+  /**
+   * Optional, same shape: where older clock events this file's events descend from live, when they are not
+   * linked from this file (a compaction leaves parents out of its links so that the current state never
+   * needs a file written before it). Readers use it to walk history; copying the state never follows it.
+   * Files without it (all files before it existed) read as before.
+   */
+  history?: [CID, CID[]][]
+}
+
+export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Promise<Uint8Array> {
+  const headerBlock = await encodeBlock(header)
+  const all = [headerBlock, ...blocks]
+  let size = CarBufferWriter.headerLength({ roots: [headerBlock.cid] })
+  for (const block of all) size += CarBufferWriter.blockLength(block)
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots: [headerBlock.cid] })
+  for (const block of all) writer.write(block)
+  return writer.close()
+}
+
+/** A block as read from a file: not yet verified against its CID, nor decoded. */
+export interface RawBlock {
+  readonly cid: CID
+  readonly bytes: Uint8Array
+}
+
+/**
+ * Parses a CAR: the header is verified, decoded and checked now; the other blocks come back raw, to be
+ * verified (`verifyBlock`) and decoded when first used, so opening a large file costs only what is read from
+ * it. `label` (the file's CID) names the file in errors.
+ */
+export async function decodeCar(
+  bytes: Uint8Array,
+  label: string,
+  options: { headerOnly?: boolean } = {},
+): Promise<{ header: FileHeader; blocks: RawBlock[] }> {
+  let reader: CarBufferReader
+  try {
+    reader = CarBufferReader.fromBytes(bytes)
+  } catch (error) {
+    throw new IntegrityError(label, `not a CAR file (${(error as Error).message})`)
+  }
+  const [root] = reader.getRoots()
+  if (!root) throw new IntegrityError(label, 'CAR file has no root')
+  let header: FileHeader | undefined
+  const blocks: RawBlock[] = []
+  for (const { cid, bytes: blockBytes } of reader.blocks()) {
+    if (cid.equals(root)) {
+      header = checkHeader((await verifyBlock({ cid, bytes: blockBytes }, label)).value, label)
+    } else if (!options.headerOnly) {
+      blocks.push({ cid: CID.asCID(cid) ?? cid, bytes: blockBytes })
+    }
+  }
+  if (!header) throw new IntegrityError(label, 'missing file header')
+  return { header, blocks }
+}
+
+function checkHeader(value: unknown, label: string): FileHeader {
+  const header = value as Partial<FileHeader> | null
+  const v = header !== null && typeof header === 'object' ? (header.v as unknown) : undefined
+  if (typeof v === 'number' && Number.isInteger(v) && v > FILE_VERSION) {
+    throw new FormatVersionError(`The file ${label}`, v, FILE_VERSION)
+  }
+  if (v !== FILE_VERSION) throw new IntegrityError(label, 'missing or unknown file header')
+  const ok =
+    Array.isArray(header!.heads) &&
+    header!.heads.every((cid) => CID.asCID(cid) !== null) &&
+    isLocations(header!.locations) &&
+    (header!.history === undefined || isLocations(header!.history))
+  if (!ok) throw new IntegrityError(label, 'file header is not { v, heads, locations, history? }')
+  return header as FileHeader
+}
+
+function isLocations(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        CID.asCID(pair[0]) !== null &&
+        Array.isArray(pair[1]) &&
+        (pair[1] as unknown[]).every((cid) => CID.asCID(cid) !== null),
+    )
+  )
+}
+
+/** Verifies a block's bytes against its CID, then decodes it. `label` names the file it came from. */
+export async function verifyBlock<T>(block: RawBlock, label: string): Promise<Block<T>> {
+  const { cid, bytes } = block
+  const digest = await sha256.digest(bytes)
+  if (cid.multihash.code !== sha256.code || !equals(digest.digest, cid.multihash.digest)) {
+    throw new IntegrityError(label, `block ${cid} does not hash to its CID`)
+  }
+  return decodeBlock<T>(CID.asCID(cid) ?? cid, bytes)
+}
+
+/** A stored file's name (and a meta entry's): CIDv1, raw codec, sha2-256 of its stored (sealed) bytes. */
+export async function fileCid(bytes: Uint8Array): Promise<CID> {
+  return CID.createV1(raw.code, await sha256.digest(bytes))
+}
+
+export async function verifyFile(cid: string, bytes: Uint8Array): Promise<void> {
+  const expected = CID.parse(cid)
+  const actual = await fileCid(bytes)
+  if (!expected.equals(actual)) throw new IntegrityError(cid, `file bytes hash to ${actual}`)
+}

@@ -1,0 +1,71 @@
+import { CID } from 'multiformats/cid'
+import { CorruptRecordError } from '../errors.js'
+import { decodeRecordMap, encodeRecord } from './record.js'
+import { recordVersion } from './version.js'
+
+/**
+ * Where a replica stands: the clock heads, the file holding each head event (a reader's way in), the root of
+ * the document tree at those heads, and their height. Kept locally per branch (the head record) and, sealed,
+ * as a remote meta entry.
+ */
+export interface HeadState {
+  heads: CID[]
+  files: string[]
+  root: CID
+  height: number
+}
+
+/**
+ * Version 1: `{ v: 1, heads, files, root, height, unmerged? }` (the meta entry has no `unmerged`). Records and
+ * entries written before the version field existed have no `v` and read as version 1.
+ */
+export const HEAD_VERSION = 1
+
+/** The local head record `head.<branch>`: the head, and heads other instances stored that it does not contain. */
+export function encodeHeadRecord(head: HeadState, unmerged: HeadState[] = []): Uint8Array {
+  const record: Record<string, unknown> = { v: HEAD_VERSION, ...plainHead(head) }
+  if (unmerged.length) record.unmerged = unmerged.map(plainHead)
+  return encodeRecord(record)
+}
+
+/** The head first, then the `unmerged` heads. `where` names the record in errors. */
+export function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] {
+  const value = decodeRecordMap(bytes, where)
+  recordVersion(value, where, HEAD_VERSION)
+  const head = checkHead(value, where)
+  const unmerged = value.unmerged
+  if (unmerged === undefined) return [head]
+  if (!Array.isArray(unmerged)) throw new CorruptRecordError(where, 'unmerged is not a list')
+  return [head, ...unmerged.map((entry) => checkHead(entry, where))]
+}
+
+/** The plaintext of a remote meta entry (sealed by sync/meta-entry.ts). */
+export function encodeMetaEntry(head: HeadState): Uint8Array {
+  return encodeRecord({ v: HEAD_VERSION, ...plainHead(head) })
+}
+
+export function decodeMetaEntry(bytes: Uint8Array, where: string): HeadState {
+  const value = decodeRecordMap(bytes, where)
+  recordVersion(value, where, HEAD_VERSION)
+  return checkHead(value, where)
+}
+
+function plainHead(head: HeadState) {
+  return { heads: head.heads, files: head.files, root: head.root, height: head.height }
+}
+
+function checkHead(value: unknown, where: string): HeadState {
+  const head = value as Partial<HeadState> | null
+  const ok =
+    head !== null &&
+    typeof head === 'object' &&
+    Array.isArray(head.heads) &&
+    head.heads.every((cid) => CID.asCID(cid) !== null) &&
+    Array.isArray(head.files) &&
+    head.files.length === head.heads.length &&
+    head.files.every((file) => typeof file === 'string') &&
+    CID.asCID(head.root) !== null &&
+    typeof head.height === 'number'
+  if (!ok) throw new CorruptRecordError(where, 'not a head (heads, files, root, height)')
+  return plainHead(head as HeadState)
+}
