@@ -416,12 +416,23 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
           room.listeners.clear()
           const socket = await room.socket.catch(() => undefined)
           socket?.close()
+          endConnection(socket)
         }),
       )
       emitStatus()
       statusListeners.clear()
     },
   }
+}
+
+/**
+ * Node's `ws`, after the close frames, waits up to 30 s for the server to end the TCP connection (partykit dev
+ * does not), and that socket keeps the process alive: the close frame is on its way, so end it now. Browser
+ * sockets have no `terminate` and need nothing.
+ */
+function endConnection(socket: PartySocket | undefined): void {
+  const underlying = (socket as unknown as { _ws?: { terminate?: () => void } } | undefined)?._ws
+  underlying?.terminate?.()
 }
 
 /**
