@@ -19,3 +19,5 @@ export {
 export { MissingBlockError } from './blockstore/store.js'
 export { HistoryUnavailableError } from './database/view.js'
 export { shareLink, parseShareLink } from './sync/share-link.js'
+export { inspectLocal, inspectBackend } from './inspect.js'
+export type { BackendRecord, BackendReport, FileProblem, FilesReport, InspectOptions, InspectProgress, LocalReport } from './inspect.js'

@@ -138,6 +138,10 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
       })
       peers.announce(record)
     },
+    async listRecords() {
+      await gate()
+      return (await readdir(recordsDir)).filter((f) => !f.startsWith('.'))
+    },
     watch: (listener) => peers.watch(listener),
     whileAlone: (task) => peers.whileAlone(task),
     async close() {

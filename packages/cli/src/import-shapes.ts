@@ -1,0 +1,94 @@
+import { CliError } from './usage.js'
+
+/**
+ * What `proj load` accepts, line by line (so any size streams):
+ *
+ * 1. NDJSON of documents, as `proj dump` writes: `{"_id":"a","title":"milk"}`; `{"_id":"b","_deleted":true}`
+ *    deletes b. A document without `_id` gets a new one.
+ * 2. NDJSON of rows, as PouchDB/CouchDB `_all_docs?include_docs=true` or `_changes?include_docs=true` rows and
+ *    Fireproof `allDocs()` rows: `{"id":"a","doc":{…}}`, `{"key":"a","value":{"_id":"a",…}}`;
+ *    `{"id":"b","deleted":true}` or `"value":{"deleted":true}` deletes b.
+ * 3. The JSON that CouchDB's `_all_docs` returns, which has one row per line between
+ *    `{"total_rows":…,"rows":[` and `]}` (rows end with `,`); or the whole object `{"rows":[…]}` on one line
+ *    (`JSON.stringify(await pouch.allDocs({ include_docs: true }))`).
+ *
+ * PouchDB's bookkeeping (`_rev`, `_revisions`, `_revs_info`, `_conflicts`, `_deleted_conflicts`, `_local_seq`)
+ * is dropped; inline `_attachments` (`attachments=true`) become `{ content_type, data: Uint8Array }`; attachment
+ * stubs without data are refused. Design documents (`_design/…`) and local documents (`_local/…`) are skipped.
+ */
+export type Parsed = { kind: 'doc'; doc: Record<string, unknown> } | { kind: 'skip'; id: string; why: string }
+
+const POUCH_META = ['_rev', '_revisions', '_revs_info', '_conflicts', '_deleted_conflicts', '_local_seq']
+
+/** The documents one line holds (none for the opening or closing line of a CouchDB listing). */
+export function shapesOfLine(line: string, lineNo: number, parse: (text: string) => unknown): Parsed[] {
+  let text = line.trim()
+  if (text === '' || /^\]\s*(,.*)?\}$/.test(text) || text === ']') return []
+  if (text.endsWith(',')) text = text.slice(0, -1)
+  // The head of a CouchDB listing: `{"total_rows":3,"offset":0,"rows":[`
+  if (/"rows"\s*:\s*\[$/.test(text)) return []
+  let value: unknown
+  try {
+    value = parse(text)
+  } catch (error) {
+    throw new CliError(`line ${lineNo}: not JSON (${(error as Error).message}): ${preview(text)}`)
+  }
+  if (!isObject(value)) throw new CliError(`line ${lineNo}: expected a JSON object (a document or a row), got ${preview(text)}`)
+  if (Array.isArray(value.rows)) return value.rows.map((row, i) => fromRowOrDoc(row, `line ${lineNo}, row ${i}`))
+  return [fromRowOrDoc(value, `line ${lineNo}`)]
+}
+
+function fromRowOrDoc(value: unknown, where: string): Parsed {
+  if (!isObject(value)) throw new CliError(`${where}: expected an object, got ${preview(JSON.stringify(value))}`)
+  const isRow = !('_id' in value) && ('id' in value || 'key' in value) && ['doc', 'value', 'deleted', 'changes'].some((field) => field in value)
+  if (!isRow) return fromDoc(value, where)
+  // A row: PouchDB/CouchDB { id, key, value: { rev, deleted? }, doc? }, changes { id, deleted?, doc? }, Fireproof { key, value: doc }.
+  const id = typeof value.id === 'string' ? value.id : typeof value.key === 'string' ? value.key : undefined
+  if (id === undefined) throw new CliError(`${where}: a row without a string "id" or "key": ${preview(JSON.stringify(value))}`)
+  const inner = isObject(value.value) ? value.value : undefined
+  if (value.deleted === true || inner?.deleted === true || inner?._deleted === true) return fromDoc({ _id: id, _deleted: true }, where)
+  if (isObject(value.doc)) return fromDoc(value.doc, where)
+  if (inner && ('_id' in inner || !('rev' in inner))) return fromDoc({ _id: id, ...inner }, where)
+  throw new CliError(`${where}: row ${JSON.stringify(id)} carries no document: export with include_docs=true`)
+}
+
+function fromDoc(doc: Record<string, unknown>, where: string): Parsed {
+  const id = doc._id
+  if (typeof id === 'string' && (id.startsWith('_design/') || id.startsWith('_local/'))) {
+    return { kind: 'skip', id, why: id.startsWith('_design/') ? 'a design document (use db.index() for views)' : 'a local document' }
+  }
+  const out: Record<string, unknown> = {}
+  for (const [field, value] of Object.entries(doc)) {
+    if (POUCH_META.includes(field)) continue
+    out[field] = field === '_attachments' ? attachments(value, where, id) : value
+  }
+  if (out._deleted === true) return { kind: 'doc', doc: { _id: out._id, _deleted: true } }
+  if (out._deleted === false) delete out._deleted
+  return { kind: 'doc', doc: out }
+}
+
+function attachments(value: unknown, where: string, id: unknown): unknown {
+  if (!isObject(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const [name, attachment] of Object.entries(value)) {
+    if (!isObject(attachment) || typeof attachment.data !== 'string') {
+      throw new CliError(
+        `${where}: attachment ${JSON.stringify(name)} of ${JSON.stringify(id)} has no inline data (a stub): export with attachments=true`,
+      )
+    }
+    const bytes = Buffer.from(attachment.data, 'base64')
+    out[name] = {
+      ...(typeof attachment.content_type === 'string' ? { content_type: attachment.content_type } : {}),
+      data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    }
+  }
+  return out
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array)
+}
+
+function preview(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text
+}

@@ -1,0 +1,301 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from '@proj/connect-raw'
+import { database, type Database } from '@proj/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { proj, serve } from './run-cli.js'
+
+const root = mkdtempSync(join(tmpdir(), 'proj-cli-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+let counter = 0
+const fresh = (label: string) => join(root, `${label}-${++counter}`)
+
+/** Every id's state through changes(): its document, or 'deleted'. */
+async function contents(db: Database): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {}
+  for (const row of (await db.changes()).rows) out[row.key] = row.deleted ? 'deleted' : row.value
+  return out
+}
+
+async function withDb<T>(dir: string, name: string, fn: (db: Database) => Promise<T>, key?: string): Promise<T> {
+  const db = database(name, { dir, ...(key ? { key } : {}) })
+  try {
+    return await fn(db)
+  } finally {
+    await db.close()
+  }
+}
+
+/** a, c live (a with bytes), b deleted, a field index: returns the data dir and the key. */
+async function sampleDatabase(name = 'todos'): Promise<{ dir: string; key: string }> {
+  const dir = fresh('data')
+  const key = await withDb(dir, name, async (db) => {
+    await db.bulk([
+      { _id: 'a', title: 'milk', done: false, bytes: new Uint8Array([0, 1, 255]) },
+      { _id: 'b', title: 'bread', done: true },
+      { _id: 'c', title: 'eggs', tags: ['x', { deep: [1, null, 'é'] }] },
+    ])
+    await db.del('b')
+    await db.query('done', { key: false })
+    return db.exportKey()
+  })
+  return { dir, key }
+}
+
+describe('proj --help', () => {
+  it('lists every command, and each command teaches its use', async () => {
+    const top = await proj(['--help'])
+    expect(top.code).toBe(0)
+    for (const command of ['serve', 'export', 'inspect', 'verify', 'dump', 'load']) {
+      expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'))
+      const help = await proj([command, '--help'])
+      expect(help.code).toBe(0)
+      expect(help.stdout.startsWith(`Usage: proj ${command}`)).toBe(true)
+      expect(help.stdout).toMatch(/Examples?:\n {2}proj /)
+    }
+  })
+
+  it('names an unknown command or option and exits 2', async () => {
+    const unknown = await proj(['inspekt'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('"inspekt"')
+    const option = await proj(['verify', '.', '--frobnicate'])
+    expect(option.code).toBe(2)
+    expect(option.stderr).toContain('--frobnicate')
+    expect(option.stderr).toContain('proj verify --help')
+    const missing = await proj(['dump'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('<dir|url>')
+  })
+})
+
+describe('proj inspect and verify on a local database', () => {
+  let sample: { dir: string; key: string }
+  beforeAll(async () => {
+    sample = await sampleDatabase()
+  })
+
+  it('inspect prints documents, heads, files and indexes', async () => {
+    const files = readdirSync(join(sample.dir, 'todos', 'files'))
+    const text = await proj(['inspect', join(sample.dir, 'todos')])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/^docs +2 live, 1 deleted$/m)
+    expect(text.stdout).toMatch(new RegExp(`^files +${files.length} \\(`, 'm'))
+    expect(text.stdout).toMatch(/^heads +1 \(height 2\): bafy/m)
+    expect(text.stdout).toMatch(/^indexes +done \(field\)$/m)
+    expect(text.stdout).toMatch(/^problems +none$/m)
+
+    const json = await proj(['inspect', sample.dir, '--name', 'todos', '--json'])
+    expect(json.code).toBe(0)
+    const report = JSON.parse(json.stdout)
+    expect(report.docs).toEqual({ live: 2, deleted: 1 })
+    expect(report.files.count).toBe(files.length)
+    const bytes = files.reduce((sum, file) => sum + readFileSync(join(sample.dir, 'todos', 'files', file)).length, 0)
+    expect(report.files.bytes).toBe(bytes)
+    expect(report.heads).toHaveLength(1)
+  })
+
+  it('verify exits 0 on a good database, and 1 naming a file with one flipped byte', async () => {
+    const { dir } = await sampleDatabase()
+    const good = await proj(['verify', join(dir, 'todos')])
+    expect(good.code).toBe(0)
+    expect(good.stdout).toMatch(/^ok: \d+ files/m)
+
+    const filesDir = join(dir, 'todos', 'files')
+    const victim = readdirSync(filesDir).sort()[0]!
+    const bytes = readFileSync(join(filesDir, victim))
+    bytes[bytes.length - 5]! ^= 0x01
+    writeFileSync(join(filesDir, victim), bytes)
+    const bad = await proj(['verify', join(dir, 'todos')])
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toMatch(new RegExp(`^corrupt +${victim}: `, 'm'))
+    expect(bad.stderr).toContain('1 bad files')
+  })
+
+  it('verify names a file the head needs that is gone', async () => {
+    const { dir } = await sampleDatabase()
+    const filesDir = join(dir, 'todos', 'files')
+    const stored = readdirSync(filesDir)
+    // The newest file is the one inspect lists as holding the head; remove every file but one to be sure
+    // a file the head needs is gone.
+    const kept = stored[0]!
+    for (const file of stored.slice(1)) rmSync(join(filesDir, file))
+    const result = await proj(['verify', join(dir, 'todos')])
+    expect(result.code).toBe(1)
+    const missing = [...result.stdout.matchAll(/^missing +(\S+):/gm)].map((match) => match[1])
+    expect(missing.length).toBeGreaterThan(0)
+    for (const file of missing) expect(stored.filter((f) => f !== kept)).toContain(file)
+  })
+
+  it('a wrong key is refused without echoing it', async () => {
+    const other = await withDb(fresh('other'), 'x', (db) => db.exportKey())
+    const result = await proj(['inspect', join(sample.dir, 'todos'), '--key', other])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('KeyMismatchError')
+    expect(result.stderr).not.toContain(other)
+  })
+
+  it('a folder without a database is an error naming it, and nothing is created there', async () => {
+    const empty = fresh('empty')
+    const result = await proj(['inspect', empty, '--name', 'todos'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(empty)
+    expect(() => readdirSync(empty)).toThrow()
+  })
+})
+
+describe('proj dump and load', () => {
+  it('a round trip keeps every document, bytes included, and brings no deleted one back', async () => {
+    const { dir } = await sampleDatabase()
+    const dumped = await proj(['dump', join(dir, 'todos')])
+    expect(dumped.code).toBe(0)
+    const lines = dumped.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    expect(lines.map((doc) => doc._id)).toEqual(['a', 'b', 'c'])
+    expect(lines[1]).toEqual({ _id: 'b', _deleted: true })
+
+    const target = fresh('restored')
+    const loaded = await proj(['load', join(target, 'todos')], { input: dumped.stdout })
+    expect(loaded.code).toBe(0)
+    const original = await withDb(dir, 'todos', contents)
+    const restored = await withDb(target, 'todos', contents)
+    expect(restored).toEqual({ a: original.a, c: original.c })
+    expect((restored.a as { bytes: unknown }).bytes).toEqual(new Uint8Array([0, 1, 255]))
+
+    // Into an older copy that still has b: the deletion travels, b does not come back.
+    const older = fresh('older')
+    await withDb(older, 'todos', async (db) => {
+      await db.bulk([{ _id: 'b', title: 'bread' }, { _id: 'a', title: 'old milk' }])
+    })
+    const file = join(root, `dump-${++counter}.ndjson`)
+    expect((await proj(['dump', join(dir, 'todos'), '--out', file])).code).toBe(0)
+    const again = await proj(['load', join(older, 'todos'), file])
+    expect(again.code).toBe(0)
+    expect(again.stderr).toContain('1 deleted')
+    const merged = await withDb(older, 'todos', contents)
+    expect(merged).toEqual({ a: original.a, b: 'deleted', c: original.c })
+
+    // --live leaves deletions out.
+    const live = await proj(['dump', join(dir, 'todos'), '--live'])
+    expect(live.stdout.trim().split('\n').map((line) => JSON.parse(line)._id)).toEqual(['a', 'c'])
+  })
+
+  it('loads PouchDB/CouchDB _all_docs and _changes, Fireproof rows and plain docs', async () => {
+    // _all_docs?include_docs=true as CouchDB writes it: one row per line.
+    const couch = [
+      '{"total_rows":4,"offset":0,"rows":[',
+      '{"id":"_design/app","key":"_design/app","value":{"rev":"1-a"},"doc":{"_id":"_design/app","_rev":"1-a","views":{}}},',
+      '{"id":"p1","key":"p1","value":{"rev":"2-b"},"doc":{"_id":"p1","_rev":"2-b","_revisions":{"start":2,"ids":["b","a"]},"name":"pouch","n":1}},',
+      '{"id":"p2","key":"p2","value":{"rev":"1-c"},"doc":{"_id":"p2","_rev":"1-c","_attachments":{"note.txt":{"content_type":"text/plain","data":"aGk="}}}}',
+      ']}',
+    ].join('\n')
+    // One JSON object on one line (JSON.stringify of pouch.allDocs({ include_docs: true })).
+    const oneLine = JSON.stringify({ total_rows: 1, offset: 0, rows: [{ id: 'p3', key: 'p3', value: { rev: '1-d' }, doc: { _id: 'p3', _rev: '1-d', v: 3 } }] })
+    // _changes rows (a deletion of p1), Fireproof rows, a plain doc, a doc without _id.
+    const rest = [
+      '{"seq":5,"id":"p1","changes":[{"rev":"3-e"}],"deleted":true}',
+      '{"key":"f1","value":{"_id":"f1","fire":true}}',
+      '{"_id":"d1","plain":[1,2]}',
+      '{"id":7,"named":"no _id"}',
+    ].join('\n')
+    const dir = fresh('migrated')
+    const result = await proj(['load', join(dir, 'db'), '--batch', '2'], { input: `${couch}\n${oneLine}\n${rest}\n` })
+    expect(result.stderr).toContain('1 design/local documents skipped')
+    expect(result.code).toBe(0)
+    const docs = await withDb(dir, 'db', contents)
+    expect(docs.p1).toBe('deleted')
+    expect(docs.p2).toEqual({ _id: 'p2', _attachments: { 'note.txt': { content_type: 'text/plain', data: new TextEncoder().encode('hi') } } })
+    expect(docs.p3).toEqual({ _id: 'p3', v: 3 })
+    expect(docs.f1).toEqual({ _id: 'f1', fire: true })
+    expect(docs.d1).toEqual({ _id: 'd1', plain: [1, 2] })
+    expect(docs['_design/app']).toBeUndefined()
+    const generated = Object.values(docs).filter((doc) => (doc as { named?: string }).named === 'no _id')
+    expect(generated).toHaveLength(1)
+  })
+
+  it('a bad line stops the load naming its line; the lines before it are written', async () => {
+    const dir = fresh('bad')
+    const input = ['{"_id":"ok1"}', '{"_id":"ok2"}', '{"_id": nope}', '{"_id":"after"}'].join('\n')
+    const result = await proj(['load', join(dir, 'db'), '--batch', '1'], { input })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('line 3: not JSON')
+    const docs = await withDb(dir, 'db', contents)
+    expect(Object.keys(docs).sort()).toEqual(['ok1', 'ok2'])
+
+    const attachmentStub = '{"id":"s","value":{"rev":"1-a"},"doc":{"_id":"s","_attachments":{"a.png":{"stub":true}}}}'
+    const stub = await proj(['load', join(dir, 'db')], { input: attachmentStub })
+    expect(stub.code).toBe(1)
+    expect(stub.stderr).toContain('attachments=true')
+  })
+})
+
+describe('against a running proj serve', () => {
+  let store: string
+  let server: Awaited<ReturnType<typeof serve>>
+  beforeAll(async () => {
+    store = fresh('store')
+    server = await serve(['--dir', store, '--token', 't0ken'])
+  })
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0)
+  })
+
+  it('load, inspect, verify and dump a database through its URL', async () => {
+    const { dir, key } = await sampleDatabase()
+    const dumped = (await proj(['dump', join(dir, 'todos')])).stdout
+    const auth = ['--name', 'todos', '--key', key]
+    const loaded = await proj(['load', server.url, ...auth], { input: dumped, env: { PROJ_TOKEN: 't0ken' } })
+    expect(loaded.stderr).toContain('2 documents written')
+    expect(loaded.code).toBe(0)
+
+    const inspected = await proj(['inspect', server.url, ...auth])
+    expect(inspected.code).toBe(0)
+    expect(inspected.stdout).toMatch(/^docs +2 live, 0 deleted$/m)
+    expect(inspected.stdout).toMatch(/^meta +1 entries$/m)
+    expect(inspected.stdout).toMatch(/^files +1 \(/m)
+
+    const again = await proj(['dump', server.url, ...auth])
+    expect(again.stdout).toBe(dumped.split('\n').filter((line) => !line.includes('_deleted')).join('\n'))
+
+    expect((await proj(['verify', server.url, ...auth])).code).toBe(0)
+    const [file] = readdirSync(join(store, 'todos', 'data'))
+    const path = join(store, 'todos', 'data', file!)
+    const bytes = readFileSync(path)
+    bytes[30]! ^= 0x80
+    writeFileSync(path, bytes)
+    const bad = await proj(['verify', server.url, ...auth])
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toMatch(new RegExp(`^corrupt +${file}: `, 'm'))
+  })
+
+  it('inspect shows, per backend, what is not uploaded yet', async () => {
+    const { dir } = await sampleDatabase('pending')
+    await withDb(dir, 'pending', async (db) => {
+      const sync = connect.http(db, server.url, { token: 't0ken' })
+      await sync.flush()
+      await sync.close()
+    })
+    const synced = await proj(['inspect', join(dir, 'pending')])
+    expect(synced.stdout).toMatch(/^backends +http [0-9a-f]{24}: holds everything$/m)
+    await withDb(dir, 'pending', (db) => db.put({ _id: 'offline', title: 'written while offline' }))
+    const pending = await proj(['inspect', join(dir, 'pending')])
+    expect(pending.stdout).toMatch(/^backends +http [0-9a-f]{24}: 1 files \(\d+ B\) not uploaded yet$/m)
+  })
+
+  it('export writes a store folder that verify and dump read with the key', async () => {
+    const { dir, key } = await sampleDatabase()
+    const out = fresh('exported')
+    const exported = await proj(['export', '--name', 'todos', '--dir', dir, '--out', out])
+    expect(exported.code).toBe(0)
+    expect(exported.stdout).toContain('proj serve --read-only')
+    const verified = await proj(['verify', out, '--key', key])
+    expect(verified.stdout).toMatch(/^ok: /m)
+    expect(verified.code).toBe(0)
+    const dumped = await proj(['dump', out, '--key', key])
+    expect(dumped.stdout.trim().split('\n').map((line) => JSON.parse(line)._id)).toEqual(['a', 'b', 'c'])
+    const keyless = await proj(['dump', out])
+    expect(keyless.code).toBe(2)
+    expect(keyless.stderr).toContain('--key')
+  })
+})
