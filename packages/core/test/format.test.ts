@@ -1,0 +1,276 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { cpSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fromHex, toHex } from 'multiformats/bytes'
+import { CID } from 'multiformats/cid'
+import { describe, expect, it } from 'vitest'
+import { seal } from '../src/crypto/envelope.js'
+import { importKey, keyFromString } from '../src/crypto/key.js'
+import * as format from '../src/format/index.js'
+import { database, FormatVersionError, type Clock, type MapFn } from '../src/index.js'
+import { FormatVersionError as KitFormatVersionError, isPermanentError } from '../src/kit.js'
+import { encodings, values } from './fixtures/format-values.js'
+import { tempDir } from './helpers.js'
+
+/**
+ * The golden database (test/fixtures/golden-v1, written by generate.ts with the code of its day) must open
+ * and read the same forever; the pinned bytes (format-v1-bytes.json) must be what every encoder writes.
+ * A change that breaks either needs a format version bump and a migration (docs/FORMAT.md).
+ */
+const fixture = join(import.meta.dirname, 'fixtures', 'golden-v1')
+const key = readFileSync(join(fixture, 'key.txt'), 'utf8').trim()
+const clocks = JSON.parse(readFileSync(join(fixture, 'clocks.json'), 'utf8')) as Record<'beforeCompaction' | 'older' | 'head', Clock>
+const pinned = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'format-v1-bytes.json'), 'utf8')) as Record<string, string>
+
+/** A copy of the golden database (opening writes records and LOCK): returns its `dir` and its folder. */
+function golden(): { dir: string; root: string } {
+  const dir = tempDir()
+  cpSync(join(fixture, 'db'), dir, { recursive: true })
+  return { dir, root: join(dir, 'golden') }
+}
+
+const record = (root: string, name: string) => join(root, 'records', name)
+const dataFile = (root: string, cid: string) => join(root, 'files', cid)
+const newestFile = 'bafkreifkpa26gs57t4tbwqpuu7apc352tlxx2ykunhmnl5uent2pudbwsy'
+
+/** The named index's map function, with the source text the fixture stored for it (so it is not rebuilt). */
+const byAge = new Function('return (doc,emit)=>{if(typeof doc.age==="number")emit(doc.age,doc._id)}')() as MapFn
+
+const alice = { _id: 'alice', age: 32, city: 'Lyon', tags: ['admin'] }
+const carol = { _id: 'carol', age: 46, city: 'Lyon' }
+const carolNice = { _id: 'carol', age: 45, city: 'Nice' }
+const erin = { _id: 'erin', age: 38, city: 'Oslo' }
+const frank = { _id: 'frank', age: 52, city: 'Porto' }
+const dave = { _id: 'dave', age: 19, city: 'Porto', bytes: new Uint8Array([1, 2, 3]) }
+
+describe('the golden database written by format version 1', () => {
+  it('opens with storage "file" and reads exactly what was written: docs, queries, changes, conflicts, history', async () => {
+    const { dir } = golden()
+    const db = database('golden', { dir, storage: 'file', key, compactEvery: 0 })
+    expect(await db.clock()).toEqual(clocks.head)
+    expect((await db.allDocs()).rows).toEqual([alice, carol, erin, frank].map((doc) => ({ key: doc._id, value: doc })))
+    expect(await db.get('carol', { conflicts: true })).toEqual({ ...carol, _conflicts: [carolNice] })
+    await expect(db.get('bob')).rejects.toThrow('Document not found: "bob"')
+    expect((await db.query('city', { key: 'Lyon' })).rows).toEqual([
+      { id: 'alice', key: 'Lyon' },
+      { id: 'carol', key: 'Lyon' },
+    ])
+    expect((await db.index('byAge', byAge).query({ range: [30, 50] })).rows).toEqual([
+      { id: 'alice', key: 32, value: 'alice' },
+      { id: 'erin', key: 38, value: 'erin' },
+      { id: 'carol', key: 46, value: 'carol' },
+    ])
+    expect(await db.changes()).toEqual({
+      rows: [
+        { key: 'alice', value: alice },
+        { key: 'bob', value: { _id: 'bob' }, deleted: true },
+        { key: 'carol', value: carol },
+        { key: 'dave', value: { _id: 'dave' }, deleted: true },
+        { key: 'erin', value: erin },
+        { key: 'frank', value: frank },
+      ],
+      clock: clocks.head,
+    })
+    expect((await db.changes(clocks.older)).rows).toEqual([
+      { key: 'alice', value: alice },
+      { key: 'dave', value: { _id: 'dave' }, deleted: true },
+    ])
+    const older = await db.at(clocks.older)
+    expect((await older.allDocs()).rows.map((row) => row.value)).toEqual([
+      { _id: 'alice', age: 31, city: 'Lyon', tags: ['admin', 'ops'] },
+      carol,
+      dave,
+      erin,
+      frank,
+    ])
+    // The clock the compaction ran at: its event was rewritten into the compaction's files.
+    const compacted = await db.at(clocks.beforeCompaction)
+    expect((await compacted.allDocs()).rows.map((row) => row.key)).toEqual(['alice', 'carol', 'dave', 'erin'])
+    expect(await compacted.get('carol', { conflicts: true })).toEqual({ ...carol, _conflicts: [carolNice] })
+    await db.close()
+  })
+
+  it('opens without the key (from its keybag), and a write stores its records in the current version', async () => {
+    const { dir, root } = golden()
+    const legacy = dagCbor.decode(readFileSync(record(root, 'head.main'))) as Record<string, unknown>
+    expect(legacy.v).toBeUndefined() // written before records carried a version
+    const db = database('golden', { dir })
+    expect(await db.exportKey()).toBe(key)
+    await db.put({ _id: 'grace', age: 28 })
+    await db.compact()
+    await db.close()
+    for (const name of ['head.main', 'compaction']) {
+      expect((dagCbor.decode(readFileSync(record(root, name))) as { v?: number }).v).toBe(1)
+    }
+    const again = database('golden', { dir })
+    expect((await again.allDocs()).rows.map((row) => row.key)).toEqual(['alice', 'carol', 'erin', 'frank', 'grace'])
+    await again.close()
+  })
+})
+
+describe('pinned bytes of every encoder (format version 1)', () => {
+  it('encodes the fixed values to the checked-in bytes', async () => {
+    const encoded = Object.fromEntries(Object.entries(await encodings()).map(([name, bytes]) => [name, toHex(bytes)]))
+    expect(Object.keys(encoded).sort()).toEqual(Object.keys(pinned).sort())
+    for (const [name, hex] of Object.entries(pinned)) expect({ name, hex: encoded[name] }).toEqual({ name, hex })
+  })
+
+  it('decodes the checked-in bytes back to the fixed values', async () => {
+    const bytes = (name: string) => fromHex(pinned[name]!)
+    const where = 'The test record'
+    expect(format.decodeHeadRecord(bytes('head record'), where)).toEqual([values.head])
+    expect(format.decodeHeadRecord(bytes('head record with unmerged'), where)).toEqual([values.head, values.merged])
+    expect(format.decodeMetaEntry(bytes('meta entry (plaintext)'), where)).toEqual(values.merged)
+    expect(format.decodeKeybag(bytes('keybag'), where)).toEqual(values.key)
+    expect(format.decodeIndexRecord(bytes('index record'), where)).toEqual(values.index)
+    expect(format.decodeOutboxRecord(bytes('outbox record'), where)).toEqual(values.outbox)
+    expect(format.decodeCompactionRecord(bytes('compaction record'), where)).toEqual(values.compaction)
+    expect(format.decodeReplicatedRecord(bytes('replicated record'), where)).toBe(true)
+    expect(format.decodeEnvelope(bytes('envelope'), 'file x')).toEqual({
+      keyId: values.keyId,
+      iv: values.iv,
+      ciphertext: values.ciphertext,
+    })
+    const leafCid = CID.decode(bytes('tree leaf CID'))
+    expect(format.decodeTreeNode(dagCbor.decode(bytes('tree leaf')), leafCid)).toEqual(values.leaf)
+    const { header, blocks } = await format.decodeCar(bytes('file (CAR: header, event, leaf)'), 'file x')
+    expect(header.heads.map(String)).toEqual([CID.decode(bytes('clock event CID')).toString()])
+    expect(blocks.map((block) => block.cid.toString())).toEqual([header.heads[0]!.toString(), leafCid.toString()])
+    const event = await format.verifyBlock(blocks[0]!, 'file x')
+    expect(format.decodeEvent(event.value, event.cid)).toEqual({ p: [values.head.heads[0]!, values.merged.heads[0]!].sort(format.compareCids), h: 8, r: values.head.root })
+  })
+
+  it('reads the records of earlier versions: unversioned records as version 1, the outbox record version 1 as held files', () => {
+    const records = join(fixture, 'db', 'golden', 'records')
+    const where = 'The test record'
+    const [head] = format.decodeHeadRecord(readFileSync(join(records, 'head.main')), where)
+    expect(head!.heads.map(String)).toEqual(clocks.head)
+    expect(head!.files).toEqual([newestFile])
+    expect(format.decodeKeybag(readFileSync(join(records, 'keybag')), where)).toEqual(keyFromString(key))
+    expect(format.decodeCompactionRecord(readFileSync(join(records, 'compaction')), where).files).toHaveLength(2)
+    const v1 = dagCbor.encode({ uploaded: ['bafkfile1', 'bafkfile2'] })
+    expect(format.decodeOutboxRecord(v1, where)).toEqual({ complete: [], held: ['bafkfile1', 'bafkfile2'] })
+  })
+})
+
+describe('corrupt and newer copies of the golden database', () => {
+  /** The first error the opened database gives (every operation waits for the opening). */
+  async function openError(dir: string, options: { key?: string } = {}): Promise<Error> {
+    const db = database('golden', { dir, ...options })
+    const error = await db.allDocs().then(
+      () => new Error('opened without an error'),
+      (e: Error) => e,
+    )
+    await db.close().catch(() => {})
+    return error
+  }
+
+  /** Points the head record at another newest file (as a writer of that file would have). */
+  function renameNewest(root: string, bytes: Uint8Array, cid: string): void {
+    writeFileSync(dataFile(root, cid), bytes)
+    const [head] = format.decodeHeadRecord(readFileSync(record(root, 'head.main')), 'head')
+    writeFileSync(record(root, 'head.main'), format.encodeHeadRecord({ ...head!, files: [cid] }))
+  }
+
+  it('a truncated newest file: an IntegrityError naming the file and the head record', async () => {
+    const { dir, root } = golden()
+    truncateSync(dataFile(root, newestFile), 100)
+    const error = await openError(dir)
+    expect(error.name).toBe('IntegrityError')
+    expect(error.message).toBe(
+      `Integrity check failed for ${newestFile}: the newest local file, named by The head record "head.main" of ` +
+        `${JSON.stringify(root)}, is damaged (Integrity check failed for ${newestFile}: file bytes hash to ` +
+        'bafkreidurk75p4lmaqbtpoebggp52raqynerygap74gyjh3bekeunw7u2e) and no connected replica holds a good copy',
+    )
+  })
+
+  it('a flipped header byte of a file: an IntegrityError in place, a typed error once renamed to its new CID', async () => {
+    const { dir, root } = golden()
+    const bytes = readFileSync(dataFile(root, newestFile))
+    bytes[0] = 0x02 // envelope version 1 → 2
+    writeFileSync(dataFile(root, newestFile), bytes)
+    expect((await openError(dir)).message).toBe(
+      `Integrity check failed for ${newestFile}: the newest local file, named by The head record "head.main" of ` +
+        `${JSON.stringify(root)}, is damaged (Integrity check failed for ${newestFile}: file bytes hash to ` +
+        'bafkreiduhv2alz7e2otoeyqh2a27brprgq6fyszgwqc6mgeku6nzo73f5i) and no connected replica holds a good copy',
+    )
+
+    const renamed = (await format.fileCid(bytes)).toString()
+    renameNewest(root, bytes, renamed)
+    const newer = await openError(dir)
+    expect(newer).toBeInstanceOf(FormatVersionError)
+    expect(newer.message).toBe(
+      `The envelope of ${renamed} has format version 2, but this version of @proj/core reads versions up to 1: ` +
+        'open it with a newer version',
+    )
+    expect(newer).toMatchObject({ version: 2, supported: 1 })
+
+    bytes[0] = 0x01
+    bytes[1]! ^= 0x01 // the first byte of the key id
+    const foreign = (await format.fileCid(bytes)).toString()
+    renameNewest(root, bytes, foreign)
+    expect((await openError(dir)).message).toBe(
+      `Wrong key for database "golden": the key kept in the keybag record of ${JSON.stringify(root)} does not open ` +
+        `the newest local file ${foreign}: the keybag is corrupt or was replaced`,
+    )
+  })
+
+  it('a file whose header has a newer version: FormatVersionError naming the file', async () => {
+    const { dir, root } = golden()
+    const block = await format.encodeEvent([], 1, values.head.root)
+    const car = await format.encodeCar({ v: 2, heads: [block.cid], locations: [] } as unknown as format.FileHeader, [block])
+    const sealed = await seal(await importKey(keyFromString(key)), car)
+    const cid = (await format.fileCid(sealed)).toString()
+    renameNewest(root, sealed, cid)
+    expect((await openError(dir)).message).toBe(
+      `The file ${cid} has format version 2, but this version of @proj/core reads versions up to 1: open it with a newer version`,
+    )
+  })
+
+  it('records with a newer version: FormatVersionError naming the record and the versions, nothing rewritten', async () => {
+    const cases: [name: string, change: (value: Record<string, unknown>) => unknown, message: (root: string) => string][] = [
+      ['head.main', (v) => ({ ...v, v: 2 }), (root) => `The head record "head.main" of ${JSON.stringify(root)} has format version 2`],
+      ['keybag', (v) => ({ ...v, v: 7 }), (root) => `The keybag record of ${JSON.stringify(root)} has format version 7`],
+      ['indexes.main', (v) => ({ ...v, v: 2 }), (root) => `The index record "indexes.main" of ${JSON.stringify(root)} has format version 2`],
+      ['compaction', (v) => ({ ...v, v: 3 }), (root) => `The compaction record of ${JSON.stringify(root)} has format version 3`],
+    ]
+    for (const [name, change, message] of cases) {
+      const { dir, root } = golden()
+      const changed = dagCbor.encode(change(dagCbor.decode(readFileSync(record(root, name)))))
+      writeFileSync(record(root, name), changed)
+      const error = await openError(dir)
+      expect(error.name).toBe('FormatVersionError')
+      expect(error.message).toBe(`${message(root)}, but this version of @proj/core reads versions up to 1: open it with a newer version`)
+      expect(readFileSync(record(root, name))).toEqual(Buffer.from(changed))
+    }
+  })
+
+  it('a corrupt record: CorruptRecordError naming it and what is wrong', async () => {
+    const { dir, root } = golden()
+    writeFileSync(record(root, 'compaction'), dagCbor.encode({ v: 1, files: ['x'], blocks: [[values.head.root, 5]], history: [] }))
+    expect((await openError(dir)).message).toBe(
+      `The compaction record of ${JSON.stringify(root)} is corrupt: not a compaction record ` +
+        '{ files, blocks: [[cid, file index]…], history: [[cid, file]…] }',
+    )
+    writeFileSync(record(root, 'compaction'), readFileSync(join(fixture, 'db', 'golden', 'records', 'compaction')))
+    writeFileSync(record(root, 'head.main'), dagCbor.encode({ v: 'one', heads: [], files: [], root: values.head.root, height: 0 }))
+    expect((await openError(dir)).message).toBe(
+      `The head record "head.main" of ${JSON.stringify(root)} is corrupt: its version is string, not a positive integer`,
+    )
+  })
+
+  it('a newer `replicated` record fails the compaction that reads it', async () => {
+    const { dir, root } = golden()
+    writeFileSync(record(root, 'replicated'), new Uint8Array([2]))
+    const db = database('golden', { dir, compactEvery: 0 })
+    await expect(db.compact()).rejects.toThrow(
+      `The record "replicated" of ${JSON.stringify(root)} has format version 2, but this version of @proj/core reads versions up to 1`,
+    )
+    await db.close()
+  })
+
+  it('FormatVersionError is exported from core and the kit, and is permanent', () => {
+    expect(KitFormatVersionError).toBe(FormatVersionError)
+    expect(isPermanentError(new FormatVersionError('The head record', 2, 1))).toBe(true)
+  })
+})
