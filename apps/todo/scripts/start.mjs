@@ -1,58 +1,123 @@
 // Serves the todo page and its party with the PartyKit dev server (workerd, fully offline) and prints the URL.
-// PORT overrides the port (default 1999); PERSIST the directory that keeps the rooms (default apps/todo/.data).
-// Run `node scripts/build.mjs` (or the root `npm start`, which builds everything) first.
+// PORT picks the port: unset, 1999, or the next free one when 1999 is taken (and says so); set, that port or
+// a clear failure (exit 1) when it is taken; 0, any free port. PERSIST is the directory that keeps the rooms
+// (default apps/todo/.data). Run `node scripts/build.mjs` (or the root `npm start`, which builds everything) first.
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..')
-const port = Number(process.env.PORT ?? 1999)
-if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-  console.error(`PORT must be a TCP port number: ${process.env.PORT}`)
+const DEFAULT_PORT = 1999
+
+function fail(message) {
+  console.error(`\n  npm start: ${message}\n`)
   process.exit(1)
 }
+
+/** Resolves with the port once something could listen on it the way partykit does (all interfaces), or false. */
+function tryListen(port) {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen({ port, host: '0.0.0.0', exclusive: true }, () => {
+      const { port: bound } = server.address()
+      server.close(() => resolve(bound))
+    })
+  })
+}
+
+async function choosePort() {
+  const asked = process.env.PORT
+  if (asked === undefined || asked === '') {
+    const port = await tryListen(DEFAULT_PORT)
+    if (port) return port
+    const other = await tryListen(0)
+    if (!other) fail(`port ${DEFAULT_PORT} is in use and no free port was found`)
+    console.log(`  Port ${DEFAULT_PORT} is in use by another program: using port ${other} instead.`)
+    return other
+  }
+  const port = Number(asked)
+  if (!/^\d+$/.test(asked) || port > 65535) fail(`PORT must be a TCP port number (0-65535; 0 picks a free one), got ${JSON.stringify(asked)}`)
+  const bound = await tryListen(port)
+  if (!bound) {
+    fail(
+      `port ${port} is already in use by another program (maybe a demo started earlier).\n` +
+        `  Stop that program, or choose another port: PORT=3000 npm start (PORT=0 picks a free one).`,
+    )
+  }
+  return bound
+}
+
 const persist = resolve(process.env.PERSIST ?? join(appDir, '.data'))
 if (!existsSync(join(appDir, 'public', 'app.js'))) {
-  console.error('apps/todo/public/app.js is missing: run `node scripts/pnpm.mjs --filter @proj/todo build` first')
-  process.exit(1)
+  fail('apps/todo/public/app.js is missing: run `node scripts/pnpm.mjs --filter @proj/todo build` first')
 }
+const port = await choosePort()
+const url = `http://127.0.0.1:${port}`
 
 const args = ['dev', '--port', String(port), '--persist', persist, '--disable-request-cf-fetch', '--no-hotkeys']
 const child = spawn(join(appDir, 'node_modules', '.bin', 'partykit'), args, {
   cwd: appDir,
   detached: true,
-  stdio: ['ignore', 'inherit', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, NO_UPDATE_NOTIFIER: '1' },
 })
 
 // npm exec -> node partykit -> esbuild + workerd: stop the whole process group with us.
 let stopping = false
 const stop = (signal) => {
-  if (stopping) return
-  stopping = true
   try {
     process.kill(-child.pid, signal)
   } catch {
     // already gone
   }
 }
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop('SIGTERM'))
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    stopping = true
+    stop('SIGTERM')
+  })
+}
 process.on('exit', () => stop('SIGKILL'))
-child.on('exit', (code) => process.exit(stopping ? 0 : (code ?? 1)))
 
-const url = `http://127.0.0.1:${port}`
+// The port may still be taken between the check above and workerd's bind: partykit then prints the error and
+// keeps running without a server, so its output is watched for it.
+let failure
+const watch = (from, to) =>
+  from.on('data', (chunk) => {
+    to.write(chunk)
+    if (/Address already in use/.test(chunk.toString())) failure ??= `port ${port} was taken by another program while the server started: run npm start again`
+  })
+watch(child.stdout, process.stdout)
+watch(child.stderr, process.stderr)
+child.on('exit', (code) => {
+  if (stopping) process.exit(0)
+  failure ??= `partykit dev exited${code === null ? '' : ` with code ${code}`}`
+  fail(failure)
+})
+
+// Ready when this server's own party answers (a probe room's meta, as JSON) and the page is served: another
+// program on the port would answer neither.
+const probe = `${url}/parties/main/start-probe-${randomUUID()}/meta/main`
 const started = Date.now()
 for (;;) {
-  if (Date.now() - started > 60_000) {
-    console.error(`partykit dev did not answer on ${url} within 60 s`)
+  if (failure) {
     stop('SIGTERM')
-    process.exit(1)
+    fail(failure)
+  }
+  if (Date.now() - started > 60_000) {
+    stop('SIGTERM')
+    fail(`partykit dev did not answer on ${url} within 60 s`)
   }
   try {
-    const response = await fetch(`${url}/style.css`)
-    await response.body?.cancel()
-    if (response.ok) break
+    const party = await fetch(probe)
+    const body = await party.json()
+    const page = await fetch(`${url}/app.js`)
+    await page.body?.cancel()
+    if (party.ok && Array.isArray(body?.entries) && page.ok) break
   } catch {
     // not listening yet
   }

@@ -1,17 +1,15 @@
-import { database, parseShareLink, shareLink, type Database, type StoredDoc, type Sync, type SyncStatus } from '@proj/core'
+import { database, parseShareLink, shareLink, type Database, type Sync, type SyncStatus } from '@proj/core'
 import { connect } from '@proj/connect-partykit'
-
-/** A todo as stored: `created` orders the list (ms since epoch on the device that made it). */
-type Todo = {
-  _id?: string
-  title: string
-  done: boolean
-  created: number
-}
+import { listRenderer } from './list.js'
+import { showProblem, type ProblemAction } from './problem.js'
+import { forgetList, recentLists, rememberList, showRecent } from './recent.js'
+import { showShare } from './share.js'
+import type { Todo } from './todo.js'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const ui = {
   status: $<HTMLSpanElement>('status'),
+  app: $<HTMLElement>('app'),
   form: $<HTMLFormElement>('add'),
   title: $<HTMLInputElement>('new-title'),
   list: $<HTMLUListElement>('todos'),
@@ -19,8 +17,25 @@ const ui = {
   footer: $<HTMLElement>('footer'),
   count: $<HTMLSpanElement>('count'),
   clearDone: $<HTMLButtonElement>('clear-done'),
-  share: $<HTMLInputElement>('share-link'),
-  copy: $<HTMLButtonElement>('copy'),
+  toggleAll: $<HTMLInputElement>('toggle-all'),
+  filters: $<HTMLElement>('filters'),
+  syncError: $<HTMLElement>('sync-error'),
+  syncErrorText: $<HTMLElement>('sync-error-text'),
+  retry: $<HTMLButtonElement>('retry'),
+  warnings: $<HTMLElement>('warnings'),
+  share: {
+    link: $<HTMLTextAreaElement>('share-link'),
+    copy: $<HTMLButtonElement>('copy'),
+    copyHint: $<HTMLElement>('copy-hint'),
+    qr: $<HTMLElement>('share-qr'),
+  },
+  problem: {
+    section: $<HTMLElement>('problem'),
+    title: $<HTMLElement>('problem-title'),
+    detail: $<HTMLElement>('problem-detail'),
+    actions: $<HTMLElement>('problem-actions'),
+    app: $<HTMLElement>('app'),
+  },
   error: $<HTMLParagraphElement>('error'),
   recent: $<HTMLElement>('recent'),
   recentLists: $<HTMLUListElement>('recent-lists'),
@@ -34,9 +49,26 @@ const STATUS_TEXT: Record<SyncStatus, string> = {
   error: 'Sync error',
 }
 
+const NEW_LIST: ProblemAction = { label: 'Start a new list', href: '/' }
+
+/** The badge for a state that is not sync's own: the list never opened. */
+function showStuck(text: string): void {
+  ui.status.dataset.status = 'error'
+  ui.status.textContent = text
+  ui.status.title = ''
+}
+
 function showError(error: unknown): void {
   ui.error.hidden = false
   ui.error.textContent = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+}
+
+/** True when `error`, or an error in its cause chain, is core's KeyMismatchError. */
+function isKeyMismatch(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e.name === 'KeyMismatchError') return true
+  }
+  return false
 }
 
 /** A new database name: `todos-` and 12 random base-36 characters. */
@@ -45,211 +77,184 @@ function newName(): string {
   return `todos-${Array.from(bytes, (byte) => (byte % 36).toString(36)).join('')}`
 }
 
-/**
- * `/` makes a new database and turns the address into its share link; `/?db=<name>#key=<key>` opens that
- * database (the key stays in the fragment, which no server sees).
- */
-async function open(): Promise<{ db: Database; link: string }> {
-  const { db: name, key } = parseShareLink(location.href)
-  if (name === undefined) {
-    const created = newName()
-    const db = database(created)
-    const link = shareLink(`${location.origin}/`, { db: created, key: await db.exportKey() })
-    history.replaceState(null, '', link)
-    return { db, link }
-  }
-  if (key === undefined) throw new TypeError(`the link to database ${name} has no key: expected …#key=<key> at its end`)
-  const db = database(name, { key })
-  return { db, link: shareLink(`${location.origin}/`, { db: name, key: await db.exportKey() }) }
-}
+const linkTo = (name: string, key: string) => shareLink(`${location.origin}/`, { db: name, key })
 
 /**
- * The lists opened on this device (newest first), so that `/` (which always starts a new list) does not strand
- * the old ones. Their keys are on this device already (core's keybag); the links only make them reachable.
+ * Deletes this device's copy of a list (data and kept key). Core's browser build keeps database `<name>` in
+ * the IndexedDB database `proj:<name>`.
  */
-const RECENT_KEY = 'proj-todo:lists'
-type Recent = { db: string; link: string; opened: number }
-
-function rememberList(db: string, link: string): Recent[] {
-  let lists: Recent[] = []
-  try {
-    const stored: unknown = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]')
-    if (Array.isArray(stored)) lists = stored.filter((item): item is Recent => typeof item?.db === 'string' && typeof item?.link === 'string')
-  } catch {
-    // unreadable: start over
-  }
-  lists = [{ db, link, opened: Date.now() }, ...lists.filter((item) => item.db !== db)].slice(0, 10)
-  try {
-    localStorage.setItem(RECENT_KEY, JSON.stringify(lists))
-  } catch {
-    // storage full or disabled: the list is a convenience only
-  }
-  return lists.slice(1)
+function deleteLocalCopy(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(`proj:${name}`)
+    request.onsuccess = () => resolve()
+    request.onerror = () => reject(request.error ?? new Error(`could not delete this device's copy of ${name}`))
+    request.onblocked = () =>
+      reject(new Error(`another tab has list ${name} open: close it, then try again (this device's copy is deleted once it closes)`))
+  })
 }
 
-function showRecent(lists: Recent[]): void {
-  ui.recent.hidden = lists.length === 0
-  ui.recentLists.replaceChildren(
-    ...lists.map((item) => {
-      const li = document.createElement('li')
-      const a = document.createElement('a')
-      a.href = item.link
-      a.textContent = item.db
-      const when = document.createElement('span')
-      when.className = 'when'
-      when.textContent = ` · opened ${new Date(item.opened).toLocaleString()}`
-      li.append(a, when)
-      return li
-    }),
+/** The link cannot name a list: say what is wrong with it, and offer the lists this device has. */
+function brokenLink(name: string | undefined, reason: string): void {
+  showStuck('Broken link')
+  const mine = name === undefined ? undefined : recentLists().find((item) => item.db === name)
+  showProblem(
+    ui.problem,
+    'This link is broken',
+    [
+      `It cannot open a list: ${reason}.`,
+      'Ask for the link again, or copy all of it: a share link ends with #key= and a long key.',
+    ],
+    [...(mine ? [{ label: `Open ${name} with this device's key`, href: mine.link }] : []), NEW_LIST],
   )
+  showRecent(ui.recent, ui.recentLists, undefined)
 }
 
-function showStatus(sync: Sync): void {
+/**
+ * The sync server holds the list sealed with another key: the link's key is wrong. Nothing of the list is
+ * shown, and this device does not keep the wrong key (unless something was written with it), so the right
+ * link works here afterwards.
+ */
+async function wrongKey(db: Database, sync: Sync, name: string): Promise<void> {
+  showStuck('Wrong key')
+  forgetList(name)
+  const written = (await db.clock().catch(() => [])).length > 0
+  const count = written ? (await db.allDocs().catch(() => ({ rows: [] }))).rows.length : 0
+  await sync.close()
+  await db.close()
+  let kept = written ? `The ${count} ${count === 1 ? 'todo' : 'todos'} written here with this key stay on this device only.` : ''
+  if (!written) {
+    kept = 'This device kept nothing of it, so the right link will work here.'
+    try {
+      await deleteLocalCopy(name)
+    } catch (error) {
+      kept = `This device's copy could not be removed yet: ${error instanceof Error ? error.message : String(error)}.`
+    }
+  }
+  showProblem(
+    ui.problem,
+    `The key in this link does not open list ${name}`,
+    [
+      'The sync server holds this list sealed with another key, so nothing of it can be read or changed with this link.',
+      'The link was probably mistyped or cut off: ask for it again, or copy all of it (the key after #key= is long).',
+      kept,
+    ],
+    [NEW_LIST],
+  )
+  showRecent(ui.recent, ui.recentLists, name)
+}
+
+/**
+ * This device already keeps the list with another key than the link's. Offer this device's own copy, or
+ * to forget it and take the link's key.
+ */
+async function localKeyMismatch(db: Database, name: string): Promise<void> {
+  showStuck('Wrong key')
+  await db.close()
+  let own: { link: string; count: number } | undefined
+  let ownProblem: string | undefined
+  const mine = database(name)
+  try {
+    own = { link: linkTo(name, await mine.exportKey()), count: (await mine.allDocs()).rows.length }
+  } catch (error) {
+    // this device's copy does not open either: only forgetting it helps
+    ownProblem = `This device's copy does not open either: ${error instanceof Error ? error.message : String(error)}`
+  } finally {
+    await mine.close().catch(() => {})
+  }
+  const forget: ProblemAction = {
+    label: "Forget this device's copy, use the link's key",
+    run: async () => {
+      const what = own ? ` (${own.count} ${own.count === 1 ? 'todo' : 'todos'})` : ''
+      if (!confirm(`Delete this device's copy of ${name}${what}? Todos that never reached the sync server are lost.`)) return
+      try {
+        await deleteLocalCopy(name)
+        forgetList(name)
+        location.reload()
+      } catch (error) {
+        showError(error)
+      }
+    },
+  }
+  showProblem(
+    ui.problem,
+    `This device keeps list ${name} with another key`,
+    [
+      'The key in this link is not the one this device opened the list with: either the link is wrong, or this device first opened the list through a wrong link.',
+      ...(ownProblem ? [ownProblem] : []),
+    ],
+    [
+      ...(own ? [{ label: `Open this device's copy (${own.count} ${own.count === 1 ? 'todo' : 'todos'})`, href: own.link }] : []),
+      forget,
+      NEW_LIST,
+    ],
+  )
+  showRecent(ui.recent, ui.recentLists, undefined)
+}
+
+function showSync(sync: Sync): void {
   const status = sync.status
   ui.status.dataset.status = status
   ui.status.textContent = STATUS_TEXT[status]
   ui.status.title = status === 'error' && sync.lastError ? sync.lastError.message : ''
+  // Spelled out on the page too: a phone cannot hover.
+  ui.syncError.hidden = status !== 'error'
+  ui.syncErrorText.textContent = `Sync stopped: ${sync.lastError?.message ?? 'unknown error'}. Changes made here are kept on this device.`
 }
 
-/** Keyed rendering: rows are updated in place, so a row being edited keeps its input across remote changes. */
-function renderer(db: Database): () => void {
-  const rows = new Map<string, HTMLLIElement>()
-  let scheduled = false
-  let running: Promise<void> = Promise.resolve()
+/** Entries in the room that this key cannot open: someone else writes there. The list itself is unaffected. */
+function showWarnings(foreign: number, unreadable: number): void {
+  const parts: string[] = []
+  if (foreign) parts.push(`${foreign} ${foreign === 1 ? 'entry' : 'entries'} sealed with another key (someone is writing to this list's room with a different key)`)
+  if (unreadable) parts.push(`${unreadable} damaged ${unreadable === 1 ? 'entry' : 'entries'}`)
+  ui.warnings.hidden = parts.length === 0
+  ui.warnings.textContent = `Skipped ${parts.join(' and ')}. This list is not affected.`
+}
 
-  async function render(): Promise<void> {
-    const { rows: all } = await db.allDocs<Todo>()
-    const todos = all.map((row) => row.value).sort((a, b) => a.created - b.created || (a._id < b._id ? -1 : 1))
-    const seen = new Set<string>()
-    for (const [index, todo] of todos.entries()) {
-      seen.add(todo._id)
-      let li = rows.get(todo._id)
-      if (!li) {
-        li = row(db, todo._id)
-        rows.set(todo._id, li)
-      }
-      update(li, todo)
-      if (ui.list.children[index] !== li) ui.list.insertBefore(li, ui.list.children[index] ?? null)
-    }
-    for (const [id, li] of rows) {
-      if (!seen.has(id)) {
-        li.remove()
-        rows.delete(id)
-      }
-    }
-    const left = todos.filter((todo) => !todo.done).length
-    ui.empty.hidden = todos.length > 0
-    ui.footer.hidden = todos.length === 0
-    ui.count.textContent = `${left} ${left === 1 ? 'item' : 'items'} left`
-    ui.clearDone.hidden = todos.length === left
+/** Shows and syncs an opened list. */
+async function run(db: Database, link: string): Promise<void> {
+  // The first read opens the database: a key that this device keeps differently stops here.
+  try {
+    await db.clock()
+  } catch (error) {
+    if (isKeyMismatch(error)) return localKeyMismatch(db, db.name)
+    showStuck('Not opened')
+    showProblem(
+      ui.problem,
+      `This device's copy of list ${db.name} cannot be opened`,
+      [error instanceof Error ? error.message : String(error)],
+      [NEW_LIST],
+    )
+    showRecent(ui.recent, ui.recentLists, db.name)
+    return
   }
+  rememberList(db.name, link)
+  showShare(ui.share, link)
+  showRecent(ui.recent, ui.recentLists, db.name)
 
-  return () => {
-    if (scheduled) return
-    scheduled = true
-    running = running.then(() => {
-      scheduled = false
-      return render().catch(showError)
-    })
-  }
-}
-
-function row(db: Database, id: string): HTMLLIElement {
-  const li = document.createElement('li')
-  li.dataset.id = id
-  const toggle = document.createElement('input')
-  toggle.type = 'checkbox'
-  toggle.className = 'toggle'
-  toggle.setAttribute('aria-label', 'Done')
-  const title = document.createElement('span')
-  title.className = 'title'
-  title.title = 'Double-click to edit'
-  const remove = document.createElement('button')
-  remove.type = 'button'
-  remove.className = 'delete'
-  remove.setAttribute('aria-label', 'Delete')
-  remove.textContent = '×'
-  li.append(toggle, title, remove)
-
-  const current = () => JSON.parse(li.dataset.todo ?? '{}') as StoredDoc<Todo>
-  toggle.addEventListener('change', () => {
-    void db.put({ ...current(), done: toggle.checked }).catch(showError)
-  })
-  remove.addEventListener('click', () => {
-    void db.del(id).catch(showError)
-  })
-  title.addEventListener('dblclick', () => {
-    if (li.querySelector('.edit')) return
-    const input = document.createElement('input')
-    input.className = 'edit'
-    input.value = current().title
-    input.maxLength = 500
-    input.setAttribute('aria-label', 'Edit todo')
-    title.hidden = true
-    li.insertBefore(input, remove)
-    input.focus()
-    input.select()
-    let done = false
-    const finish = (save: boolean) => {
-      if (done) return
-      done = true
-      const value = input.value.trim()
-      input.remove()
-      title.hidden = false
-      if (!save) return
-      const todo = current()
-      if (value === '') void db.del(id).catch(showError)
-      else if (value !== todo.title) {
-        title.textContent = value
-        void db.put({ ...todo, title: value }).catch(showError)
-      }
-    }
-    input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter') finish(true)
-      else if (event.key === 'Escape') finish(false)
-    })
-    input.addEventListener('blur', () => finish(true))
-  })
-  return li
-}
-
-function update(li: HTMLLIElement, todo: StoredDoc<Todo>): void {
-  li.dataset.todo = JSON.stringify(todo)
-  li.classList.toggle('done', todo.done)
-  const toggle = li.querySelector<HTMLInputElement>('.toggle')!
-  toggle.checked = todo.done
-  const title = li.querySelector<HTMLSpanElement>('.title')!
-  if (title.textContent !== todo.title) title.textContent = todo.title
-}
-
-async function main(): Promise<void> {
-  const { db, link } = await open()
-  ui.share.value = link
-  showRecent(rememberList(db.name, link))
-  ui.share.addEventListener('focus', () => ui.share.select())
-  ui.copy.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(link)
-    } catch {
-      ui.share.select()
-      document.execCommand('copy')
-    }
-    ui.copy.textContent = 'Copied'
-    setTimeout(() => (ui.copy.textContent = 'Copy'), 1500)
-  })
-
-  const render = renderer(db)
-  db.subscribe(render)
+  const render = listRenderer(db, ui, showError)
+  const unsubscribe = db.subscribe(render)
   render()
 
   // The page is served by the same PartyKit server that hosts the party.
   const sync = connect.partykit(db, location.origin)
-  showStatus(sync)
-  sync.on('status', () => showStatus(sync))
-  sync.on('error', () => showStatus(sync))
-  sync.ready.then(render, () => showStatus(sync))
+  showSync(sync)
+  sync.on('status', () => showSync(sync))
+  sync.on('error', () => showSync(sync))
+  let foreign = 0
+  let unreadable = 0
+  sync.on('warning', (warning) => {
+    if (warning.kind === 'foreign-entry') foreign++
+    else unreadable++
+    showWarnings(foreign, unreadable)
+  })
+  sync.ready.then(render, (error) => {
+    if (!isKeyMismatch(error)) return showSync(sync)
+    unsubscribe()
+    return wrongKey(db, sync, db.name)
+  })
   Object.assign(window, { todoApp: { db, sync, link } })
 
+  ui.retry.addEventListener('click', () => location.reload())
   ui.title.disabled = false
   ui.form.querySelector('button')!.disabled = false
   ui.title.focus()
@@ -260,21 +265,51 @@ async function main(): Promise<void> {
     ui.title.value = ''
     void db.put<Todo>({ title, done: false, created: Date.now() }).catch(showError)
   })
-  ui.clearDone.addEventListener('click', async () => {
-    const { rows } = await db.allDocs<Todo>()
-    const done = rows.filter((row) => row.value.done)
-    await Promise.all(done.map((row) => db.del(row.key))).catch(showError)
-  })
   window.addEventListener('pagehide', () => void sync.close())
   // Back from the back-forward cache the connection is closed: start afresh.
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) location.reload()
   })
+}
 
+/**
+ * `/` makes a new list and turns the address into its share link; `/?db=<name>#key=<key>` opens that list
+ * (the key stays in the fragment, which no server sees).
+ */
+async function main(): Promise<void> {
+  // A link pasted into this tab that differs only after `#` (another key) does not load a new page: the page
+  // opened with the old key would stay. Open the new one.
+  window.addEventListener('hashchange', () => location.reload())
   if ('serviceWorker' in navigator) {
     // Caches the page itself, so it also opens without a connection (the data is in IndexedDB already).
     navigator.serviceWorker.register('/sw.js').catch(() => {})
   }
+  let name: string | undefined
+  let key: string | undefined
+  try {
+    ;({ db: name, key } = parseShareLink(location.href))
+  } catch (error) {
+    return brokenLink(undefined, (error as Error).message.replace(/^parseShareLink\(\): /, ''))
+  }
+  if (name === undefined) {
+    const created = newName()
+    const db = database(created)
+    const link = linkTo(created, await db.exportKey())
+    history.replaceState(null, '', link)
+    return run(db, link)
+  }
+  if (key === undefined) return brokenLink(name, `it names list ${name} but has no key`)
+  let db: Database
+  try {
+    db = database(name, { key })
+  } catch (error) {
+    // An impossible list name: core's TypeError says what names are allowed.
+    return brokenLink(undefined, (error as Error).message.replace(/^database\(\): /, ''))
+  }
+  return run(db, linkTo(name, key))
 }
 
-main().catch(showError)
+main().catch((error) => {
+  showStuck('Error')
+  showError(error)
+})

@@ -1,77 +1,25 @@
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appDir, startDevServer, type DevServer } from './dev-server.js'
+import { add, checked, PROPAGATION, row, screenshot, status, titles, startApp, type App } from './harness.js'
 
-/** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
-const CHROMIUM = '/usr/bin/chromium'
-const SCREENSHOT = join(appDir, 'test-results', 'todo.png')
-/** How long a change may take to show on the other device before the test fails (polling, not a timing check). */
-const PROPAGATION = { timeout: 10_000, interval: 50 }
-
-let server: DevServer
-let browser: Browser
-const contexts: BrowserContext[] = []
-const pageErrors: string[] = []
+let app: App
+const device = () => app.device()
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
-  // The page from the current sources (against the built @proj/core browser bundle and connect-partykit).
-  execFileSync(process.execPath, [join(appDir, 'scripts/build.mjs')], { cwd: appDir, stdio: 'pipe' })
-  server = await startDevServer()
-  // launch() gives the browser a fresh temporary profile (--user-data-dir), removed on close.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  app = await startApp()
 })
 
 afterAll(async () => {
-  await browser?.close().catch(() => {})
-  await server?.stop()
+  await app?.close()
 })
-
-/** A new device: its own browser context (own IndexedDB, cache and service worker). */
-async function device(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 720, height: 760 } })
-  contexts.push(context)
-  const page = await context.newPage()
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  return page
-}
-
-const titles = (page: Page) => page.locator('#todos li .title').allTextContents()
-const checked = (page: Page) =>
-  page.locator('#todos li').evaluateAll((rows) => rows.map((row) => (row.querySelector('.toggle') as HTMLInputElement).checked))
-const status = (page: Page) => page.locator('#status').getAttribute('data-status')
-const row = (page: Page, title: string) => page.locator('#todos li', { has: page.locator('.title', { hasText: title }) })
-
-async function add(page: Page, title: string): Promise<void> {
-  await page.fill('#new-title', title)
-  await page.press('#new-title', 'Enter')
-  await expect.poll(() => titles(page)).toContain(title)
-}
 
 describe('todo page on the PartyKit dev server (headless Chromium, two devices)', () => {
   it('opens a new database with a share link; todos added, checked, edited and deleted show on the other device', async () => {
     const a = await device()
-    await a.goto(`${server.url}/`)
+    await a.goto(`${app.server.url}/`)
     await expect.poll(() => a.inputValue('#share-link'), PROPAGATION).toMatch(/#key=/)
     const link = await a.inputValue('#share-link')
     const parsed = new URL(link)
-    expect(parsed.origin).toBe(server.url)
+    expect(parsed.origin).toBe(app.server.url)
     expect(parsed.searchParams.get('db')).toMatch(/^todos-[0-9a-z]{12}$/)
     expect(parsed.hash).toMatch(/^#key=./)
     // The address bar became the share link, so a reload reopens the same list.
@@ -109,8 +57,7 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
       'Book train tickets',
     ])
 
-    mkdirSync(join(appDir, 'test-results'), { recursive: true })
-    await a.screenshot({ path: SCREENSHOT })
+    await screenshot(a, 'todo')
 
     // Delete on B, gone on A.
     await row(b, 'Book train tickets').hover()
@@ -118,7 +65,7 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
     await expect.poll(() => titles(a), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
 
     // The server holds the meta entries only as ciphertext: no title, no key.
-    const meta = await (await fetch(`${server.url}/parties/main/${parsed.searchParams.get('db')}/meta/main`)).text()
+    const meta = await (await fetch(`${app.server.url}/parties/main/${parsed.searchParams.get('db')}/meta/main`)).text()
     expect(JSON.parse(meta).entries.length).toBeGreaterThan(0)
     for (const secret of ['Buy oat milk', 'Water the plants', 'plumber', parsed.hash.slice('#key='.length)]) {
       expect(meta).not.toContain(secret)
@@ -131,18 +78,18 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
     await a2.close()
 
     // `/` again starts another list; the first one stays reachable from this device's list of lists.
-    await a.goto(`${server.url}/`)
+    await a.goto(`${app.server.url}/`)
     await expect.poll(() => a.inputValue('#share-link'), PROPAGATION).not.toBe(link)
     expect(await titles(a)).toEqual([])
     expect(await a.locator('#recent-lists a').first().getAttribute('href')).toBe(link)
     await a.locator('#recent-lists a').first().click()
     await expect.poll(() => titles(a), PROPAGATION).toEqual(['Buy oat milk', 'Water the plants', 'Call the plumber about the sink'])
-    expect(pageErrors).toEqual([])
+    expect(app.pageErrors).toEqual([])
   })
 
   it('keeps working offline and catches up when the server is back', async () => {
     const a = await device()
-    await a.goto(`${server.url}/`)
+    await a.goto(`${app.server.url}/`)
     await expect.poll(() => status(a), PROPAGATION).toBe('synced')
     const link = await a.inputValue('#share-link')
     const b = await device()
@@ -153,7 +100,7 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
     // The service worker has cached the page, so it opens without the server too.
     await a.evaluate(() => navigator.serviceWorker.ready.then(() => undefined))
 
-    await server.stop(false)
+    await app.server.stop(false)
     await expect.poll(() => status(a), PROPAGATION).toBe('offline')
     await add(a, 'Written offline')
     await row(a, 'Written online').locator('.toggle').check()
@@ -165,7 +112,7 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
     expect(await checked(a)).toEqual([true, false])
     expect(await titles(b)).toEqual(['Written online'])
 
-    await server.start()
+    await app.server.start()
     await expect.poll(() => titles(b), { ...PROPAGATION, timeout: 30_000 }).toEqual(['Written online', 'Written offline'])
     await expect.poll(() => checked(b), PROPAGATION).toEqual([true, false])
     await expect.poll(() => status(a), { ...PROPAGATION, timeout: 30_000 }).toBe('synced')

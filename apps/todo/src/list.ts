@@ -1,0 +1,189 @@
+import { NotFoundError, type Database, type StoredDoc } from '@proj/core'
+import { byCreated, viewOf, type TodoView } from './todo.js'
+
+export type Filter = 'all' | 'active' | 'completed'
+
+export interface ListUi {
+  list: HTMLUListElement
+  empty: HTMLParagraphElement
+  footer: HTMLElement
+  count: HTMLElement
+  clearDone: HTMLButtonElement
+  toggleAll: HTMLInputElement
+  filters: HTMLElement
+}
+
+const EMPTY: Record<Filter, string> = {
+  all: 'Nothing to do yet. Add the first todo above.',
+  active: 'Nothing left to do.',
+  completed: 'Nothing completed yet.',
+}
+
+/**
+ * Keeps the list on the page in step with the database: rows are keyed by id and updated in place, so a row
+ * being edited keeps its input across remote changes. Returns `render`, to call after every change; renders
+ * never overlap and a burst of changes renders once.
+ */
+export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown) => void): () => void {
+  const rows = new Map<string, HTMLLIElement>()
+  const views = new WeakMap<HTMLLIElement, TodoView>()
+  let filter: Filter = 'all'
+  let scheduled = false
+  let running: Promise<void> = Promise.resolve()
+
+  /**
+   * Changes one field of a stored document: read fresh, so every other field (whatever its type) is kept as
+   * stored; a document deleted meanwhile stays deleted.
+   */
+  async function change(id: string, field: string, value: unknown): Promise<void> {
+    let doc: StoredDoc
+    try {
+      doc = await db.get(id)
+    } catch (error) {
+      if (error instanceof NotFoundError) return
+      throw error
+    }
+    await db.put({ ...doc, [field]: value })
+  }
+
+  function row(id: string): HTMLLIElement {
+    const li = document.createElement('li')
+    li.dataset.id = id
+    const toggle = document.createElement('input')
+    toggle.type = 'checkbox'
+    toggle.className = 'toggle'
+    toggle.setAttribute('aria-label', 'Done')
+    const title = document.createElement('span')
+    title.className = 'title'
+    title.title = 'Double-click to edit'
+    const remove = document.createElement('button')
+    remove.type = 'button'
+    remove.className = 'delete'
+    remove.setAttribute('aria-label', 'Delete')
+    remove.textContent = '×'
+    li.append(toggle, title, remove)
+
+    toggle.addEventListener('change', () => void change(id, 'done', toggle.checked).catch(onError))
+    remove.addEventListener('click', () => void db.del(id).catch(onError))
+    title.addEventListener('dblclick', () => {
+      if (li.querySelector('.edit')) return
+      const before = views.get(li)?.title ?? ''
+      const input = document.createElement('input')
+      input.className = 'edit'
+      input.value = before
+      input.placeholder = '(no title)'
+      input.maxLength = 500
+      input.setAttribute('aria-label', 'Edit todo')
+      title.hidden = true
+      li.insertBefore(input, remove)
+      input.focus()
+      input.select()
+      let finished = false
+      const finish = (save: boolean) => {
+        if (finished) return
+        finished = true
+        const value = input.value.trim()
+        input.remove()
+        title.hidden = false
+        // Only what the user typed is written: opening and leaving the editor changes nothing.
+        if (!save || value === before.trim()) return
+        if (value === '') void db.del(id).catch(onError)
+        else {
+          showTitle(title, value)
+          void change(id, 'title', value).catch(onError)
+        }
+      }
+      input.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter') finish(true)
+        else if (event.key === 'Escape') finish(false)
+      })
+      input.addEventListener('blur', () => finish(true))
+    })
+    return li
+  }
+
+  function update(li: HTMLLIElement, view: TodoView): void {
+    views.set(li, view)
+    li.classList.toggle('done', view.done)
+    li.querySelector<HTMLInputElement>('.toggle')!.checked = view.done
+    showTitle(li.querySelector<HTMLSpanElement>('.title')!, view.title)
+    li.hidden = (filter === 'active' && view.done) || (filter === 'completed' && !view.done)
+  }
+
+  async function render(): Promise<void> {
+    const { rows: all } = await db.allDocs()
+    const todos = all.map((row) => viewOf(row.value)).sort(byCreated)
+    const seen = new Set<string>()
+    for (const [index, todo] of todos.entries()) {
+      seen.add(todo.id)
+      let li = rows.get(todo.id)
+      if (!li) {
+        li = row(todo.id)
+        rows.set(todo.id, li)
+      }
+      update(li, todo)
+      if (ui.list.children[index] !== li) ui.list.insertBefore(li, ui.list.children[index] ?? null)
+    }
+    for (const [id, li] of rows) {
+      if (!seen.has(id)) {
+        li.remove()
+        rows.delete(id)
+      }
+    }
+    const left = todos.filter((todo) => !todo.done).length
+    const shown = todos.filter((todo) => filter === 'all' || (filter === 'active') === !todo.done).length
+    ui.empty.hidden = shown > 0
+    ui.empty.textContent = todos.length === 0 ? EMPTY.all : EMPTY[filter]
+    ui.footer.hidden = todos.length === 0
+    ui.count.textContent = `${left} ${left === 1 ? 'item' : 'items'} left`
+    ui.clearDone.hidden = todos.length === left
+    ui.toggleAll.hidden = todos.length === 0
+    ui.toggleAll.checked = todos.length > 0 && left === 0
+    ui.toggleAll.title = left === 0 ? 'Mark all as active' : 'Mark all as complete'
+    for (const button of ui.filters.querySelectorAll<HTMLButtonElement>('button[data-filter]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.filter === filter))
+    }
+  }
+
+  const schedule = () => {
+    if (scheduled) return
+    scheduled = true
+    running = running.then(() => {
+      scheduled = false
+      return render().catch(onError)
+    })
+  }
+
+  // TodoMVC's toggle-all: everything done, or (when everything is) everything active. One transaction, and only
+  // the documents whose state changes are written.
+  ui.toggleAll.addEventListener('change', () => {
+    const done = ui.toggleAll.checked
+    void (async () => {
+      const { rows: all } = await db.allDocs()
+      const changed = all.filter((row) => viewOf(row.value).done !== done).map((row) => ({ ...row.value, done }))
+      if (changed.length) await db.bulk(changed)
+    })().catch(onError)
+  })
+  ui.clearDone.addEventListener('click', () => {
+    void (async () => {
+      const { rows: all } = await db.allDocs()
+      const done = all.filter((row) => viewOf(row.value).done).map((row) => ({ _id: row.key, _deleted: true }))
+      if (done.length) await db.bulk(done)
+    })().catch(onError)
+  })
+  for (const button of ui.filters.querySelectorAll<HTMLButtonElement>('button[data-filter]')) {
+    button.addEventListener('click', () => {
+      filter = button.dataset.filter as Filter
+      schedule()
+    })
+  }
+  return schedule
+}
+
+/** Writes the title only when it differs, so a selection inside it survives re-renders. */
+function showTitle(span: HTMLSpanElement, title: string): void {
+  const untitled = title.trim() === ''
+  const text = untitled ? '(no title)' : title
+  span.classList.toggle('untitled', untitled)
+  if (span.textContent !== text) span.textContent = text
+}

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
+import { expect } from 'vitest'
+import { appDir, startDevServer, type DevServer } from './dev-server.js'
+
+/** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
+const CHROMIUM = '/usr/bin/chromium'
+/** How long a change may take to show on the other device before the test fails (polling, not a timing check). */
+export const PROPAGATION = { timeout: 20_000, interval: 50 }
+export const PHONE = { width: 375, height: 740 }
+export const DESKTOP = { width: 1024, height: 900 }
+
+export interface App {
+  server: DevServer
+  browser: Browser
+  /** A new device: its own browser context (own IndexedDB, cache and service worker). */
+  device(options?: BrowserContextOptions): Promise<Page>
+  /** Uncaught errors on any page so far. */
+  pageErrors: string[]
+  close(): Promise<void>
+}
+
+/** Builds the page from the current sources, starts its own `partykit dev`, launches headless Chromium. */
+export async function startApp(): Promise<App> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
+  execFileSync(process.execPath, [join(appDir, 'scripts/build.mjs')], { cwd: appDir, stdio: 'pipe' })
+  const server = await startDevServer()
+  // launch() gives the browser a fresh temporary profile (--user-data-dir), removed on close.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+  const pageErrors: string[] = []
+  return {
+    server,
+    browser,
+    pageErrors,
+    async device(options = {}) {
+      const context = await browser.newContext({ viewport: { width: 720, height: 760 }, ...options })
+      const page = await context.newPage()
+      page.on('pageerror', (error) => pageErrors.push(error.message))
+      return page
+    },
+    async close() {
+      await browser.close().catch(() => {})
+      await server.stop()
+    },
+  }
+}
+
+export const titles = (page: Page) => page.locator('#todos li .title').allTextContents()
+export const visibleTitles = (page: Page) => page.locator('#todos li:not([hidden]) .title').allTextContents()
+export const checked = (page: Page) =>
+  page.locator('#todos li').evaluateAll((rows) => rows.map((row) => (row.querySelector('.toggle') as HTMLInputElement).checked))
+export const status = (page: Page) => page.locator('#status').getAttribute('data-status')
+export const row = (page: Page, title: string) => page.locator('#todos li', { has: page.locator('.title', { hasText: title }) })
+/** What a person sees at a glance: for polls whose failure should show the whole page state. */
+export const glance = async (page: Page) => ({
+  status: await page.locator('#status').textContent(),
+  problem: (await page.locator('#problem').isVisible()) ? await page.locator('#problem').innerText() : '',
+  error: await page.locator('#error').textContent(),
+  titles: await titles(page),
+})
+export const shareLinkOf = (page: Page) => page.inputValue('#share-link')
+
+export async function add(page: Page, title: string): Promise<void> {
+  await page.fill('#new-title', title)
+  await page.press('#new-title', 'Enter')
+  await expect.poll(() => titles(page)).toContain(title)
+}
+
+/** A new list on a new device, synced, with its share link. */
+export async function newList(app: App, options?: BrowserContextOptions): Promise<{ page: Page; link: string }> {
+  const page = await app.device(options)
+  await page.goto(`${app.server.url}/`)
+  await expect.poll(() => status(page), PROPAGATION).toBe('synced')
+  return { page, link: await shareLinkOf(page) }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(join(appDir, 'test-results'), { recursive: true })
+  await page.screenshot({ path: join(appDir, 'test-results', `${name}.png`), fullPage: true })
+}
