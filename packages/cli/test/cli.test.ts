@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { connect } from '@proj/connect-raw'
 import { database, type Database } from '@proj/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { proj, serve } from './run-cli.js'
+import { proj, projInTerminal, serve } from './run-cli.js'
 
 const root = mkdtempSync(join(tmpdir(), 'proj-cli-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -129,6 +129,17 @@ describe('proj inspect and verify on a local database', () => {
     for (const file of missing) expect(stored.filter((f) => f !== kept)).toContain(file)
   })
 
+  it('shows a progress line on a terminal, and none with --quiet', async () => {
+    const shown = await projInTerminal(['verify', join(sample.dir, 'todos')])
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toMatch(/checking files \[#+-*\] \d+\/\d+ files/)
+    expect(shown.stdout).toMatch(/ok: \d+ files/)
+    const quiet = await projInTerminal(['verify', join(sample.dir, 'todos'), '--quiet'])
+    expect(quiet.code).toBe(0)
+    expect(quiet.stdout).not.toContain('checking files')
+    expect(quiet.stdout).toMatch(/ok: \d+ files/)
+  })
+
   it('a wrong key is refused without echoing it', async () => {
     const other = await withDb(fresh('other'), 'x', (db) => db.exportKey())
     const result = await proj(['inspect', join(sample.dir, 'todos'), '--key', other])
@@ -151,6 +162,7 @@ describe('proj dump and load', () => {
     const { dir } = await sampleDatabase()
     const dumped = await proj(['dump', join(dir, 'todos')])
     expect(dumped.code).toBe(0)
+    expect(dumped.stderr).toBe('') // no progress line when stderr is not a terminal
     const lines = dumped.stdout.trim().split('\n').map((line) => JSON.parse(line))
     expect(lines.map((doc) => doc._id)).toEqual(['a', 'b', 'c'])
     expect(lines[1]).toEqual({ _id: 'b', _deleted: true })

@@ -57,3 +57,18 @@ export function serve(args: string[]): Promise<{ url: string; stop: () => Promis
     void exited.then((code) => fail(new Error(`proj serve exited ${code} before serving: ${output}`)))
   })
 }
+
+/** Runs `proj <args>` on a pseudo-terminal (util-linux `script`), as in an interactive shell; stdout and stderr merged. */
+export function projInTerminal(args: string[]): Promise<Result> {
+  const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`
+  const command = [process.execPath, '--conditions', 'source', '--import', tsxLoader, bin, ...args].map(quote).join(' ')
+  return new Promise((done, fail) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.on('error', fail)
+    child.on('close', (code) => done({ code, stdout, stderr }))
+  })
+}
