@@ -1,0 +1,45 @@
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { examplesOf, readmes, type Example } from './examples.js'
+import { typeErrors } from './typecheck.js'
+import { writeExamples } from './workdir.js'
+
+// Every fenced ts/tsx/js example of every README type-checks: strict TypeScript, checkJs for JavaScript,
+// against the workspace sources. Examples that cannot run here (`no-run`: a browser, a cloud account, a
+// test file) are held to this; the others also run (run.test.ts).
+
+const packageDir = resolve(import.meta.dirname, '..')
+const repo = resolve(packageDir, '../..')
+const examples = readmes(repo).flatMap((file) => examplesOf(repo, file))
+let files: Map<Example, string>
+let remove = async () => {}
+
+beforeAll(async () => {
+  ;({ files, remove } = await writeExamples(packageDir, examples))
+})
+afterAll(() => remove())
+
+it('finds the examples of every README with code', () => {
+  const count = (readme: string) => examples.filter((example) => example.readme === readme).length
+  expect({
+    root: count('README.md'),
+    core: count('packages/core/README.md'),
+    raw: count('packages/connect-raw/README.md'),
+    partykit: count('packages/connect-partykit/README.md'),
+    s3: count('packages/connect-s3/README.md'),
+    ipfs: count('packages/connect-ipfs/README.md'),
+    react: count('packages/react/README.md'),
+    connectorTests: count('packages/connector-tests/README.md'),
+  }).toEqual({ root: 1, core: 1, raw: 2, partykit: 4, s3: 3, ipfs: 1, react: 1, connectorTests: 1 })
+})
+
+it('every example type-checks', () => {
+  const errors = typeErrors(join(packageDir, 'tsconfig.json'), [...files.values()])
+  const report = examples.flatMap((example) =>
+    (errors.get(files.get(example)!) ?? []).map(
+      // As lines of the README: the example's first line follows its fence.
+      (error) => `${example.readme}: ${error.replace(/^line (\d+):/, (_, line: string) => `line ${example.line + Number(line)}:`)}`,
+    ),
+  )
+  expect(report).toEqual([])
+}, 120_000)
