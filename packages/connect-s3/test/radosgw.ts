@@ -73,7 +73,8 @@ async function stopProcess(child: ChildProcess, name: string): Promise<void> {
   }
 }
 
-export async function startRadosgw(): Promise<Radosgw> {
+/** `port`: radosgw's port on 127.0.0.1 (default: a free one). */
+export async function startRadosgw(options: { port?: number } = {}): Promise<Radosgw> {
   const started = Date.now()
   const missing = missingBinaries()
   if (missing.length > 0) {
@@ -82,7 +83,7 @@ export async function startRadosgw(): Promise<Radosgw> {
     )
   }
   const dir = await mkdtemp(join(tmpdir(), 'connect-s3-ceph-'))
-  const [monPort, rgwPort] = [await freePort(), await freePort()]
+  const [monPort, rgwPort] = [await freePort(), options.port ?? (await freePort())]
   const fsid = randomUUID()
   const conf = join(dir, 'ceph.conf')
   for (const sub of ['mon', 'osd0', 'run', 'log', 'rgw']) await mkdir(join(dir, sub))
