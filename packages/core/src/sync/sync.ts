@@ -355,7 +355,9 @@ class SyncEngine implements Sync {
     }
     opened.sort((a, b) => b.head.height - a.head.height)
     for (const { entry, head } of opened) {
-      await replica.merge(head)
+      // An entry merged before is contained in the local head already: merging it again on every pull would
+      // only cost work (and, where ancestry cannot be told cheaply, a needless merge event).
+      if (!this.#merged.has(entry.cid)) await replica.merge(head)
       this.#merged.add(entry.cid)
       const local = replica.head()
       if (local && sameClock(local, head)) this.#remoteCovers = true
