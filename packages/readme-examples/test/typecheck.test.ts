@@ -20,17 +20,11 @@ beforeAll(async () => {
 afterAll(() => remove())
 
 it('finds the examples of every README with code', () => {
-  const count = (readme: string) => examples.filter((example) => example.readme === readme).length
-  expect({
-    root: count('README.md'),
-    core: count('packages/core/README.md'),
-    raw: count('packages/connect-raw/README.md'),
-    partykit: count('packages/connect-partykit/README.md'),
-    s3: count('packages/connect-s3/README.md'),
-    ipfs: count('packages/connect-ipfs/README.md'),
-    react: count('packages/react/README.md'),
-    connectorTests: count('packages/connector-tests/README.md'),
-  }).toEqual({ root: 1, core: 1, raw: 2, partykit: 4, s3: 3, ipfs: 1, react: 1, connectorTests: 1 })
+  // Guards the extraction itself: each of these READMEs has at least one example.
+  const has = (readme: string) => examples.some((example) => example.readme === readme)
+  const withCode = ['README.md', 'core', 'connect-raw', 'connect-partykit', 'connect-s3', 'connect-ipfs', 'react', 'connector-tests']
+    .map((name) => (name.endsWith('.md') ? name : `packages/${name}/README.md`))
+  expect(withCode.filter((readme) => !has(readme))).toEqual([])
 })
 
 it('every example type-checks', () => {
