@@ -93,6 +93,26 @@ function deleteLocalCopy(name: string): Promise<void> {
   })
 }
 
+/**
+ * Browsers hand out WebCrypto, which keeps the list encrypted, only to secure contexts: https, and this
+ * computer's own addresses. A phone that opens the demo by the computer's LAN address (http://192.168.…) gets
+ * none, so say how to get there instead of failing on the first encryption.
+ */
+function insecure(): void {
+  showStuck('Not secure')
+  const local = new URL(location.href)
+  local.hostname = '127.0.0.1'
+  showProblem(
+    ui.problem,
+    'This address cannot keep the list encrypted',
+    [
+      `Browsers give pages the encryption this list needs only on https:// addresses and on the computer's own (localhost, 127.0.0.1): ${location.host} over http is neither.`,
+      'Open the demo through https (a deployed party, or an https tunnel to this server), or on the computer that runs it.',
+    ],
+    [{ label: 'Open it on this computer (127.0.0.1)', href: local.href }],
+  )
+}
+
 /** The link cannot name a list: say what is wrong with it, and offer the lists this device has. */
 function brokenLink(name: string | undefined, reason: string): void {
   showStuck('Broken link')
@@ -284,6 +304,7 @@ async function main(): Promise<void> {
     // Caches the page itself, so it also opens without a connection (the data is in IndexedDB already).
     navigator.serviceWorker.register('/sw.js').catch(() => {})
   }
+  if (!window.isSecureContext || !globalThis.crypto?.subtle) return insecure()
   let name: string | undefined
   let key: string | undefined
   try {
@@ -304,7 +325,7 @@ async function main(): Promise<void> {
     db = database(name, { key })
   } catch (error) {
     // An impossible list name: core's TypeError says what names are allowed.
-    return brokenLink(undefined, (error as Error).message.replace(/^database\(\): /, ''))
+    return brokenLink(undefined, (error as Error).message.replace(/^database\(\): name/, 'the list name'))
   }
   return run(db, linkTo(name, key))
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContextOptions, type Frame, type Page } from 'playwright-core'
 import { expect } from 'vitest'
 import { appDir, startDevServer, type DevServer } from './dev-server.js'
 
@@ -9,6 +9,8 @@ import { appDir, startDevServer, type DevServer } from './dev-server.js'
 const CHROMIUM = '/usr/bin/chromium'
 /** How long a change may take to show on the other device before the test fails (polling, not a timing check). */
 export const PROPAGATION = { timeout: 20_000, interval: 50 }
+/** Resolves to 127.0.0.1 in the test browser, but is no loopback name: http pages there are not secure. */
+export const LAN_HOST = 'lan-demo.test'
 export const PHONE = { width: 375, height: 740 }
 export const DESKTOP = { width: 1024, height: 900 }
 
@@ -40,6 +42,9 @@ export async function startApp(): Promise<App> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // An address of this machine that is not a loopback name, as a phone would use (a LAN address): pages
+      // there are not a secure context.
+      `--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`,
     ],
   })
   const pageErrors: string[] = []
@@ -60,14 +65,14 @@ export async function startApp(): Promise<App> {
   }
 }
 
-export const titles = (page: Page) => page.locator('#todos li .title').allTextContents()
+export const titles = (page: Page | Frame) => page.locator('#todos li .title').allTextContents()
 export const visibleTitles = (page: Page) => page.locator('#todos li:not([hidden]) .title').allTextContents()
 export const checked = (page: Page) =>
   page.locator('#todos li').evaluateAll((rows) => rows.map((row) => (row.querySelector('.toggle') as HTMLInputElement).checked))
 export const status = (page: Page) => page.locator('#status').getAttribute('data-status')
 export const row = (page: Page, title: string) => page.locator('#todos li', { has: page.locator('.title', { hasText: title }) })
 /** What a person sees at a glance: for polls whose failure should show the whole page state. */
-export const glance = async (page: Page) => ({
+export const glance = async (page: Page | Frame) => ({
   status: await page.locator('#status').textContent(),
   problem: (await page.locator('#problem').isVisible()) ? await page.locator('#problem').innerText() : '',
   error: await page.locator('#error').textContent(),
