@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContextOptions, type Frame, type Page } from 'playwright-core'
-import { expect } from 'vitest'
+import { expect, inject } from 'vitest'
 import { appDir, startDevServer, type DevServer } from './dev-server.js'
 
 /** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
@@ -24,11 +23,20 @@ export interface App {
   close(): Promise<void>
 }
 
-/** Builds the page from the current sources, starts its own `partykit dev`, launches headless Chromium. */
-export async function startApp(): Promise<App> {
+/**
+ * Launches headless Chromium on the page (built by test/global-setup.ts) served by the run's shared dev server,
+ * or, with `ownServer`, by a `partykit dev` of this file's own that the file may stop and start.
+ */
+export async function startApp({ ownServer = false } = {}): Promise<App> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
-  execFileSync(process.execPath, [join(appDir, 'scripts/build.mjs')], { cwd: appDir, stdio: 'pipe' })
-  const server = await startDevServer()
+  const shared = inject('todoUrl')
+  const server: DevServer = ownServer
+    ? await startDevServer()
+    : {
+        url: shared,
+        start: () => Promise.reject(new Error('the shared dev server is started by test/global-setup.ts')),
+        stop: async () => {},
+      }
   // launch() gives the browser a fresh temporary profile (--user-data-dir), removed on close.
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -33,7 +33,7 @@ afterAll(async () => {
 /** The QR code as the page draws it, rasterized in the page and read back by an independent decoder. */
 async function qrText(page: Page): Promise<string> {
   const image = await page.evaluate(async () => {
-    const size = 400
+    const size = 240
     const svg = document.querySelector('#share-qr svg')!.cloneNode(true) as SVGSVGElement
     svg.setAttribute('width', String(size))
     svg.setAttribute('height', String(size))
@@ -46,9 +46,13 @@ async function qrText(page: Page): Promise<string> {
     context.fillStyle = '#fff'
     context.fillRect(0, 0, size, size)
     context.drawImage(img, 0, 0, size, size)
-    return { width: size, height: size, data: Array.from(context.getImageData(0, 0, size, size).data) }
+    // RGBA bytes as base64: far smaller to hand out of the page than an array of numbers.
+    const bytes = context.getImageData(0, 0, size, size).data
+    let binary = ''
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+    return { size, rgba: btoa(binary) }
   })
-  return decodeQR({ width: image.width, height: image.height, data: Uint8Array.from(image.data) })
+  return decodeQR({ width: image.size, height: image.size, data: new Uint8Array(Buffer.from(image.rgba, 'base64')) })
 }
 
 /** Whether the whole share link is on screen: nothing scrolled away inside its box, the box inside the viewport. */
@@ -101,12 +105,6 @@ describe('sharing a list, on a phone and on a desktop', () => {
     await expect.poll(() => refused.locator('#copy').textContent()).toBe('Copied')
     expect(await refused.evaluate(() => (window as unknown as { copies: string[] }).copies)).toEqual([link])
 
-    const desktop = await app.device({ viewport: DESKTOP })
-    await desktop.goto(link)
-    await expect.poll(() => titles(desktop), PROPAGATION).toEqual(['Scan me on another phone'])
-    expect(await shareLinkFits(desktop)).toEqual({ clippedWidth: 0, clippedHeight: 0, insideViewport: true, pageScrollsSideways: false })
-    expect(await qrText(desktop)).toBe(link)
-    await screenshot(desktop, 'share-desktop')
     expect(app.pageErrors).toEqual([])
   })
 
@@ -115,6 +113,8 @@ describe('sharing a list, on a phone and on a desktop', () => {
     const phone = await app.device({ viewport: PHONE })
     await phone.goto(link)
     await expect.poll(() => status(phone), PROPAGATION).toBe('synced')
+    expect(await shareLinkFits(desktop)).toEqual({ clippedWidth: 0, clippedHeight: 0, insideViewport: true, pageScrollsSideways: false })
+    expect(await qrText(desktop)).toBe(link)
     for (const title of ['Pack the tent', 'Buy batteries', 'Charge the lamp']) await add(desktop, title)
     await expect.poll(() => titles(phone), PROPAGATION).toHaveLength(3)
 

@@ -12,8 +12,7 @@ let persist: string
 const blockers: Server[] = []
 
 beforeAll(async () => {
-  // The page must be built for start.mjs to serve it.
-  await run(process.execPath, [join(appDir, 'scripts/build.mjs')])
+  // The page that start.mjs serves is built by test/global-setup.ts.
   persist = await mkdtemp(join(tmpdir(), 'proj-todo-start-'))
 })
 
@@ -21,13 +20,6 @@ afterAll(async () => {
   await Promise.all(blockers.map((server) => new Promise((resolve) => server.close(resolve))))
   await rm(persist, { recursive: true, force: true })
 })
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'ignore' })
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))))
-  })
-}
 
 /** Another program listening on `port` (0: any free port), as a user's other server would. Resolves its port. */
 function occupy(port: number): Promise<number | undefined> {

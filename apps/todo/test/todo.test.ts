@@ -5,7 +5,8 @@ let app: App
 const device = () => app.device()
 
 beforeAll(async () => {
-  app = await startApp()
+  // The offline test stops and starts the server: this file has its own.
+  app = await startApp({ ownServer: true })
 })
 
 afterAll(async () => {

@@ -1,0 +1,15 @@
+import { defineProject } from 'vitest/config'
+
+// Its own config (not the root's auto-project) for the globalSetup: the page is built once and one `partykit
+// dev` serves every test file that does not need to stop its server.
+export default defineProject({
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+  test: {
+    name: 'todo',
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+})
