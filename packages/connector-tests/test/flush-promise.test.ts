@@ -136,4 +136,26 @@ describe('flush() promises only what the backend holds', () => {
     await db.close()
     expect(JSON.parse(await readFresh(backend, 'save-fails', key, clock))).toHaveLength(20)
   })
+
+  it('returns while polls keep the loop busy (a backend slower than the poll interval)', async () => {
+    const backend = new MemoryBackend()
+    const slow = new MemoryConnector(backend)
+    const load = slow.load.bind(slow)
+    slow.load = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      return load(...args)
+    }
+    ;(slow as { subscribe?: unknown }).subscribe = undefined
+    const db = database('busy', { storage: 'memory', dir: `/busy/${Math.random()}` })
+    const sync = db.connect(slow, { pollInterval: 5, flushTimeout: 5000 })
+    try {
+      await sync.ready
+      await db.put({ _id: 'x' })
+      // Each poll lands while the previous pull is still loading: the loop never goes quiet.
+      expect(await sync.flush()).toEqual(await db.clock())
+    } finally {
+      await sync.close()
+      await db.close()
+    }
+  })
 })

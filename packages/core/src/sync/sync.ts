@@ -255,6 +255,7 @@ class SyncEngine implements Sync {
 
   async #loop(): Promise<void> {
     while (!this.#closed && !this.#paused && (this.#wantPull || this.#wantPush)) {
+      this.#iterationsStarted++
       try {
         if (this.#wantPull) {
           this.#wantPull = false
@@ -275,9 +276,16 @@ class SyncEngine implements Sync {
           return
         }
         await this.#sleep(this.#backoff())
+      } finally {
+        this.#iterationsFinished++
+        for (const resolve of this.#iterationWaiters.splice(0)) resolve()
       }
     }
   }
+
+  #iterationsStarted = 0
+  #iterationsFinished = 0
+  readonly #iterationWaiters: (() => void)[] = []
 
   #backoff(): number {
     const base = Math.min(2 ** this.#attempt * 100, this.#options.maxBackoff)
@@ -621,8 +629,17 @@ class SyncEngine implements Sync {
     }
   }
 
+  /**
+   * Waits until a loop iteration that started after this call has finished (it saw every want set before the
+   * call), or the loop stopped. Not until the loop stops: with a short poll interval and a slow backend, polls
+   * keep the loop busy for as long as they come, and flush() must not wait for a quiet moment that never comes.
+   */
   async #settle(): Promise<void> {
-    while (this.#running) await this.#running
+    const target = this.#iterationsStarted + 1
+    while (this.#running && this.#iterationsFinished < target) {
+      const running = this.#running
+      await Promise.race([running, new Promise<void>((resolve) => this.#iterationWaiters.push(resolve))])
+    }
   }
 
   async #raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
