@@ -115,6 +115,15 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
       if (!response.ok) throw await failure('download', target, response)
       return new Uint8Array(await response.arrayBuffer())
     },
+    async has(db, cid) {
+      checkDbName(db)
+      checkCid(cid)
+      const target = `${base}/${db}/data/${cid}`
+      const response = await send(fetch, 'check', target, { method: 'HEAD', cache: 'no-store' })
+      if (response.status === 404) return false
+      if (!response.ok) throw await failure('check', target, response)
+      return true
+    },
     async save(db, branch, entry, replaces) {
       checkDbName(db)
       checkBranch(branch)

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -177,6 +177,38 @@ describe('flush() under transient faults (connect.http + proj-serve, 30 % of req
       await syncB.close()
       await a.close()
       await b.close()
+    }
+  })
+
+  it('a file the server lost is uploaded again by the device that holds it, after a restart', async () => {
+    const deviceDir = await mkdtemp(join(tmpdir(), 'repair-http-'))
+    try {
+      let db = database('repair-http', { dir: deviceDir })
+      const key = await db.exportKey()
+      for (let i = 0; i < 15; i++) await db.put({ _id: `doc${String(i).padStart(2, '0')}`, text: 'q'.repeat(3000) })
+      let sync = connect.http(db, url, { token, pollInterval: 0 })
+      await sync.flush()
+      await sync.close()
+      await db.close()
+      // An operator deletes half of the database's files on the server.
+      const dataDir = join(dir, 'repair-http', 'data')
+      const files = await readdir(dataDir)
+      const lost = files.slice(0, Math.ceil(files.length / 2))
+      for (const file of lost) await rm(join(dataDir, file))
+
+      db = database('repair-http', { dir: deviceDir })
+      sync = connect.http(db, url, { token, pollInterval: 0 })
+      await sync.ready
+      for (let attempt = 0; attempt < 100 && (await readdir(dataDir)).length < files.length; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect((await readdir(dataDir)).sort()).toEqual(files.sort())
+      const promise = await promiseOf(db, sync)
+      await sync.close()
+      await db.close()
+      expect(await unreadable('repair-http', key, (fresh) => connect.http(fresh, url, { token, pollInterval: 0 }), [promise])).toEqual([])
+    } finally {
+      await rm(deviceDir, { recursive: true, force: true })
     }
   })
 })

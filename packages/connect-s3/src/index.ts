@@ -10,6 +10,7 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -225,6 +226,19 @@ export class S3Connector implements Connector {
     const key = this.layout.dataKey(db, cid)
     const parsed = parseCid(cid)
     await this.put(key, parsed, requireBytes(bytes, 'file bytes'))
+  }
+
+  /** Whether the bucket holds the file (a HEAD request: nothing is downloaded). */
+  async has(db: string, cid: string): Promise<boolean> {
+    const key = this.layout.dataKey(db, cid)
+    parseCid(cid)
+    try {
+      await this.track(this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })))
+      return true
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw failure('head', key, err, this.bucket, this.endpoint)
+    }
   }
 
   async download(db: string, cid: string): Promise<Uint8Array | undefined> {

@@ -143,6 +143,17 @@ export function runConnectorTests(
         } else expect(elsewhere).toBeUndefined()
       })
 
+      it('has() tells whether the backend holds a file, without downloading it (optional: skipped when absent)', async (context) => {
+        if (!connector.has) return context.skip()
+        const bytes = randomBytes(700)
+        const cid = await fileCid(bytes)
+        expect(await connector.has(db, cid)).toBe(false)
+        await connector.upload(db, cid, bytes)
+        expect(await connector.has(db, cid)).toBe(true)
+        const second = await peer()
+        expect(await second.has?.(db, cid)).toBe(true)
+      })
+
       it('a second client sees the files of the first', async () => {
         const second = await peer()
         const bytes = randomBytes(2048)
