@@ -334,6 +334,17 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       return new Uint8Array(await response.arrayBuffer())
     },
 
+    async has(db, cid) {
+      checkName('db', db)
+      checkName('cid', cid)
+      const what = `check of ${cid}`
+      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'HEAD' }, what)
+      await response.body?.cancel()
+      if (response.status === 404) return false
+      if (!response.ok) throw await failure(response, what, db)
+      return true
+    },
+
     async load(db, branch) {
       checkName('db', db)
       checkName('branch', branch)

@@ -70,7 +70,7 @@ class HttpError extends Error {
 
 const CORS_HEADERS: Record<string, string> = {
   'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, PUT, OPTIONS',
+  'access-control-allow-methods': 'GET, HEAD, PUT, OPTIONS',
   'access-control-allow-headers': 'authorization, content-type',
   'access-control-max-age': '86400',
 }
@@ -213,6 +213,7 @@ export default class ProjServer implements Party.Server {
       if (parts.length === 5 && kind === 'data' && name !== undefined) {
         this.roomName()
         if (req.method === 'GET') return await this.getFile(parseFileCid(name).toString())
+        if (req.method === 'HEAD') return await this.hasFile(parseFileCid(name).toString())
         if (req.method === 'PUT') return await this.putFile(req, name)
       } else if (parts.length === 5 && kind === 'meta' && name !== undefined && req.method === 'GET') {
         this.roomName()
@@ -256,6 +257,16 @@ export default class ProjServer implements Party.Server {
     // The manifest last: a file is visible only once all its chunks are stored.
     await this.room.storage.put(fileKey(cid), { size: bytes.length, chunks } satisfies FileManifest)
     return new Response(null, { status: 204, headers: CORS_HEADERS })
+  }
+
+  /** HEAD: whether the room holds the file, from its manifest alone (no chunk is read). */
+  private async hasFile(cid: string): Promise<Response> {
+    const manifest = await this.room.storage.get<FileManifest>(fileKey(cid))
+    if (manifest === undefined) throw new HttpError(404, `no file ${cid}`)
+    return new Response(null, {
+      status: 200,
+      headers: { ...CORS_HEADERS, 'content-length': String(manifest.size), 'cache-control': 'public, immutable' },
+    })
   }
 
   private async getFile(cid: string): Promise<Response> {
