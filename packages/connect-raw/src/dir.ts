@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { checkCid, verifyCid } from './cid.js'
+import { verifyCid } from '@proj/core/kit'
 import { encodeListing } from './http.js'
-import { checkBranch, checkDbName } from './names.js'
+import { checkBranch, checkCid, checkDbName } from './names.js'
 
 /**
  * The on-disk layout, identical to the URL layout of `proj-serve`, so that any static web server can serve it:

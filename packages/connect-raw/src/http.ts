@@ -1,8 +1,6 @@
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError } from '@proj/core/kit'
-import { fromBase64, toBase64 } from './base64.js'
-import { checkCid, verifyCid } from './cid.js'
-import { checkBranch, checkDbName } from './names.js'
+import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, verifyCid, type WireMetaEntry } from '@proj/core/kit'
+import { checkBranch, checkCid, checkDbName } from './names.js'
 
 export interface HttpOptions {
   /** Sent as `Authorization: Bearer <token>` on writes (proj-serve --token). */
@@ -11,26 +9,17 @@ export interface HttpOptions {
   fetch?: typeof globalThis.fetch
 }
 
-/** One entry of `<db>/meta/<branch>.json`. */
-export interface MetaListingEntry {
-  cid: string
-  /** base64 */
-  bytes: string
-}
+/** One entry of `<db>/meta/<branch>.json`: core's text form of a meta entry. */
+export type MetaListingEntry = WireMetaEntry
 
 export function encodeListing(entries: readonly MetaEntry[]): string {
-  return JSON.stringify(entries.map((e): MetaListingEntry => ({ cid: e.cid, bytes: toBase64(e.bytes) })))
+  return JSON.stringify(entries.map(metaEntryToWire))
 }
 
 export function decodeListing(json: string, source: string): MetaEntry[] {
   const parsed: unknown = JSON.parse(json)
   if (!Array.isArray(parsed)) throw new Error(`Meta listing ${source} is not a JSON array`)
-  return parsed.map((item: Partial<MetaListingEntry>) => {
-    if (typeof item?.cid !== 'string' || typeof item.bytes !== 'string') {
-      throw new Error(`Meta listing ${source} has an invalid entry: ${JSON.stringify(item)}`)
-    }
-    return { cid: item.cid, bytes: fromBase64(item.bytes) }
-  })
+  return parsed.map((item: unknown) => metaEntryFromWire(item, `Meta listing ${source}`))
 }
 
 /**

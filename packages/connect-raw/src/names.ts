@@ -1,17 +1,21 @@
-// Database and branch names become path segments (on disk and in URLs), so they are restricted to characters
-// that need no escaping and can never mean "parent directory". Branch names have no dots, so a branch's
-// listing `<branch>.json` can never collide with another branch's entry folder.
-const DB_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
-const BRANCH_NAME = /^[A-Za-z0-9_-]{1,128}$/
+import { checkName, parseFileCid } from '@proj/core/kit'
+
+// Database and branch names follow core's one rule (see `checkName` in @proj/core/kit): path segments that
+// need no escaping and can never mean "parent directory". This layout adds one rule of its own: branch names
+// have no '.', so a branch's listing `<branch>.json` can never collide with another branch's entry folder.
 
 export function checkDbName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !DB_NAME.test(name)) {
-    throw new TypeError(`Invalid database name: ${JSON.stringify(name)} (letters, digits, . _ -; not starting with .)`)
-  }
+  checkName(name, 'database name')
 }
 
 export function checkBranch(branch: unknown): asserts branch is string {
-  if (typeof branch !== 'string' || !BRANCH_NAME.test(branch)) {
-    throw new TypeError(`Invalid branch name: ${JSON.stringify(branch)} (letters, digits, _ -)`)
+  checkName(branch, 'branch name')
+  if ((branch as string).includes('.')) {
+    throw new TypeError(`branch name ${JSON.stringify(branch)} must not contain '.' in this store (its listing would be <branch>.json)`)
   }
+}
+
+/** Throws a TypeError unless `cid` is the canonical name of a stored file (see `parseFileCid`). */
+export function checkCid(cid: unknown): asserts cid is string {
+  parseFileCid(cid)
 }

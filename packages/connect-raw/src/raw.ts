@@ -1,5 +1,5 @@
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { fileCid, verifyCid } from './cid.js'
+import { fileCid, verifyCid } from '@proj/core/kit'
 import { checkBranch, checkDbName } from './names.js'
 
 /** What an object is: `'data'` an encrypted database file, `'meta'` the branch's meta blob. */
@@ -65,7 +65,7 @@ export function rawConnector(fns: RawFunctions): Connector {
       checkBranch(branch)
       const params: RawParams = { type: 'meta', name: db, branch }
       const bytes = toBytes(await fns.download(params), params)
-      return bytes ? [{ cid: await fileCid(bytes), bytes }] : []
+      return bytes ? [{ cid: (await fileCid(bytes)).toString(), bytes }] : []
     },
   }
 }

@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
-import { CidMismatchError, checkCid } from './cid.js'
+import { IntegrityError } from '@proj/core/kit'
 import { dirConnector, layout } from './dir.js'
-import { checkBranch, checkDbName } from './names.js'
+import { checkBranch, checkCid, checkDbName } from './names.js'
 
 export interface StoreServerOptions {
   /** The folder holding `<db>/data/<cid>` and `<db>/meta/<branch>.json` (created on the first write). */
@@ -207,7 +207,7 @@ export function createStoreServer(options: StoreServerOptions): Server {
         await store.save(r.db, r.branch, { cid: r.cid, bytes }, replaces)
       }
     } catch (error) {
-      if (error instanceof CidMismatchError || error instanceof TypeError) throw new HttpError(400, error.message)
+      if (error instanceof IntegrityError || error instanceof TypeError) throw new HttpError(400, error.message)
       throw error
     }
     send(res, 201, 'Created')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { fileCid, metaEntry, runConnectorTests } from '@proj/connector-tests'
+import { IntegrityError } from '@proj/core/kit'
 import { rawConnector, type RawParams } from '../src/index.js'
 
 /** The seed's two functions over a Map: what a user would write for any key-value store. */
@@ -56,17 +57,18 @@ describe('rawConnector', () => {
     const store = mapStore()
     const connector = rawConnector(store)
     const cid = await fileCid(new TextEncoder().encode('a'))
-    await expect(connector.upload('todos', cid, new TextEncoder().encode('b'))).rejects.toThrow(
-      `CID hash does not match bytes: ${cid}`,
-    )
+    const error = await connector.upload('todos', cid, new TextEncoder().encode('b')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(IntegrityError)
+    expect((error as Error).message).toBe(`Integrity check failed for ${cid}: file bytes hash to ${await fileCid(new TextEncoder().encode('b'))}`)
     expect(store.objects.size).toBe(0)
   })
 
   it('rejects missing functions and bad names with a TypeError', async () => {
     expect(() => rawConnector({} as never)).toThrow(TypeError)
     const connector = rawConnector(mapStore())
-    await expect(connector.load('../x', 'main')).rejects.toThrow('Invalid database name: "../x"')
-    await expect(connector.load('todos', 'a/b')).rejects.toThrow('Invalid branch name: "a/b"')
+    await expect(connector.load('../x', 'main')).rejects.toThrow(`database name must be 1-128 letters, digits, '.', '_' or '-' (not starting with a symbol), got the string "../x"`)
+    await expect(connector.load('todos', 'a/b')).rejects.toThrow(`branch name must be 1-128 letters, digits, '.', '_' or '-' (not starting with a symbol), got the string "a/b"`)
+    await expect(connector.load('todos', 'a.json')).rejects.toThrow(`branch name "a.json" must not contain '.' in this store`)
   })
 
   it('rejects a download that is not bytes', async () => {

@@ -93,7 +93,7 @@ describe('proj-serve with a token', () => {
     const cid = await fileCid(text('the real bytes'))
     const res = await raw(s.url, 'PUT', `/todos/data/${cid}`, text('other bytes'), auth)
     expect(res.status).toBe(400)
-    expect(res.body.toString()).toBe(`CID hash does not match bytes: ${cid}`)
+    expect(res.body.toString()).toBe(`Integrity check failed for ${cid}: file bytes hash to ${await fileCid(text('other bytes'))}`)
     expect((await raw(s.url, 'GET', `/todos/data/${cid}`)).status).toBe(404)
     expect(await readdir(s.dir)).not.toContain('todos')
   })

@@ -1,5 +1,5 @@
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { verifyCid } from './cid.js'
+import { checkName, parseFileCid, verifyCid } from '@proj/core/kit'
 
 type Listener = (entries: MetaEntry[]) => void
 
@@ -24,9 +24,6 @@ export class MemoryBackend {
   }
 }
 
-function checkName(what: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`Invalid ${what}: ${JSON.stringify(value)}`)
-}
 
 const listenerKey = (db: string, branch: string) => JSON.stringify([db, branch])
 
@@ -54,7 +51,7 @@ export class MemoryConnector implements Connector {
 
   async upload(db: string, cid: string, bytes: Uint8Array): Promise<void> {
     this.#open()
-    checkName('database name', db)
+    checkName(db, 'memory: database name')
     await verifyCid(cid, bytes)
     let files = this.backend.files.get(db)
     if (!files) this.backend.files.set(db, (files = new Map()))
@@ -63,22 +60,22 @@ export class MemoryConnector implements Connector {
 
   async download(db: string, cid: string): Promise<Uint8Array | undefined> {
     this.#open()
-    checkName('database name', db)
-    checkName('cid', cid)
+    checkName(db, 'memory: database name')
+    parseFileCid(cid)
     return this.backend.files.get(db)?.get(cid)?.slice()
   }
 
   async has(db: string, cid: string): Promise<boolean> {
     this.#open()
-    checkName('database name', db)
-    checkName('cid', cid)
+    checkName(db, 'memory: database name')
+    parseFileCid(cid)
     return this.backend.files.get(db)?.has(cid) ?? false
   }
 
   async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void> {
     this.#open()
-    checkName('database name', db)
-    checkName('branch', branch)
+    checkName(db, 'memory: database name')
+    checkName(branch, 'memory: branch name')
     await verifyCid(entry.cid, entry.bytes)
     const entries = this.backend.branch(db, branch)
     entries.set(entry.cid, entry.bytes.slice())
@@ -91,16 +88,16 @@ export class MemoryConnector implements Connector {
 
   async load(db: string, branch: string): Promise<MetaEntry[]> {
     this.#open()
-    checkName('database name', db)
-    checkName('branch', branch)
+    checkName(db, 'memory: database name')
+    checkName(branch, 'memory: branch name')
     const entries = this.backend.meta.get(db)?.get(branch) ?? new Map<string, Uint8Array>()
     return [...entries].map(([cid, bytes]) => ({ cid, bytes: bytes.slice() }))
   }
 
   subscribe(db: string, branch: string, onEntries: (entries: MetaEntry[]) => void): () => void {
     this.#open()
-    checkName('database name', db)
-    checkName('branch', branch)
+    checkName(db, 'memory: database name')
+    checkName(branch, 'memory: branch name')
     const key = listenerKey(db, branch)
     let set = this.backend.listeners.get(key)
     if (!set) this.backend.listeners.set(key, (set = new Set()))

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Connector, MetaEntry } from '@proj/core/connector'
+import { equals, toHex } from 'multiformats/bytes'
 import { fileCid, metaEntry } from './cid.js'
 
 export interface ConnectorFixture {
@@ -33,22 +34,16 @@ function randomBytes(length: number): Uint8Array {
   return bytes
 }
 
-function sameBytes(actual: Uint8Array | undefined, expected: Uint8Array): boolean {
-  if (!(actual instanceof Uint8Array) || actual.length !== expected.length) return false
-  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) return false
-  return true
-}
-
 function expectBytes(actual: Uint8Array | undefined, expected: Uint8Array): void {
   expect(actual, 'expected a Uint8Array').toBeInstanceOf(Uint8Array)
   expect(actual!.length, 'byte length').toBe(expected.length)
-  expect(sameBytes(actual, expected), 'bytes differ from those uploaded').toBe(true)
+  expect(equals(actual!, expected), 'bytes differ from those uploaded').toBe(true)
 }
 
 /** Entries as sorted `{ cid, hex }`, comparable with toEqual. */
 function view(entries: readonly MetaEntry[]): { cid: string; hex: string }[] {
   return entries
-    .map((e) => ({ cid: e.cid, hex: Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.length).toString('hex') }))
+    .map((e) => ({ cid: e.cid, hex: toHex(e.bytes) }))
     .sort((a, b) => (a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0))
 }
 

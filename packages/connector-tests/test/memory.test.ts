@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { IntegrityError } from '@proj/core/kit'
 import { MemoryConnector, fileCid, metaEntry, runConnectorTests } from '../src/index.js'
 
 runConnectorTests('memory', async () => {
@@ -23,7 +24,7 @@ describe('MemoryConnector', () => {
     const connector = new MemoryConnector()
     const cid = await fileCid(new TextEncoder().encode('a'))
     await expect(connector.upload('db', cid, new TextEncoder().encode('b'))).rejects.toThrow(
-      `CID hash does not match bytes: ${cid}`,
+      new IntegrityError(cid, `file bytes hash to ${await fileCid(new TextEncoder().encode('b'))}`),
     )
     expect(await connector.download('db', cid)).toBeUndefined()
   })

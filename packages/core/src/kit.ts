@@ -1,6 +1,8 @@
 /**
- * What connector packages may import from core at run time: the error classes a connector throws and the
- * rule sync uses to tell permanent failures from transient ones. Small on purpose; no storage, no crypto.
+ * What connector packages may import from core at run time (core is their peer dependency): the error
+ * classes a connector throws, the rule sync uses to tell permanent failures from transient ones, file names
+ * (CIDs) and their verification, the name rule for databases and branches, and the text form of a meta
+ * entry. Small on purpose; no storage, no encryption.
  */
 export {
   AuthError,
@@ -11,3 +13,6 @@ export {
   KeyMismatchError,
   isPermanentError,
 } from './errors.js'
+export { fileCid, parseFileCid, verifyCid } from './kit/cid.js'
+export { checkName, describe } from './kit/names.js'
+export { metaEntryFromWire, metaEntryToWire, type WireMetaEntry } from './kit/meta-entry-wire.js'

@@ -1,4 +1,5 @@
 import type { Body } from '../crdt/entry.js'
+import { checkName as checkNameRule, describe } from '../kit/names.js'
 
 /**
  * The deepest nesting of objects and arrays a stored value may have. Deeper values are refused with a
@@ -6,16 +7,7 @@ import type { Body } from '../crdt/entry.js'
  */
 export const MAX_DEPTH = 256
 
-/** Names a value for an error message without dumping it. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`
-  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`
-  return typeof value
-}
+export { describe }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -43,12 +35,7 @@ export function checkId(id: unknown, where: string): string {
 }
 
 export function checkName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
-    throw new TypeError(
-      `database(): name must be 1-128 letters, digits, '.', '_' or '-' (not starting with a symbol), got ${describe(name)}`,
-    )
-  }
-  return name
+  return checkNameRule(name, 'database(): name')
 }
 
 /**

@@ -1,7 +1,6 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { equals } from 'multiformats/bytes'
-import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { FormatVersionError, IntegrityError } from '../errors.js'
 import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
@@ -124,13 +123,5 @@ export async function verifyBlock<T>(block: RawBlock, label: string): Promise<Bl
   return decodeBlock<T>(CID.asCID(cid) ?? cid, bytes)
 }
 
-/** A stored file's name (and a meta entry's): CIDv1, raw codec, sha2-256 of its stored (sealed) bytes. */
-export async function fileCid(bytes: Uint8Array): Promise<CID> {
-  return CID.createV1(raw.code, await sha256.digest(bytes))
-}
-
-export async function verifyFile(cid: string, bytes: Uint8Array): Promise<void> {
-  const expected = CID.parse(cid)
-  const actual = await fileCid(bytes)
-  if (!expected.equals(actual)) throw new IntegrityError(cid, `file bytes hash to ${actual}`)
-}
+/** A stored file's name (and a meta entry's) and its check: the kit's, which connectors use too. */
+export { fileCid, verifyCid as verifyFile } from '../kit/cid.js'
