@@ -1,7 +1,7 @@
 import type { Database } from '@proj/core'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { add, newList, PROPAGATION, row, startApp, status, titles, type App } from './harness.js'
+import { add, newList, PROPAGATION, row, screenshot, startApp, status, titles, type App } from './harness.js'
 
 let app: App
 
@@ -54,6 +54,7 @@ describe('documents the page did not write (another app, version or import)', ()
     // A row without a title is a full row, says so, and can be double-clicked.
     const untitled = a.locator('#todos li[data-id="no-title"] .title')
     expect((await untitled.boundingBox())!.height).toBeGreaterThanOrEqual(16)
+    await screenshot(a, 'unknown-docs')
 
     // Opening the editor and leaving it writes nothing, whatever the title was.
     const before = await clock(a)

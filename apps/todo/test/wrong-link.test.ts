@@ -132,6 +132,7 @@ describe('a link that cannot open its list says so on the page, with a way out',
       await strangerSync.flush()
       await expect.poll(() => a.locator('#warnings').textContent(), PROPAGATION).toContain('1 entry sealed with another key')
       expect(await titles(a)).toEqual(['Ours'])
+      await screenshot(a, 'stranger-notice')
       await add(a, 'Still syncing')
       await expect.poll(() => status(a), PROPAGATION).toBe('synced')
       expect(app.pageErrors).toEqual([])
