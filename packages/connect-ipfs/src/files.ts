@@ -1,8 +1,7 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import type { CID } from 'multiformats/cid'
 import type { FileStore } from '@proj/core/connector'
-import { AuthError, BackendConfigError } from '@proj/core/kit'
-import { IntegrityError, parseFileCid, verifyBytes } from './cid.js'
+import { AuthError, BackendConfigError, IntegrityError, parseFileCid, verifyCid } from '@proj/core/kit'
 
 /**
  * The part of a `@web3-storage/w3up-client` Client (or `@storacha/client`) this package uses: a client with a
@@ -70,7 +69,7 @@ export async function fetchBlock(
         throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`)
       }
       const bytes = new Uint8Array(await response.arrayBuffer())
-      await verifyBytes(cid, bytes)
+      await verifyCid(cid, bytes)
       return bytes
     } catch (error) {
       // A gateway that lies or fails must not hide another that holds the block; the first failure is kept.
@@ -136,7 +135,7 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
     async upload(_db, cid, bytes) {
       const parsed = parseFileCid(cid)
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid bytes for ${cid}: expected a Uint8Array`)
-      await verifyBytes(parsed, bytes)
+      await verifyCid(parsed, bytes)
       const car = singleBlockCar(parsed, bytes)
       let root
       try {

@@ -1,4 +1,4 @@
-export { IntegrityError } from './cid.js'
+export { IntegrityError } from '@proj/core/kit'
 export {
   ipfsFiles,
   singleBlockCar,

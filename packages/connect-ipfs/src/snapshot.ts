@@ -1,6 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import type { Connector, FileStore, MetaEntry } from '@proj/core/connector'
-import { IntegrityError, parseFileCid, rawCid, verifyBytes } from './cid.js'
+import { fileCid, IntegrityError, parseFileCid, verifyCid } from '@proj/core/kit'
 import { fetchBlock, gatewayList, type GatewayOptions } from './files.js'
 
 /**
@@ -33,7 +33,7 @@ export async function createSnapshot(files: FileStore, entries: readonly MetaEnt
     }),
   }
   const bytes = dagCbor.encode(file)
-  const cid = (await rawCid(bytes)).toString()
+  const cid = (await fileCid(bytes)).toString()
   await files.upload(db, cid, bytes)
   return cid
 }
@@ -60,7 +60,7 @@ export async function readSnapshot(cid: string, bytes: Uint8Array): Promise<Meta
     } catch {
       throw new IntegrityError(cid, `entry ${JSON.stringify(entryCid)} is not a raw CID`)
     }
-    await verifyBytes(parsed, entryBytes)
+    await verifyCid(parsed, entryBytes)
     result.push({ cid: entryCid, bytes: entryBytes })
   }
   return result

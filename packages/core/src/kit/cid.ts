@@ -36,7 +36,7 @@ export function parseFileCid(value: unknown): CID {
     throw new TypeError(`Invalid CID: ${shown(value)}`)
   }
   if (cid.version !== 1 || cid.code !== raw.code || cid.multihash.code !== sha256.code) {
-    throw new TypeError(`Invalid CID: ${shown(value)} (expected a CIDv1 with the raw codec and sha2-256)`)
+    throw new TypeError(`Invalid CID: ${shown(value)} (expected CIDv1, raw codec, sha2-256)`)
   }
   const canonical = cid.toString()
   if (canonical !== value) throw new TypeError(`Invalid CID: ${shown(value)} (not in its canonical form ${canonical})`)
