@@ -8,7 +8,7 @@ export type { HeadState }
  * `database()` calls in one process). Each writes its head with a compare-and-set (`updateRecord`): a stored
  * head this instance has not merged is not overwritten but kept in the record's `unmerged` list, so no
  * instance's acknowledged write is ever dropped by another's. Instances merge the list when they open and
- * whenever the record changes (database.ts), and a write drops the entries its writer has merged.
+ * whenever the record changes (head-state.ts), and a write drops the entries its writer has merged.
  */
 const record = (branch: string) => `head.${branch}`
 
@@ -62,6 +62,6 @@ function dedupe(heads: HeadState[]): HeadState[] {
   return [...new Map(heads.map((head) => [headKey(head), head])).values()]
 }
 
-function describeRecord(storage: Storage, branch: string): string {
+export function describeRecord(storage: Storage, branch: string): string {
   return `The head record ${JSON.stringify(record(branch))} of ${JSON.stringify(storage.location)}`
 }

@@ -1,0 +1,103 @@
+import type { CID } from '../blockstore/block.js'
+import type { BlockStore } from '../blockstore/store.js'
+import { containsEvents } from '../clock/ancestry.js'
+import { makeEvent } from '../clock/event.js'
+import { mergeTrees } from '../crdt/merge.js'
+import { diff, type NewBlock } from '../crdt/tree.js'
+import type { ChangeRow } from './api.js'
+import type { ChangeFeed } from './changes.js'
+import { markMerged, readHeads, writeHead, type HeadState } from './head.js'
+import type { OpenState } from './open.js'
+import { toRow } from './view.js'
+
+/**
+ * Moves the local head forward (a commit, a merge of another head, the adoption of a head that contains it),
+ * stores it in the head record, and announces it. Callers run one at a time (the write queue).
+ */
+export class LocalHead {
+  readonly #branch: string
+  readonly #feed: ChangeFeed
+  readonly #isClosed: () => boolean
+  readonly #mergeWritten: (state: OpenState) => void
+
+  /** `mergeWritten` is told when a merge wrote a new file (it may be time to compact). */
+  constructor(branch: string, feed: ChangeFeed, isClosed: () => boolean, mergeWritten: (state: OpenState) => void) {
+    this.#branch = branch
+    this.#feed = feed
+    this.#isClosed = isClosed
+    this.#mergeWritten = mergeWritten
+  }
+
+  /** Writes one file with `blocks` and a new clock event at `height`, then the local head. */
+  async advance(state: OpenState, blocks: NewBlock[], root: CID, height: number, rows: ChangeRow[]): Promise<void> {
+    const parents = state.head?.heads ?? []
+    const event = await makeEvent(parents, height, root)
+    const file = await state.store.commit([...blocks, event], [event.block.cid])
+    const head: HeadState = { heads: [event.block.cid], files: [file], root, height }
+    await writeHead(state.storage, this.#branch, head)
+    state.head = head
+    this.#feed.emit(rows)
+  }
+
+  /** Merges a remote head into the local one (one new file when the two diverged). */
+  async merge(state: OpenState, remote: HeadState): Promise<void> {
+    remote.heads.forEach((cid, i) => state.store.locate(cid, remote.files[i]!))
+    // The head files carry the locations of everything the remote tree links to.
+    await Promise.all(remote.files.map((file) => state.store.loadFile(file)))
+    const local = state.head
+    if (!local) {
+      await this.#adopt(state, remote, state.emptyRoot)
+      return
+    }
+    // The clocks are joined, not only the trees: a remote head whose tree adds nothing (its writes lost by
+    // the merge rule) still becomes a parent, so every clock any replica flushed stays in the history a
+    // fresh device walks. Only when one clock already contains the other is no event needed.
+    if (await containsEvents(state.store, local.heads, remote.heads)) return
+    if (await containsEvents(state.store, remote.heads, local.heads)) {
+      await this.#adopt(state, remote, local.root)
+      return
+    }
+    const merged = await mergeTrees(state.store, local.root, remote.root)
+    const height = Math.max(local.height, remote.height) + 1
+    const parents = [...new Map([...local.heads, ...remote.heads].map((cid) => [cid.toString(), cid])).values()]
+    const event = await makeEvent(parents, height, merged.root)
+    const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
+    // Only now are the merged tree's new blocks in the store.
+    const rows = this.#feed.hasSubscribers ? await changedRows(state.store, local.root, merged.root) : []
+    const head: HeadState = { heads: [event.block.cid], files: [file], root: merged.root, height }
+    await writeHead(state.storage, this.#branch, head)
+    state.head = head
+    this.#feed.emit(rows)
+    this.#mergeWritten(state)
+  }
+
+  /**
+   * Merges every head in the stored record (the head and the `unmerged` heads of other writers, see head.ts),
+   * then stores the result when the record held anything else, which also drops the merged entries.
+   */
+  async mergeStored(state: OpenState): Promise<void> {
+    const stored = await readHeads(state.storage, this.#branch)
+    for (const head of stored) {
+      if (this.#isClosed()) return
+      if (!state.head || !head.root.equals(state.head.root)) await this.merge(state, head)
+      markMerged(state.storage, this.#branch, head)
+    }
+    const local = state.head
+    if (local && !this.#isClosed() && (stored.length > 1 || (stored[0] && !stored[0].root.equals(local.root)))) {
+      await writeHead(state.storage, this.#branch, local)
+    }
+  }
+
+  /** Takes a remote head that already contains everything local (no new file is written). */
+  async #adopt(state: OpenState, remote: HeadState, previousRoot: CID): Promise<void> {
+    // Listing what changed reads both trees; without listeners a new device stays lazy.
+    const rows = this.#feed.hasSubscribers ? await changedRows(state.store, previousRoot, remote.root) : []
+    await writeHead(state.storage, this.#branch, remote)
+    state.head = { ...remote }
+    this.#feed.emit(rows)
+  }
+}
+
+async function changedRows(store: BlockStore, from: CID, to: CID): Promise<ChangeRow[]> {
+  return (await diff(store, from, to)).map(({ entry }) => toRow(entry))
+}

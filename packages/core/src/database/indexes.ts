@@ -1,0 +1,93 @@
+import { MissingBlockError } from '../blockstore/store.js'
+import { indexChanges, updateIndex } from '../index/indexer.js'
+import { MemoryIndex } from '../index/memory.js'
+import { mapper, type Mapper } from '../index/query.js'
+import { writeIndexes, type IndexState } from '../index/record.js'
+import type { HeadState } from '../format/head.js'
+import type { MapFn } from './api.js'
+import type { OpenState } from './open.js'
+
+/**
+ * Keeps secondary indexes in step with the documents. Indexes are updated lazily, when queried, rather than
+ * in the write transaction: the database does not know which indexes exist until they are queried (a map
+ * function is only known by the query that passes it), writes stay as fast as without indexes, and an
+ * update after many writes is one tree diff and one small file instead of one per write. Callers run the
+ * updates in the write queue, so a query sees every write acknowledged before it.
+ */
+export class Indexes {
+  readonly #branch: string
+  /** Map functions of the persisted indexes queried in this session, to update or rebuild them. */
+  readonly #mappers = new Map<string, Mapper>()
+  /** The in-memory indexes of unnamed map functions, per function object (see indexIdentity). */
+  readonly #memoryIndexes = new WeakMap<MapFn, MemoryIndex>()
+
+  constructor(branch: string) {
+    this.#branch = branch
+  }
+
+  /** The persisted index `name` brought up to the current head, and its record stored. */
+  async persisted(state: OpenState, name: string, source: string | undefined, map: Mapper): Promise<IndexState> {
+    this.#mappers.set(name, map)
+    const docRoot = state.head?.root ?? state.emptyRoot
+    let current = state.indexes.get(name)
+    // A named index built by another map function source is rebuilt, never answered from.
+    if (current && current.source !== source) current = undefined
+    if (current && current.docRoot.equals(docRoot)) return current
+    const from = current?.docRoot ?? state.emptyRoot
+    const { root, blocks } = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, from, docRoot)
+    let file = current?.file ?? ''
+    if (blocks.length) file = await state.store.commit(blocks, state.head?.heads ?? [])
+    else if (!current) file = state.store.locationOf(root) ?? ''
+    const next: IndexState = {
+      name,
+      ...(source === undefined ? {} : { source }),
+      root,
+      file: state.store.locationOf(root) ?? file,
+      docRoot,
+      docFile: state.store.locationOf(docRoot) ?? '',
+    }
+    state.indexes.set(name, next)
+    if (next.file && next.docFile) await writeIndexes(state.storage, this.#branch, state.indexes)
+    return next
+  }
+
+  /** The in-memory index of the unnamed map function `fn`, brought up to the current head. */
+  async inMemory(state: OpenState, fn: MapFn, map: Mapper): Promise<MemoryIndex> {
+    const docRoot = state.head?.root ?? state.emptyRoot
+    const current = this.#memoryIndexes.get(fn)
+    if (current) {
+      if (current.docRoot.equals(docRoot)) return current
+      try {
+        current.apply(await indexChanges(state.store, map, current.docRoot, docRoot), docRoot)
+        return current
+      } catch (error) {
+        // The tree it reflects was compacted away: build it again below.
+        if (!(error instanceof MissingBlockError)) throw error
+      }
+    }
+    const index = new MemoryIndex(docRoot)
+    index.apply(await indexChanges(state.store, map, state.emptyRoot, docRoot), docRoot)
+    this.#memoryIndexes.set(fn, index)
+    return index
+  }
+
+  /**
+   * The indexes a compaction keeps, as unsaved blocks in the store: brought up to date and rebuilt from the
+   * live documents, which drops their tombstones. An index whose map function this session does not know is
+   * kept when current and dropped when stale (the next query rebuilds it).
+   */
+  async rebuiltFor(state: OpenState, head: HeadState): Promise<Map<string, IndexState>> {
+    const indexes = new Map<string, IndexState>()
+    for (const [name, index] of state.indexes) {
+      const map = this.#mappers.get(name) ?? (name.startsWith('field:') ? mapper(name.slice(6)) : undefined)
+      if (map) {
+        const { root, blocks } = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, head.root)
+        for (const { block, links } of blocks) state.store.putUnsaved(block, links)
+        indexes.set(name, { ...index, root, docRoot: head.root })
+      } else if (index.docRoot.equals(head.root)) {
+        indexes.set(name, index)
+      }
+    }
+    return indexes
+  }
+}

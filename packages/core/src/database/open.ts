@@ -1,0 +1,137 @@
+import type { CID } from '../blockstore/block.js'
+import { applyCompaction, readCompaction } from '../blockstore/compact.js'
+import { BlockStore, MissingBlockError } from '../blockstore/store.js'
+import { loadEvent } from '../clock/event.js'
+import { emptyTree, type NewBlock } from '../crdt/tree.js'
+import { loadKey } from '../crypto/keybag.js'
+import { CorruptRecordError, IntegrityError, KeyMismatchError } from '../errors.js'
+import { readIndexes, type IndexState } from '../index/record.js'
+import type { Storage } from '../storage/api.js'
+import type { DatabaseOptions } from './api.js'
+import { describeRecord, markMerged, readHead, type HeadState } from './head.js'
+
+/** What an open database holds: its blocks, its storage, and where it stands. */
+export interface OpenState {
+  store: BlockStore
+  storage: Storage
+  head: HeadState | undefined
+  emptyRoot: CID
+  /** Persisted secondary indexes by name (see index/record.ts). */
+  indexes: Map<string, IndexState>
+  /** Files written since the last compaction (automatic compaction runs past `compactEvery`). */
+  filesSinceCompaction: number
+  /** The newest file could not be read when the database opened (torn, or absent): see repairHead. */
+  damagedHead?: { file: string; error: unknown }
+}
+
+/** Reads the key, the head record, the compaction record and the indexes of a database's storage. */
+export async function openState(name: string, branch: string, options: DatabaseOptions, storage: Storage): Promise<OpenState> {
+  const key = await loadKey(storage, name, options.key)
+  const store = new BlockStore(storage, key, name)
+  const head = await readHead(storage, branch)
+  const scratch: NewBlock[] = []
+  const emptyRoot = await emptyTree(scratch)
+  for (const { block, links } of scratch) store.putUnsaved(block, links)
+  // The last compaction's locations come first: older headers may still name files it deleted.
+  const compaction = await readCompaction(storage)
+  if (compaction) applyCompaction(store, compaction)
+  const indexes = await readIndexes(storage, branch)
+  for (const index of indexes.values()) {
+    store.locate(index.root, index.file)
+    store.locate(index.docRoot, index.docFile)
+  }
+  const compacted = new Set(compaction?.files ?? [])
+  const filesSinceCompaction = (await storage.listFiles()).filter((file) => !compacted.has(file)).length
+  let damagedHead: OpenState['damagedHead']
+  if (head) {
+    head.heads.forEach((cid, i) => store.locate(cid, head.files[i]!))
+    // The newest file is read now: it proves the key opens this database (KeyMismatchError otherwise), and
+    // that the head record matches it. A torn or missing copy does not stop the opening: a sync connected
+    // next can fetch it (see repairHead).
+    damagedHead = await openHeadFile(name, branch, options, store, storage, head)
+    markMerged(storage, branch, head)
+  }
+  const state: OpenState = { store, storage, head, emptyRoot, indexes, filesSinceCompaction, damagedHead }
+  store.onFileWritten(() => {
+    state.filesSinceCompaction++
+  })
+  return state
+}
+
+/**
+ * When the newest file was damaged at opening, every operation first tries to read it again (a connected
+ * sync's backend may hold the good copy, which then replaces the local one) and fails with a typed error
+ * naming the file and the head record while it cannot.
+ */
+export async function repairHead(branch: string, state: OpenState): Promise<void> {
+  if (!state.damagedHead || !state.head) return
+  const { file } = state.damagedHead
+  const where = describeRecord(state.storage, branch)
+  try {
+    await state.store.loadFile(file)
+  } catch (error) {
+    if (error instanceof IntegrityError) {
+      throw new IntegrityError(
+        file,
+        `the newest local file, named by ${where}, is damaged (${error.message}) and no connected replica holds a good copy`,
+      )
+    }
+    if (error instanceof MissingBlockError) {
+      throw new CorruptRecordError(where, `it names ${file} as the newest file, which is neither stored here nor at any connected source`)
+    }
+    throw error
+  }
+  await checkHead(branch, state.store, state.storage, state.head)
+  state.damagedHead = undefined
+}
+
+/** Loads the newest file at opening; a torn or absent copy is reported back (not thrown), see repairHead. */
+async function openHeadFile(
+  name: string,
+  branch: string,
+  options: DatabaseOptions,
+  store: BlockStore,
+  storage: Storage,
+  head: HeadState,
+): Promise<OpenState['damagedHead']> {
+  const file = head.files[0]!
+  try {
+    await store.loadFile(file)
+  } catch (error) {
+    if (error instanceof IntegrityError || error instanceof MissingBlockError) return { file, error }
+    if (error instanceof KeyMismatchError && options.key === undefined) {
+      // The key came from the local keybag, so the keybag and the files disagree.
+      throw new KeyMismatchError(
+        name,
+        `the key kept in the keybag record of ${JSON.stringify(storage.location)} does not open the newest local file ${file}: the keybag is corrupt or was replaced`,
+      )
+    }
+    throw error
+  }
+  await checkHead(branch, store, storage, head)
+  return undefined
+}
+
+/** The head record must match the events it names (a flipped byte can leave it decodable but wrong). */
+async function checkHead(branch: string, store: BlockStore, storage: Storage, head: HeadState): Promise<void> {
+  const where = describeRecord(storage, branch)
+  let height = 0
+  for (const [i, cid] of head.heads.entries()) {
+    let event: Awaited<ReturnType<typeof loadEvent>>
+    try {
+      event = await loadEvent(store, cid)
+    } catch (error) {
+      if (error instanceof MissingBlockError) {
+        throw new CorruptRecordError(where, `it names head event ${cid}, which its file ${head.files[i]} does not hold`)
+      }
+      throw error
+    }
+    height = Math.max(height, event.h)
+    if (head.heads.length === 1 && !event.r.equals(head.root)) {
+      throw new CorruptRecordError(where, `it names root ${head.root}, but its head event ${cid} has root ${event.r}`)
+    }
+  }
+  if (height !== head.height) {
+    throw new CorruptRecordError(where, `it says height ${head.height}, but its head events have height ${height}`)
+  }
+}

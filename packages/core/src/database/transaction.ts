@@ -1,0 +1,90 @@
+import type { Body, Entry } from '../crdt/entry.js'
+import { compareKeys, writeEntry } from '../crdt/entry.js'
+import { applyEntries, lookup } from '../crdt/tree.js'
+import { isPermanentError, NotDownloadedError, NotFoundError } from '../errors.js'
+import type { Clock } from './api.js'
+import type { LocalHead } from './head-state.js'
+import type { OpenState } from './open.js'
+import { toRow } from './view.js'
+import type { Op, PendingWrite } from './write-queue.js'
+
+/**
+ * Reads what each queued write needs before the batch commits, so that one write that cannot be made
+ * rejects alone and the others go through:
+ * - a write needs the current entry of each id it writes (a local write supersedes it). On a device that
+ *   started lazily, the part of the tree holding it may never have been downloaded; when no backend serves
+ *   it now, the write is rejected with NotDownloadedError (transient: the same write succeeds once a
+ *   backend is reachable) and nothing is written;
+ * - a delete names a version this replica holds, as PouchDB's `remove` needs a rev: deleting an id with no
+ *   live version here (never seen, or already deleted) rejects with NotFoundError, so a device can never
+ *   erase another's write it has not observed.
+ * Later writes of the batch see earlier ones. Returns the accepted writes and the entries read.
+ */
+export async function screenWrites(
+  name: string,
+  state: OpenState,
+  batch: PendingWrite[],
+): Promise<{ accepted: PendingWrite[]; previous: Map<string, Entry | undefined> }> {
+  const previous = new Map<string, Entry | undefined>()
+  const live = new Map<string, boolean>()
+  const accepted: PendingWrite[] = []
+  for (const write of batch) {
+    const unreadable: string[] = []
+    let cause: unknown
+    for (const [id] of write.ops) {
+      if (previous.has(id) || !state.head) continue
+      try {
+        previous.set(id, await lookup(state.store, state.head.root, id))
+      } catch (error) {
+        // Not stored here, and no backend serves it now (offline, or no sync connected).
+        if (isPermanentError(error)) throw error
+        unreadable.push(id)
+        cause ??= error
+      }
+    }
+    if (unreadable.length) {
+      write.reject(new NotDownloadedError(name, unreadable, cause))
+      continue
+    }
+    const after = new Map<string, boolean>()
+    let unseen: string | undefined
+    for (const [id, body] of write.ops) {
+      const entry = previous.get(id)
+      const isLive = after.get(id) ?? live.get(id) ?? (entry !== undefined && entry[2] !== null)
+      if (body === null && !isLive) {
+        unseen = id
+        break
+      }
+      after.set(id, body !== null)
+    }
+    if (unseen !== undefined) {
+      write.reject(new NotFoundError(unseen))
+      continue
+    }
+    for (const [id, value] of after) live.set(id, value)
+    accepted.push(write)
+  }
+  return { accepted, previous }
+}
+
+/** Commits `ops` (later ones win for an id) as one new tree, one file and one clock event. */
+export async function commitOps(
+  state: OpenState,
+  head: LocalHead,
+  ops: Op[],
+  previous = new Map<string, Entry | undefined>(),
+): Promise<Clock> {
+  const latest = new Map<string, Body>()
+  for (const [id, body] of ops) latest.set(id, body)
+  const height = (state.head?.height ?? 0) + 1
+  const base = state.head?.root ?? state.emptyRoot
+  // A local write supersedes every version the id holds (it resolves its conflicts), so it carries them.
+  const entries: Entry[] = []
+  for (const [id, body] of [...latest].sort(([a], [b]) => compareKeys(a, b))) {
+    const before = previous.has(id) || !state.head ? previous.get(id) : await lookup(state.store, base, id)
+    entries.push(writeEntry(id, height, body, before))
+  }
+  const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
+  await head.advance(state, [...blocks], root, height, entries.map(toRow))
+  return state.head!.heads.map(String)
+}
