@@ -47,6 +47,35 @@ describe('a device with another key', () => {
     }
   })
 
+  it('a wrong-key device that writes while offline never pushes once online: ready rejects first', async () => {
+    const backend = new MemoryBackend()
+    const { owner, sync } = await ownerWithData(backend, 'offline-wrong')
+    const wrong = database('offline-wrong', { storage: 'memory', dir: dir() })
+    const connector = new MemoryConnector(backend)
+    let online = false
+    const load = connector.load.bind(connector)
+    connector.load = async (...args) => {
+      if (!online) throw new TypeError('fetch failed: ECONNREFUSED')
+      return load(...args)
+    }
+    const wrongSync = wrong.connect(connector, { pollInterval: 5, maxBackoff: 20 })
+    try {
+      await wrong.put({ _id: 'written-offline' })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      online = true
+      await expect(wrongSync.ready).rejects.toMatchObject({ permanent: true })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      // Only the owner's entry is there: the wrong-key device pushed nothing.
+      expect(await new MemoryConnector(backend).load('offline-wrong', 'main')).toHaveLength(1)
+      expect(wrongSync.status).toBe('error')
+    } finally {
+      await wrongSync.close()
+      await wrong.close()
+      await sync.close()
+      await owner.close()
+    }
+  })
+
   it("a stranger's entry (another key) and garbage under a valid CID are skipped once each; honest devices sync on", async () => {
     const backend = new MemoryBackend()
     const { owner, sync, key } = await ownerWithData(backend, 'shared')

@@ -36,6 +36,7 @@ class SyncEngine implements Sync {
   /** A permanent failure stops automatic retries; flush(), refresh() or a reconnect try once more. */
   #halted: ConnectorError | undefined
   #paused = false
+  #firstPullDone = false
   readonly #progress: SyncProgress = { upload: { files: 0, done: 0, bytes: 0 }, download: { files: 0, bytes: 0 } }
   /** Entries skipped (another key, unreadable), reported once each. */
   readonly #skipped = new Set<string>()
@@ -201,6 +202,7 @@ class SyncEngine implements Sync {
     }
     this.#attempt = 0
     this.#wantPull = false
+    this.#firstPullDone = true
     this.#kick()
     this.#schedulePoll()
     if (this.#connector.has) void this.#auditHeldFiles()
@@ -246,7 +248,9 @@ class SyncEngine implements Sync {
   }
 
   #kick(): void {
-    if (this.#closed || !this.#replica || this.#running || this.#halted || this.#paused) return
+    // Nothing runs before the first pull succeeded: a device whose key opens nothing at the backend must
+    // learn it (KeyMismatchError) before it can push an entry no other device can read.
+    if (this.#closed || !this.#firstPullDone || this.#running || this.#halted || this.#paused) return
     this.#running = this.#loop().finally(() => {
       this.#running = undefined
       if ((this.#wantPush || this.#wantPull) && !this.#closed && this.#attempt === 0) this.#kick()
