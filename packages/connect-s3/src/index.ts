@@ -18,8 +18,9 @@ import {
 } from '@aws-sdk/client-s3'
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError } from '@proj/core/kit'
-import { Layout, checksumOf, mapLimit, parseCid, verifyBytes } from './keys.js'
+import { AuthError, BackendConfigError, parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
+import { toHex } from 'multiformats/bytes'
+import { Layout, checksumOf, mapLimit } from './keys.js'
 
 export { s3PresignedConnector, type S3PresignedOptions } from './presigned.js'
 
@@ -119,7 +120,6 @@ function failure(op: string, key: string, err: unknown, bucket: string, endpoint
   return error
 }
 
-const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 
 function requireBytes(value: unknown, what: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`Invalid ${what}: expected a Uint8Array, got ${typeof value}`)
@@ -245,7 +245,7 @@ export class S3Connector implements Connector {
     const key = this.layout.dataKey(db, cid)
     const parsed = parseCid(cid)
     const bytes = await this.get(key)
-    if (bytes) await verifyBytes(parsed, bytes, `s3://${this.bucket}/${key}`)
+    if (bytes) await verifyCid(parsed, bytes, `s3://${this.bucket}/${key}`)
     return bytes
   }
 
@@ -292,7 +292,7 @@ export class S3Connector implements Connector {
       }
       const bytes = await this.get(key)
       if (!bytes) return undefined // replaced between the listing and the read
-      await verifyBytes(cid, bytes, `s3://${this.bucket}/${key}`)
+      await verifyCid(cid, bytes, `s3://${this.bucket}/${key}`)
       return { cid: name, bytes }
     })
     return entries.filter((e): e is MetaEntry => e !== undefined)

@@ -2,14 +2,11 @@
  * The bucket layout, shared by the direct connector and the signing server:
  *   <prefix>/<db>/data/<cid>                files
  *   <prefix>/<db>/meta/<branch>/<cid>       meta entries
- * `db` and `branch` are URI-encoded path segments; every object name is a CIDv1 (raw, sha2-256) string.
+ * `db` and `branch` follow core's name rule (one path segment each, nothing to escape); every object name is a CIDv1 (raw, sha2-256) string.
  */
-import { IntegrityError } from '@proj/core/kit'
+import { checkName } from '@proj/core/kit'
 import { base64pad } from 'multiformats/bases/base64'
-import { equals } from 'multiformats/bytes'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
+import type { CID } from 'multiformats/cid'
 
 /** A prefix as stored: '' or 'a/b/' (no leading slash, one trailing slash). */
 export function normalizePrefix(prefix: unknown): string {
@@ -19,40 +16,14 @@ export function normalizePrefix(prefix: unknown): string {
   return trimmed === '' ? '' : `${trimmed}/`
 }
 
-/** Validates a database or branch name and returns it as one path segment. */
+/** Validates a database or branch name (core's rule, see `checkName`) and returns it as one path segment. */
 export function segment(what: 'database name' | 'branch', value: unknown): string {
-  if (typeof value !== 'string' || value === '' || value === '.' || value === '..' || value.length > 200) {
-    throw new TypeError(`Invalid ${what}: ${JSON.stringify(value)} (expected a non-empty string of at most 200 characters)`)
-  }
-  return encodeURIComponent(value)
-}
-
-/** Parses a file or meta entry name: it must be the canonical string of a CIDv1 with raw codec and sha2-256. */
-export function parseCid(value: unknown): CID {
-  let cid: CID
-  try {
-    if (typeof value !== 'string') throw new Error('not a string')
-    cid = CID.parse(value)
-  } catch {
-    throw new TypeError(`Invalid CID: ${JSON.stringify(value)}`)
-  }
-  if (cid.version !== 1 || cid.code !== raw.code || cid.multihash.code !== sha256.code || cid.toString() !== value) {
-    throw new TypeError(`Invalid CID: ${JSON.stringify(value)} (expected a base32 CIDv1, raw codec, sha2-256)`)
-  }
-  return cid
+  return checkName(value, what === 'branch' ? 's3: branch name' : 's3: database name')
 }
 
 /** The S3 `ChecksumSHA256` of the bytes a CID names: base64 of its sha2-256 digest. */
 export function checksumOf(cid: CID): string {
   return base64pad.baseEncode(cid.multihash.digest)
-}
-
-/** Throws core's IntegrityError (permanent: sync never retries it) when `bytes` do not hash to `cid`. */
-export async function verifyBytes(cid: CID, bytes: Uint8Array, where: string): Promise<void> {
-  const digest = await sha256.digest(bytes)
-  if (!equals(digest.digest, cid.multihash.digest)) {
-    throw new IntegrityError(cid.toString(), `the bytes at ${where} do not hash to it`)
-  }
 }
 
 export class Layout {

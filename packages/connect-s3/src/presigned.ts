@@ -4,7 +4,8 @@
  * with plain `fetch`. The bucket needs a CORS rule allowing your origin to GET, PUT and DELETE.
  */
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { mapLimit, parseCid, segment, verifyBytes } from './keys.js'
+import { parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
+import { mapLimit, segment } from './keys.js'
 import type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
 
 export interface S3PresignedOptions {
@@ -100,7 +101,7 @@ export class S3PresignedConnector implements Connector {
     }
     if (!res.ok) await this.fail(what, res)
     const bytes = new Uint8Array(await res.arrayBuffer())
-    await verifyBytes(parseCid(cid), bytes, what)
+    await verifyCid(parseCid(cid), bytes, what)
     return bytes
   }
 

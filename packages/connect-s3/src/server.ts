@@ -9,7 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { Layout, checksumOf, parseCid, segment } from './keys.js'
+import { parseFileCid as parseCid } from '@proj/core/kit'
+import { toHex } from 'multiformats/bytes'
+import { Layout, checksumOf, segment } from './keys.js'
 import type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
 
 export type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
@@ -101,7 +103,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 const SDK_HEADERS = ['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-user-agent', 'user-agent', 'content-type']
 
 /**

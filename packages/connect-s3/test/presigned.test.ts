@@ -50,7 +50,7 @@ describe('createSigningHandler', () => {
     for (const body of bad) {
       const res = await post(signer.url, body)
       expect(res.status, JSON.stringify(body)).toBe(400)
-      expect((await res.json()).error).toMatch(/^Invalid /)
+      expect((await res.json()).error).toMatch(/^(Invalid (CID|op): |s3: (database|branch) name must be 1-128 letters)/)
     }
     const notJson = await fetch(signer.url, { method: 'POST', body: '{' })
     expect(notJson.status).toBe(400)
@@ -145,14 +145,20 @@ describe('createSigningHandler: who may sign', () => {
 
   it("keeps every signed key inside the prefix and the request's own database", async () => {
     const cid = await fileCid(new Uint8Array([7]))
+    const replaces = [cid, await fileCid(new Uint8Array([8]))]
+    // Names outside core's name rule (see checkName in @proj/core/kit) never become a key.
     for (const db of ['../other', 'a/b', '%2e%2e', 'x?y#z']) {
-      const res = await post(signer.url, { op: 'save', db, branch: '../main', cid, replaces: [cid, await fileCid(new Uint8Array([8]))] })
-      expect(res.status, db).toBe(200)
-      const { put, delete: deletes } = (await res.json()) as { put: { url: string }; delete: Array<{ url: string }> }
-      const dbSegment = encodeURIComponent(encodeURIComponent(db))
-      for (const url of [put.url, ...deletes.map((d) => d.url)]) {
-        expect(new URL(url).pathname.startsWith(`/${bucket}/browser/${dbSegment}/meta/..%252Fmain/bafkrei`), url).toBe(true)
-      }
+      const res = await post(signer.url, { op: 'save', db, branch: 'main', cid, replaces })
+      expect(res.status, db).toBe(400)
+      expect((await res.json()).error, db).toContain(`s3: database name must be 1-128 letters`)
+    }
+    const outside = await post(signer.url, { op: 'save', db: 'mine', branch: '../main', cid, replaces })
+    expect(outside.status).toBe(400)
+    const res = await post(signer.url, { op: 'save', db: 'mine', branch: 'main', cid, replaces })
+    expect(res.status).toBe(200)
+    const { put, delete: deletes } = (await res.json()) as { put: { url: string }; delete: Array<{ url: string }> }
+    for (const url of [put.url, ...deletes.map((d) => d.url)]) {
+      expect(new URL(url).pathname.startsWith(`/${bucket}/browser/mine/meta/main/bafkrei`), url).toBe(true)
     }
   })
 })
