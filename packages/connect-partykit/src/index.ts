@@ -1,8 +1,8 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError } from '@proj/core/kit'
+import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire } from '@proj/core/kit'
 import PartySocket from 'partysocket'
-import { fromBase64, toBase64, type ServerMessage, type WireEntry } from './protocol.js'
+import type { ServerMessage, WireEntry } from './protocol.js'
 
 export type { ServerMessage, ClientMessage, WireEntry } from './protocol.js'
 
@@ -484,17 +484,14 @@ export const connect = {
   },
 }
 
+// Only a non-empty string here: the server owns the name rules (room names are its own, branch names core's)
+// and answers 400 naming the value.
 function checkName(what: string, value: unknown): void {
   if (typeof value !== 'string' || value === '') throw new TypeError(`partykit ${what} must be a non-empty string: ${String(value)}`)
 }
 
-function toWire(entry: MetaEntry): WireEntry {
-  return { cid: entry.cid, bytes: toBase64(entry.bytes) }
-}
-
-function fromWire(entry: WireEntry): MetaEntry {
-  return { cid: entry.cid, bytes: fromBase64(entry.bytes) }
-}
+const toWire = metaEntryToWire
+const fromWire = (entry: WireEntry): MetaEntry => metaEntryFromWire(entry, 'partykit: a meta entry from the server')
 
 function parseHost(host: string): { base: string; secure: boolean } {
   const match = /^(https?|wss?):\/\//.exec(host)

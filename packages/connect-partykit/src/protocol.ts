@@ -16,12 +16,10 @@
  *   client -> server  { type: 'save', id, branch, entry, replaces }
  *   server -> client  { type: 'ack', id } | { type: 'error', id, status, message }
  */
+import type { WireMetaEntry } from '@proj/core/kit'
 
-/** A meta entry on the wire: `bytes` in base64. */
-export interface WireEntry {
-  cid: string
-  bytes: string
-}
+/** A meta entry on the wire: core's text form (`bytes` in padded base64, see metaEntryToWire). */
+export type WireEntry = WireMetaEntry
 
 export interface EntriesMessage {
   type: 'entries'
@@ -60,20 +58,3 @@ export interface SyncedMessage {
 
 export type ServerMessage = EntriesMessage | SyncedMessage | AckMessage | ErrorMessage
 export type ClientMessage = SaveMessage
-
-const CHUNK = 0x8000
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = ''
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK))
-  }
-  return btoa(binary)
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text)
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}

@@ -1,10 +1,8 @@
 import type * as Party from 'partykit/server'
-import { bases } from 'multiformats/basics'
-import { CID } from 'multiformats/cid'
-import type { MultibaseDecoder } from 'multiformats/bases/interface'
+import { checkName, IntegrityError, parseFileCid as parseKitCid, verifyCid as verifyKitCid } from '@proj/core/kit'
+import { base64pad } from 'multiformats/bases/base64'
+import type { CID } from 'multiformats/cid'
 import {
-  fromBase64,
-  toBase64,
   type ClientMessage,
   type EntriesMessage,
   type ServerMessage,
@@ -47,8 +45,6 @@ const DEFAULT_MAX_META_BYTES = 64 * 1024
 const DRAIN_FACTOR = 4
 /** Durable Object storage takes at most 128 keys per batched get/put/delete. */
 const BATCH_KEYS = 128
-const RAW_CODE = 0x55
-const SHA256_CODE = 0x12
 
 interface FileManifest {
   size: number
@@ -189,7 +185,7 @@ export default class ProjServer implements Party.Server {
       const split = key.lastIndexOf(':')
       const branch = decodeURIComponent(key.slice('meta:'.length, split))
       const list = branches.get(branch) ?? []
-      list.push({ cid: key.slice(split + 1), bytes: toBase64(bytes) })
+      list.push({ cid: key.slice(split + 1), bytes: base64pad.baseEncode(bytes) })
       branches.set(branch, list)
     }
     return branches
@@ -198,7 +194,7 @@ export default class ProjServer implements Party.Server {
   private async branchEntries(branch: string): Promise<WireEntry[]> {
     const prefix = metaPrefix(branch)
     const stored = await this.room.storage.list<Uint8Array>({ prefix })
-    return [...stored].map(([key, bytes]) => ({ cid: key.slice(prefix.length), bytes: toBase64(bytes) }))
+    return [...stored].map(([key, bytes]) => ({ cid: key.slice(prefix.length), bytes: base64pad.baseEncode(bytes) }))
   }
 
   // ---- HTTP: files, and a meta read --------------------------------------------------------------------
@@ -323,7 +319,7 @@ function chunked<T>(items: T[]): T[][] {
 
 function decodeBase64(text: string): Uint8Array {
   try {
-    return fromBase64(text)
+    return base64pad.baseDecode(text)
   } catch {
     throw new HttpError(400, 'entry bytes are not valid base64')
   }
@@ -387,38 +383,25 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: nu
   }
 }
 
-/** Decodes every multibase multiformats knows, so that another spelling of a CID is named as such. */
-type CombinableDecoder = MultibaseDecoder<string> & { or(other: CombinableDecoder): CombinableDecoder }
-const ANY_BASE = Object.values(bases)
-  .map((base) => base.decoder as unknown as CombinableDecoder)
-  .reduce((all, decoder) => all.or(decoder))
-
 /**
- * Throws 400 unless `text` is the canonical string (`CID.parse(text).toString()`) of a CIDv1 with the raw
- * codec and sha2-256: one file has one name, so no spelling of its CID stores a second copy.
+ * Throws 400 unless `text` is the canonical string of a CIDv1 with the raw codec and sha2-256 (core's
+ * parseFileCid): one file has one name, so no spelling of its CID stores a second copy.
  */
 function parseFileCid(text: string): CID {
-  let cid: CID
   try {
-    cid = CID.parse(text, ANY_BASE)
-  } catch {
-    throw new HttpError(400, `invalid CID: ${clip(text)}`)
+    return parseKitCid(text)
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message)
   }
-  if (cid.version !== 1 || cid.code !== RAW_CODE || cid.multihash.code !== SHA256_CODE) {
-    throw new HttpError(400, `CID ${clip(text)} is not a CIDv1 with the raw codec and sha2-256`)
-  }
-  const canonical = cid.toString()
-  if (canonical !== text) throw new HttpError(400, `CID ${text} is not in its canonical form ${canonical}`)
-  return cid
 }
 
-/** Throws 400 unless `text` is a canonical CIDv1 (raw, sha2-256) of exactly these bytes. */
+/** Throws 400 unless `text` is a canonical file CID of exactly these bytes (core's verifyCid). */
 async function verifyCid(text: string, bytes: Uint8Array): Promise<void> {
-  const cid = parseFileCid(text)
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
-  const expected = cid.multihash.digest
-  if (digest.length !== expected.length || digest.some((byte, i) => byte !== expected[i])) {
-    throw new HttpError(400, `CID ${text} does not match the uploaded bytes`)
+  try {
+    await verifyKitCid(text, bytes, 'this upload')
+  } catch (error) {
+    if (error instanceof IntegrityError || error instanceof TypeError) throw new HttpError(400, error.message)
+    throw error
   }
 }
 
@@ -427,9 +410,13 @@ function clip(text: string): string {
   return text.length > 100 ? `${text.slice(0, 100)}…` : text
 }
 
+/** Branch names follow core's one rule (checkName in @proj/core/kit); room names are the server's own. */
 function checkBranch(branch: unknown): asserts branch is string {
-  const problem = nameProblem('branch', branch)
-  if (problem) throw new HttpError(400, problem)
+  try {
+    checkName(branch, 'branch name')
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message)
+  }
 }
 
 /** A URL path segment, decoded; a malformed escape is the client's error (400), not the server's. */
