@@ -9,4 +9,4 @@ export {
 } from './files.js'
 export { createSnapshot, readSnapshot, ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
 export { connect, ipfsConnector, type ConnectIpfsOptions, type IpfsConnectorOptions, type IpfsSync } from './connector.js'
-export { parseShareLink, shareLink, type ShareLink } from './share.js'
+export { parseShareLink, shareLink, type ShareLink } from '@proj/core/kit'

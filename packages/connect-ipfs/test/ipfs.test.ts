@@ -180,8 +180,8 @@ describe('connect.ipfs with a core database', () => {
     await sync.close()
     await db.close()
 
-    const copy = database(link.db, { storage: 'memory', dir: '/device-b', key: link.key })
-    const reader = connect.ipfs(copy, { gateway: backend.gateway, snapshot: link.snapshot, pollInterval: 0 })
+    const copy = database(link.db!, { storage: 'memory', dir: '/device-b', key: link.key })
+    const reader = connect.ipfs(copy, { gateway: backend.gateway, snapshot: link.snapshot!, pollInterval: 0 })
     await reader.ready
     expect(await copy.get('a')).toEqual({ _id: 'a', title: 'milk' })
     await reader.close()
@@ -214,18 +214,21 @@ describe('connect.ipfs with a core database', () => {
 })
 
 describe('shareLink', () => {
-  it('puts the key in the fragment only', () => {
-    const link = shareLink('https://app.example/open', { db: 'todos', snapshot: 'bafkreiabc', key: 'k+y/=' })
+  it('puts the key in the fragment only', async () => {
+    const key = await database('share', { storage: 'memory' }).exportKey()
+    const link = shareLink('https://app.example/open', { db: 'todos', snapshot: 'bafkreiabc', key })
     const url = new URL(link)
     expect(url.search).toBe('?db=todos&snapshot=bafkreiabc')
-    expect(url.hash).toBe('#key=k%2By%2F%3D')
-    expect(link).not.toContain('k+y')
-    expect(parseShareLink(link)).toEqual({ db: 'todos', snapshot: 'bafkreiabc', key: 'k+y/=' })
+    expect(url.hash).toBe(`#key=${key}`)
+    expect(parseShareLink(link)).toEqual({ db: 'todos', snapshot: 'bafkreiabc', key })
   })
 
   it('rejects bad input with a TypeError naming the value', () => {
-    expect(() => shareLink('nope', { db: 'a', snapshot: 'b', key: 'c' })).toThrow(new TypeError('Invalid base URL: "nope"'))
+    expect(() => shareLink('nope', { db: 'a', snapshot: 'b', key: 'c' })).toThrow(new TypeError('shareLink(): Invalid base URL: "nope"'))
     expect(() => shareLink('https://x.example', { db: '', snapshot: 'b', key: 'c' })).toThrow(/Invalid db: ""/)
-    expect(() => parseShareLink('https://x.example/?db=a&snapshot=b')).toThrow(/no key/)
+    expect(() => shareLink('https://x.example', { db: 'a', snapshot: 'b', key: '' })).toThrow(/Invalid key: an empty string/)
+    // A link without a key parses (any page address does); the caller sees what is missing.
+    expect(parseShareLink('https://x.example/?db=a&snapshot=b')).toEqual({ db: 'a', snapshot: 'b', key: undefined })
+    expect(() => parseShareLink('https://x.example/?db=a#key=zcut')).toThrow(/the key in the link is mistyped or cut off/)
   })
 })

@@ -18,6 +18,6 @@ export {
 } from './errors.js'
 export { MissingBlockError } from './blockstore/store.js'
 export { HistoryUnavailableError } from './database/view.js'
-export { shareLink, parseShareLink } from './sync/share-link.js'
+export { shareLink, parseShareLink, type ShareLink } from './kit/share-link.js'
 export { inspectLocal, inspectBackend } from './inspect.js'
 export type { BackendRecord, BackendReport, FileProblem, FilesReport, InspectOptions, InspectProgress, LocalReport } from './inspect.js'
