@@ -55,6 +55,8 @@ interface ConnectionState {
   writer: boolean
 }
 
+// A server's own answer (status + text), not part of the connector kit: each server speaks its runtime's HTTP
+// (workerd here, node:http in connect-raw and connect-s3) and its own body limits; only these lines are alike.
 class HttpError extends Error {
   constructor(
     readonly status: number,

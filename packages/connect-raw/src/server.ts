@@ -33,6 +33,8 @@ const DEFAULT_TIMEOUT = 30_000
 /** How far past maxBytes a refused body is still read and dropped (see drainable). */
 const DRAIN_SLACK = 1024 * 1024
 
+// A server's own answer (status + text), not part of the connector kit: each server speaks its runtime's HTTP
+// (node:http here, workerd in connect-partykit) and its own body limits; only these lines are alike.
 class HttpError extends Error {
   constructor(
     readonly status: number,

@@ -37,6 +37,8 @@ export interface SigningHandlerOptions {
 
 export type Authorize = (req: IncomingMessage, request: SignRequest) => boolean | Promise<boolean>
 
+// A server's own answer (status + text), not part of the connector kit: each server speaks its runtime's HTTP
+// (node:http here, workerd in connect-partykit) and its own body limits; only these lines are alike.
 class HttpError extends Error {
   constructor(
     readonly status: number,
