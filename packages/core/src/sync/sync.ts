@@ -1,6 +1,6 @@
 import type { Connector, MetaEntry } from '../connector/api.js'
 import type { Clock } from '../database/api.js'
-import type { Replica } from './api.js'
+import type { Replica } from './replica.js'
 import type { HeadState } from '../format/head.js'
 import { ConnectorError, KeyMismatchError } from '../errors.js'
 import type { Sync, SyncEvents, SyncOptions, SyncProgress, SyncStatus, SyncWarning } from './api.js'
