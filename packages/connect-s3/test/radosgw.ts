@@ -7,7 +7,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -73,8 +73,39 @@ async function stopProcess(child: ChildProcess, name: string): Promise<void> {
   }
 }
 
+const START_LOCK = join(tmpdir(), 'proj-radosgw-start.lock')
+const STALE_LOCK_MS = 240_000
+
+/**
+ * Clusters starting at the same moment in parallel test processes talk to each other's monitor ("wrong fsid":
+ * the OSD's messages reach the other cluster) and fail. Starts are serialized across processes by a lock
+ * directory; a lock older than any start takes (a killed holder) is taken over.
+ */
+async function withStartLock<T>(start: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(START_LOCK)
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const age = await stat(START_LOCK).then((s) => Date.now() - s.mtimeMs, () => 0)
+      if (age > STALE_LOCK_MS) await rm(START_LOCK, { recursive: true, force: true })
+      else await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+  try {
+    return await start()
+  } finally {
+    await rm(START_LOCK, { recursive: true, force: true })
+  }
+}
+
 /** `port`: radosgw's port on 127.0.0.1 (default: a free one). */
-export async function startRadosgw(options: { port?: number } = {}): Promise<Radosgw> {
+export function startRadosgw(options: { port?: number } = {}): Promise<Radosgw> {
+  return withStartLock(() => startCluster(options))
+}
+
+async function startCluster(options: { port?: number }): Promise<Radosgw> {
   const started = Date.now()
   const missing = missingBinaries()
   if (missing.length > 0) {
