@@ -255,7 +255,7 @@ const rowTitle = (w: string) => {
   if (w.startsWith('W8')) return `${t} (ours: MemoryConnector)`
   return t
 }
-const show = (c: Cell | undefined): string => (!c ? '—' : c.ok ? fmt(c.value!) : `**FAILED**`)
+const show = (c: Cell | undefined): string => (!c ? '—' : c.ok ? fmt(c.value!) : `no result†`)
 const showAt = (s: string, w: string): string => (s === 'pouch-memory' && (w === 'W6' || w === 'W7') ? 'n/a (memory)' : show(cell(s, w)))
 
 /** How many times better ours is than `other` (>1: ours faster/smaller). */
@@ -296,7 +296,9 @@ p(`| workload | ${SYSTEMS.map((s) => LABELS[s] ?? s).join(' | ')} |`)
 p(`|---|${SYSTEMS.map(() => '---:').join('|')}|`)
 for (const w of ROWS) p(`| ${w} | ${SYSTEMS.map((s) => { const c = cell(s, w); return c && c.rssMb ? c.rssMb.toFixed(0) : '—' }).join(' | ')} |`)
 p()
-p(`## Failures (each is a result, per peer)`)
+p(`## Runs without a result (not confirmed as the peer's failure)`)
+p()
+p(`† A run of this harness that gave no result. Before calling it the peer's failure, confirm it with a standalone repro under apps/bench/repro/.`)
 p()
 let failures = 0
 for (const s of SYSTEMS)
