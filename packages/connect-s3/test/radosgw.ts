@@ -7,7 +7,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -73,36 +73,9 @@ async function stopProcess(child: ChildProcess, name: string): Promise<void> {
   }
 }
 
-const START_LOCK = join(tmpdir(), 'proj-radosgw-start.lock')
-const STALE_LOCK_MS = 240_000
-
-/**
- * Clusters starting at the same moment in parallel test processes talk to each other's monitor ("wrong fsid":
- * the OSD's messages reach the other cluster) and fail. Starts are serialized across processes by a lock
- * directory; a lock older than any start takes (a killed holder) is taken over.
- */
-async function withStartLock<T>(start: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      await mkdir(START_LOCK)
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const age = await stat(START_LOCK).then((s) => Date.now() - s.mtimeMs, () => 0)
-      if (age > STALE_LOCK_MS) await rm(START_LOCK, { recursive: true, force: true })
-      else await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
-  try {
-    return await start()
-  } finally {
-    await rm(START_LOCK, { recursive: true, force: true })
-  }
-}
-
 /** `port`: radosgw's port on 127.0.0.1 (default: a free one). */
 export function startRadosgw(options: { port?: number } = {}): Promise<Radosgw> {
-  return withStartLock(() => startCluster(options))
+  return startCluster(options)
 }
 
 async function startCluster(options: { port?: number }): Promise<Radosgw> {
@@ -141,6 +114,10 @@ mon max pg per osd = 1000
 mon warn on pool no redundancy = false
 osd crush chooseleaf type = 0
 osd objectstore = memstore
+# Ceph 16's OSD can send these start-up monitor commands before it has the monmap, with fsid 0, and the
+# monitor rejects them ('wrong fsid'), which kills the OSD. startCluster places the OSD in the CRUSH map itself.
+osd class update on start = false
+osd crush update on start = false
 memstore device bytes = 1073741824
 run dir = ${dir}/run
 admin socket = ${dir}/run/$name.asok
