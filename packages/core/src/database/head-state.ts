@@ -2,6 +2,7 @@ import type { CID } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
 import { makeEvent } from '../clock/event.js'
+import { sameClock } from '../clock/same-clock.js'
 import { mergeTrees } from '../crdt/merge.js'
 import { diff, type NewBlock } from '../crdt/tree.js'
 import type { ChangeRow } from './api.js'
@@ -79,11 +80,11 @@ export class LocalHead {
     const stored = await readHeads(state.storage, this.#branch)
     for (const head of stored) {
       if (this.#isClosed()) return
-      if (!state.head || !head.root.equals(state.head.root)) await this.merge(state, head)
+      if (!sameClock(head, state.head)) await this.merge(state, head)
       markMerged(state.storage, this.#branch, head)
     }
     const local = state.head
-    if (local && !this.#isClosed() && (stored.length > 1 || (stored[0] && !stored[0].root.equals(local.root)))) {
+    if (local && !this.#isClosed() && (stored.length > 1 || (stored[0] && !sameClock(stored[0], local)))) {
       await writeHead(state.storage, this.#branch, local)
     }
   }

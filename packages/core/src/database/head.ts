@@ -43,14 +43,14 @@ export function markMerged(storage: Storage, branch: string, head: HeadState): v
 
 /**
  * Stores `head` as the head; every stored head that `head` may not contain (not merged by this instance,
- * another tree) stays in the record's `unmerged` list.
+ * another clock) stays in the record's `unmerged` list.
  */
 export async function writeHead(storage: Storage, branch: string, head: HeadState): Promise<void> {
   const known = merged(storage, branch)
   const where = describeRecord(storage, branch)
   await storage.updateRecord(record(branch), (current) => {
     const stored = current ? decodeHeadRecord(current, where) : []
-    const unmerged = dedupe(stored.filter((other) => !known.has(headKey(other)) && !other.root.equals(head.root)))
+    const unmerged = dedupe(stored.filter((other) => !known.has(headKey(other)) && headKey(other) !== headKey(head)))
     return encodeHeadRecord(head, unmerged)
   })
   // Only the new head can be in the record now; entries other writers add later are judged then.

@@ -1,3 +1,4 @@
+import { sameClock } from '../clock/same-clock.js'
 import type { Connector, MetaEntry } from '../connector/api.js'
 import type { Clock } from '../database/api.js'
 import type { Replica } from './replica.js'
@@ -680,12 +681,6 @@ class SyncEngine implements Sync {
     if (this.#replica) await this.#saveRecord()
     await this.#connector.close?.().catch(() => {})
   }
-}
-
-function sameClock(a: HeadState, b: HeadState | null | undefined): boolean {
-  if (!b || a.heads.length !== b.heads.length) return false
-  const heads = new Set(a.heads.map(String))
-  return b.heads.every((cid) => heads.has(cid.toString()))
 }
 
 /** Network failures, 5xx and timeouts may pass; auth, missing buckets, bad bytes or a wrong key will not. */
