@@ -294,7 +294,7 @@ async function checkFile(
 
 /** What each backend's sync record says it holds, against the files the head needs that are stored here. */
 async function backendRecords(storage: Storage, branch: string, needed: Map<string, number>): Promise<BackendRecord[]> {
-  const names = (await storage.listRecords?.()) ?? []
+  const names = await storage.listRecords()
   const out: BackendRecord[] = []
   for (const record of names) {
     // sync.<connector>.<id hash>.<branch> (see sync.ts); branch names hold no '.'.

@@ -22,8 +22,8 @@ export interface Storage {
    */
   updateRecord(name: string, change: (current: Uint8Array | undefined) => Uint8Array | undefined): Promise<Uint8Array | undefined>
   deleteRecord(name: string): Promise<void>
-  /** Optional: the names of the stored records (inspection reads the per-backend sync records through it). */
-  listRecords?(): Promise<string[]>
+  /** The names of the stored records (inspection reads the per-backend sync records; destroy() deletes them). */
+  listRecords(): Promise<string[]>
   close(): Promise<void>
   /**
    * Optional: calls `listener` with a record's name after ANOTHER instance over the same data (another browser

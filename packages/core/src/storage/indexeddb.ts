@@ -106,6 +106,10 @@ export function indexedDBStorage(name: string, options: { dir?: string } = {}): 
       await run(RECORDS, 'readwrite', (records) => records.delete(record))
       announce(record)
     },
+    async listRecords() {
+      const keys = await run(RECORDS, 'readonly', (records) => records.getAllKeys())
+      return (keys ?? []).map(String)
+    },
     async updateRecord(record, change) {
       // Read and write in one readwrite transaction: IndexedDB runs readwrite transactions over the same
       // store one after another, across tabs, so no other tab can write between this read and this write.

@@ -75,6 +75,10 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
       records.delete(key)
       peers.announce(key)
     },
+    async listRecords() {
+      await gate()
+      return [...records.keys()]
+    },
     watch: (listener) => peers.watch(listener),
     whileAlone: (task) => peers.whileAlone(task),
     async close() {
