@@ -180,6 +180,23 @@ export class ClosedError extends Error {
 }
 
 /**
+ * `destroy()` was called while another instance of the same database is open in this process or in another
+ * tab: deleting its data under it would break it, so nothing was deleted.
+ */
+export class DatabaseInUseError extends Error {
+  override readonly name = 'DatabaseInUseError'
+  constructor(
+    readonly database: string,
+    readonly location: string,
+  ) {
+    super(
+      `Database ${JSON.stringify(database)} at ${JSON.stringify(location)} is open elsewhere (another tab or another ` +
+        `database() of the same name): close it there, then destroy() again. Nothing was deleted`,
+    )
+  }
+}
+
+/**
  * Another process holds the database directory (its `LOCK` file names a live process). Two processes writing
  * one directory would overwrite each other's head, so the second opener gets this instead.
  */

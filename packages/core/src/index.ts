@@ -11,6 +11,7 @@ export {
   CorruptRecordError,
   NotDownloadedError,
   DatabaseLockedError,
+  DatabaseInUseError,
   FormatVersionError,
   AuthError,
   BackendConfigError,

@@ -1,5 +1,5 @@
 import type { Connector } from '../connector/api.js'
-import type { Sync, SyncOptions } from '../sync/api.js'
+import type { Sync, SyncOptions, SyncStatus } from '../sync/api.js'
 
 /** A JSON-like document. `_id` is made (uuidv7) when absent. */
 export interface Doc {
@@ -21,6 +21,13 @@ export interface DatabaseOptions {
   key?: string
   /** 'file' (Node default), 'indexeddb' (browser default) or 'memory'. */
   storage?: 'file' | 'memory' | 'indexeddb'
+  /**
+   * What an acknowledged write survives. 'power' (default): fsync'd (IndexedDB: strict) before it resolves, a power
+   * loss loses nothing acknowledged. 'process': handed to the OS (IndexedDB: relaxed) before it resolves, a crash
+   * of the process loses nothing acknowledged, a power loss may lose the latest writes; several times faster.
+   * Anything else is a TypeError naming the value. Memory storage accepts both.
+   */
+  durability?: 'process' | 'power'
   /** Meta branch, default 'main'. */
   branch?: string
   /**
@@ -28,6 +35,40 @@ export interface DatabaseOptions {
    * (default 100; 0 turns automatic compaction off). See `Database.compact()`.
    */
   compactEvery?: number
+}
+
+/** What `info()` reports: where the database stands, what it stores here, and what each sync has left to send. */
+export interface DatabaseInfo {
+  name: string
+  /** Where the data lives: the database directory (Node), the IndexedDB database name, or 'memory'. */
+  location: string
+  branch: string
+  /** The current clock heads (empty for a database without writes). */
+  clock: Clock
+  /** Documents that exist at this clock (deleted ones left out). */
+  docCount: number
+  /** Files stored locally (on a device that reads lazily, files only a backend holds are not counted). */
+  files: { count: number; bytes: number }
+  /** One per open `connect()`, in the order they were made. */
+  syncs: SyncInfo[]
+}
+
+export interface SyncInfo {
+  /** The connector's name ('http', 's3', 'partykit', …) and, when it has one, its backend id (URL, bucket…). */
+  connector: string
+  backend?: string
+  status: SyncStatus
+  paused: boolean
+  /** Files the local head needs that this backend does not hold yet, and their bytes (see `Sync.pending()`). */
+  pending: { files: number; bytes: number }
+}
+
+export interface DestroyOptions {
+  /**
+   * Delete the key kept with the data too (default false). Without it, `database(name)` on this device later
+   * opens an empty database under the same key, which can pull everything back from a backend.
+   */
+  key?: boolean
 }
 
 export interface WriteResult {
@@ -144,5 +185,17 @@ export interface Database extends ReadView {
   exportKey(): Promise<string>
   /** Starts replicating through a connector; `connect.*` helpers in connector packages call this. */
   connect(connector: Connector, options?: SyncOptions): Sync
+  /**
+   * Document count, clock, local files and bytes, and per open sync what is not uploaded yet. Counting walks
+   * the document tree once per clock (on a device that reads lazily, that downloads the tree's nodes).
+   */
+  info(): Promise<DatabaseInfo>
+  /**
+   * Closes this database (and its syncs) and deletes its local data: files, head, indexes, sync records, and
+   * the key only with `{ key: true }`. Backends keep their copies. Rejects with `DatabaseInUseError`, deleting
+   * nothing, while another instance (a tab, another `database()` of the same name) has it open. Works on a
+   * database that failed to open (a wrong key, a corrupt record), which is when it is most needed.
+   */
+  destroy(options?: DestroyOptions): Promise<void>
   close(): Promise<void>
 }

@@ -4,14 +4,15 @@ import { MissingBlockError } from '../blockstore/store.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Connector } from '../connector/api.js'
 import { keyToString } from '../crypto/key.js'
-import { ClosedError } from '../errors.js'
+import { ClosedError, DatabaseInUseError } from '../errors.js'
 import { queryIndex, rangeScan } from '../index/indexer.js'
 import { checkQueryOptions, indexIdentity, mapper } from '../index/query.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
+import { scan } from '../crdt/tree.js'
 import type { Replica } from '../sync/replica.js'
-import type { ChangeRow, Clock, Database, DatabaseOptions, Doc, MapFn, QueryOptions, QueryRow, ReadView, WriteResult } from './api.js'
+import type { ChangeRow, Clock, Database, DatabaseInfo, DatabaseOptions, DestroyOptions, Doc, MapFn, QueryOptions, QueryRow, ReadView, WriteResult } from './api.js'
 import { ChangeFeed } from './changes.js'
 import { Compactor } from './compactor.js'
 import { LocalHead } from './head-state.js'
@@ -42,6 +43,9 @@ class DatabaseImpl extends TreeView implements Database {
   readonly #head: LocalHead
   readonly #indexes: Indexes
   readonly #compactor: Compactor
+  readonly #syncs = new Map<Sync, Connector>()
+  /** Live documents per tree root: info() walks a tree once. */
+  #counted: { root: string; count: number } | undefined
 
   constructor(name: string, options: DatabaseOptions) {
     if (options === null || typeof options !== 'object') {
@@ -222,7 +226,69 @@ class DatabaseImpl extends TreeView implements Database {
 
   connect(connector: Connector, options: SyncOptions = {}): Sync {
     if (this.#closed) throw new ClosedError(this.name)
-    return createSync(this.#replica(), connector, options)
+    const sync: Sync = createSync(this.#replica(), connector, options, () => this.#syncs.delete(sync))
+    this.#syncs.set(sync, connector)
+    return sync
+  }
+
+  async info(): Promise<DatabaseInfo> {
+    const state = await this.#ready()
+    const root = state.head?.root ?? state.emptyRoot
+    if (this.#counted?.root !== root.toString()) {
+      let count = 0
+      for await (const entry of scan(state.store, root)) if (entry[2] !== null) count++
+      this.#counted = { root: root.toString(), count }
+    }
+    const files = { count: 0, bytes: 0 }
+    for (const file of await state.storage.listFiles()) {
+      const bytes = await state.storage.readFile(file)
+      if (!bytes) continue
+      files.count++
+      files.bytes += bytes.length
+    }
+    const syncs = await Promise.all(
+      [...this.#syncs].map(async ([sync, connector]) => ({
+        connector: connector.name,
+        ...(connector.id === undefined ? {} : { backend: connector.id }),
+        status: sync.status,
+        paused: sync.paused,
+        pending: await sync.pending(),
+      })),
+    )
+    return {
+      name: this.name,
+      location: state.storage.location,
+      branch: this.#branch,
+      clock: state.head?.heads.map(String) ?? [],
+      docCount: this.#counted.count,
+      files,
+      syncs,
+    }
+  }
+
+  async destroy(options: DestroyOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`destroy() options must be an object, got ${describe(options)}`)
+    }
+    if (options.key !== undefined && typeof options.key !== 'boolean') {
+      throw new TypeError(`destroy() option key must be true or false, got ${describe(options.key)}`)
+    }
+    await this.close()
+    // A database that failed to open (a wrong key, a corrupt record) is destroyed through a storage opened
+    // for the purpose; a directory another process holds fails here with DatabaseLockedError.
+    const storage = await openStorage(this.name, this.#options)
+    try {
+      const erase = async () => {
+        for (const file of await storage.listFiles()) await storage.deleteFile(file)
+        for (const record of await storage.listRecords()) {
+          if (record !== 'keybag' || options.key) await storage.deleteRecord(record)
+        }
+      }
+      const alone = storage.whileAlone ? await storage.whileAlone(erase) : (await erase(), true)
+      if (!alone) throw new DatabaseInUseError(this.name, storage.location)
+    } finally {
+      await storage.close()
+    }
   }
 
   #replica(): Promise<Replica> {

@@ -80,6 +80,12 @@ export interface Sync {
   /** Starts again after pause(): pulls what was missed and pushes what queued up. */
   resume(): void
   readonly paused: boolean
+  /**
+   * What the next push would upload: the files the local head needs that this backend does not hold yet
+   * (walking file headers, stopping at files known held with everything they reference), and their bytes.
+   * `{ files: 0, bytes: 0 }` after a successful flush() with no write since.
+   */
+  pending(): Promise<{ files: number; bytes: number }>
   on<E extends keyof SyncEvents>(event: E, listener: SyncEvents[E]): () => void
   /** Stops promptly, even when the backend is down. The outbox stays on disk. */
   close(): Promise<void>

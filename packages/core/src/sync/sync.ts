@@ -20,8 +20,9 @@ const WALK_BATCH = 16
  * entries (pushed or polled) and merges them. What the backend holds is tracked per file (see Outbox) and
  * kept on disk, so what is not yet uploaded survives restarts.
  */
-export function createSync(replica: Promise<Replica>, connector: Connector, options: SyncOptions): Sync {
-  return new SyncEngine(replica, connector, options)
+/** `onClosed` is called once when the sync closes (the database stops listing it in info()). */
+export function createSync(replica: Promise<Replica>, connector: Connector, options: SyncOptions, onClosed?: () => void): Sync {
+  return new SyncEngine(replica, connector, options, onClosed)
 }
 
 class SyncEngine implements Sync {
@@ -54,9 +55,11 @@ class SyncEngine implements Sync {
   #timers = new Set<ReturnType<typeof setTimeout>>()
   #cleanups: (() => void)[] = []
   #rejectReady: (error: unknown) => void = () => {}
+  readonly #onClosed: (() => void) | undefined
 
-  constructor(replica: Promise<Replica>, connector: Connector, options: SyncOptions) {
+  constructor(replica: Promise<Replica>, connector: Connector, options: SyncOptions, onClosed?: () => void) {
     this.#connector = connector
+    this.#onClosed = onClosed
     this.#options = {
       branch: options.branch ?? '',
       pollInterval: options.pollInterval ?? 1000,
@@ -92,6 +95,16 @@ class SyncEngine implements Sync {
 
   get paused(): boolean {
     return this.#paused
+  }
+
+  async pending(): Promise<{ files: number; bytes: number }> {
+    await this.ready.catch(() => {})
+    const head = this.#replica?.head()
+    if (!head || this.#closed) return { files: 0, bytes: 0 }
+    const { missing } = await this.#walkUnheld(head.files)
+    let bytes = 0
+    for (const file of missing) bytes += (await this.#replica!.store.fileBytes(file)).length
+    return { files: missing.length, bytes }
   }
 
   pause(): void {
@@ -466,6 +479,27 @@ class SyncEngine implements Sync {
    */
   async #uploadClosure(start: string[]): Promise<void> {
     const replica = this.#replica!
+    const { walked, missing } = await this.#walkUnheld(start)
+    this.#progress.upload = { files: missing.length, done: 0, bytes: 0 }
+    if (missing.length) this.#emitProgress()
+    await eachLimited(missing, UPLOAD_CONCURRENCY, async (file) => {
+      if (this.#closed) throw new Error('the sync was closed')
+      const bytes = await replica.store.fileBytes(file)
+      await this.#retrying('upload', () => this.#connector.upload(this.#db, file, bytes))
+      this.#outbox.markHeld(file)
+      this.#progress.upload.done++
+      this.#progress.upload.bytes += bytes.length
+      this.#emitProgress()
+    })
+    for (const file of walked) this.#outbox.markComplete(file)
+  }
+
+  /**
+   * The files the head needs that this backend may lack: walks file headers from `start`, stopping only at
+   * files known complete. `walked` are all files visited, `missing` those not held yet.
+   */
+  async #walkUnheld(start: string[]): Promise<{ walked: string[]; missing: string[] }> {
+    const replica = this.#replica!
     const walked: string[] = []
     const seen = new Set<string>()
     let frontier = start.filter((file) => !this.#outbox.isComplete(file))
@@ -487,18 +521,7 @@ class SyncEngine implements Sync {
       frontier = next
     }
     const missing = walked.filter((file) => !this.#outbox.isHeld(file))
-    this.#progress.upload = { files: missing.length, done: 0, bytes: 0 }
-    if (missing.length) this.#emitProgress()
-    await eachLimited(missing, UPLOAD_CONCURRENCY, async (file) => {
-      if (this.#closed) throw new Error('the sync was closed')
-      const bytes = await replica.store.fileBytes(file)
-      await this.#retrying('upload', () => this.#connector.upload(this.#db, file, bytes))
-      this.#outbox.markHeld(file)
-      this.#progress.upload.done++
-      this.#progress.upload.bytes += bytes.length
-      this.#emitProgress()
-    })
-    for (const file of walked) this.#outbox.markComplete(file)
+    return { walked, missing }
   }
 
   /** Runs a single backend call, retrying transient failures a few times in place (bounded, with backoff). */
@@ -671,6 +694,7 @@ class SyncEngine implements Sync {
     if (this.#closed) return
     this.#closed = true
     this.#status = 'offline'
+    this.#onClosed?.()
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
     this.#wake?.()
