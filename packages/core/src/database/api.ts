@@ -183,6 +183,13 @@ export interface Database extends ReadView {
   compact(): Promise<void>
   /** The database key as a string, for `database(name, { key })` on another device. */
   exportKey(): Promise<string>
+  /**
+   * Replaces the database key with a new random one and returns it (as `exportKey()` then does): what is
+   * written from now on is sealed with it, and devices holding only the old key can read nothing new, while
+   * their later writes are refused (they get KeyRevokedError). The new key still reads the whole history: the
+   * old keys travel with the database, sealed by the new one. Devices given the new key follow on sync.
+   */
+  rotateKey(): Promise<string>
   /** Starts replicating through a connector; `connect.*` helpers in connector packages call this. */
   connect(connector: Connector, options?: SyncOptions): Sync
   /**

@@ -1,4 +1,5 @@
 import type { Storage } from './api.js'
+import type { Durability } from './durability.js'
 
 const FILES = 'files'
 const RECORDS = 'records'
@@ -19,12 +20,14 @@ export function indexedDBName(name: string, options: { dir?: string } = {}): str
 
 /**
  * Browser storage in one IndexedDB database with two object stores: `files` (stored files by CID,
- * immutable) and `records` (meta, keybag, outbox). Every write is one readwrite transaction with strict
- * durability and resolves when the transaction completes, so a write is all-or-nothing and durable;
+ * immutable) and `records` (meta, keybag, outbox). Every write is one readwrite transaction and resolves when
+ * the transaction completes, so a write is all-or-nothing; durability 'power' asks for the transaction hint
+ * `durability: 'strict'` (flushed to disk before complete), 'process' for `'relaxed'` (Chrome's default);
  * `updateRecord` reads and writes in one transaction, which tabs cannot interleave.
  * Record changes are announced on a BroadcastChannel of the same name, so other tabs can re-read them.
  */
-export function indexedDBStorage(name: string, options: { dir?: string } = {}): IndexedDBStorage {
+export function indexedDBStorage(name: string, options: { dir?: string; durability?: Durability } = {}): IndexedDBStorage {
+  const hint: IDBTransactionDurability = options.durability === 'process' ? 'relaxed' : 'strict'
   if (typeof indexedDB === 'undefined') {
     throw new TypeError(`database(${JSON.stringify(name)}): storage 'indexeddb' needs a browser (globalThis.indexedDB is missing)`)
   }
@@ -57,11 +60,11 @@ export function indexedDBStorage(name: string, options: { dir?: string } = {}): 
     if (closed) throw new Error(`IndexedDB storage ${JSON.stringify(location)} is closed`)
     const db = await opening
     return new Promise<T | undefined>((resolve, reject) => {
-      const tx = mode === 'readwrite' ? db.transaction(store, mode, { durability: 'strict' }) : db.transaction(store, mode)
+      const tx = mode === 'readwrite' ? db.transaction(store, mode, { durability: hint }) : db.transaction(store, mode)
       let result: T | undefined
       const request = body(tx.objectStore(store))
       if (request) request.onsuccess = () => (result = request.result)
-      // Resolve only when the transaction has committed: then the write is durable.
+      // Resolve only when the transaction has committed: then the write is as durable as the hint asked.
       tx.oncomplete = () => resolve(result)
       tx.onerror = () => reject(tx.error ?? new Error(`IndexedDB transaction on ${JSON.stringify(location)} failed`))
       tx.onabort = () => reject(tx.error ?? new Error(`IndexedDB transaction on ${JSON.stringify(location)} was aborted`))

@@ -5,17 +5,24 @@ import { join, resolve } from 'node:path'
 import { localPeers } from './local-peers.js'
 import type { Storage } from './api.js'
 import { lockDirectory } from './directory-lock.js'
+import type { Durability } from './durability.js'
 
 /**
  * Files under `<dir>/<name>/`: `files/<cid>` (immutable stored files) and `records/<name>` (meta, keybag,
- * outbox). A record is written to a temp file, fsync'd, renamed into place and its folder fsync'd, so a crash
- * at any point leaves the old or the new record.
+ * outbox). A record is written to a temp file, renamed into place, so a crash at any point leaves the old or the
+ * new record.
+ *
+ * Durability 'power' fsyncs a stored file before its write resolves, and a record's temp file before the rename
+ * and the records folder after it. Durability 'process' skips every fsync: each write has reached the kernel
+ * (write(2), rename(2)) before it resolves, which a killed process cannot undo, so a process crash loses nothing
+ * acknowledged; a power loss may.
  *
  * One process at a time: `<dir>/<name>/LOCK` (see directory-lock.ts) makes a second process's open fail with
  * DatabaseLockedError. Inside the process, any number of instances may share the directory: they hold the
  * lock together and hear each other's record changes (`watch`), as tabs do over IndexedDB.
  */
-export function nodeFileStorage(name: string, options: { dir?: string } = {}): Storage {
+export function nodeFileStorage(name: string, options: { dir?: string; durability?: Durability } = {}): Storage {
+  const toDisk = (options.durability ?? 'power') === 'power'
   const root = resolve(options.dir ?? '.proj-data', name)
   const filesDir = join(root, 'files')
   const recordsDir = join(root, 'records')
@@ -51,12 +58,12 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
     const fd = openSync(temp, 'w')
     try {
       writeAll(fd, bytes)
-      fsyncSync(fd)
+      if (toDisk) fsyncSync(fd)
     } finally {
       closeSync(fd)
     }
     renameSync(temp, join(recordsDir, fileName))
-    fsyncSync(recordsDirFd)
+    if (toDisk) fsyncSync(recordsDirFd)
   }
 
   async function readOrUndefined(path: string): Promise<Uint8Array | undefined> {
@@ -86,7 +93,7 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
       return readOrUndefined(join(filesDir, cid))
     },
     // Stored files need no temp file: a torn write cannot hash to its name, every read verifies the hash,
-    // and the head that names a file is written only after the file is fsync'd.
+    // and the head that names a file is written only after the file is written (and fsync'd, for 'power').
     async writeFile(cid, bytes) {
       await gate()
       let fd: number
@@ -98,7 +105,7 @@ export function nodeFileStorage(name: string, options: { dir?: string } = {}): S
       }
       try {
         writeAll(fd, bytes)
-        fsyncSync(fd)
+        if (toDisk) fsyncSync(fd)
       } finally {
         closeSync(fd)
       }

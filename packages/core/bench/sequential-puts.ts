@@ -1,0 +1,44 @@
+// Sequential awaited puts into a fresh database (issue 14, W1): puts/s and bytes written per put.
+// Run: cd packages/core && node --conditions source --import tsx bench/sequential-puts.ts [durability] [puts] [preloaded docs]
+// Bytes: `wchar` of /proc/self/io (every byte handed to write(2)/pwrite(2), records and temp files included).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { database } from '@proj/core'
+
+const [durability = 'power', putsArg = '2000', preloadArg = '0'] = process.argv.slice(2)
+const puts = Number(putsArg)
+const preload = Number(preloadArg)
+
+function written(): number {
+  const io = readFileSync('/proc/self/io', 'utf8')
+  return Number(/wchar: (\d+)/.exec(io)![1])
+}
+
+const doc = (i: number) => ({
+  _id: `doc-${String(i).padStart(7, '0')}`,
+  n: i,
+  title: `Document number ${i}`,
+  done: i % 3 === 0,
+  owner: `user-${i % 17}`,
+  tags: ['alpha', 'beta', 'gamma'].slice(0, 1 + (i % 3)),
+  body: 'x'.repeat(80),
+})
+
+const dir = mkdtempSync(join(tmpdir(), 'proj-seq-'))
+try {
+  const db = database('seq', { dir, compactEvery: 0, durability } as Parameters<typeof database>[1])
+  for (let i = 0; i < preload; i += 1000) await db.bulk(Array.from({ length: Math.min(1000, preload - i) }, (_, k) => doc(i + k)))
+  await db.get(doc(0)._id).catch(() => undefined)
+  const before = written()
+  const start = performance.now()
+  for (let i = 0; i < puts; i++) await db.put(doc(preload + i))
+  const ms = performance.now() - start
+  const bytes = written() - before
+  await db.close()
+  console.log(
+    JSON.stringify({ durability, puts, preload, putsPerSecond: Math.round((puts / ms) * 1000), bytesWrittenPerPut: Math.round(bytes / puts), ms: Math.round(ms) }),
+  )
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
