@@ -1,3 +1,4 @@
+import type { Clock } from '../clock/api.js'
 import type { Connector } from '../connector/api.js'
 import type { Sync, SyncOptions, SyncStatus } from '../sync/api.js'
 
@@ -8,8 +9,7 @@ export interface Doc {
 }
 export type StoredDoc<T extends Doc = Doc> = T & { _id: string }
 
-/** A clock: the CIDs (strings) of the head events. Serializable; pass it back to `changes` and `at`. */
-export type Clock = string[]
+export type { Clock }
 
 export interface DatabaseOptions {
   /**

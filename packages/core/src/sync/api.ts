@@ -1,4 +1,4 @@
-import type { Clock } from '../database/api.js'
+import type { Clock } from '../clock/api.js'
 import type { ConnectorError } from '../errors.js'
 
 export type SyncStatus = 'connecting' | 'synced' | 'pending' | 'offline' | 'error'

@@ -1,6 +1,6 @@
 import { sameClock } from '../clock/same-clock.js'
 import type { Connector, MetaEntry } from '../connector/api.js'
-import type { Clock } from '../database/api.js'
+import type { Clock } from '../clock/api.js'
 import type { Replica } from './replica.js'
 import type { HeadState } from '../format/head.js'
 import { ConnectorError, KeyMismatchError } from '../errors.js'
@@ -368,6 +368,8 @@ class SyncEngine implements Sync {
         try {
           head = await openHead(replica.store.key, entry, this.#db)
         } catch (error) {
+          // A newer key that replaced this device's sealed it: nothing this device writes will be accepted.
+          if ((error as Error)?.name === 'KeyRevokedError') throw error
           // Opening is local work (hash, decrypt, decode): a failure means the entry itself is bad. A stranger
           // writing with another key, or garbage under a valid name, must not disturb this device: the entry
           // is never applied, and reported once as a warning while everything else syncs on.
