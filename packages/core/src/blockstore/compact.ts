@@ -1,6 +1,7 @@
 import { decodeCompactionRecord, encodeCompactionRecord, type CompactionRecord } from '../format/compaction-record.js'
 import { decodeEvent } from '../format/event.js'
-import { decodeTreeNode, type BranchNode } from '../format/tree-node.js'
+import { attachmentLinks, decodeManifest } from '../format/attachment.js'
+import { decodeTreeNode, type BranchNode, type LeafNode } from '../format/tree-node.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
 import type { BlockStore } from './store.js'
@@ -59,7 +60,16 @@ export async function writeCompacted(
     const block = await store.get(cid)
     const node = decodeTreeNode(block.value, cid)
     if (node.l === 0) {
-      await add({ block, links: [] })
+      // The attachment manifests a leaf links go first (a file links only into itself or earlier files);
+      // they link the chunk files, which stay where they are: the compaction's files name them.
+      const links = attachmentLinks((node as LeafNode).e)
+      for (const manifest of links) {
+        if (seen.has(manifest.toString())) continue
+        seen.add(manifest.toString())
+        const stored = await store.get(manifest)
+        await add({ block: stored, links: decodeManifest(stored.value, manifest).chunks.map(([, chunk]) => chunk) })
+      }
+      await add({ block, links })
       return
     }
     const links = (node as BranchNode).e.map(([, child]) => child)
@@ -115,5 +125,3 @@ export function applyCompaction(store: BlockStore, record: CompactionRecord): vo
   for (const [cid, index] of record.blocks) store.locate(cid, record.files[index]!)
   for (const [cid, file] of record.history) store.locate(cid, file)
 }
-
-export { CID }

@@ -1,5 +1,6 @@
 import { CID, type Block } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
+import { attachmentLinks } from '../format/attachment.js'
 import { decodeTreeNode, encodeTreeNode, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
 import { compareKeys, type Entry } from './entry.js'
 
@@ -49,7 +50,8 @@ export async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
 
 async function makeNode(node: TreeNode, out: NewBlock[]): Promise<Ref> {
   const block = await encodeTreeNode(node)
-  const links = node.l === 0 ? [] : (node as BranchNode).e.map(([, cid]) => cid)
+  // A leaf links the attachment manifests of its documents, so its file names where they live.
+  const links = node.l === 0 ? attachmentLinks((node as LeafNode).e) : (node as BranchNode).e.map(([, cid]) => cid)
   out.push({ block, links })
   const last = node.e[node.e.length - 1]
   return [last ? last[0] : '', block.cid]
@@ -91,7 +93,7 @@ export function firstRefCovering(refs: Ref[], key: string): number {
   return lo
 }
 
-/** Every entry in key order, optionally from `gte`/`gt` on. */
+/** Every entry in key order (or reversed), optionally from `gte` on. */
 export async function* scan(
   store: BlockStore,
   root: CID,
@@ -271,5 +273,3 @@ export async function diff(
 function sameBody(a: Entry, b: Entry): boolean {
   return JSON.stringify(a.slice(2)) === JSON.stringify(b.slice(2))
 }
-
-export { CID }
