@@ -1,12 +1,12 @@
 // Sequential awaited puts into a fresh database (issue 14, W1): puts/s and bytes written per put.
-// Run: cd packages/core && node --conditions source --import tsx bench/sequential-puts.ts [durability] [puts] [preloaded docs]
+// Run: cd packages/core && node --conditions source --import tsx bench/sequential-puts.ts [durability] [puts] [preloaded docs] [storage]
 // Bytes: `wchar` of /proc/self/io (every byte handed to write(2)/pwrite(2), records and temp files included).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { database } from '@proj/core'
 
-const [durability = 'power', putsArg = '2000', preloadArg = '0'] = process.argv.slice(2)
+const [durability = 'power', putsArg = '2000', preloadArg = '0', storage = 'file'] = process.argv.slice(2)
 const puts = Number(putsArg)
 const preload = Number(preloadArg)
 
@@ -27,7 +27,7 @@ const doc = (i: number) => ({
 
 const dir = mkdtempSync(join(tmpdir(), 'proj-seq-'))
 try {
-  const db = database('seq', { dir, compactEvery: 0, durability } as Parameters<typeof database>[1])
+  const db = database('seq', { dir, storage, compactEvery: 0, durability } as Parameters<typeof database>[1])
   for (let i = 0; i < preload; i += 1000) await db.bulk(Array.from({ length: Math.min(1000, preload - i) }, (_, k) => doc(i + k)))
   await db.get(doc(0)._id).catch(() => undefined)
   const before = written()
@@ -37,7 +37,7 @@ try {
   const bytes = written() - before
   await db.close()
   console.log(
-    JSON.stringify({ durability, puts, preload, putsPerSecond: Math.round((puts / ms) * 1000), bytesWrittenPerPut: Math.round(bytes / puts), ms: Math.round(ms) }),
+    JSON.stringify({ storage, durability, puts, preload, putsPerSecond: Math.round((puts / ms) * 1000), bytesWrittenPerPut: Math.round(bytes / puts), ms: Math.round(ms) }),
   )
 } finally {
   rmSync(dir, { recursive: true, force: true })
