@@ -40,7 +40,7 @@ const { loadSystem } = await import('./systems.js')
 let sys: Awaited<ReturnType<typeof loadSystem>> | undefined
 try {
   sys = task.system === 'floor' ? undefined : await loadSystem(task.system)
-  await send({ type: 'version', version: sys ? sys.version : `node ${process.version} WebCrypto` })
+  await send({ type: 'version', version: sys ? sys.version : `node ${process.version} WebCrypto`, durability: sys ? sys.durability : 'power-loss safe (fsync per put in W1; one fsync for the bulk)' })
 } catch (e) {
   await send({ type: 'fatal', error: `cannot load ${task.system}: ${(e as Error).stack ?? e}` })
   process.exit(1)

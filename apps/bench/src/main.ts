@@ -3,12 +3,12 @@
  * heap), kills a child that stalls, keeps going when a peer fails, and writes the report.
  *
  *   node --conditions source --import tsx src/main.ts [--quick] [--runs 3] [--n 10000] [--timeout 120]
- *        [--systems floor,ours,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
+ *        [--systems floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
  *   node --conditions source --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
  *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
  */
-import { fork } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { fork, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +18,7 @@ import type { Task } from './workloads.js'
 import { singleCounts, UNITS } from './workloads.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const argv = process.argv.slice(2)
+const argv = process.argv.slice(2).filter((a) => a !== '--')
 const flag = (name: string) => argv.includes(`--${name}`)
 const opt = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`)
@@ -53,9 +53,22 @@ const quick = flag('quick') || process.env.BENCH_QUICK === '1'
 const N = Number(opt('n', quick ? '1000' : '10000'))
 const RUNS = Number(opt('runs', quick ? '1' : '3'))
 const TIMEOUT_MS = Number(opt('timeout', quick ? '8' : '120')) * 1000
-const SYSTEMS = opt('systems', 'floor,ours,pouch-leveldb,pouch-memory,fireproof').split(',')
+/** `ours` is the core's default durability ('power'); `ours-process` passes durability: 'process' (equal to PouchDB's). */
+const SYSTEMS = opt('systems', 'floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof').split(',')
 const WRITE = flag('write') || (!quick && !flag('no-write'))
-const PEERS = SYSTEMS.filter((s) => s !== 'ours' && s !== 'floor')
+const isOurs = (s: string) => s === 'ours' || s.startsWith('ours-')
+const PEERS = SYSTEMS.filter((s) => !isOurs(s) && s !== 'floor')
+const OURS = SYSTEMS.filter(isOurs)
+
+/**
+ * Standalone repros (apps/bench/repro/) per peer workload. A peer's failed check is never reported as the peer's
+ * failure unless its repro, run after the bench, confirms it (exit code 2: the replica's own store lacks the docs).
+ */
+const REPROS: Record<string, Partial<Record<string, string[]>>> = {
+  fireproof: { W8a: ['fireproof-replication.ts'], W8b: ['fireproof-replication.ts'] },
+  'pouch-leveldb': { W8a: ['pouchdb-replication.ts'], W8b: ['pouchdb-replication.ts'] },
+  'pouch-memory': { W8a: ['pouchdb-replication.ts', '--adapter', 'memory'], W8b: ['pouchdb-replication.ts', '--adapter', 'memory'] },
+}
 
 /** Our sync transports measured in W8 (rows W8a/W8b = MemoryConnector, .raw = connect.raw over a Map).
  * HOOK: add 'partykit' here (and its transport in systems.ts makeTransport) when connect-partykit is ready. */
@@ -64,6 +77,7 @@ const OUR_SYNC_TRANSPORTS = ['memory', 'raw']
 const LABELS: Record<string, string> = {
   floor: 'floor',
   ours: '@proj/core',
+  'ours-process': "@proj/core 'process'",
   'pouch-leveldb': 'PouchDB LevelDB',
   'pouch-memory': 'PouchDB memory',
   fireproof: 'Fireproof',
@@ -79,10 +93,11 @@ interface Result {
 }
 
 function workloadsOf(system: string): { batch: string[]; fresh: string[][] } {
-  if (system === 'floor') return { batch: ['W1', 'W2', 'W7'], fresh: [] }
+  if (system === 'floor') return { batch: ['W1', 'W2', 'W7', 'W9'], fresh: [] }
   // The memory adapter keeps nothing across processes: W6 (reopen in a fresh process) and W7 (disk) are n/a.
-  if (system === 'pouch-memory') return { batch: ['W1', 'W2', 'W3', 'W4', 'W5', 'W8a', 'W8b'], fresh: [] }
+  if (system === 'pouch-memory') return { batch: ['W1', 'W2', 'W3', 'W4', 'W5', 'W8a', 'W8b', 'W9'], fresh: [] }
   const batch = ['W1', 'W2', 'W3', 'W4', 'W5', 'W8a', 'W8b']
+  batch.push('W9')
   if (system === 'ours') for (const t of OUR_SYNC_TRANSPORTS) if (t !== 'memory') batch.push(`W8a.${t}`, `W8b.${t}`)
   batch.push('W6prep')
   const fresh = [['W6']]
@@ -112,6 +127,10 @@ async function runChildren(system: string, workloads: string[], root: string, ve
   return results
 }
 
+/** Ours fail; a peer's run only gives no result until a repro confirms it (see REPROS). */
+const failedWord = (system: string) =>
+  isOurs(system) || system === 'floor' ? ' FAILED' : ' no result (a check of this harness, not a verdict on the peer)'
+
 function runChild(task: Task, versions: Map<string, string>, env: NodeJS.ProcessEnv): Promise<Result[]> {
   return new Promise((resolve) => {
     const results: Result[] = []
@@ -126,20 +145,29 @@ function runChild(task: Task, versions: Map<string, string>, env: NodeJS.Process
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000)
     })
-    const arm = () => {
+    // Loading a system (tsx compiling its sources, a peer's module graph) is not a workload: it gets its own,
+    // longer allowance, and a kill during it says so.
+    const LOAD_MS = Math.max(TIMEOUT_MS, 120_000)
+    const arm = (ms = TIMEOUT_MS) => {
       clearTimeout(timer)
       timer = setTimeout(() => {
+        if (!loadedSystem) stderr += `\nkilled: ${task.system} did not load within ${ms / 1000} s`
         if (current) {
           results.push({ workload: current, ok: false, error: `stalled: no result after ${TIMEOUT_MS / 1000} s (child killed)`, rssMb: 0 })
-          process.stdout.write(` FAILED: stalled, killed after ${TIMEOUT_MS / 1000} s\n`)
+          process.stdout.write(`${failedWord(task.system)}: stalled, killed after ${TIMEOUT_MS / 1000} s\n`)
         }
         current = undefined
         child.kill('SIGKILL')
-      }, TIMEOUT_MS)
+      }, ms)
     }
-    arm()
+    let loadedSystem = false
+    arm(LOAD_MS)
     child.on('message', (msg: { type: string } & Record<string, unknown>) => {
-      if (msg.type === 'version') versions.set(task.system, String(msg.version))
+      if (msg.type === 'version') {
+        loadedSystem = true
+        versions.set(task.system, String(msg.version))
+        durabilities.set(task.system, String(msg.durability))
+      }
       else if (msg.type === 'start') {
         current = String(msg.workload)
         arm()
@@ -148,7 +176,7 @@ function runChild(task: Task, versions: Map<string, string>, env: NodeJS.Process
         const r = msg as unknown as Result
         results.push(r)
         current = undefined
-        process.stdout.write(r.ok ? ` ${fmt(r.value!)} ${UNITS[r.workload.replace(/\..*$/, '')]?.unit ?? ''}\n` : ` FAILED: ${r.error}\n`)
+        process.stdout.write(r.ok ? ` ${fmt(r.value!)} ${UNITS[r.workload.replace(/\..*$/, '')]?.unit ?? ''}\n` : `${failedWord(task.system)}: ${r.error}\n`)
       } else if (msg.type === 'fatal') stderr += String(msg.error)
     })
     child.on('exit', (code, signal) => {
@@ -156,7 +184,7 @@ function runChild(task: Task, versions: Map<string, string>, env: NodeJS.Process
       if (current) {
         const why = stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 300)
         results.push({ workload: current, ok: false, error: `child exited (${signal ?? code}) during the workload: ${why}`, rssMb: 0 })
-        process.stdout.write(` FAILED (child exited ${signal ?? code})\n`)
+        process.stdout.write(`${failedWord(task.system)} (child exited ${signal ?? code})\n`)
       } else if (code !== 0 && results.length === 0) {
         process.stdout.write(`  ${task.system}: child failed: ${stderr.trim().split('\n').slice(-3).join(' | ')}\n`)
       }
@@ -171,6 +199,7 @@ const fmt = (x: number): string =>
 // ------------------------------------------------------------------------------------------------ run
 const started = Date.now()
 const versions = new Map<string, string>()
+const durabilities = new Map<string, string>()
 /** system -> workload -> results of every run */
 const all = new Map<string, Map<string, Result[]>>()
 const add = (system: string, r: Result) => {
@@ -245,9 +274,19 @@ function cell(system: string, workload: string): Cell | undefined {
   return { ok: true, value: median(values), rssMb, extra, runs: list.length }
 }
 
-const ROWS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8a', 'W8b', ...OUR_SYNC_TRANSPORTS.filter((t) => t !== 'memory').flatMap((t) => [`W8a.${t}`, `W8b.${t}`])]
-const baseOf = (w: string) => w.replace(/\..*$/, '')
+/** Rows read from a workload's extras: `<workload>:<key>`. */
+const DERIVED: Record<string, { extra: string; unit: string; title: string }> = {
+  'W8b:p50': { extra: 'latency p50 ms', unit: 'ms', title: 'W8b live latency p50: put acknowledged on A → change seen on B (subscribe / changes feed)' },
+  'W8b:p99': { extra: 'latency p99 ms', unit: 'ms', title: 'W8b live latency p99 (same)' },
+  'W9:p90': { extra: 'p90', unit: 'B/put', title: 'W9 bytes written locally per single put (p90)' },
+}
+const ROWS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8a', 'W8b', 'W8b:p50', 'W8b:p99', 'W9', 'W9:p90',
+  ...OUR_SYNC_TRANSPORTS.filter((t) => t !== 'memory').flatMap((t) => [`W8a.${t}`, `W8b.${t}`])]
+const baseOf = (w: string) => w.replace(/[.:].*$/, '')
+const unitOf = (w: string) => DERIVED[w]?.unit ?? UNITS[baseOf(w)]!.unit
+const higherIsBetter = (w: string) => !DERIVED[w] && UNITS[baseOf(w)]!.higherIsBetter
 const rowTitle = (w: string) => {
+  if (DERIVED[w]) return DERIVED[w].title
   const u = UNITS[baseOf(w)]!
   const counts = singleCounts(quick)
   const t = u.title.replace('1 000 single', `${counts.puts} single`).replace('1 000 writes', `${counts.live} writes`).replace(/\bN\b/g, N.toLocaleString('en-US').replace(/,/g, ' '))
@@ -255,15 +294,66 @@ const rowTitle = (w: string) => {
   if (w.startsWith('W8')) return `${t} (ours: MemoryConnector)`
   return t
 }
-const show = (c: Cell | undefined): string => (!c ? '—' : c.ok ? fmt(c.value!) : `no result†`)
-const showAt = (s: string, w: string): string => (s === 'pouch-memory' && (w === 'W6' || w === 'W7') ? 'n/a (memory)' : show(cell(s, w)))
+/** A row's cell: the workload's own, or for a derived row the workload's extra. */
+function rowCell(system: string, w: string): Cell | undefined {
+  const d = DERIVED[w]
+  if (!d) return cell(system, w)
+  const c = cell(system, w.split(':')[0]!)
+  if (!c?.ok) return c
+  const v = c.extra?.[d.extra]
+  return typeof v === 'number' ? { ...c, value: v } : undefined
+}
+
+// ------------------------------------------------------------------------------------------------ repros
+/** `${system} ${workload}` -> what its repro found. Run only for a peer's failed run. */
+const verdicts = new Map<string, { confirmed: boolean; command: string; output: string }>()
+{
+  const ran = new Map<string, { confirmed: boolean; command: string; output: string }>()
+  for (const s of PEERS)
+    for (const [w, args] of Object.entries(REPROS[s] ?? {})) {
+      const c = cell(s, w)
+      if (!c || c.ok || !args) continue
+      const key = args.join(' ')
+      if (!ran.has(key)) {
+        const live = singleCounts(quick).live
+        const full = [...args.slice(1), '--n', String(N), '--live', String(live), '--timeout', String(Math.round(TIMEOUT_MS / 1000))]
+        const command = `node --import tsx apps/bench/repro/${args[0]} ${full.join(' ')}`
+        console.log(`repro for ${LABELS[s] ?? s} ${w}: ${command}`)
+        const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, '..', 'repro', args[0]!), ...full], {
+          cwd: join(here, '..'),
+          encoding: 'utf8',
+          timeout: 3 * TIMEOUT_MS + 60_000,
+          env: { ...process.env, NODE_NO_WARNINGS: '1' },
+        })
+        const output = (r.stdout ?? '').trim().split('\n').pop() ?? ''
+        ran.set(key, { confirmed: r.status === 2, command, output: output || `no output (exit ${r.status ?? r.signal})` })
+        console.log(`  ${r.status === 2 ? 'CONFIRMED' : 'not confirmed'}: ${output}`)
+      }
+      verdicts.set(`${s} ${w}`, ran.get(key)!)
+    }
+}
+
+const showAt = (s: string, w: string): string => {
+  if (s === 'pouch-memory' && (w === 'W6' || w === 'W7')) return 'n/a (memory)'
+  const c = rowCell(s, w)
+  if (!c) return '—'
+  if (c.ok) return fmt(c.value!)
+  if (isOurs(s) || s === 'floor') return 'FAILED'
+  return verdicts.get(`${s} ${baseOf(w)}`)?.confirmed ? 'failed (repro confirms)‡' : 'no result†'
+}
 
 /** How many times better ours is than `other` (>1: ours faster/smaller). */
 function ratio(w: string, ours: Cell | undefined, other: Cell | undefined): string {
   if (!ours?.ok || !other?.ok || !ours.value || !other.value) return '—'
-  const r = UNITS[baseOf(w)]!.higherIsBetter ? ours.value / other.value : other.value / ours.value
+  const r = higherIsBetter(w) ? ours.value / other.value : other.value / ours.value
   return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`
 }
+/** power / process / memory, from the system's own statement (systems.ts DURABILITY). */
+const durabilityTag = (s: string): string => {
+  const d = durabilities.get(s) ?? ''
+  return d.startsWith('power') ? 'power' : d.startsWith('process') ? 'process' : d.startsWith('none') ? 'memory' : '?'
+}
+const head = (s: string) => `${LABELS[s] ?? s} [${durabilityTag(s)}]`
 
 const lines: string[] = []
 const p = (s = '') => lines.push(s)
@@ -273,40 +363,61 @@ p()
 p(`${quick ? 'QUICK run (not the committed figures)' : 'Full run'}: ${new Date().toISOString().slice(0, 16)}Z, ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}. ` +
   `N = ${N.toLocaleString('en-US')} docs of ~${meanDocBytes()} B JSON; medians of ${RUNS} run(s), each system in its own process` +
   `${quick ? ' (quick: one process per system, so peak RSS is cumulative)' : ' (one process per workload per run)'}; took ${elapsed.toFixed(0)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (other jobs share these 2 cores).`)
-p(`Command: \`npm run bench${quick ? ' -- --quick' : ''}\` at the root (or \`node scripts/pnpm.mjs --filter @proj/bench run bench${quick ? ' --quick' : ''}\`).`)
+{
+  // What was measured: the commit, and whether the core's sources had uncommitted changes (the bench runs sources).
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: join(here, '..', '..', '..'), encoding: 'utf8' }).stdout?.trim() ?? '?'
+  const dirty = git('status', '--porcelain', '--', 'packages/core/src').split('\n').filter(Boolean).length
+  p(`Code: commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? `, with uncommitted changes in ${dirty} file(s) of packages/core/src (measured as they were)` : ''}.`)
+}
+p(`Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` at the root (or \`node scripts/pnpm.mjs --filter @proj/bench run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\`).`)
+p()
+p(`Every column carries its system's durability, what an acknowledged write survives: **[power]** power-loss safe (fsync before the write resolves), ` +
+  `**[process]** a process crash (kill -9) but not a power loss (written to the OS, no fsync per write), **[memory]** nothing. ` +
+  `The fair pairs are equal levels: \`@proj/core 'process'\` against PouchDB LevelDB and Fireproof, \`@proj/core\` (default 'power') against the floor.`)
 p()
 p(`Ratios read "ours is k× better": for rates ours ÷ peer, for times and bytes peer ÷ ours (> 1: ours wins). ` +
   `The floor column is the raw work (AES-256-GCM + SHA-256 + fsync'd append of the same bytes); "ours ÷ floor" is ours' time over the floor's (1× = at the hardware).`)
 p()
-const peerCols = PEERS.map((s) => LABELS[s] ?? s)
-p(`| workload | unit | ${SYSTEMS.map((s) => LABELS[s] ?? s).join(' | ')} | ${peerCols.map((c) => `ours vs ${c}`).join(' | ')} | ours ÷ floor |`)
-p(`|---|---|${SYSTEMS.map(() => '---:').join('|')}|${PEERS.map(() => '---:').join('|')}|---:|`)
+const pairs = OURS.flatMap((o) => PEERS.map((peer) => [o, peer] as const))
+const cols = (xs: string[]) => xs.map((x) => ` ${x} |`).join('')
+p(`| workload | unit |${cols(SYSTEMS.map(head))}${cols(pairs.map(([o, peer]) => `${LABELS[o] ?? o} vs ${LABELS[peer] ?? peer}`))} ours ÷ floor |`)
+p(`|---|---|${cols(SYSTEMS.map(() => '---:'))}${cols(pairs.map(() => '---:'))}---:|`)
+p(`| durability | |${cols(SYSTEMS.map((s) => durabilityTag(s)))}${cols(pairs.map(([o, peer]) => (durabilityTag(o) === durabilityTag(peer) ? 'equal' : `${durabilityTag(o)} vs ${durabilityTag(peer)}`)))} |`)
 for (const w of ROWS) {
-  const u = UNITS[baseOf(w)]!
-  const ours = cell('ours', w)
-  const fl = cell('floor', w)
+  const ours = rowCell('ours', w)
+  const fl = rowCell('floor', w)
   let floorRatio = '—'
-  if (ours?.ok && fl?.ok) floorRatio = `${(u.higherIsBetter ? fl.value! / ours.value! : ours.value! / fl.value!).toFixed(2)}×`
-  p(`| ${rowTitle(w)} | ${u.unit} | ${SYSTEMS.map((s) => showAt(s, w)).join(' | ')} | ${PEERS.map((s) => ratio(w, ours, cell(s, w))).join(' | ')} | ${floorRatio} |`)
+  if (ours?.ok && fl?.ok && ours.value && fl.value) floorRatio = `${(higherIsBetter(w) ? fl.value / ours.value : ours.value / fl.value).toFixed(2)}×`
+  p(`| ${rowTitle(w)} | ${unitOf(w)} |${cols(SYSTEMS.map((s) => showAt(s, w)))}${cols(pairs.map(([o, peer]) => ratio(w, rowCell(o, w), rowCell(peer, w))))} ${floorRatio} |`)
 }
+p()
+p(`W9 counts the bytes the process hands to write(2) (\`/proc/self/io\` wchar) while each of ${200} awaited puts of a ~${meanDocBytes()} B doc runs, on an N-doc database loaded in an earlier session; ` +
+  `"mean incl. background" in the details adds what is written after a put resolved (compaction, WAL clean-up), up to 500 ms after the last put. Floor: the sealed doc it appends.`)
+p()
+p(`## Durability of each system`)
+p()
+for (const s of SYSTEMS) p(`- ${LABELS[s] ?? s}: ${durabilities.get(s) ?? '?'}`)
 p()
 p(`## Peak RSS per workload (MB, VmHWM of the process${quick ? '; cumulative in quick mode' : ''})`)
 p()
-p(`| workload | ${SYSTEMS.map((s) => LABELS[s] ?? s).join(' | ')} |`)
+p(`| workload | ${SYSTEMS.map(head).join(' | ')} |`)
 p(`|---|${SYSTEMS.map(() => '---:').join('|')}|`)
-for (const w of ROWS) p(`| ${w} | ${SYSTEMS.map((s) => { const c = cell(s, w); return c && c.rssMb ? c.rssMb.toFixed(0) : '—' }).join(' | ')} |`)
+for (const w of ROWS.filter((r) => !DERIVED[r])) p(`| ${w} | ${SYSTEMS.map((s) => { const c = cell(s, w); return c && c.rssMb ? c.rssMb.toFixed(0) : '—' }).join(' | ')} |`)
 p()
-p(`## Runs without a result (not confirmed as the peer's failure)`)
+p(`## Runs without a result`)
 p()
-p(`† A run of this harness that gave no result. Before calling it the peer's failure, confirm it with a standalone repro under apps/bench/repro/.`)
+p(`† A run of this harness that gave no result: not a verdict on the peer. ‡ A peer failure its standalone repro confirmed (the replica's own store, read after the run, lacks documents). ` +
+  `Repros: [repro/fireproof-replication.ts](./repro/fireproof-replication.ts), [repro/pouchdb-replication.ts](./repro/pouchdb-replication.ts); a peer workload without a repro is never reported as the peer's failure.`)
 p()
 let failures = 0
 for (const s of SYSTEMS)
-  for (const w of [...ROWS, 'C5', 'C5size']) {
+  for (const w of [...ROWS.filter((r) => !DERIVED[r]), 'C5', 'C5size']) {
     const c = cell(s, w)
     if (c && !c.ok) {
       failures++
-      p(`- **${LABELS[s] ?? s} ${w}**: ${c.error}`)
+      const v = verdicts.get(`${s} ${w}`)
+      const why = isOurs(s) || s === 'floor' ? 'FAILED' : v ? (v.confirmed ? 'confirmed by its repro' : 'its repro did not reproduce it') : 'no repro for this workload: harness result only'
+      p(`- **${LABELS[s] ?? s} ${w}** (${why}): ${c.error}${v ? `. Repro \`${v.command}\` → \`${v.output}\`` : ''}`)
     }
   }
 if (!failures) p('None.')
@@ -314,7 +425,7 @@ p()
 p(`## Details (medians)`)
 p()
 for (const s of SYSTEMS)
-  for (const w of ROWS) {
+  for (const w of ROWS.filter((r) => !DERIVED[r])) {
     const c = cell(s, w)
     if (c?.ok)
       p(`- ${LABELS[s] ?? s} ${w}: runs ${c.runs}${Object.keys(c.extra ?? {}).length ? ', ' : ''}${Object.entries(c.extra ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(', ')}`)
@@ -322,8 +433,10 @@ for (const s of SYSTEMS)
 p(`- W5 query per system: ours \`db.query('n', { range, includeDocs: true })\` (secondary index); Fireproof \`db.query('n', { range, includeDocs: true })\`; ` +
   `PouchDB \`allDocs({ startkey, endkey, include_docs: true })\` on the primary index (ids encode n, PouchDB's fastest range read; a mango or map/reduce index would be slower).`)
 p(`- W8: ours replicates through \`db.connect(new MemoryConnector(backend))\` (two databases, separate dirs, one MemoryBackend) and through \`connect.raw\`'s connector over a Map; ` +
-  `PouchDB through \`a.replicate.to(b)\` (W8a) and \`PouchDB.sync(a, b, { live: true })\` (W8b); Fireproof through \`attach()\` of both ledgers to one shared file store ` +
-  `(\`storekey=insecure\`: its ledgers have separate keys, so the shared store is unencrypted). PartyKit: not measured yet (hook in systems.ts / OUR_SYNC_TRANSPORTS).`)
+  `PouchDB through \`a.replicate.to(b)\` (W8a) and \`PouchDB.sync(a, b, { live: true })\` (W8b); Fireproof through \`attach()\` of both ledgers to one shared file store, ` +
+  `set up as Fireproof's own attach tests do: the same named store key \`storekey=@fireproof:attach@\` on both ledgers and the shared store, \`selfReflect\` on the shared store ` +
+  `(same setup: [repro/fireproof-replication.ts](./repro/fireproof-replication.ts)). Fireproof's A is closed and reopened (untimed) after its N docs are written: attached in the ` +
+  `session that wrote them, 0.24.19 leaves B unable to read them (\`missing block\`; \`repro/fireproof-replication.ts --same-session\`). PartyKit: not measured yet (hook in systems.ts / OUR_SYNC_TRANSPORTS).`)
 p()
 p(`## @proj/core figures for issue 3`)
 p()
@@ -348,6 +461,15 @@ if (c5?.ok) {
 } else line('cold get on the big db', c5, 'ms')
 if (c5s?.ok) p(`| big db on disk | ${fmt(c5s.value!)} MB | ${c5s.extra?.files} files, written as ${Number(c5s.extra?.docs) / 1000} bulks of 1 000 |`)
 p()
+{
+  // The fault soak is another command (--soak); keep its section from the committed report.
+  const previous = existsSync(join(here, '..', 'RESULTS.md')) ? readFileSync(join(here, '..', 'RESULTS.md'), 'utf8') : ''
+  const soak = /\n(## Fault soak[\s\S]*?)\n## /.exec(previous)?.[1]
+  if (soak) {
+    p(soak.trimEnd())
+    p()
+  }
+}
 p(`## Versions`)
 p()
 for (const s of SYSTEMS) p(`- ${LABELS[s] ?? s}: ${versions.get(s) ?? '?'}`)

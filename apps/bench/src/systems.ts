@@ -30,6 +30,11 @@ export interface SyncPair {
   startA(): Promise<void>
   /** Starts B's replication; resolves when its first pull is merged. */
   startB(): Promise<void>
+  /**
+   * Closes and reopens A from its own folder (untimed), for systems whose replication only sends what an earlier
+   * session wrote (Fireproof 0.24.19: see repro/fireproof-replication.ts --same-session).
+   */
+  reopenA?(): Promise<void>
   /** Pull now, for systems that can (otherwise waits for the next poll). */
   refreshB(): Promise<void>
   /** Calls back with the ids B sees changed (local or remote). */
@@ -46,7 +51,16 @@ export interface System {
   syncPair?(root: string, name: string, transport: string): Promise<SyncPair>
   /** Why there is no sync, when syncPair is absent. */
   noSync?: string
+  /** What an acknowledged write survives, in a few words (printed beside every figure). */
+  durability: string
 }
+
+/** Durability levels, named once so every row of the report says the same thing. */
+export const DURABILITY = {
+  power: 'power-loss safe (fsync before the write resolves)',
+  process: 'process-crash safe, not power loss (written to the OS, no fsync per write)',
+  memory: 'none (memory only)',
+} as const
 
 const pkgVersion = (name: string): string => {
   try {
@@ -57,7 +71,11 @@ const pkgVersion = (name: string): string => {
 }
 
 // ------------------------------------------------------------------------------------------------ ours
-async function ours(): Promise<System> {
+/**
+ * `durability` undefined: the core's default ('power', fsync per transaction), as before the option existed.
+ * 'process' / 'power': passed to `database(name, { durability })` (see packages/core/src/storage/durability.ts).
+ */
+async function ours(durability?: 'process' | 'power'): Promise<System> {
   const core = await import('@proj/core')
   const version = `@proj/core ${(JSON.parse(readFileSync(new URL('../../../packages/core/package.json', import.meta.url), 'utf8')) as { version: string }).version} (workspace source)`
   type Db = import('@proj/core').Database
@@ -77,14 +95,16 @@ async function ours(): Promise<System> {
     count: async () => (await db.allDocs()).rows.length,
     close: () => db.close(),
   })
+  const level = durability ? { durability } : {}
   return {
-    id: 'ours',
-    label: '@proj/core (file)',
+    id: durability === 'process' ? 'ours-process' : 'ours',
+    label: `@proj/core (file${durability ? `, durability '${durability}'` : ''})`,
     version,
-    open: async (root, name) => wrap(core.database(name, { dir: root, storage: 'file' })),
+    durability: durability === 'process' ? DURABILITY.process : DURABILITY.power,
+    open: async (root, name) => wrap(core.database(name, { dir: root, storage: 'file', ...level })),
     async syncPair(root, name, transport) {
-      const a = core.database(name, { dir: join(root, 'a'), storage: 'file' })
-      const b = core.database(name, { dir: join(root, 'b'), storage: 'file', key: await a.exportKey() })
+      const a = core.database(name, { dir: join(root, 'a'), storage: 'file', ...level })
+      const b = core.database(name, { dir: join(root, 'b'), storage: 'file', key: await a.exportKey(), ...level })
       const connector = await makeTransport(transport)
       const syncs: import('@proj/core').Sync[] = []
       return {
@@ -176,6 +196,8 @@ async function pouch(adapter: 'memory' | 'leveldb'): Promise<System> {
     id: `pouch-${adapter}`,
     label: `PouchDB (${adapter === 'memory' ? 'memory' : 'LevelDB'})`,
     version: `pouchdb ${pkgVersion('pouchdb')}${adapter === 'memory' ? `, adapter-memory ${pkgVersion('pouchdb-adapter-memory')}` : ''}`,
+    // LevelDB's writes are not synced by PouchDB (leveldown put without { sync: true }).
+    durability: adapter === 'memory' ? DURABILITY.memory : DURABILITY.process,
     open: async (root, name) => wrap(make(root, name)),
     async syncPair(root, name) {
       const a = make(join(root, 'a'), name)
@@ -239,20 +261,33 @@ async function fireproofSystem(): Promise<System> {
     label: 'Fireproof (file)',
     version: `@fireproof/core ${pkgVersion('@fireproof/core')}`,
     open: async (root, name) => wrap(openAt(root, name)),
+    // @fireproof/core-gateways-file 0.24.19 writes each car and the head (meta/main.json) with fs.writeFile: no
+    // fsync, and the head is overwritten in place (no temp file + rename).
+    durability: 'process-crash safe once a put resolves, not power loss (fs.writeFile, no fsync; head file overwritten in place)',
     async syncPair(root, name) {
-      // Fireproof's own offline sync: attach both ledgers to one shared store (a folder here). Its ledgers
-      // have separate keys, so the shared store is unencrypted (storekey=insecure): that favours Fireproof.
-      const shared = `file://${join(root, 'shared')}?storekey=insecure`
+      // Fireproof's own offline sync, set up as its tests do (core/tests/fireproof/attachable.test.ts): both
+      // ledgers and the shared store use the same named store key, and the shared store reflects meta writes
+      // to the other ledger in this process (selfReflect). Same as repro/fireproof-replication.ts.
+      const storeKey = '@fireproof:attach@'
+      const url = (dir: string, extra: Record<string, string> = {}) =>
+        `file://${dir}?${new URLSearchParams({ [fp.PARAM.STORE_KEY]: storeKey, ...extra })}`
+      const openSide = (side: 'a' | 'b') => fp.fireproof(`${name}-${side}`, { storeUrls: { base: url(join(root, side)) } })
+      const sharedUrl = url(join(root, 'shared'), { [fp.PARAM.SELF_REFLECT]: 'x' })
       const attachable = {
         name: 'shared',
-        configHash: () => `shared-${shared}`,
-        prepare: async () => ({ car: { url: shared }, file: { url: shared }, meta: { url: shared } }),
+        configHash: () => `shared-${root}`,
+        prepare: async () => ({ car: { url: sharedUrl }, meta: { url: sharedUrl }, file: { url: sharedUrl } }),
       }
-      const a = openAt(join(root, 'a'), name)
-      const b = openAt(join(root, 'b'), name)
-      return {
+      let a = openSide('a')
+      const b = openSide('b')
+      const pair: SyncPair = {
         a: wrap(a),
         b: wrap(b),
+        async reopenA() {
+          await a.close()
+          a = openSide('a')
+          pair.a = wrap(a)
+        },
         async startA() {
           await a.attach(attachable)
         },
@@ -268,12 +303,14 @@ async function fireproofSystem(): Promise<System> {
           await b.close()
         },
       }
+      return pair
     },
   }
 }
 
 export async function loadSystem(id: string): Promise<System> {
   if (id === 'ours') return ours()
+  if (id === 'ours-process') return ours('process')
   if (id === 'pouch-memory') return pouch('memory')
   if (id === 'pouch-leveldb') return pouch('leveldb')
   if (id === 'fireproof') return fireproofSystem()

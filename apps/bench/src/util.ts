@@ -44,6 +44,16 @@ export function readChars(): number {
   }
 }
 
+/** Bytes this process has handed to write syscalls so far (/proc/self/io wchar), or -1. */
+export function writtenChars(): number {
+  try {
+    const m = /wchar:\s+(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))
+    return m ? Number(m[1]) : -1
+  } catch {
+    return -1
+  }
+}
+
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1

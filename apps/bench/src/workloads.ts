@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { docId, makeDoc, makeDocs, rng, sameDoc, type BenchDoc } from './docs.js'
 import { floorBulk, floorSingles } from './floor.js'
 import type { BenchDb, System } from './systems.js'
-import { diskUsage, median, quantile, readChars, sleep } from './util.js'
+import { diskUsage, median, quantile, readChars, sleep, writtenChars } from './util.js'
 
 export interface Task {
   system: string
@@ -33,10 +33,13 @@ export const UNITS: Record<string, { unit: string; higherIsBetter: boolean; titl
   W7: { unit: 'MB', higherIsBetter: false, title: 'W7 bytes on disk for N docs (bulk-loaded)' },
   W8a: { unit: 'ms', higherIsBetter: false, title: 'W8a initial sync of N docs to an empty replica' },
   W8b: { unit: 'ms', higherIsBetter: false, title: 'W8b live sync of 1 000 writes (first put to last seen)' },
+  W9: { unit: 'B/put', higherIsBetter: false, title: 'W9 bytes written locally per single put of a ~200 B doc into an N-doc db (median)' },
 }
 
 let SINGLE_PUTS = 1000
 let LIVE_WRITES = 1000
+/** W9: single puts measured one by one on the N-doc database. */
+const BYTES_PUTS = 200
 /** Quick mode writes fewer single puts and live writes (rates stay comparable), to finish under a minute. */
 export function singleCounts(quick: boolean): { puts: number; live: number } {
   return quick ? { puts: 200, live: 200 } : { puts: 1000, live: 1000 }
@@ -78,6 +81,11 @@ export async function runWorkload(sys: System | undefined, id: string, task: Tas
       return id === 'W2'
         ? { value: (n / r.ms) * 1000, extra: { ms: r.ms } }
         : { value: r.bytes / 1e6, extra: { bytes: r.bytes } }
+    }
+    if (id === 'W9') {
+      // The floor's own write per put: the sealed doc (IV + ciphertext + tag), appended.
+      const r = await floorSingles(dir, makeDocs(BYTES_PUTS, 'single'))
+      return { value: r.bytes / BYTES_PUTS, extra: { p90: r.bytes / BYTES_PUTS } }
     }
     throw new Error(`floor has no ${id}`)
   }
@@ -174,6 +182,7 @@ export async function runWorkload(sys: System | undefined, id: string, task: Tas
       if (!sys.syncPair) throw new Error(`n/a: ${sys.noSync}`)
       const pair = await sys.syncPair(dir, 'bench', id.endsWith('.raw') ? 'raw' : 'memory')
       await pair.a.bulk(makeDocs(n))
+      await pair.reopenA?.()
       const t0 = performance.now()
       await pair.startA()
       const pushMs = performance.now() - t0
@@ -223,7 +232,38 @@ export async function runWorkload(sys: System | undefined, id: string, task: Tas
       await pair.stop()
       return {
         value: total,
-        extra: { 'writes ms': writeMs, 'latency p50 ms': median(lat), 'latency p95 ms': quantile(lat, 0.95) },
+        extra: {
+          'writes ms': writeMs,
+          'latency p50 ms': median(lat),
+          'latency p95 ms': quantile(lat, 0.95),
+          'latency p99 ms': quantile(lat, 0.99),
+        },
+      }
+    }
+    case 'W9': {
+      // Bytes this process hands to write(2) (/proc/self/io wchar) during each awaited put, on an N-doc database
+      // loaded in an earlier session. Also the mean over all puts including writes that land after a put
+      // resolved (background work), up to 500 ms after the last one.
+      const { db: loading } = await loaded(sys, dir, n)
+      await loading.close()
+      const db = await sys.open(dir, 'bench')
+      const docs = makeDocs(BYTES_PUTS, 'single')
+      if (writtenChars() < 0) throw new Error('n/a: /proc/self/io is not readable here')
+      const per: number[] = []
+      const w0 = writtenChars()
+      for (const doc of docs) {
+        const before = writtenChars()
+        await db.put(doc)
+        per.push(writtenChars() - before)
+      }
+      await sleep(500)
+      const total = writtenChars() - w0
+      const count = await db.count()
+      check(count === n + BYTES_PUTS, `${count} of ${n + BYTES_PUTS} docs after ${BYTES_PUTS} acknowledged puts`)
+      await db.close()
+      return {
+        value: median(per),
+        extra: { p90: quantile(per, 0.9), 'mean incl. background': total / BYTES_PUTS, 'doc JSON bytes': JSON.stringify(docs[0]).length },
       }
     }
     case 'C5prep': {
