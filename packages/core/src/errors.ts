@@ -15,6 +15,20 @@ export class KeyMismatchError extends Error {
   }
 }
 
+/**
+ * This device's key was replaced by a rotation (`rotateKey()` on another device): what was written since is
+ * sealed with a newer key this device does not hold, and honest devices refuse what it writes now. Sync stops
+ * with status 'error'; `flush()` rejects. Get the current key (a new share link, `exportKey()` on a device
+ * that has it). Never names key material.
+ */
+export class KeyRevokedError extends Error {
+  override readonly name = 'KeyRevokedError'
+  readonly permanent = true
+  constructor(readonly database: string, detail: string) {
+    super(`The key of database ${JSON.stringify(database)} was revoked: ${detail}. Open it with the current key (a new share link)`)
+  }
+}
+
 export class IntegrityError extends Error {
   override readonly name = 'IntegrityError'
   readonly permanent = true

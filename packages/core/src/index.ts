@@ -5,6 +5,7 @@ export type * from './connector/api.js'
 export {
   NotFoundError,
   KeyMismatchError,
+  KeyRevokedError,
   IntegrityError,
   ConnectorError,
   ClosedError,

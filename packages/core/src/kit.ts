@@ -11,6 +11,7 @@ export {
   FormatVersionError,
   IntegrityError,
   KeyMismatchError,
+  KeyRevokedError,
   isPermanentError,
 } from './errors.js'
 export { fileCid, parseFileCid, verifyCid } from './kit/cid.js'

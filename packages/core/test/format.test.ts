@@ -187,12 +187,12 @@ describe('corrupt and newer copies of the golden database', () => {
   it('a flipped header byte of a file: an IntegrityError in place, a typed error once renamed to its new CID', async () => {
     const { dir, root } = golden()
     const bytes = readFileSync(dataFile(root, newestFile))
-    bytes[0] = 0x02 // envelope version 1 → 2
+    bytes[0] = 0x03 // envelope version 1 → 3 (newer than any this code reads)
     writeFileSync(dataFile(root, newestFile), bytes)
     expect((await openError(dir)).message).toBe(
       `Integrity check failed for ${newestFile}: the newest local file, named by The head record "head.main" of ` +
         `${JSON.stringify(root)}, is damaged (Integrity check failed for ${newestFile}: file bytes hash to ` +
-        'bafkreiduhv2alz7e2otoeyqh2a27brprgq6fyszgwqc6mgeku6nzo73f5i) and no connected replica holds a good copy',
+        'bafkreibg7vcq5vhxamgsayyuzcszy6nzmenm5dxzop2p625pddpssmh4au) and no connected replica holds a good copy',
     )
 
     const renamed = (await format.fileCid(bytes)).toString()
@@ -200,10 +200,10 @@ describe('corrupt and newer copies of the golden database', () => {
     const newer = await openError(dir)
     expect(newer).toBeInstanceOf(FormatVersionError)
     expect(newer.message).toBe(
-      `The envelope of ${renamed} has format version 2, but this version of @proj/core reads versions up to 1: ` +
+      `The envelope of ${renamed} has format version 3, but this version of @proj/core reads versions up to 2: ` +
         'open it with a newer version',
     )
-    expect(newer).toMatchObject({ version: 2, supported: 1 })
+    expect(newer).toMatchObject({ version: 3, supported: 2 })
 
     bytes[0] = 0x01
     bytes[1]! ^= 0x01 // the first byte of the key id
@@ -240,7 +240,8 @@ describe('corrupt and newer copies of the golden database', () => {
       writeFileSync(record(root, name), changed)
       const error = await openError(dir)
       expect(error.name).toBe('FormatVersionError')
-      expect(error.message).toBe(`${message(root)}, but this version of @proj/core reads versions up to 1: open it with a newer version`)
+      const supported = name === 'keybag' ? 2 : 1
+      expect(error.message).toBe(`${message(root)}, but this version of @proj/core reads versions up to ${supported}: open it with a newer version`)
       expect(readFileSync(record(root, name))).toEqual(Buffer.from(changed))
     }
   })

@@ -1,5 +1,6 @@
 import { open, seal } from '../crypto/envelope.js'
 import type { DatabaseKey } from '../crypto/key.js'
+import { KeyRing } from '../crypto/key-epochs.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
 import { decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
@@ -257,7 +258,13 @@ export class BlockStore {
       heads,
       locations: [...outside].map(([holder, cids]) => [CID.parse(holder), [...cids.values()]]),
     }
-    for (const holder of carry) if (!outside.has(holder)) header.locations.push([CID.parse(holder), []])
+    // After a key rotation every file carries the key-epoch file, so whatever uploads a head uploads the earlier keys.
+    const epochFile = this.key instanceof KeyRing ? this.key.epochFile : undefined
+    for (const holder of epochFile ? [...carry, epochFile] : carry) {
+      if (!outside.has(holder) && !header.locations.some(([cid]) => cid.toString() === holder)) {
+        header.locations.push([CID.parse(holder), []])
+      }
+    }
     if (history.length) header.history = groupByFile(history)
     const blocks = [...inFile.values()].map((entry) => entry.block)
     const sealed = await seal(this.key, await encodeCar(header, blocks))

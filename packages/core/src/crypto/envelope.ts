@@ -1,29 +1,73 @@
-import { IntegrityError, KeyMismatchError } from '../errors.js'
-import { decodeEnvelope, encodeEnvelope, IV_LENGTH } from '../format/envelope.js'
+import { equals } from 'multiformats/bytes'
+import { IntegrityError, KeyMismatchError, KeyRevokedError } from '../errors.js'
+import { decodeEnvelope, encodeEnvelope, encodeEnvelopeV2, envelopeV2Prefix, IV_LENGTH, type Envelope } from '../format/envelope.js'
 import type { DatabaseKey } from './key.js'
+import { KeyRing } from './key-epochs.js'
 
-/** Seals a stored file or meta entry with AES-256-GCM under a fresh random IV (layout: format/envelope.ts). */
+/**
+ * Seals a stored file or meta entry with AES-256-GCM under a fresh random IV (layout: format/envelope.ts),
+ * with the current key of a ring: envelope version 1 at epoch 0 (as before rotation existed), version 2 after
+ * a rotation, naming the earlier keys' ids.
+ */
 export async function seal(key: DatabaseKey, plaintext: Uint8Array): Promise<Uint8Array> {
   const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_LENGTH))
-  const ciphertext = new Uint8Array(
-    await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key.cryptoKey, plaintext as BufferSource),
-  )
-  return encodeEnvelope({ keyId: key.id, iv, ciphertext })
+  const earlier = key instanceof KeyRing ? key.earlierIds() : []
+  if (earlier.length === 0) return encodeEnvelope({ keyId: key.id, iv, ciphertext: await encrypt(key, iv, plaintext) })
+  const prefix = envelopeV2Prefix(key.id, earlier)
+  return encodeEnvelopeV2(prefix, iv, await encrypt(key, iv, plaintext, prefix))
 }
 
-/** `label` names what is opened (a file CID) in errors; `database` names the database for KeyMismatchError. */
+/**
+ * Opens a stored file with whichever key of the ring sealed it (history stays readable after a rotation).
+ * `label` names what is opened (a file CID) in errors; `database` names the database for key errors.
+ */
 export async function open(key: DatabaseKey, sealed: Uint8Array, label: string, database: string): Promise<Uint8Array> {
-  const { keyId, iv, ciphertext } = decodeEnvelope(sealed, label)
-  for (let i = 0; i < keyId.length; i++) {
-    if (keyId[i] !== key.id[i]) throw new KeyMismatchError(database, `${label} was sealed with another key`)
-  }
-  try {
-    const plain = await globalThis.crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: iv as BufferSource },
-      key.cryptoKey,
-      ciphertext as BufferSource,
+  const envelope = decodeEnvelope(sealed, label)
+  // Sealed by a key this device has not learned yet: a meta entry named the file that carries it.
+  if (key instanceof KeyRing && !key.find(envelope.keyId) && key.notedEpochFile) await key.learnNoted()
+  return decrypt(pick(key, envelope, label, database).key, envelope, label)
+}
+
+/**
+ * Opens a meta entry: only the current key is accepted. An entry sealed with an earlier key was written by a
+ * device whose key this database revoked (or before the rotation, and not merged by the rotating device): it
+ * is refused as a KeyMismatchError, which sync reports as a skipped entry. Names the key epoch.
+ */
+export async function openCurrent(key: DatabaseKey, sealed: Uint8Array, label: string, database: string): Promise<Uint8Array> {
+  const envelope = decodeEnvelope(sealed, label)
+  const found = pick(key, envelope, label, database)
+  if (key instanceof KeyRing && found.epoch !== key.epoch) {
+    throw new KeyMismatchError(
+      database,
+      `${label} is sealed with the key of epoch ${found.epoch}, which the rotation to epoch ${key.epoch} revoked: ignored`,
     )
-    return new Uint8Array(plain)
+  }
+  return decrypt(found.key, envelope, label)
+}
+
+function pick(key: DatabaseKey, envelope: Envelope, label: string, database: string): { key: DatabaseKey; epoch: number } {
+  const found = key instanceof KeyRing ? key.find(envelope.keyId) : equals(envelope.keyId, key.id) ? { key, epoch: 0 } : undefined
+  if (found) return found
+  if (envelope.earlier?.some((id) => equals(id, key.id))) {
+    throw new KeyRevokedError(
+      database,
+      `${label} is sealed with a newer key (epoch ${envelope.earlier.length}) that replaced this device's key`,
+    )
+  }
+  throw new KeyMismatchError(database, `${label} was sealed with another key`)
+}
+
+async function encrypt(key: DatabaseKey, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Promise<Uint8Array> {
+  const params: AesGcmParams = { name: 'AES-GCM', iv: iv as BufferSource }
+  if (additionalData) params.additionalData = additionalData as BufferSource
+  return new Uint8Array(await globalThis.crypto.subtle.encrypt(params, key.cryptoKey, plaintext as BufferSource))
+}
+
+async function decrypt(key: DatabaseKey, { iv, ciphertext, additionalData }: Envelope, label: string): Promise<Uint8Array> {
+  const params: AesGcmParams = { name: 'AES-GCM', iv: iv as BufferSource }
+  if (additionalData) params.additionalData = additionalData as BufferSource
+  try {
+    return new Uint8Array(await globalThis.crypto.subtle.decrypt(params, key.cryptoKey, ciphertext as BufferSource))
   } catch {
     throw new IntegrityError(label, 'AES-GCM authentication tag does not match')
   }

@@ -1,6 +1,7 @@
 import type { CID } from '../blockstore/block.js'
 import { writeCompacted, writeCompaction } from '../blockstore/compact.js'
 import { loadEvent } from '../clock/event.js'
+import { KeyRing } from '../crypto/key-epochs.js'
 import { ClosedError } from '../errors.js'
 import { decodeReplicatedRecord, encodeReplicatedRecord } from '../format/replicated-record.js'
 import { writeIndexes } from '../index/record.js'
@@ -150,6 +151,8 @@ export class Compactor {
     await writeHead(storage, branch, compacted)
     state.head = compacted
     const keep = new Set([...files, ...retained])
+    // The key-epoch file carries the earlier keys to other devices: it is never deleted (crypto/key-epochs.ts).
+    if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)
     for (const file of await storage.listFiles()) if (!keep.has(file) && !this.#retains(file)) await storage.deleteFile(file)
     state.filesSinceCompaction = 0
     this.#parts.feed.headChanged()

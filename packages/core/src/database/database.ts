@@ -4,6 +4,8 @@ import { MissingBlockError } from '../blockstore/store.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Connector } from '../connector/api.js'
 import { keyToString } from '../crypto/key.js'
+import type { KeyRing } from '../crypto/key-epochs.js'
+import { rotateKeyRing } from '../crypto/keybag.js'
 import { ClosedError, DatabaseInUseError } from '../errors.js'
 import { queryIndex, rangeScan } from '../index/indexer.js'
 import { checkQueryOptions, indexIdentity, mapper } from '../index/query.js'
@@ -222,6 +224,16 @@ class DatabaseImpl extends TreeView implements Database {
   async exportKey(): Promise<string> {
     const state = await this.#ready()
     return keyToString(state.store.key.raw)
+  }
+
+  /** See Database.rotateKey: the new key, then a commit sealed with it (which syncs push as usual). */
+  async rotateKey(): Promise<string> {
+    const state = await this.#ready()
+    return this.#queue.exclusive(async () => {
+      await rotateKeyRing(state.store.key as KeyRing, state.storage, this.name)
+      await commitOps(state, this.#head, [])
+      return keyToString(state.store.key.raw)
+    })
   }
 
   connect(connector: Connector, options: SyncOptions = {}): Sync {

@@ -3,7 +3,7 @@ import { applyCompaction, readCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
 import { loadEvent } from '../clock/event.js'
 import { emptyTree, type NewBlock } from '../crdt/tree.js'
-import { loadKey } from '../crypto/keybag.js'
+import { keyLearner, loadKey } from '../crypto/keybag.js'
 import { CorruptRecordError, IntegrityError, KeyMismatchError } from '../errors.js'
 import { readIndexes, type IndexState } from '../index/record.js'
 import type { Storage } from '../storage/api.js'
@@ -28,6 +28,7 @@ export interface OpenState {
 export async function openState(name: string, branch: string, options: DatabaseOptions, storage: Storage): Promise<OpenState> {
   const key = await loadKey(storage, name, options.key)
   const store = new BlockStore(storage, key, name)
+  key.onLearn(keyLearner(key, storage, name, (file) => store.fileBytes(file)))
   const head = await readHead(storage, branch)
   const scratch: NewBlock[] = []
   const emptyRoot = await emptyTree(scratch)

@@ -39,15 +39,30 @@ export function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] 
   return [head, ...unmerged.map((entry) => checkHead(entry, where))]
 }
 
-/** The plaintext of a remote meta entry (sealed by sync/meta-entry.ts). */
-export function encodeMetaEntry(head: HeadState): Uint8Array {
-  return encodeRecord({ v: HEAD_VERSION, ...plainHead(head) })
+/**
+ * The plaintext of a remote meta entry (sealed by sync/meta-entry.ts). After a key rotation it also names the
+ * key-epoch file (`keys`, a CID: never a key) that carries the earlier keys, still version 1: earlier readers
+ * ignore the field (and cannot open the envelope of a rotated key anyway).
+ */
+export function encodeMetaEntry(head: HeadState, keyEpochFile?: string): Uint8Array {
+  const entry: Record<string, unknown> = { v: HEAD_VERSION, ...plainHead(head) }
+  if (keyEpochFile) entry.keys = CID.parse(keyEpochFile)
+  return encodeRecord(entry)
 }
 
 export function decodeMetaEntry(bytes: Uint8Array, where: string): HeadState {
+  return decodeMetaEntryWithKeys(bytes, where).head
+}
+
+/** The head, and the key-epoch file the entry names (if any). */
+export function decodeMetaEntryWithKeys(bytes: Uint8Array, where: string): { head: HeadState; keyEpochFile?: string } {
   const value = decodeRecordMap(bytes, where)
   recordVersion(value, where, HEAD_VERSION)
-  return checkHead(value, where)
+  const head = checkHead(value, where)
+  if (value.keys === undefined) return { head }
+  const keys = CID.asCID(value.keys)
+  if (!keys) throw new CorruptRecordError(where, 'its keys field is not the CID of a key-epoch file')
+  return { head, keyEpochFile: keys.toString() }
 }
 
 function plainHead(head: HeadState) {

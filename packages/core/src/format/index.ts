@@ -17,9 +17,20 @@ export {
   type Version,
 } from './tree-node.js'
 export { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from './file.js'
-export { ENVELOPE_VERSION, IV_LENGTH, KEY_ID_LENGTH, decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js'
+export {
+  ENVELOPE_VERSION,
+  IV_LENGTH,
+  KEY_ID_LENGTH,
+  MAX_EPOCH,
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeEnvelopeV2,
+  envelopeV2Prefix,
+  type Envelope,
+} from './envelope.js'
 export { HEAD_VERSION, decodeHeadRecord, decodeMetaEntry, encodeHeadRecord, encodeMetaEntry, type HeadState } from './head.js'
-export { KEYBAG_VERSION, decodeKeybag, encodeKeybag } from './keybag.js'
+export { KEYBAG_VERSION, decodeKeyRing, decodeKeybag, encodeKeyRing, encodeKeybag, type KeybagContent } from './keybag.js'
+export { KEY_EPOCH_VERSION, decodeKeyEpochFile, encodeKeyEpochFile } from './key-epoch.js'
 export { INDEX_RECORD_VERSION, decodeIndexRecord, encodeIndexRecord, type IndexState } from './index-record.js'
 export { OUTBOX_RECORD_VERSION, decodeOutboxRecord, encodeOutboxRecord, type OutboxRecord } from './outbox-record.js'
 export {
