@@ -2,6 +2,7 @@ export { database } from './database/database.js'
 export type * from './database/api.js'
 export type * from './sync/api.js'
 export type * from './connector/api.js'
+export type { Attachment, AttachmentInput } from './attachments/api.js'
 export {
   NotFoundError,
   KeyMismatchError,

@@ -215,6 +215,20 @@ export class BlockStore {
   }
 
   /**
+   * Writes a file of its own holding `block` alone (an attachment chunk: header with no heads and no
+   * references) and returns its CID. The block is not kept in memory, and no file-written listener is told:
+   * it is not a transaction, the transaction whose file links the block is.
+   */
+  async writeChunkFile(header: FileHeader, block: Block): Promise<string> {
+    const sealed = await seal(this.key, await encodeCar(header, [block]))
+    const file = (await fileCid(sealed)).toString()
+    await this.storage.writeFile(file, sealed)
+    this.#place(block.cid.toString(), file)
+    this.#references.set(file, [])
+    return file
+  }
+
+  /**
    * Writes one file holding `blocks` (and any unsaved block they link to) and returns its CID.
    * `heads` are the clock heads after the transaction.
    */

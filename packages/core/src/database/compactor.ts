@@ -153,6 +153,8 @@ export class Compactor {
     const keep = new Set([...files, ...retained])
     // The key-epoch file carries the earlier keys to other devices: it is never deleted (crypto/key-epochs.ts).
     if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)
+    // The files the compaction's files name (attachment chunks, kept files) stay: the state needs them.
+    for (const file of files) for (const named of await store.fileReferences(file)) keep.add(named)
     for (const file of await storage.listFiles()) if (!keep.has(file) && !this.#retains(file)) await storage.deleteFile(file)
     state.filesSinceCompaction = 0
     this.#parts.feed.headChanged()

@@ -100,5 +100,5 @@ export class LocalHead {
 }
 
 async function changedRows(store: BlockStore, from: CID, to: CID): Promise<ChangeRow[]> {
-  return (await diff(store, from, to)).map(({ entry }) => toRow(entry))
+  return (await diff(store, from, to)).map(({ entry }) => toRow(entry, store))
 }

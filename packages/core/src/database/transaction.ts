@@ -1,3 +1,4 @@
+import { storeAttachments } from '../attachments/write.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys, writeEntry } from '../crdt/entry.js'
 import { applyEntries, lookup } from '../crdt/tree.js'
@@ -61,6 +62,13 @@ export async function screenWrites(
       write.reject(new NotFoundError(unseen))
       continue
     }
+    try {
+      // New attachment content becomes chunk files now; a kept one must be an attachment of this database.
+      for (const [id, body] of write.ops) await storeAttachments(state.store, body, `document ${JSON.stringify(id)}`)
+    } catch (error) {
+      write.reject(error)
+      continue
+    }
     for (const [id, value] of after) live.set(id, value)
     accepted.push(write)
   }
@@ -85,6 +93,6 @@ export async function commitOps(
     entries.push(writeEntry(id, height, body, before))
   }
   const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
-  await head.advance(state, [...blocks], root, height, entries.map(toRow))
+  await head.advance(state, [...blocks], root, height, entries.map((entry) => toRow(entry, state.store)))
   return state.head!.heads.map(String)
 }

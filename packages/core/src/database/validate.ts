@@ -1,4 +1,5 @@
 import type { Body } from '../crdt/entry.js'
+import { checkFiles } from '../attachments/input.js'
 import { checkName as checkNameRule, describe } from '../kit/names.js'
 
 /**
@@ -43,7 +44,8 @@ export function checkName(name: unknown): string {
  * later changes to the caller's object cannot reach. Values follow JSON where dag-cbor cannot: undefined
  * fields are left out (undefined array items become null), a Date becomes its ISO string. Anything else that
  * would not read back as written is a TypeError naming the field: NaN and ±Infinity, lone surrogates, holes
- * of sparse arrays, cycles, nesting deeper than MAX_DEPTH, functions, symbols, class instances.
+ * of sparse arrays, cycles, nesting deeper than MAX_DEPTH, functions, symbols, class instances. `_files` holds
+ * attachments (attachments/input.ts): the body keeps them as pending until the write commits.
  */
 export function checkDoc(doc: unknown, where: string): { id: string | undefined; body: Body } {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || !isPlainObject(doc)) {
@@ -115,7 +117,8 @@ class Normalizer {
       if (isDoc && (key === '_id' || key === '_deleted')) continue
       this.#path.push(key)
       if (!isWellFormed(key)) this.#fail(`named by ${loneSurrogate(key)}`)
-      const item = this.value(value[key])
+      // A document's attachments are checked here and stored when the write commits (attachments/).
+      const item = isDoc && key === '_files' && value[key] !== undefined ? checkFiles(value[key], this.where, this.subject) : this.value(value[key])
       this.#path.pop()
       if (item === undefined) continue
       // Assigning '__proto__' would set the prototype instead of adding the field.

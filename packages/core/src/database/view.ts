@@ -20,6 +20,7 @@ import type {
   ReadView,
   StoredDoc,
 } from './api.js'
+import { presentFiles } from '../attachments/read.js'
 import { checkId, checkOptions, describe } from './validate.js'
 
 /**
@@ -43,14 +44,18 @@ export interface Snapshot {
   clock: Clock
 }
 
-export function toDoc<T extends Doc>(id: string, body: Body): StoredDoc<T> {
-  return { _id: id, ...(body ?? {}) } as StoredDoc<T>
+/**
+ * A stored body as the caller sees it. Its attachments read as metadata with a `file()` method that fetches
+ * the content from `store` (without a store, `file()` explains that the document must be read first).
+ */
+export function toDoc<T extends Doc>(id: string, body: Body, store?: BlockStore): StoredDoc<T> {
+  return { _id: id, ...(body ? presentFiles(body, store, `document ${JSON.stringify(id)}`) : {}) } as StoredDoc<T>
 }
 
-export function toRow(entry: Entry): ChangeRow {
+export function toRow(entry: Entry, store?: BlockStore): ChangeRow {
   return entry[2] === null
     ? { key: entry[0], value: { _id: entry[0] }, deleted: true }
-    : { key: entry[0], value: toDoc(entry[0], entry[2]) }
+    : { key: entry[0], value: toDoc(entry[0], entry[2], store) }
 }
 
 /** The read half of the API over one snapshot; the database reads through it, and so does `at(clock)`. */
@@ -74,10 +79,10 @@ export class TreeView implements ReadView {
     const { root, store } = await this.snapshot()
     const entry = await lookup(store, root, id)
     if (!entry || entry[2] === null) throw new NotFoundError(id)
-    const doc = toDoc<T>(id, entry[2])
+    const doc = toDoc<T>(id, entry[2], store)
     if (options?.conflicts) {
       const losers = (entry[3]?.c ?? []).map(([, body]) =>
-        body === null ? ({ _id: id, _deleted: true } as unknown as StoredDoc<T>) : toDoc<T>(id, body),
+        body === null ? ({ _id: id, _deleted: true } as unknown as StoredDoc<T>) : toDoc<T>(id, body, store),
       )
       if (losers.length) return { ...doc, _conflicts: losers }
     }
@@ -92,14 +97,14 @@ export class TreeView implements ReadView {
     if (keys) {
       for (const id of descending ? [...keys].reverse() : keys) {
         const entry = await lookup(store, root, id)
-        if (entry && entry[2] !== null) rows.push({ key: id, value: toDoc<T>(id, entry[2]) })
+        if (entry && entry[2] !== null) rows.push({ key: id, value: toDoc<T>(id, entry[2], store) })
         if (rows.length >= limit) break
       }
       return { rows, clock }
     }
     for await (const [id, , body] of scan(store, root, { reverse: descending })) {
       if (body === null) continue
-      rows.push({ key: id, value: toDoc<T>(id, body) })
+      rows.push({ key: id, value: toDoc<T>(id, body, store) })
       if (rows.length >= limit) break
     }
     return { rows, clock }
@@ -137,7 +142,7 @@ export class TreeView implements ReadView {
       // Every key above `after`: the smallest string greater than it is `after + '\0'`.
       const gte = after ? after + '\u0000' : undefined
       for await (const entry of scan(store, root, { gte })) {
-        rows.push(toRow(entry))
+        rows.push(toRow(entry, store))
         if (rows.length >= wanted) break
       }
     } else {
@@ -151,7 +156,7 @@ export class TreeView implements ReadView {
       }
       for (const { entry } of changed) {
         if (after && entry[0] <= after) continue
-        rows.push(toRow(entry))
+        rows.push(toRow(entry, store))
         if (rows.length >= wanted) break
       }
     }
@@ -169,7 +174,7 @@ export class TreeView implements ReadView {
     const rows: QueryRow<T>[] = []
     for await (const [id, , body] of scan(store, root)) {
       if (body === null) continue
-      const doc = toDoc<T>(id, body)
+      const doc = toDoc<T>(id, body, store)
       for (const [key, value] of map(doc)) {
         if (!rowMatches(key, checked)) continue
         rows.push(checked.includeDocs ? { id, key, value, doc } : { id, key, value })

@@ -1,4 +1,5 @@
 import type { CID } from '../blockstore/block.js'
+import { presentFiles } from '../attachments/read.js'
 import type { BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys } from '../crdt/entry.js'
@@ -19,8 +20,9 @@ import { rowMatches, type Mapper } from './query.js'
 /** The entries with `gte <= key < lt` of an index, in order or reversed (a tree, or an in-memory index). */
 export type RangeSource = (gte: string | undefined, lt: string | undefined, reverse: boolean) => AsyncIterable<Entry> | Iterable<Entry>
 
-function toDoc(id: string, body: Body): StoredDoc {
-  return { _id: id, ...(body ?? {}) } as StoredDoc
+/** As the database reads it: attachments as metadata, with `file()` when a store is given. */
+function toDoc(id: string, body: Body, store?: BlockStore): StoredDoc {
+  return { _id: id, ...(body ? presentFiles(body, store, `document ${JSON.stringify(id)}`) : {}) } as StoredDoc
 }
 
 function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string, unknown>> {
@@ -190,7 +192,7 @@ export async function queryIndex<T extends Doc>(
   if (options.includeDocs) {
     for (const row of result) {
       const entry = await lookup(store, docRoot, row.id)
-      if (entry && entry[2] !== null) row.doc = toDoc(row.id, entry[2]) as StoredDoc<T>
+      if (entry && entry[2] !== null) row.doc = toDoc(row.id, entry[2], store) as StoredDoc<T>
     }
   }
   return result
