@@ -1,13 +1,10 @@
-// Replicas on one memory blockstore (pail's alice/bob/carol style): concurrent writes, merged in every order,
-// end in the same tree root.
+// Replicas on one block map (pail's alice/bob/carol style): concurrent writes, merged in every order, end in
+// the same tree root. Tree and merge code read blocks through BlockFetcher, so no key or storage is needed.
 import { describe, expect, it } from 'vitest'
-import { BlockStore } from '../src/blockstore/store.js'
-import type { CID } from '../src/blockstore/block.js'
-import { importKey, generateKeyBytes } from '../src/crypto/key.js'
+import type { Block, BlockFetcher, CID } from '../src/blockstore/block.js'
 import { writeEntry, type Entry } from '../src/crdt/entry.js'
 import { mergeTrees } from '../src/crdt/merge.js'
 import { applyEntries, emptyTree, lookup, scan, type NewBlock } from '../src/crdt/tree.js'
-import { memoryStorage } from '../src/storage/memory.js'
 
 function seeded(seed: number): () => number {
   let state = seed >>> 0
@@ -17,16 +14,31 @@ function seeded(seed: number): () => number {
   }
 }
 
-async function newStore(): Promise<BlockStore> {
-  return new BlockStore(memoryStorage(`determinism-${Math.random()}`), await importKey(generateKeyBytes()), 'determinism')
+class BlockMap implements BlockFetcher {
+  readonly #blocks = new Map<string, Block>()
+  async get(cid: CID): Promise<Block> {
+    const block = this.#blocks.get(cid.toString())
+    if (!block) throw new Error(`no block ${cid}`)
+    return block
+  }
+  has(cid: CID): boolean {
+    return this.#blocks.has(cid.toString())
+  }
+  put(block: Block): void {
+    this.#blocks.set(block.cid.toString(), block)
+  }
 }
 
-function keep(store: BlockStore, blocks: NewBlock[]): void {
-  for (const { block, links } of blocks) store.putUnsaved(block, links)
+async function newStore(): Promise<BlockMap> {
+  return new BlockMap()
+}
+
+function keep(store: BlockMap, blocks: NewBlock[]): void {
+  for (const { block } of blocks) store.put(block)
 }
 
 /** A replica's writes: `count` random puts/dels at heights above `base`, applied like local transactions. */
-async function write(store: BlockStore, root: CID, random: () => number, base: number, count: number): Promise<CID> {
+async function write(store: BlockMap, root: CID, random: () => number, base: number, count: number): Promise<CID> {
   for (let tx = 1; tx <= count; tx++) {
     const ids = new Set(Array.from({ length: 1 + Math.floor(random() * 20) }, () => `doc-${Math.floor(random() * 300)}`))
     const entries: Entry[] = []
@@ -42,13 +54,13 @@ async function write(store: BlockStore, root: CID, random: () => number, base: n
   return root
 }
 
-async function merge(store: BlockStore, a: CID, b: CID): Promise<CID> {
+async function merge(store: BlockMap, a: CID, b: CID): Promise<CID> {
   const result = await mergeTrees(store, a, b)
   keep(store, result.blocks)
   return result.root
 }
 
-async function contents(store: BlockStore, root: CID): Promise<string> {
+async function contents(store: BlockMap, root: CID): Promise<string> {
   const rows: unknown[] = []
   for await (const entry of scan(store, root)) rows.push(entry)
   return JSON.stringify(rows)

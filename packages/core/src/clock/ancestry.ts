@@ -1,5 +1,4 @@
-import { CID } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
+import { CID, type BlockFetcher } from '../blockstore/block.js'
 import { loadEvent } from './event.js'
 
 /** Events looked at before answering "unsure"; an unsure answer only costs one merge event. */
@@ -11,7 +10,7 @@ const WALK_BUDGET = 256
  * height. Returns false when it cannot tell, so a caller that then joins the two clocks in a merge event
  * (always correct, one small file) never drops a clock from the history.
  */
-export async function containsEvents(store: BlockStore, from: readonly CID[], wanted: readonly CID[]): Promise<boolean> {
+export async function containsEvents(store: BlockFetcher, from: readonly CID[], wanted: readonly CID[]): Promise<boolean> {
   const missing = new Set(wanted.map(String))
   for (const cid of from) missing.delete(cid.toString())
   if (!missing.size) return true

@@ -1,5 +1,4 @@
-import type { Block } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
+import type { Block, BlockFetcher } from '../blockstore/block.js'
 import { CID } from '../format/block.js'
 import { compareCids, decodeEvent, encodeEvent, type ClockEvent } from '../format/event.js'
 
@@ -16,6 +15,6 @@ export async function makeEvent(parents: CID[], height: number, root: CID): Prom
   return { block, links: [...block.value.p, root] }
 }
 
-export async function loadEvent(store: BlockStore, cid: CID): Promise<ClockEvent> {
+export async function loadEvent(store: BlockFetcher, cid: CID): Promise<ClockEvent> {
   return decodeEvent((await store.get(cid)).value, cid)
 }

@@ -1,5 +1,4 @@
-import type { CID } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
+import type { CID, BlockFetcher } from '../blockstore/block.js'
 import { joinEntries } from './entry.js'
 import { applyEntries, diff, type NewBlock } from './tree.js'
 
@@ -8,7 +7,7 @@ import { applyEntries, diff, type NewBlock } from './tree.js'
  * version, see `wins`, plus the concurrent versions that lost, see `joinEntries`). The result depends only on
  * the two trees, not on their order, so replicas that merge in any order reach the same root.
  */
-export async function mergeTrees(store: BlockStore, a: CID, b: CID): Promise<{ root: CID; blocks: NewBlock[] }> {
+export async function mergeTrees(store: BlockFetcher, a: CID, b: CID): Promise<{ root: CID; blocks: NewBlock[] }> {
   if (a.equals(b)) return { root: a, blocks: [] }
   const incoming = (await diff(store, a, b)).map(({ entry }) => entry)
   return applyEntries(store, a, incoming, (mine, theirs) => joinEntries(mine, theirs))

@@ -1,5 +1,4 @@
-import { CID, type Block } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
+import { CID, type Block, type BlockFetcher } from '../blockstore/block.js'
 import { attachmentLinks } from '../format/attachment.js'
 import { decodeTreeNode, encodeTreeNode, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
 import { compareKeys, type Entry } from './entry.js'
@@ -44,7 +43,7 @@ function endsNode(key: string, level: number): boolean {
 
 type Ref = [lastKey: string, cid: CID]
 
-export async function load(store: BlockStore, cid: CID): Promise<TreeNode> {
+export async function load(store: BlockFetcher, cid: CID): Promise<TreeNode> {
   return decodeTreeNode((await store.get(cid)).value, cid)
 }
 
@@ -61,7 +60,7 @@ export async function emptyTree(out: NewBlock[]): Promise<CID> {
   return (await makeNode({ l: 0, e: [] }, out))[1]
 }
 
-export async function lookup(store: BlockStore, root: CID, key: string): Promise<Entry | undefined> {
+export async function lookup(store: BlockFetcher, root: CID, key: string): Promise<Entry | undefined> {
   let node = await load(store, root)
   while (node.l !== 0) {
     const refs = (node as BranchNode).e
@@ -95,7 +94,7 @@ export function firstRefCovering(refs: Ref[], key: string): number {
 
 /** Every entry in key order (or reversed), optionally from `gte` on. */
 export async function* scan(
-  store: BlockStore,
+  store: BlockFetcher,
   root: CID,
   options: { gte?: string; reverse?: boolean } = {},
 ): AsyncGenerator<Entry> {
@@ -126,7 +125,7 @@ export type Resolve = (incoming: Entry, existing: Entry) => boolean | Entry
  * root and the blocks it created (nothing is written: the caller commits them as one file).
  */
 export async function applyEntries(
-  store: BlockStore,
+  store: BlockFetcher,
   root: CID,
   incoming: Entry[],
   takeIncoming: Resolve,
@@ -144,7 +143,7 @@ export async function applyEntries(
 }
 
 async function update(
-  store: BlockStore,
+  store: BlockFetcher,
   node: TreeNode,
   incoming: Entry[],
   takeIncoming: Resolve,
@@ -227,7 +226,7 @@ async function chunkRefs(refs: Ref[], level: number, out: NewBlock[]): Promise<R
  * holds (if any). Work is proportional to the differences: shared subtrees are skipped by CID.
  */
 export async function diff(
-  store: BlockStore,
+  store: BlockFetcher,
   from: CID,
   to: CID,
 ): Promise<{ entry: Entry; previous: Entry | undefined }[]> {
