@@ -15,13 +15,14 @@ const LAYERS: string[][] = [
   ['format/', 'kit/cid.ts', 'kit/names.ts'],
   ['connector/', 'storage/', 'clock/api.ts'],
   ['crypto/'],
-  ['kit/'],
   ['blockstore/'],
   ['crdt/'],
   ['clock/'],
   ['attachments/'],
   ['index/'],
   ['sync/'],
+  // What connector packages import at run time: share links, the meta-entry wire codec, connect options.
+  ['kit/'],
   ['database/'],
   ['index.ts', 'kit.ts', 'browser.ts', 'inspect.ts'],
 ]

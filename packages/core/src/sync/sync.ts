@@ -1,4 +1,6 @@
 import { sameClock } from '../clock/same-clock.js'
+import { Emitter } from './emitter.js'
+import { Scheduler } from './scheduler.js'
 import type { Connector, MetaEntry } from '../connector/api.js'
 import type { Clock } from '../clock/api.js'
 import type { Replica } from './replica.js'
@@ -29,7 +31,8 @@ class SyncEngine implements Sync {
   readonly ready: Promise<void>
   #status: SyncStatus = 'connecting'
   #lastError: ConnectorError | undefined
-  readonly #listeners = new Map<keyof SyncEvents, Set<(...args: never[]) => void>>()
+  readonly #events = new Emitter<SyncEvents>('Sync')
+  readonly #scheduler: Scheduler
   readonly #connector: Connector
   readonly #options: Required<SyncOptions>
   #replica: Replica | undefined
@@ -51,8 +54,6 @@ class SyncEngine implements Sync {
   #wantPull = true
   #running: Promise<void> | undefined
   #attempt = 0
-  #wake: (() => void) | undefined
-  #timers = new Set<ReturnType<typeof setTimeout>>()
   #cleanups: (() => void)[] = []
   #rejectReady: (error: unknown) => void = () => {}
   readonly #onClosed: (() => void) | undefined
@@ -66,6 +67,7 @@ class SyncEngine implements Sync {
       maxBackoff: options.maxBackoff ?? 10_000,
       flushTimeout: options.flushTimeout ?? 30_000,
     }
+    this.#scheduler = new Scheduler({ maxBackoff: this.#options.maxBackoff })
     let resolveReady!: () => void
     let rejectReady!: (error: unknown) => void
     this.ready = new Promise<void>((resolve, reject) => {
@@ -116,7 +118,7 @@ class SyncEngine implements Sync {
     this.#paused = false
     this.#wantPull = true
     this.#wantPush = true
-    this.#wake?.()
+    this.#scheduler.wake()
     this.#kick()
   }
 
@@ -182,7 +184,7 @@ class SyncEngine implements Sync {
             this.#halted = undefined
             this.#wantPull = true
             this.#wantPush = true
-            this.#wake?.()
+            this.#scheduler.wake()
             this.#kick()
           }
         }),
@@ -211,7 +213,7 @@ class SyncEngine implements Sync {
           this.#halted = failure
           throw failure
         }
-        await this.#sleep(this.#backoff())
+        await this.#scheduler.sleep(this.#backoff())
       }
     }
     this.#attempt = 0
@@ -252,13 +254,11 @@ class SyncEngine implements Sync {
   #schedulePoll(): void {
     if (this.#closed || this.#options.pollInterval <= 0) return
     // A pushing backend is still polled, slowly: a push lost while reconnecting is caught up this way.
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer)
+    this.#scheduler.after(this.#connector.subscribe ? this.#options.pollInterval * 10 : this.#options.pollInterval, () => {
       this.#wantPull = true
       this.#kick()
       this.#schedulePoll()
-    }, this.#connector.subscribe ? this.#options.pollInterval * 10 : this.#options.pollInterval)
-    this.#timers.add(timer)
+    })
   }
 
   #kick(): void {
@@ -293,7 +293,7 @@ class SyncEngine implements Sync {
           this.#halted = failure
           return
         }
-        await this.#sleep(this.#backoff())
+        await this.#scheduler.sleep(this.#backoff())
       } finally {
         this.#iterationsFinished++
         for (const resolve of this.#iterationWaiters.splice(0)) resolve()
@@ -306,44 +306,8 @@ class SyncEngine implements Sync {
   readonly #iterationWaiters: (() => void)[] = []
 
   #backoff(): number {
-    const base = Math.min(2 ** this.#attempt * 100, this.#options.maxBackoff)
-    this.#attempt++
-    return base / 2 + Math.random() * (base / 2)
+    return this.#scheduler.backoff(this.#attempt++, 100)
   }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#closed) return resolve()
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer)
-        this.#wake = undefined
-        resolve()
-      }, ms)
-      this.#timers.add(timer)
-      this.#wake = () => {
-        clearTimeout(timer)
-        this.#timers.delete(timer)
-        this.#wake = undefined
-        resolve()
-      }
-    })
-  }
-
-  /** A plain wait that ends early when the sync closes (the retry loop's #sleep can also be woken). */
-  #delay(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#closed) return resolve()
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer)
-        this.#closers.delete(resolve)
-        resolve()
-      }, ms)
-      this.#timers.add(timer)
-      this.#closers.add(resolve)
-    })
-  }
-
-  readonly #closers = new Set<() => void>()
 
   #mergeChain: Promise<void> = Promise.resolve()
   #waiting: MetaEntry[] = []
@@ -534,8 +498,7 @@ class SyncEngine implements Sync {
       } catch (error) {
         const failure = error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
         if (failure.permanent || attempt >= UPLOAD_RETRIES || this.#closed) throw this.#fail(op, failure)
-        const base = Math.min(20 * 2 ** attempt, this.#options.maxBackoff)
-        await this.#delay(base / 2 + Math.random() * (base / 2))
+        await this.#scheduler.delay(this.#scheduler.backoff(attempt, 20))
       }
     }
   }
@@ -582,20 +545,11 @@ class SyncEngine implements Sync {
   }
 
   #emit<E extends keyof SyncEvents>(event: E, ...args: Parameters<SyncEvents[E]>): void {
-    for (const listener of this.#listeners.get(event) ?? []) {
-      try {
-        ;(listener as (...a: unknown[]) => void)(...args)
-      } catch (error) {
-        console.error(`Sync ${event} listener threw:`, error)
-      }
-    }
+    this.#events.emit(event, ...args)
   }
 
   on<E extends keyof SyncEvents>(event: E, listener: SyncEvents[E]): () => void {
-    let set = this.#listeners.get(event)
-    if (!set) this.#listeners.set(event, (set = new Set()))
-    set.add(listener as (...args: never[]) => void)
-    return () => set!.delete(listener as (...args: never[]) => void)
+    return this.#events.on(event, listener)
   }
 
   #refusePaused(op: string): void {
@@ -615,8 +569,7 @@ class SyncEngine implements Sync {
         const failure = this.#fail('refresh', error)
         if (failure.permanent) this.#halted = failure
         if (failure.permanent || this.#closed || Date.now() >= deadline) throw failure
-        const base = Math.min(100 * 2 ** attempt, this.#options.maxBackoff)
-        await this.#delay(Math.min(base / 2 + Math.random() * (base / 2), Math.max(0, deadline - Date.now())))
+        await this.#scheduler.delay(Math.min(this.#scheduler.backoff(attempt, 100), Math.max(0, deadline - Date.now())))
       }
     }
     this.#kick()
@@ -640,7 +593,7 @@ class SyncEngine implements Sync {
       await replica.idle()
       this.#wantPush = true
       this.#wantPull = true
-      this.#wake?.()
+      this.#scheduler.wake()
       this.#kick()
       await this.#raceDeadline(this.#settle(), deadline)
       if (this.#halted) throw this.#halted
@@ -655,7 +608,7 @@ class SyncEngine implements Sync {
         if (!after) return []
         if (this.#remoteCovers && after === head) return after.heads.map(String)
       }
-      await this.#raceDeadline(this.#delay(50), deadline)
+      await this.#raceDeadline(this.#scheduler.delay(50), deadline)
     }
   }
 
@@ -697,11 +650,7 @@ class SyncEngine implements Sync {
     this.#closed = true
     this.#status = 'offline'
     this.#onClosed?.()
-    for (const timer of this.#timers) clearTimeout(timer)
-    this.#timers.clear()
-    this.#wake?.()
-    for (const resolve of this.#closers) resolve()
-    this.#closers.clear()
+    this.#scheduler.close()
     for (const cleanup of this.#cleanups.splice(0)) cleanup()
     if (this.#recordTimer) clearTimeout(this.#recordTimer)
     if (this.#replica) await this.#saveRecord()
