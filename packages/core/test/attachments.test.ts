@@ -250,6 +250,48 @@ describe('attachments', () => {
     await db.close()
   })
 
+  it('concurrent versions with attachments merge: the loser stays readable as a conflict, on both devices', async () => {
+    const backend = memoryBackend()
+    const a = database('merge', { storage: 'memory', compactEvery: 0 })
+    const b = database('merge', { storage: 'memory', key: await a.exportKey(), compactEvery: 0 })
+    await a.put({ _id: 'p', _files: { 'x.txt': new Blob(['from a'], { type: 'text/plain' }) } })
+    await b.put({ _id: 'p', _files: { 'x.txt': new Blob(['from b, longer'], { type: 'text/plain' }) } })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    const sb = b.connect(backend(), { pollInterval: 0 })
+    await sa.flush()
+    await sb.flush()
+    await sa.refresh()
+    await sb.flush()
+    expect(await a.clock()).toEqual(await b.clock())
+    for (const db of [a, b]) {
+      const doc = await db.get('p', { conflicts: true })
+      const texts = [doc, ...(doc._conflicts as Doc[])].map((version) => attachment(version, 'x.txt').file().then((f) => f.text()))
+      expect((await Promise.all(texts)).sort()).toEqual(['from a', 'from b, longer'])
+    }
+    await Promise.all([sa.close(), sb.close()])
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('attachments read the same after a restart and after a compaction, from local files only', async () => {
+    const dir = tempDir()
+    const data = content(MiB + 17, 7)
+    let db: Database = database('cold', { dir, storage: 'file', compactEvery: 0 })
+    const { clock } = await db.put({ _id: 'p', _files: { 'a.bin': { data, type: 'application/x', lastModified: 5 } } })
+    await db.close()
+    db = database('cold', { dir, storage: 'file', compactEvery: 0 })
+    expect(attachment(await db.get('p'), 'a.bin')).toEqual({ type: 'application/x', size: MiB + 17, cid: expect.any(String), lastModified: 5 })
+    expectBytes(await bytesOf(attachment(await db.get('p'), 'a.bin')), data)
+    await db.put({ _id: 'p', note: 'attachment removed' })
+    await db.compact()
+    await db.close()
+    db = database('cold', { dir, storage: 'file', compactEvery: 0 })
+    expect(await db.get('p')).toEqual({ _id: 'p', note: 'attachment removed' })
+    // The old clock's files are gone locally and no replica is connected.
+    await expect(db.at(clock)).rejects.toMatchObject({ name: 'HistoryUnavailableError' })
+    expect(chunkFiles(localFiles(dir, 'cold'))).toEqual([])
+    await db.close()
+  })
+
   it('refuses what is not an attachment with a TypeError naming the field, and stores nothing', async () => {
     const db = database('bad', { storage: 'memory' })
     const refused = async (doc: Record<string, unknown>, message: string | RegExp) => {
