@@ -3,7 +3,8 @@ import type { Connector } from './connector/api.js'
 import { open } from './crypto/envelope.js'
 import type { DatabaseKey } from './crypto/key.js'
 import { importKey, keyFromString } from './crypto/key.js'
-import { loadKey } from './crypto/keybag.js'
+import { KeyRing } from './crypto/key-epochs.js'
+import { keyLearner, loadKey } from './crypto/keybag.js'
 import { readHeads, type HeadState } from './database/head.js'
 import { openStorage } from './database/open-storage.js'
 import { checkName } from './database/validate.js'
@@ -185,7 +186,16 @@ export async function inspectBackend(
 ): Promise<BackendReport> {
   checkName(name)
   const branch = options.branch ?? 'main'
-  const key = await importKey(keyFromString(options.key))
+  const key = new KeyRing([await importKey(keyFromString(options.key))])
+  // Files sealed before a rotation open with the earlier keys a meta entry's key-epoch file carries.
+  key.onLearn(
+    keyLearner(key, undefined, name, async (file) => {
+      const bytes = await connector.download(name, file)
+      if (!bytes) throw new KeyMismatchError(name, `the key-epoch file ${file} is not at ${connector.name}`)
+      await verifyFile(file, bytes)
+      return bytes
+    }),
+  )
   const entries = await connector.load(name, branch)
   const heads: HeadState[] = []
   let foreign = 0

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Connector } from '../src/connector/api.js'
-import { database, KeyMismatchError, KeyRevokedError, type SyncWarning } from '../src/index.js'
+import { database, inspectBackend, KeyMismatchError, KeyRevokedError, type SyncWarning } from '../src/index.js'
 import { tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
@@ -171,6 +171,11 @@ describe('key rotation', () => {
     const sb = b.connect(backend(), { pollInterval: 0 })
     await sb.ready
     expect((await b.allDocs()).rows.map((row) => row.value)).toEqual([{ _id: 'e0', v: 0 }, { _id: 'e1', v: 1 }])
+    // Inspecting the backend with the newest key checks the files of every epoch.
+    const report = await inspectBackend(backend(), 'rot4', { key: key2 })
+    expect(report.problems).toEqual([])
+    expect(report.entries).toEqual({ count: 1, foreign: 0, unreadable: 0 })
+    expect(report.files.count).toBeGreaterThanOrEqual(4)
     // A stranger's key is still a plain mismatch, not a revocation.
     const stranger = database('rot4', { storage: 'memory' })
     const ss = stranger.connect(backend(), { pollInterval: 0 })

@@ -55,11 +55,12 @@ export async function rotateKeyRing(ring: KeyRing, storage: Storage, database: s
 /**
  * How a ring learns the earlier keys of its current key from a key-epoch file named by a meta entry: the file
  * (verified against its CID by `fetch`) must be sealed by the current key and name the same keys it holds.
- * They are kept in the keybag, so files read once stay readable offline.
+ * They are kept in the keybag (when there is one), so files read once stay readable offline.
  */
 export function keyLearner(
   ring: KeyRing,
-  storage: Storage,
+  /** Where the keybag is kept; undefined for a ring held only in memory (inspecting a backend). */
+  storage: Storage | undefined,
   database: string,
   fetch: (file: string) => Promise<Uint8Array>,
 ): (file: string) => Promise<void> {
@@ -75,7 +76,7 @@ export function keyLearner(
     // A ring that already knows more epochs (a later rotation here) keeps them.
     if (earlier.length <= ring.epoch) return
     const keys = [...earlier, ring.current]
-    await replaceKeybag(storage, database, ring, keys, file)
+    if (storage) await replaceKeybag(storage, database, ring, keys, file)
     ring.replace(keys, file)
   }
 }
