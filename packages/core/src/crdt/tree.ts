@@ -92,29 +92,50 @@ export function firstRefCovering(refs: Ref[], key: string): number {
   return lo
 }
 
-/** Every entry in key order (or reversed), optionally from `gte` on. */
+/**
+ * The entries with `gte <= key < lt` (either bound optional), in key order or reversed. Lazy: only the nodes
+ * on the way to the entries read are loaded, so a range of 100 entries costs a few node reads whatever the
+ * tree's size.
+ */
 export async function* scan(
   store: BlockFetcher,
   root: CID,
-  options: { gte?: string; reverse?: boolean } = {},
+  options: { gte?: string; lt?: string; reverse?: boolean } = {},
 ): AsyncGenerator<Entry> {
+  const { gte, lt, reverse } = options
   const node = await load(store, root)
   if (node.l === 0) {
     const entries = (node as LeafNode).e
-    if (options.reverse) {
-      for (let i = entries.length - 1; i >= 0; i--) yield entries[i]!
+    if (reverse) {
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const key = entries[i]![0]
+        if (lt !== undefined && key >= lt) continue
+        if (gte !== undefined && key < gte) return
+        yield entries[i]!
+      }
     } else {
-      for (const entry of entries) if (options.gte === undefined || entry[0] >= options.gte) yield entry
+      for (const entry of entries) {
+        if (gte !== undefined && entry[0] < gte) continue
+        if (lt !== undefined && entry[0] >= lt) return
+        yield entry
+      }
     }
     return
   }
   const refs = (node as BranchNode).e
-  if (options.reverse) {
-    for (let i = refs.length - 1; i >= 0; i--) yield* scan(store, refs[i]![1], options)
+  if (reverse) {
+    const start = lt === undefined ? refs.length - 1 : firstRefCovering(refs, lt)
+    for (let i = start; i >= 0; i--) {
+      if (gte !== undefined && i < start && refs[i]![0] < gte) return
+      yield* scan(store, refs[i]![1], options)
+    }
     return
   }
-  const start = options.gte === undefined ? 0 : firstRefCovering(refs, options.gte)
-  for (let i = start; i < refs.length; i++) yield* scan(store, refs[i]![1], options)
+  const start = gte === undefined ? 0 : firstRefCovering(refs, gte)
+  for (let i = start; i < refs.length; i++) {
+    if (lt !== undefined && i > start && refs[i - 1]![0] >= lt) return
+    yield* scan(store, refs[i]![1], options)
+  }
 }
 
 /** For an id on both sides: true keeps `incoming`, false keeps `existing`, an entry replaces both. */

@@ -7,7 +7,7 @@ import { keyToString } from '../crypto/key.js'
 import type { KeyRing } from '../crypto/key-epochs.js'
 import { rotateKeyRing } from '../crypto/keybag.js'
 import { ClosedError, DatabaseInUseError } from '../errors.js'
-import { queryIndex, rangeScan } from '../index/indexer.js'
+import { queryIndex } from '../index/indexer.js'
 import { checkQueryOptions, indexIdentity, mapper } from '../index/query.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
@@ -191,7 +191,7 @@ class DatabaseImpl extends TreeView implements Database {
     }
     const index = await this.#queue.exclusive(() => this.#indexes.persisted(state, identity.name, identity.source, map))
     const range = (gte: string | undefined, lt: string | undefined, reverse: boolean) =>
-      rangeScan(state.store, index.root, gte, lt, reverse)
+      scan(state.store, index.root, { gte, lt, reverse })
     return { rows: await queryIndex<T>(range, state.store, index.docRoot, checked) }
   }
 

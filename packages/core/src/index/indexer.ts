@@ -3,7 +3,7 @@ import { presentFiles } from '../attachments/read.js'
 import type { BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys } from '../crdt/entry.js'
-import { applyEntries, diff, firstRefCovering, load, lookup, type BranchNode, type LeafNode, type NewBlock } from '../crdt/tree.js'
+import { applyEntries, diff, lookup, type NewBlock } from '../crdt/tree.js'
 import type { Doc, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
 import { decodeKey, encodeKey, encodePrefix, prefixEnd } from './encode.js'
 import { rowMatches, type Mapper } from './query.js'
@@ -75,52 +75,6 @@ export async function updateIndex(
     .sort(([a], [b]) => compareKeys(a, b))
     .map(([key, body]) => [key, 0, body])
   return applyEntries(store, indexRoot, entries, () => true)
-}
-
-/**
- * The entries with `gte <= key < lt`, in order or reversed. Lazy: only the nodes on the way to the rows read
- * are loaded, so a range of 100 rows costs a few node reads whatever the index size.
- */
-export async function* rangeScan(
-  store: BlockStore,
-  root: CID,
-  gte: string | undefined,
-  lt: string | undefined,
-  reverse: boolean,
-): AsyncGenerator<Entry> {
-  const node = await load(store, root)
-  if (node.l === 0) {
-    const entries = (node as LeafNode).e
-    if (reverse) {
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const key = entries[i]![0]
-        if (lt !== undefined && key >= lt) continue
-        if (gte !== undefined && key < gte) return
-        yield entries[i]!
-      }
-    } else {
-      for (const entry of entries) {
-        if (gte !== undefined && entry[0] < gte) continue
-        if (lt !== undefined && entry[0] >= lt) return
-        yield entry
-      }
-    }
-    return
-  }
-  const refs = (node as BranchNode).e
-  if (reverse) {
-    const start = lt === undefined ? refs.length - 1 : firstRefCovering(refs, lt)
-    for (let i = start; i >= 0; i--) {
-      if (gte !== undefined && i < start && refs[i]![0] < gte) return
-      yield* rangeScan(store, refs[i]![1], gte, lt, reverse)
-    }
-    return
-  }
-  const start = gte === undefined ? 0 : firstRefCovering(refs, gte)
-  for (let i = start; i < refs.length; i++) {
-    if (lt !== undefined && i > start && refs[i - 1]![0] >= lt) return
-    yield* rangeScan(store, refs[i]![1], gte, lt, reverse)
-  }
 }
 
 function maxBound(a: string | undefined, b: string | undefined): string | undefined {
