@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { Connector } from '../src/connector/api.js'
 import { database, inspectBackend, KeyMismatchError, KeyRevokedError, type SyncWarning } from '../src/index.js'
 import { tempDir } from './helpers.js'
@@ -153,6 +153,27 @@ describe('key rotation', () => {
     const withNew = database('rot3', { dir, key: key2 })
     expect(await withNew.get('k1')).toEqual({ _id: 'k1', v: 1 })
     await withNew.close()
+  })
+
+  it('another instance over the same storage follows the rotation: what it writes next is sealed with the new key', async () => {
+    const dir = tempDir()
+    const first = database('rot5', { dir })
+    const second = database('rot5', { dir })
+    await first.put({ _id: 'x', v: 1 })
+    const oldKey = await second.exportKey()
+    const newKey = await first.rotateKey()
+    expect(newKey).not.toBe(oldKey)
+    await vi.waitFor(async () => expect(await second.exportKey()).toBe(newKey))
+    const backend = memoryBackend()
+    const sync = second.connect(backend(), { pollInterval: 0 })
+    await second.put({ _id: 'y', v: 2 })
+    await sync.flush()
+    const reader = database('rot5', { storage: 'memory', key: newKey })
+    const sr = reader.connect(backend(), { pollInterval: 0 })
+    await sr.ready
+    expect((await reader.allDocs()).rows.map((row) => row.value)).toEqual([{ _id: 'x', v: 1 }, { _id: 'y', v: 2 }])
+    await Promise.all([sync.close(), sr.close()])
+    await Promise.all([first.close(), second.close(), reader.close()])
   })
 
   it('a device that learned the new key from a device that rotated twice reads epoch 0 files', async () => {

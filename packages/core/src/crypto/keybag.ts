@@ -81,6 +81,26 @@ export function keyLearner(
   }
 }
 
+/**
+ * Another instance over the same storage (a tab, another `database()` of the same directory) rotated the key,
+ * or learned the earlier keys: this instance's ring follows when the stored keys include its current key, so
+ * what this instance writes next is sealed with the current key too. Returns the unsubscribe function.
+ */
+export function followKeybag(ring: KeyRing, storage: Storage): (() => void) | undefined {
+  const where = describeKeybag(storage)
+  return storage.watch?.((record) => {
+    if (record !== RECORD) return
+    void (async () => {
+      const bytes = await storage.readRecord(RECORD)
+      if (!bytes) return
+      const { key, earlier, epochFile } = decodeKeyRing(bytes, where)
+      const stored = [...earlier, key]
+      if (!epochFile || stored.length <= ring.keys.length || !stored.some((raw) => equals(raw, ring.raw))) return
+      ring.replace(await Promise.all(stored.map(importKey)), epochFile)
+    })().catch((error) => console.error(`${where}: following the key another instance stored failed:`, error))
+  })
+}
+
 /** Replaces the keybag with `keys` (oldest first), unless another instance changed its current key meanwhile. */
 async function replaceKeybag(storage: Storage, database: string, ring: KeyRing, keys: { raw: Uint8Array }[], file: string): Promise<void> {
   const where = describeKeybag(storage)

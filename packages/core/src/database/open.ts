@@ -3,7 +3,7 @@ import { applyCompaction, readCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
 import { loadEvent } from '../clock/event.js'
 import { emptyTree, type NewBlock } from '../crdt/tree.js'
-import { keyLearner, loadKey } from '../crypto/keybag.js'
+import { followKeybag, keyLearner, loadKey } from '../crypto/keybag.js'
 import { CorruptRecordError, IntegrityError, KeyMismatchError } from '../errors.js'
 import { readIndexes, type IndexState } from '../index/record.js'
 import type { Storage } from '../storage/api.js'
@@ -29,6 +29,7 @@ export async function openState(name: string, branch: string, options: DatabaseO
   const key = await loadKey(storage, name, options.key)
   const store = new BlockStore(storage, key, name)
   key.onLearn(keyLearner(key, storage, name, (file) => store.fileBytes(file)))
+  followKeybag(key, storage)
   const head = await readHead(storage, branch)
   const scratch: NewBlock[] = []
   const emptyRoot = await emptyTree(scratch)
