@@ -1,14 +1,20 @@
 // Pins the bytes of the shapes key rotation added (envelope version 2, keybag version 2, the key-epoch file,
 // the meta entry's `keys` field) and checks their decoders; docs/FORMAT.md describes them.
 import * as dagCbor from '@ipld/dag-cbor'
+import { cpSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import { describe, expect, it } from 'vitest'
+import type { Connector } from '../src/connector/api.js'
 import { open, seal } from '../src/crypto/envelope.js'
 import { generateKeyBytes, importKey } from '../src/crypto/key.js'
 import { KeyRing } from '../src/crypto/key-epochs.js'
 import { CorruptRecordError, FormatVersionError, IntegrityError, KeyMismatchError, KeyRevokedError } from '../src/errors.js'
 import * as format from '../src/format/index.js'
 import { decodeMetaEntryWithKeys } from '../src/format/head.js'
+import { database } from '../src/index.js'
+import { tempDir } from './helpers.js'
 
 const bytes = (length: number, from: number) => Uint8Array.from({ length }, (_, i) => (from + i) & 0xff)
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -94,5 +100,61 @@ describe('key rotation formats', () => {
     await expect(open(ring, altered, 'file y', 'db')).rejects.toThrow(IntegrityError)
     await expect(open(new KeyRing([k0]), sealed, 'file y', 'db')).rejects.toThrow(KeyRevokedError)
     await expect(open(new KeyRing([await importKey(generateKeyBytes())]), sealed, 'file y', 'db')).rejects.toThrow(KeyMismatchError)
+  })
+})
+
+const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'golden-rotated')
+const keys = JSON.parse(readFileSync(join(fixture, 'keys.json'), 'utf8')) as string[]
+const clocks = JSON.parse(readFileSync(join(fixture, 'clocks.json'), 'utf8')) as Record<'epoch0' | 'epoch1' | 'epoch2', string[]>
+
+/** The backend as the generator left it, read-only. */
+function fixtureBackend(): Connector {
+  const entries = JSON.parse(readFileSync(join(fixture, 'backend', 'meta.json'), 'utf8')) as { cid: string; bytes: string }[]
+  return {
+    name: 'fixture',
+    upload: async () => {},
+    download: async (_db, cid) => {
+      const files = readdirSync(join(fixture, 'backend', 'files'))
+      return files.includes(cid) ? new Uint8Array(readFileSync(join(fixture, 'backend', 'files', cid))) : undefined
+    },
+    save: async () => {},
+    load: async () => entries.map((entry) => ({ cid: entry.cid, bytes: new Uint8Array(Buffer.from(entry.bytes, 'base64')) })),
+  }
+}
+
+describe('the golden rotated database (test/fixtures/golden-rotated: key epochs 0 to 2)', () => {
+  it('opens from its keybag (version 2) with the newest key and reads every epoch and its history', async () => {
+    const dir = tempDir()
+    cpSync(join(fixture, 'db'), dir, { recursive: true })
+    const db = database('rotated', { dir })
+    expect(await db.exportKey()).toBe(keys[2])
+    expect((await db.allDocs()).rows.map((row) => row.value)).toEqual([
+      { _id: 'a', epoch: 1 },
+      { _id: 'b', epoch: 0 },
+      { _id: 'c', epoch: 2 },
+    ])
+    expect(await (await db.at(clocks.epoch0)).get('a')).toEqual({ _id: 'a', epoch: 0 })
+    await db.close()
+    const old = database('rotated', { dir, key: keys[0] })
+    await expect(old.allDocs()).rejects.toBeInstanceOf(KeyRevokedError)
+    await old.close()
+  })
+
+  it('a fresh device with the newest key reads it all from the backend; one with the first key is revoked', async () => {
+    const fresh = database('rotated', { storage: 'memory', key: keys[2] })
+    const sync = fresh.connect(fixtureBackend(), { pollInterval: 0 })
+    await sync.ready
+    expect(await fresh.get('b')).toEqual({ _id: 'b', epoch: 0 })
+    expect(await (await fresh.at(clocks.epoch1)).get('a')).toEqual({ _id: 'a', epoch: 1 })
+    expect(await (await fresh.at(clocks.epoch0)).get('a')).toEqual({ _id: 'a', epoch: 0 })
+    const revoked = database('rotated', { storage: 'memory', key: keys[0] })
+    const stale = revoked.connect(fixtureBackend(), { pollInterval: 0 })
+    const error = await stale.ready.then(
+      () => undefined,
+      (e: { cause?: unknown }) => e.cause,
+    )
+    expect(error).toBeInstanceOf(KeyRevokedError)
+    await Promise.all([sync.close(), stale.close()])
+    await Promise.all([fresh.close(), revoked.close()])
   })
 })
