@@ -103,6 +103,12 @@ describe('attachments', () => {
     expect(file.type).toBe('image/jpeg')
     expect(file.lastModified).toBe(1_700_000_000_000)
     expectBytes(new Uint8Array(await file.arrayBuffer()), data)
+    // stream() gives the same bytes one chunk at a time.
+    const parts: Uint8Array[] = []
+    const reader = attachment(doc, 'photo.jpg').stream().getReader()
+    for (let read = await reader.read(); !read.done; read = await reader.read()) parts.push(read.value)
+    expect(parts.map((part) => part.length)).toEqual([MiB, MiB, MiB, MiB, MiB, 123])
+    expectBytes(new Uint8Array(Buffer.concat(parts)), data)
     // The writer reads its own copy the same way.
     expectBytes(await bytesOf(attachment(await a.get('p'), 'photo.jpg')), data)
     await Promise.all([sa.close(), sb.close()])

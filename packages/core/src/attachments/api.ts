@@ -19,4 +19,9 @@ export interface Attachment {
   lastModified?: number
   /** Not enumerable: a copy of the document made with JSON or structuredClone holds the metadata only. */
   file(): Promise<File>
+  /**
+   * The content chunk by chunk (each verified and decrypted as it is read), for content too large to hold
+   * whole: at most one chunk (1 MiB) is held at a time. Not enumerable, like `file()`.
+   */
+  stream(): ReadableStream<Uint8Array>
 }

@@ -2,7 +2,7 @@ import { open } from '../crypto/envelope.js'
 import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import type { CID } from '../format/block.js'
 import { IntegrityError } from '../errors.js'
-import { decodeAttachmentRef, decodeChunk, decodeManifest, isAttachmentRef } from '../format/attachment.js'
+import { decodeAttachmentRef, decodeChunk, decodeManifest, isAttachmentRef, type AttachmentRef } from '../format/attachment.js'
 import { decodeCar, verifyBlock } from '../format/file.js'
 import type { Body } from '../format/tree-node.js'
 import type { Attachment } from './api.js'
@@ -32,15 +32,22 @@ function present(value: { v: number }, store: BlockStore | undefined, name: stri
     // A newer (or damaged) reference reads as what it holds; opening it says why it cannot be.
     const failing = { ...value }
     Object.defineProperty(failing, 'file', { value: () => Promise.reject(error), enumerable: false })
+    Object.defineProperty(failing, 'stream', {
+      value: () => new ReadableStream({ start: (controller) => controller.error(error) }),
+      enumerable: false,
+    })
     return failing
   }
-  const attachment: Omit<Attachment, 'file'> = { type: ref.type, size: ref.size, cid: ref.cid.toString() }
+  const attachment: Omit<Attachment, 'file' | 'stream'> = { type: ref.type, size: ref.size, cid: ref.cid.toString() }
   if (ref.lastModified !== undefined) attachment.lastModified = ref.lastModified
-  const file = async () => {
+  const from = (): BlockStore => {
     if (!store) throw new Error(`${where} can only be opened from a document read with get(), allDocs(), changes() or query()`)
-    return readFile(store, ref, name)
+    return store
   }
+  const file = async () => readFile(from(), ref, name)
+  const stream = () => readStream(from(), ref)
   Object.defineProperty(attachment, 'file', { value: file, enumerable: false })
+  Object.defineProperty(attachment, 'stream', { value: stream, enumerable: false })
   return attachment as Attachment
 }
 
@@ -49,19 +56,43 @@ function present(value: { v: number }, store: BlockStore | undefined, name: stri
  * from a connected backend (kept locally after), is verified against its CID before it is decrypted, and its
  * block against the CID the manifest names.
  */
-async function readFile(store: BlockStore, ref: ReturnType<typeof decodeAttachmentRef>, name: string): Promise<File> {
-  const manifest = decodeManifest((await store.get(ref.cid)).value, ref.cid)
+async function readFile(store: BlockStore, ref: AttachmentRef, name: string): Promise<File> {
   const parts: Uint8Array[] = []
-  let size = 0
-  for (const [fileCid, blockCid] of manifest.chunks) {
-    const chunk = await readChunk(store, fileCid.toString(), blockCid)
-    parts.push(chunk)
-    size += chunk.length
-  }
-  if (size !== manifest.size) throw new IntegrityError(ref.cid.toString(), `attachment chunks hold ${size} bytes, its manifest says ${manifest.size}`)
+  for await (const chunk of chunks(store, ref)) parts.push(chunk)
   const options: FilePropertyBag = { type: ref.type }
   if (ref.lastModified !== undefined) options.lastModified = ref.lastModified
   return new File(parts as BlobPart[], name, options)
+}
+
+/** The content in order; the last step checks the total against the manifest and the reference. */
+async function* chunks(store: BlockStore, ref: AttachmentRef): AsyncGenerator<Uint8Array> {
+  const manifest = decodeManifest((await store.get(ref.cid)).value, ref.cid)
+  if (manifest.size !== ref.size) {
+    throw new IntegrityError(ref.cid.toString(), `the attachment's manifest says ${manifest.size} bytes, its reference ${ref.size}`)
+  }
+  let size = 0
+  for (const [fileCid, blockCid] of manifest.chunks) {
+    const chunk = await readChunk(store, fileCid.toString(), blockCid)
+    size += chunk.length
+    if (size > manifest.size) break
+    yield chunk
+  }
+  if (size !== manifest.size) throw new IntegrityError(ref.cid.toString(), `attachment chunks hold ${size} bytes, its manifest says ${manifest.size}`)
+}
+
+function readStream(store: BlockStore, ref: AttachmentRef): ReadableStream<Uint8Array> {
+  let source: AsyncGenerator<Uint8Array> | undefined
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      source ??= chunks(store, ref)
+      const { value, done } = await source.next()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    async cancel() {
+      await source?.return(undefined)
+    },
+  })
 }
 
 /**
