@@ -298,6 +298,24 @@ describe('attachments', () => {
     await db.close()
   })
 
+  it('attachments written before and after a key rotation read on a device given the new key', async () => {
+    const backend = memoryBackend()
+    const a = database('rotated', { storage: 'memory', compactEvery: 0 })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    await a.put({ _id: 'old', _files: { 'o.txt': new Blob(['sealed with the first key']) } })
+    await sa.flush()
+    const newKey = await a.rotateKey()
+    await a.put({ _id: 'new', _files: { 'n.txt': new Blob(['sealed with the second key']) } })
+    await sa.flush()
+    const b = database('rotated', { storage: 'memory', key: newKey, compactEvery: 0 })
+    const sb = b.connect(backend(), { pollInterval: 0 })
+    await sb.ready
+    expect(await (await attachment(await b.get('old'), 'o.txt').file()).text()).toBe('sealed with the first key')
+    expect(await (await attachment(await b.get('new'), 'n.txt').file()).text()).toBe('sealed with the second key')
+    await Promise.all([sa.close(), sb.close()])
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('refuses what is not an attachment with a TypeError naming the field, and stores nothing', async () => {
     const db = database('bad', { storage: 'memory' })
     const refused = async (doc: Record<string, unknown>, message: string | RegExp) => {
