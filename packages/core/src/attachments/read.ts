@@ -4,12 +4,11 @@ import type { CID } from '../format/block.js'
 import { IntegrityError } from '../errors.js'
 import { decodeAttachmentRef, decodeChunk, decodeManifest, isAttachmentRef, type AttachmentRef } from '../format/attachment.js'
 import { decodeCar, verifyBlock } from '../format/file.js'
-import type { Body } from '../format/tree-node.js'
 import type { Attachment } from './api.js'
 
 /**
- * The `_files` of a stored body as read: each attachment reference becomes its metadata plus a `file()`
- * method (not enumerable). The stored body is not changed; values under `_files` that are not references
+ * The `_files` of a stored body as read: each attachment reference becomes its metadata plus `file()` and
+ * `stream()` (not enumerable). The stored body is not changed; values under `_files` that are not references
  * (data a document held there before attachments existed) are left as they are. `where` names the document.
  */
 export function presentFiles(body: Record<string, unknown>, store: BlockStore | undefined, where: string): Record<string, unknown> {

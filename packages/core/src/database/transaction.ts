@@ -18,7 +18,9 @@ import type { Op, PendingWrite } from './write-queue.js'
  *   backend is reachable) and nothing is written;
  * - a delete names a version this replica holds, as PouchDB's `remove` needs a rev: deleting an id with no
  *   live version here (never seen, or already deleted) rejects with NotFoundError, so a device can never
- *   erase another's write it has not observed.
+ *   erase another's write it has not observed;
+ * - the attachments of an accepted write are stored (new content as chunk files; a kept one must name an
+ *   attachment of this database, else that write rejects with a TypeError).
  * Later writes of the batch see earlier ones. Returns the accepted writes and the entries read.
  */
 export async function screenWrites(
