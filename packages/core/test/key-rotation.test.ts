@@ -155,6 +155,29 @@ describe('key rotation', () => {
     await withNew.close()
   })
 
+  it('a rotation made offline is pushed by the next session (the old entry at the backend does not block it)', async () => {
+    const dir = tempDir()
+    const backend = memoryBackend()
+    const a = database('rot6', { dir })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    await a.put({ _id: 'x', v: 1 })
+    await sa.flush()
+    await sa.close()
+    const newKey = await a.rotateKey()
+    await a.put({ _id: 'y', v: 2 })
+    await a.close()
+
+    const again = database('rot6', { dir })
+    const sync = again.connect(backend(), { pollInterval: 0 })
+    await sync.flush()
+    const b = database('rot6', { storage: 'memory', key: newKey })
+    const sb = b.connect(backend(), { pollInterval: 0 })
+    await sb.ready
+    expect((await b.allDocs()).rows.map((row) => row.value)).toEqual([{ _id: 'x', v: 1 }, { _id: 'y', v: 2 }])
+    await Promise.all([sync.close(), sb.close()])
+    await Promise.all([again.close(), b.close()])
+  })
+
   it('another instance over the same storage follows the rotation: what it writes next is sealed with the new key', async () => {
     const dir = tempDir()
     const first = database('rot5', { dir })

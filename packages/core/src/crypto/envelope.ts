@@ -37,12 +37,20 @@ export async function openCurrent(key: DatabaseKey, sealed: Uint8Array, label: s
   const envelope = decodeEnvelope(sealed, label)
   const found = pick(key, envelope, label, database)
   if (key instanceof KeyRing && found.epoch !== key.epoch) {
-    throw new KeyMismatchError(
+    throw new SupersededKeyError(
       database,
       `${label} is sealed with the key of epoch ${found.epoch}, which the rotation to epoch ${key.epoch} revoked: ignored`,
     )
   }
   return decrypt(found.key, envelope, label)
+}
+
+/**
+ * A meta entry sealed with a key this device holds but rotated away: refused like a stranger's entry, but it
+ * shows this device's key belongs to the backend (sync's first-pull key check does not count it as foreign).
+ */
+export class SupersededKeyError extends KeyMismatchError {
+  readonly supersededKey = true
 }
 
 function pick(key: DatabaseKey, envelope: Envelope, label: string, database: string): { key: DatabaseKey; epoch: number } {

@@ -45,6 +45,8 @@ class SyncEngine implements Sync {
   readonly #progress: SyncProgress = { upload: { files: 0, done: 0, bytes: 0 }, download: { files: 0, bytes: 0 } }
   /** Entries skipped (another key, unreadable), reported once each. */
   readonly #skipped = new Set<string>()
+  /** Entries refused because a key this device rotated away sealed them (see #checkKey). */
+  readonly #superseded = new Set<string>()
   /** Remote entries whose state the local head contains: the next save replaces them. */
   #merged = new Set<string>()
   /** Entries already opened, by CID, so polling does not decrypt the same bytes again. */
@@ -334,6 +336,8 @@ class SyncEngine implements Sync {
         } catch (error) {
           // A newer key that replaced this device's sealed it: nothing this device writes will be accepted.
           if ((error as Error)?.name === 'KeyRevokedError') throw error
+          // Sealed with a key this device rotated away: refused, yet it shows this device's key belongs here.
+          if ((error as { supersededKey?: unknown })?.supersededKey === true) this.#superseded.add(entry.cid)
           // Opening is local work (hash, decrypt, decode): a failure means the entry itself is bad. A stranger
           // writing with another key, or garbage under a valid name, must not disturb this device: the entry
           // is never applied, and reported once as a warning while everything else syncs on.
@@ -400,7 +404,7 @@ class SyncEngine implements Sync {
     if (!entries.length) return
     const tried = entries.filter((entry) => this.#opened.has(entry.cid))
     if (tried.length < entries.length) return
-    if (tried.some((entry) => this.#opened.get(entry.cid))) return
+    if (tried.some((entry) => this.#opened.get(entry.cid) || this.#superseded.has(entry.cid))) return
     const foreign = tried.some((entry) => this.#skipped.has(entry.cid))
     if (!foreign) return
     throw this.#fail(
