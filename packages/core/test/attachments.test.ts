@@ -180,6 +180,26 @@ describe('attachments', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('a lazy device writing next to an attachment it never opened (same tree leaf, older file) moves none of its chunks', async () => {
+    const { a, b, ca, cb, sa, sb } = await twoDevices()
+    await a.put({ _id: 'p', _files: { 'x.bin': { data: content(2 * MiB, 8), type: 'application/x' } } })
+    await a.put({ _id: 'q', note: 'rewrites the leaf in a later file' })
+    await sa.flush()
+    expect(ca.big(ca.uploads)).toHaveLength(2)
+    await sb.refresh()
+    expect(await b.get('p')).toMatchObject({ _files: { 'x.bin': { size: 2 * MiB } } })
+    await b.put({ _id: 'r', note: 'same leaf as p' })
+    await sb.flush()
+    await b.put({ ...(await b.get('p')), note: 'p kept' })
+    await sb.flush()
+    expect(cb.big(cb.downloads)).toEqual([])
+    expect(cb.big(cb.uploads)).toEqual([])
+    await sa.refresh()
+    expect(await a.get('p')).toMatchObject({ note: 'p kept', _files: { 'x.bin': { size: 2 * MiB } } })
+    await Promise.all([sa.close(), sb.close()])
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('a flipped byte in a stored chunk is an IntegrityError, locally and from a backend', async () => {
     const dir = tempDir()
     const db = database('flip', { dir, storage: 'file', compactEvery: 0 })

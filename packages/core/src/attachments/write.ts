@@ -1,5 +1,5 @@
 import type { BlockStore } from '../blockstore/store.js'
-import { CID } from '../format/block.js'
+import { CID, type Block } from '../format/block.js'
 import {
   CHUNK_FILE_HEADER,
   decodeManifest,
@@ -70,4 +70,21 @@ async function keep(store: BlockStore, attachment: KeptAttachment, where: string
     throw new TypeError(`${where}: cid ${cid} names a block of this database that is not an attachment`)
   }
   return encodeAttachmentRef({ cid, size: manifest.size, type, lastModified })
+}
+
+/**
+ * Before a commit: opens the file holding each manifest the new leaves link, when this device has not yet.
+ * The new file names that file; a push walks from it and stops only at files it knows the backend holds,
+ * which a file downloaded from that backend is. Unopened, the walk would read through it into the chunk
+ * files and download content this device never asked for. Best effort: a file that cannot be had now is
+ * walked later.
+ */
+export async function openLinkedManifests(store: BlockStore, blocks: readonly { block: Block; links: CID[] }[]): Promise<void> {
+  for (const { block, links } of blocks) {
+    if ((block.value as { l?: unknown } | null)?.l !== 0) continue
+    for (const link of links) {
+      if (store.has(link)) continue
+      await store.get(link).catch(() => {})
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import { openLinkedManifests } from '../attachments/write.js'
 import type { CID } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
@@ -59,6 +60,7 @@ export class LocalHead {
       return
     }
     const merged = await mergeTrees(state.store, local.root, remote.root)
+    await openLinkedManifests(state.store, merged.blocks)
     const height = Math.max(local.height, remote.height) + 1
     const parents = [...new Map([...local.heads, ...remote.heads].map((cid) => [cid.toString(), cid])).values()]
     const event = await makeEvent(parents, height, merged.root)

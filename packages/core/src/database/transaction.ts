@@ -1,4 +1,4 @@
-import { storeAttachments } from '../attachments/write.js'
+import { openLinkedManifests, storeAttachments } from '../attachments/write.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys, writeEntry } from '../crdt/entry.js'
 import { applyEntries, lookup } from '../crdt/tree.js'
@@ -95,6 +95,7 @@ export async function commitOps(
     entries.push(writeEntry(id, height, body, before))
   }
   const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
+  await openLinkedManifests(state.store, blocks)
   await head.advance(state, [...blocks], root, height, entries.map((entry) => toRow(entry, state.store)))
   return state.head!.heads.map(String)
 }
