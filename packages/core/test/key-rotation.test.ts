@@ -155,6 +155,27 @@ describe('key rotation', () => {
     await withNew.close()
   })
 
+  it('a device given the new key can rotate again before it read any older file: the next key still reads all', async () => {
+    const backend = memoryBackend()
+    const a = database('rot7', { storage: 'memory' })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    await sa.ready
+    await a.bulk([{ _id: 'e0', v: 0 }, { _id: 'f0', v: 0 }])
+    const key1 = await a.rotateKey()
+    await sa.flush()
+    const b = database('rot7', { storage: 'memory', key: key1 })
+    const sb = b.connect(backend(), { pollInterval: 0 })
+    await sb.ready
+    const key2 = await b.rotateKey()
+    await sb.flush()
+    const c = database('rot7', { storage: 'memory', key: key2 })
+    const sc = c.connect(backend(), { pollInterval: 0 })
+    await sc.ready
+    expect((await c.allDocs()).rows.map((row) => row.value)).toEqual([{ _id: 'e0', v: 0 }, { _id: 'f0', v: 0 }])
+    await Promise.all([sa.close(), sb.close(), sc.close()])
+    await Promise.all([a.close(), b.close(), c.close()])
+  })
+
   it('a rotation made offline is pushed by the next session (the old entry at the backend does not block it)', async () => {
     const dir = tempDir()
     const backend = memoryBackend()

@@ -42,6 +42,9 @@ export async function loadKey(storage: Storage, database: string, given: string 
  * included). Returns the ring, now at the new epoch.
  */
 export async function rotateKeyRing(ring: KeyRing, storage: Storage, database: string): Promise<KeyRing> {
+  // The new key-epoch file must carry every earlier key: ones a meta entry named but this device never needed
+  // yet (it read no older file) are learned first.
+  await ring.learnNoted()
   if (ring.epoch >= MAX_EPOCH) throw new RangeError(`database ${JSON.stringify(database)}: a key can be rotated at most ${MAX_EPOCH} times`)
   const keys = [...ring.keys, await importKey(generateKeyBytes())]
   const sealed = await seal(new KeyRing(keys), await encodeKeyEpochFile(ring.keys.map((key) => key.raw)))
