@@ -3,7 +3,8 @@
 // Run: node --import tsx bench/browser.ts   (after `turbo run build`; needs /usr/bin/chromium)
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { chromium, type Page } from 'playwright-core'
+import { launchChromium } from '@proj/test-utils'
+import type { Page } from 'playwright-core'
 import { appDir, startDevServer } from '../test/dev-server.js'
 
 const WRITES = Number(process.env.WRITES ?? 200)
@@ -11,11 +12,7 @@ const WARMUP = 10
 
 execFileSync(process.execPath, [join(appDir, 'scripts/build.mjs')], { cwd: appDir, stdio: 'pipe' })
 const server = await startDevServer()
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await launchChromium()
 type AppWindow = { todoApp: { db: import('@proj/core').Database; sync: import('@proj/core').Sync } }
 const synced = (page: Page) => page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'synced')
 

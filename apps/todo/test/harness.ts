@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContextOptions, type Frame, type Page } from 'playwright-core'
+import { launchChromium } from '@proj/test-utils'
+import type { Browser, BrowserContextOptions, Frame, Page } from 'playwright-core'
 import { expect, inject } from 'vitest'
 import { appDir, startDevServer, type DevServer } from './dev-server.js'
 
-/** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
-const CHROMIUM = '/usr/bin/chromium'
 /** How long a change may take to show on the other device before the test fails (polling, not a timing check). */
 export const PROPAGATION = { timeout: 20_000, interval: 50 }
 /** Resolves to 127.0.0.1 in the test browser, but is no loopback name: http pages there are not secure. */
@@ -28,33 +27,19 @@ export interface App {
  * or, with `ownServer`, by a `partykit dev` of this file's own that the file may stop and start.
  */
 export async function startApp({ ownServer = false } = {}): Promise<App> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
   const shared = inject('todoUrl')
   const server: DevServer = ownServer
     ? await startDevServer()
     : {
         url: shared,
+        persist: '',
         start: () => Promise.reject(new Error('the shared dev server is started by test/global-setup.ts')),
+        restart: () => Promise.reject(new Error('the shared dev server is started by test/global-setup.ts')),
         stop: async () => {},
       }
-  // launch() gives the browser a fresh temporary profile (--user-data-dir), removed on close.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // An address of this machine that is not a loopback name, as a phone would use (a LAN address): pages
-      // there are not a secure context.
-      `--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`,
-    ],
-  })
+  // An address of this machine that is not a loopback name, as a phone would use (a LAN address): pages there
+  // are not a secure context.
+  const browser = await launchChromium([`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`])
   const pageErrors: string[] = []
   return {
     server,

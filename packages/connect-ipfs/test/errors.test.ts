@@ -1,7 +1,8 @@
-import { ConnectorError, database, IntegrityError, type Database, type Sync } from '@proj/core'
+import { ConnectorError, database, IntegrityError, type Database } from '@proj/core'
 import { isPermanentError } from '@proj/core/kit'
 import { fileCid } from '@proj/connector-tests'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { expectPermanentFailure } from '@proj/test-utils'
 import { connect, createSnapshot, ipfsFiles, type W3upClient } from '../src/index.js'
 import { startW3up, type W3upBackend } from './w3up.js'
 
@@ -23,7 +24,7 @@ afterEach(async () => {
 async function device(client: W3upClient) {
   const db: Database = database(`ipfs-errors-${crypto.randomUUID()}`, { storage: 'memory' })
   await db.put({ _id: 'milk', title: 'milk' })
-  const sync = connect.ipfs(db, { client, gateway: backend.gateway, maxBackoff: 200, flushTimeout: 20_000 })
+  const sync = connect.ipfs(db, { client, gateway: backend.gateway }, { maxBackoff: 200, flushTimeout: 20_000 })
   const errors: ConnectorError[] = []
   sync.on('error', (error) => errors.push(error))
   cleanups.push(async () => {
@@ -31,17 +32,6 @@ async function device(client: W3upClient) {
     await db.close()
   })
   return { db, sync, errors }
-}
-
-/** `flush()`'s rejection, with the number of errors reported by the time it settled (1: one attempt). */
-async function flushFailure(d: { sync: Sync; errors: ConnectorError[] }) {
-  let reported = -1
-  const error = await d.sync.flush().then(
-    () => undefined,
-    (e: unknown) => ((reported = d.errors.length), e),
-  )
-  expect(error, 'flush resolved').toBeInstanceOf(ConnectorError)
-  return { error: error as ConnectorError, reported }
 }
 
 describe('permanent w3up failures', () => {
@@ -57,9 +47,7 @@ describe('permanent w3up failures', () => {
 
     const d = await device(reader)
     await d.sync.ready
-    const { error, reported } = await flushFailure(d)
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d)
     expect(error.cause).toMatchObject({ name: 'AuthError', permanent: true })
     expect(error.message).toMatch(
       /^Connector ipfs failed to upload: w3up refused the credentials: upload of bafkrei\w+: Claim \{"can":"space\/blob\/add"\} is not authorized \(the agent has no valid delegation for the current space\)$/,
@@ -76,9 +64,7 @@ describe('permanent w3up failures', () => {
     await agent.setCurrentSpace(space.did())
 
     const d = await device(agent)
-    const { error, reported } = await flushFailure(d)
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d)
     expect(error.cause).toMatchObject({ name: 'BackendConfigError' })
     expect(error.message).toContain(`${space.did()} has no storage provider (provision the space)`)
     expect(d.sync.status).toBe('error')
@@ -109,7 +95,7 @@ describe('permanent w3up failures', () => {
     const client = await backend.client()
     const snapshot = await createSnapshot(ipfsFiles({ client, gateway: backend.gateway }), [])
     const db = database(`ipfs-errors-${crypto.randomUUID()}`, { storage: 'memory' })
-    const sync = connect.ipfs(db, { gateway: backend.gateway, snapshot, maxBackoff: 200, flushTimeout: 20_000 })
+    const sync = connect.ipfs(db, { gateway: backend.gateway, snapshot }, { maxBackoff: 200, flushTimeout: 20_000 })
     const errors: ConnectorError[] = []
     sync.on('error', (error) => errors.push(error))
     cleanups.push(async () => {
@@ -118,9 +104,7 @@ describe('permanent w3up failures', () => {
     })
     await sync.ready
     await db.put({ _id: 'local', title: 'only here' })
-    const { error, reported } = await flushFailure({ sync, errors })
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure({ sync, errors })
     expect(error.cause).toMatchObject({ name: 'ReadOnlyError' })
     expect(error.message).toContain(`(snapshot ${snapshot}) is read-only: cannot upload`)
     expect(sync.status).toBe('error')

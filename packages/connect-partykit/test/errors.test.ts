@@ -1,8 +1,9 @@
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ConnectorError, database, type Database, type Sync } from '@proj/core'
+import { ConnectorError, database, type Database } from '@proj/core'
 import { metaEntry } from '@proj/connector-tests'
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { expectPermanentFailure } from '@proj/test-utils'
 import { connect, partykitConnector } from '../src/index.js'
 import { LOCKED_TOKEN } from './global-setup.js'
 
@@ -29,17 +30,6 @@ function syncOf(db: Database, host: string, token?: string) {
   return { sync, errors }
 }
 
-/** `flush()`'s rejection, with the number of errors reported by the time it settled (1: one attempt). */
-async function flushFailure(d: { sync: Sync; errors: ConnectorError[] }) {
-  let reported = -1
-  const error = await d.sync.flush().then(
-    () => undefined,
-    (e: unknown) => ((reported = d.errors.length), e),
-  )
-  expect(error, 'flush resolved').toBeInstanceOf(ConnectorError)
-  return { error: error as ConnectorError, reported }
-}
-
 describe('partykit dev refusing the token', () => {
   it('a wrong token: flush rejects at once with AuthError naming the room, never the token; the write is kept', async () => {
     const room = `errors-${crypto.randomUUID()}`
@@ -48,9 +38,7 @@ describe('partykit dev refusing the token', () => {
     await db.put({ _id: 'milk', title: 'milk' })
     const d = syncOf(db, lockedHost, wrong)
     await d.sync.ready // reads are open: everything stored is encrypted
-    const { error, reported } = await flushFailure(d)
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d)
     expect(error.cause).toMatchObject({ name: 'AuthError', permanent: true, status: 401 })
     expect(error.message).toMatch(
       new RegExp(
@@ -126,8 +114,7 @@ describe('a websocket refused before it opens', () => {
     await db.put({ _id: 'milk', title: 'milk' })
     const d = syncOf(db, proxy.host, LOCKED_TOKEN)
     await d.sync.ready
-    const { error } = await flushFailure(d)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d, { once: false })
     expect(error.message).toContain(`partykit refused the credentials: websocket to room "${room}" of party "main" at ${proxy.host.slice(7)} refused (401)`)
     expect(proxy.upgrades()).toBe(1)
     expect(d.sync.status).toBe('error')

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node'
-import { startPartykit, type DevServer } from './partykit-dev.js'
+import { startPartykit, type PartykitDev } from './partykit-dev.js'
 
 export const LOCKED_TOKEN = 'test-room-token'
 /** The locked server also has a smaller file limit, to see its 413. */
@@ -22,9 +22,9 @@ export default async function setup(project: TestProject) {
     await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)))
     throw failed.reason
   }
-  const [open, locked] = started.map((result) => (result as PromiseFulfilledResult<DevServer>).value) as [DevServer, DevServer]
-  project.provide('partykitHost', open.host)
-  project.provide('lockedHost', locked.host)
+  const [open, locked] = started.map((result) => (result as PromiseFulfilledResult<PartykitDev>).value) as [PartykitDev, PartykitDev]
+  project.provide('partykitHost', open.url)
+  project.provide('lockedHost', locked.url)
   return async () => {
     await Promise.all([open.stop(), locked.stop()])
   }

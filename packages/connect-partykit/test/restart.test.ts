@@ -2,10 +2,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { MetaEntry } from '@proj/core/connector'
 import { fileCid, metaEntry } from '@proj/connector-tests'
 import { partykitConnector, type PartykitStatus } from '../src/index.js'
-import { startPartykit, type DevServer } from './partykit-dev.js'
+import { startPartykit, type PartykitDev } from './partykit-dev.js'
 
 // A dev server of its own: this file stops and restarts it, which the shared servers must not see.
-let server: DevServer
+let server: PartykitDev
 beforeAll(async () => {
   server = await startPartykit()
 })
@@ -17,11 +17,11 @@ const text = (s: string) => new TextEncoder().encode(s)
 
 it('loses no files or meta across a restart, reports its status, and delivers a save made while down', async () => {
   const db = `db-${crypto.randomUUID()}`
-  const connector = partykitConnector(server.host, { maxReconnectionDelay: 500 })
+  const connector = partykitConnector(server.url, { maxReconnectionDelay: 500 })
   const statuses: PartykitStatus[] = []
   connector.onStatus((status) => statuses.push(status))
   const pushed = new Set<string>()
-  const other = partykitConnector(server.host, { maxReconnectionDelay: 500 })
+  const other = partykitConnector(server.url, { maxReconnectionDelay: 500 })
   try {
     expect(connector.status).toBe('idle')
     const big = new Uint8Array(300 * 1024).map((_, i) => (i * 7919) % 251)
@@ -51,7 +51,7 @@ it('loses no files or meta across a restart, reports its status, and delivers a 
     await expect.poll(() => pushed.has(e3.cid)).toBe(true)
 
     await server.restart()
-    const fresh = partykitConnector(server.host)
+    const fresh = partykitConnector(server.url)
     try {
       expect(await fresh.download(db, bigCid)).toEqual(big)
       expect(await fresh.load(db, 'main')).toEqual([{ cid: e3.cid, bytes: e3.bytes }])

@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import { partykitConnector, PartykitError, type PartykitConnector } from '../src/index.js'
 import { MAX_NAME_LENGTH, roomToken } from '../src/server.js'
 import { LOCKED_MAX_FILE_BYTES, LOCKED_TOKEN } from './global-setup.js'
-import { startPartykit, type DevServer } from './partykit-dev.js'
+import { startPartykit, type PartykitDev } from './partykit-dev.js'
 
 const host = inject('partykitHost')
 const lockedHost = inject('lockedHost')
@@ -344,7 +344,7 @@ describe('party server: one name per file', () => {
 
 describe('party server: a token per room (PROJ_TOKEN_SECRET)', () => {
   const secret = 'per-room-secret-for-the-test'
-  let server: DevServer
+  let server: PartykitDev
   beforeAll(async () => {
     server = await startPartykit({ PROJ_TOKEN_SECRET: secret })
   })
@@ -360,29 +360,29 @@ describe('party server: a token per room (PROJ_TOKEN_SECRET)', () => {
     const cid = await fileCid(bytes)
     const entry = await metaEntry(text('meta of room A'))
     const put = (room: string, token?: string) =>
-      call(`${server.host}/parties/main/${room}/data/${cid}`, {
+      call(`${server.url}/parties/main/${room}/data/${cid}`, {
         method: 'PUT',
         body: bytes,
         ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
       })
 
     expect(await put(roomA, tokenA)).toEqual({ status: 204 })
-    expect(await wsSave(server.host, roomA, { branch: 'main', ...entry }, tokenA)).toEqual({ type: 'ack', id: 'the-save' })
+    expect(await wsSave(server.url, roomA, { branch: 'main', ...entry }, tokenA)).toEqual({ type: 'ack', id: 'the-save' })
     for (const token of [tokenA, undefined, secret, await roomToken('another secret', roomB)]) {
       expect(await put(roomB, token)).toEqual({ status: 401, error: 'this room needs a token for writes' })
-      expect(await wsSave(server.host, roomB, { branch: 'main', ...entry }, token)).toMatchObject({ status: 401 })
+      expect(await wsSave(server.url, roomB, { branch: 'main', ...entry }, token)).toMatchObject({ status: 401 })
     }
-    expect((await call(`${server.host}/parties/main/${roomB}/data/${cid}`)).status).toBe(404)
+    expect((await call(`${server.url}/parties/main/${roomB}/data/${cid}`)).status).toBe(404)
     // Room B's own token opens room B; the connector with room A's token writes to A only.
     expect(await put(roomB, await roomToken(secret, roomB))).toEqual({ status: 204 })
-    const inA = client(server.host, { token: tokenA })
+    const inA = client(server.url, { token: tokenA })
     await inA.save(roomA, 'main', await metaEntry(text('through the connector')), [entry.cid])
     await expect(inA.save(roomB, 'main', entry, [])).rejects.toThrow(/\(401\)/)
   })
 
   it('derives the token from the room name as the connector names it (a fixed `room` with spaces)', async () => {
     const room = `shared room ${crypto.randomUUID()}`
-    const connector = client(server.host, { room, token: await roomToken(secret, room) })
+    const connector = client(server.url, { room, token: await roomToken(secret, room) })
     const entry = await metaEntry(text('in a named room'))
     await connector.save('any-db', 'main', entry, [])
     await connector.upload('any-db', await fileCid(text('a file')), text('a file'))

@@ -1,11 +1,10 @@
 // End to end with the core database: two devices replicate through each connector of this package.
 import { mkdtemp, rm } from 'node:fs/promises'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { database, type Database } from '@proj/core'
+import { closeServer, listenOnLoopback } from '@proj/test-utils'
 import { connect, type RawParams } from '../src/index.js'
 import { exportDatabase } from '../src/export.js'
 import { createStoreServer } from '../src/server.js'
@@ -33,13 +32,9 @@ function open(name: string, options: Parameters<typeof database>[1]): Database {
 }
 
 async function serve(options: { dir: string; token?: string; readOnly?: boolean }): Promise<string> {
-  const server: Server = createStoreServer(options)
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  cleanups.push(async () => {
-    server.closeAllConnections()
-    await new Promise((done) => server.close(done))
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const server = createStoreServer(options)
+  cleanups.push(() => closeServer(server))
+  return listenOnLoopback(server)
 }
 
 describe('with @proj/core', () => {

@@ -1,11 +1,10 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { database, type Clock, type Database, type Sync } from '@proj/core'
 import { canonicalJson, seededRandom } from '@proj/connector-tests'
+import { serveFromTempDir, type LoopbackServer } from '@proj/test-utils'
 import { connect, type RawParams } from '../src/index.js'
 import { createStoreServer } from '../src/server.js'
 
@@ -118,23 +117,13 @@ describe('flush() under transient faults (connect.raw over a Map failing 30 % of
 })
 
 describe('flush() under transient faults (connect.http + proj-serve, 30 % of requests lost)', () => {
-  let dir: string
-  let server: Server
-  let url: string
+  let server: LoopbackServer & { dir: string }
   const token = 'flaky-token'
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'proj-serve-flaky-'))
-    server = createStoreServer({ dir, token })
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    server = await serveFromTempDir('proj-serve-flaky', (dir) => createStoreServer({ dir, token }))
   })
-
-  afterAll(async () => {
-    server.closeAllConnections()
-    await new Promise((done) => server.close(done))
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterAll(() => server.stop())
 
   it('every flushed clock is readable by a fresh device', async () => {
     const random = seededRandom(11)
@@ -158,8 +147,8 @@ describe('flush() under transient faults (connect.http + proj-serve, 30 % of req
     const key = await a.exportKey()
     const b = database('flaky-http', { storage: 'memory', dir: `/flaky-http/b/${Math.random()}`, key })
     const options = { token, fetch: flakyFetch, pollInterval: 0, maxBackoff: 20 }
-    const syncA = connect.http(a, url, options)
-    const syncB = connect.http(b, url, options)
+    const syncA = connect.http(a, server.url, options)
+    const syncB = connect.http(b, server.url, options)
     const promises: Promise_[] = []
     try {
       await Promise.all([syncA.ready, syncB.ready])
@@ -170,7 +159,7 @@ describe('flush() under transient faults (connect.http + proj-serve, 30 % of req
         await readerSync.refresh()
       }
       expect(failures).toBeGreaterThan(5)
-      const problems = await unreadable('flaky-http', key, (db) => connect.http(db, url, { token, pollInterval: 0 }), promises)
+      const problems = await unreadable('flaky-http', key, (db) => connect.http(db, server.url, { token, pollInterval: 0 }), promises)
       expect(problems).toEqual([])
     } finally {
       await syncA.close()
@@ -186,18 +175,18 @@ describe('flush() under transient faults (connect.http + proj-serve, 30 % of req
       let db = database('repair-http', { dir: deviceDir })
       const key = await db.exportKey()
       for (let i = 0; i < 15; i++) await db.put({ _id: `doc${String(i).padStart(2, '0')}`, text: 'q'.repeat(3000) })
-      let sync = connect.http(db, url, { token, pollInterval: 0 })
+      let sync = connect.http(db, server.url, { token, pollInterval: 0 })
       await sync.flush()
       await sync.close()
       await db.close()
       // An operator deletes half of the database's files on the server.
-      const dataDir = join(dir, 'repair-http', 'data')
+      const dataDir = join(server.dir, 'repair-http', 'data')
       const files = await readdir(dataDir)
       const lost = files.slice(0, Math.ceil(files.length / 2))
       for (const file of lost) await rm(join(dataDir, file))
 
       db = database('repair-http', { dir: deviceDir })
-      sync = connect.http(db, url, { token, pollInterval: 0 })
+      sync = connect.http(db, server.url, { token, pollInterval: 0 })
       await sync.ready
       for (let attempt = 0; attempt < 100 && (await readdir(dataDir)).length < files.length; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 50))
@@ -206,7 +195,7 @@ describe('flush() under transient faults (connect.http + proj-serve, 30 % of req
       const promise = await promiseOf(db, sync)
       await sync.close()
       await db.close()
-      expect(await unreadable('repair-http', key, (fresh) => connect.http(fresh, url, { token, pollInterval: 0 }), [promise])).toEqual([])
+      expect(await unreadable('repair-http', key, (fresh) => connect.http(fresh, server.url, { token, pollInterval: 0 }), [promise])).toEqual([])
     } finally {
       await rm(deviceDir, { recursive: true, force: true })
     }

@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConnectorError, database, type Database, type Sync, type SyncOptions } from '@proj/core'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { closeServer, expectPermanentFailure, expectRetriedWhileOffline, listenOnLoopback } from '@proj/test-utils'
 import { connect, type HttpOptions } from '../src/index.js'
 import { createStoreServer, type StoreServerOptions } from '../src/server.js'
 
@@ -14,15 +13,8 @@ const token = 'the-right-token-0123'
 let dir: string
 
 async function serve(options: Omit<StoreServerOptions, 'dir'>, port = 0): Promise<{ url: string; stop(): Promise<void> }> {
-  const server: Server = createStoreServer({ dir, ...options })
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: async () => {
-      server.closeAllConnections()
-      await new Promise((done) => server.close(done))
-    },
-  }
+  const server = createStoreServer({ dir, ...options })
+  return { url: await listenOnLoopback(server, port), stop: () => closeServer(server) }
 }
 
 let store: Awaited<ReturnType<typeof serve>>
@@ -57,17 +49,6 @@ async function device(db: string, url: string, options: HttpOptions & SyncOption
   return { db: local, sync, errors }
 }
 
-/** `flush()`'s rejection, with the number of errors reported by the time it settled (1: one attempt). */
-async function flushFailure(d: { sync: Sync; errors: ConnectorError[] }) {
-  let reported = -1
-  const error = await d.sync.flush().then(
-    () => undefined,
-    (e: unknown) => ((reported = d.errors.length), e),
-  )
-  expect(error, 'flush resolved').toBeInstanceOf(ConnectorError)
-  return { error: error as ConnectorError, reported }
-}
-
 /** A fresh device with the key reads the write from the store alone. */
 async function readsMilk(db: string, url: string, key: string) {
   const reader = database(db, { storage: 'memory', key })
@@ -86,9 +67,7 @@ describe('permanent proj-serve failures', () => {
       const db = name()
       const d = await device(db, store.url, given ? { token: given } : {})
       await d.sync.ready // reads are open: the store is readable without a token
-      const { error, reported } = await flushFailure(d)
-      expect(reported).toBe(1)
-      expect(error.permanent).toBe(true)
+      const error = await expectPermanentFailure(d)
       expect(error.cause).toMatchObject({ name: 'AuthError', permanent: true, status: 401 })
       expect(error.message).toMatch(
         new RegExp(`^Connector http failed to upload: http refused the credentials: upload ${store.url}/${db}/data/bafkrei\\w+ answered HTTP 401 \\(Missing or wrong token\\); check the token$`),
@@ -112,9 +91,7 @@ describe('permanent proj-serve failures', () => {
     const small = await serve({ token, maxBytes: 64 })
     try {
       const d = await device(name(), small.url, { token })
-      const { error, reported } = await flushFailure(d)
-      expect(reported).toBe(1)
-      expect(error.permanent).toBe(true)
+      const error = await expectPermanentFailure(d)
       expect(error.cause).toMatchObject({ name: 'BackendConfigError', status: 413 })
       expect(error.message).toContain('http: the file is larger than the store accepts: upload')
       expect(d.sync.status).toBe('error')
@@ -126,8 +103,7 @@ describe('permanent proj-serve failures', () => {
   it('a URL where no store answers writes: an empty read is a new database, the write is BackendConfigError', async () => {
     const d = await device(name(), `${store.url}/not/a-store`, { token })
     await d.sync.ready
-    const { error } = await flushFailure(d)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d, { once: false })
     expect(error.message).toContain(`http: no store at this URL: upload ${store.url}/not/a-store/`)
     expect(d.sync.status).toBe('error')
   })
@@ -140,16 +116,8 @@ describe('transient proj-serve failures', () => {
     await away.stop()
     const db = name()
     const d = await device(db, url, { token })
-    let settled = false
-    void d.sync.ready.then(
-      () => (settled = true),
-      () => (settled = true),
-    )
-    await vi.waitFor(() => expect(d.errors.length).toBeGreaterThanOrEqual(2), { timeout: 20_000 })
-    expect(d.errors.every((e) => e.permanent === false)).toBe(true)
+    await expectRetriedWhileOffline(d)
     expect(d.errors[0]!.message).toContain(`failed to load: load meta ${url}/${db}/meta/main.json failed: fetch failed (ECONNREFUSED)`)
-    expect(d.sync.status).toBe('offline')
-    expect(settled).toBe(false)
 
     const back = await serve({ token }, Number(new URL(url).port))
     try {

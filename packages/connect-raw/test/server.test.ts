@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { request, type Server } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
+import { request } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileCid, metaEntry } from '@proj/connector-tests'
+import { serveFromTempDir } from '@proj/test-utils'
 import { dirConnector } from '../src/dir.js'
 import { httpConnector } from '../src/index.js'
 import { createStoreServer } from '../src/server.js'
@@ -68,16 +69,7 @@ function slowClient(
 const statusLine = (answer: string) => answer.split('\r\n')[0]
 
 async function startInProcess(options: Omit<Parameters<typeof createStoreServer>[0], 'dir'> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'proj-serve-'))
-  const server: Server = createStoreServer({ dir, ...options })
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const stop = async () => {
-    server.closeAllConnections()
-    await new Promise((done) => server.close(done))
-    await rm(dir, { recursive: true, force: true })
-  }
-  return { dir, url, stop }
+  return serveFromTempDir('proj-serve', (dir) => createStoreServer({ dir, ...options }))
 }
 
 describe('proj-serve with a token', () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { s3ClientConfig, s3Connector } from '../src/index.js'
-import { startRadosgw } from '../test/radosgw.js'
+import { startRadosgw } from '@proj/test-utils'
 
 const DOCS = Number(process.argv[2] ?? 10_000)
 const TXS = Number(process.argv[3] ?? 10)

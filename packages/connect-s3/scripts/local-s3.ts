@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
-import { missingBinaries, startRadosgw, type Radosgw } from '../test/radosgw.js'
+import { missingBinaries, startRadosgw, type Radosgw } from '@proj/test-utils'
 
 const { values } = parseArgs({
   options: {

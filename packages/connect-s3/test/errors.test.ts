@@ -4,7 +4,7 @@ import { isPermanentError } from '@proj/core/kit'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { connect, s3ClientConfig, s3Connector, type S3ConnectOptions } from '../src/index.js'
 import { createBucket, radosgw, randomName, type Backend } from './backends.js'
-import { freePort } from './radosgw.js'
+import { expectPermanentFailure, expectRetriedWhileOffline, freePort } from '@proj/test-utils'
 
 // Failures that retrying cannot fix reach the application once, typed and named; the local writes stay.
 let backend: Backend
@@ -28,22 +28,11 @@ afterEach(async () => {
 async function device(name: string, options: S3ConnectOptions, key?: string) {
   const db = database(name, { storage: 'memory', ...(key ? { key } : {}) })
   await db.put({ _id: 'milk', title: 'milk' })
-  const sync = connect.s3(db, { ...options, sync: { pollInterval: 100, maxBackoff: 200 } })
+  const sync = connect.s3(db, options, { pollInterval: 100, maxBackoff: 200 })
   const errors: ConnectorError[] = []
   sync.on('error', (error) => errors.push(error))
   opened.push({ db, sync })
   return { db, sync, errors }
-}
-
-/** `ready`'s rejection, with the number of errors reported by the time it settled (1: one attempt). */
-async function readyFailure(d: { sync: Sync; errors: ConnectorError[] }) {
-  let reported = -1
-  const error = await d.sync.ready.then(
-    () => undefined,
-    (e: unknown) => ((reported = d.errors.length), e),
-  )
-  expect(error, 'ready resolved').toBeInstanceOf(ConnectorError)
-  return { error: error as ConnectorError, reported }
 }
 
 const credentials = (accessKeyId: string, secretAccessKey: string) =>
@@ -55,9 +44,7 @@ describe('permanent S3 failures (radosgw)', () => {
     const name = randomName('todos')
     const options = { bucket: missing, s3: backend.config }
     const d = await device(name, options)
-    const { error, reported } = await readyFailure(d)
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d, { settle: 'ready' })
     expect(error.cause).toMatchObject({ name: 'BackendConfigError', permanent: true })
     expect(error.message).toContain(`bucket "${missing}" does not exist at ${endpoint}`)
     expect(error.message).toMatch(/^Connector s3 failed to load: s3: /)
@@ -82,9 +69,7 @@ describe('permanent S3 failures (radosgw)', () => {
   it('a wrong secret rejects ready at once with AuthError naming bucket and endpoint, never the secret', async () => {
     const secret = 'not-the-secret-1234'
     const d = await device(randomName('todos'), { bucket, s3: credentials('testak', secret) })
-    const { error, reported } = await readyFailure(d)
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d, { settle: 'ready' })
     expect(error.cause).toMatchObject({ name: 'AuthError', permanent: true })
     expect(error.message).toContain('s3 refused the credentials: the secret access key does not match the access key id')
     expect(error.message).toContain(`bucket "${bucket}" at ${endpoint}`)
@@ -95,9 +80,7 @@ describe('permanent S3 failures (radosgw)', () => {
 
   it('an unknown access key rejects ready with AuthError', async () => {
     const d = await device(randomName('todos'), { bucket, s3: credentials('nobody', 'whatever-secret') })
-    const { error, reported } = await readyFailure(d)
-    expect(reported).toBe(1)
-    expect(error.permanent).toBe(true)
+    const error = await expectPermanentFailure(d, { settle: 'ready' })
     expect(error.message).toContain('s3 refused the credentials: the access key id is unknown to the server')
     expect(error.message).not.toContain('whatever-secret')
     expect(d.sync.status).toBe('error')
@@ -165,15 +148,7 @@ describe('transient S3 failures (radosgw)', () => {
     gate = await relay(new URL(endpoint))
     const s3 = s3ClientConfig({ ...backend.config, endpoint: gate.endpoint, maxAttempts: 1 })
     const d = await device(randomName('todos'), { bucket, s3 })
-    let settled = false
-    void d.sync.ready.then(
-      () => (settled = true),
-      () => (settled = true),
-    )
-    await vi.waitFor(() => expect(d.errors.length).toBeGreaterThanOrEqual(2), { timeout: 20_000 })
-    expect(d.errors.every((e) => e.permanent === false)).toBe(true)
-    expect(d.sync.status).toBe('offline')
-    expect(settled).toBe(false)
+    await expectRetriedWhileOffline(d)
 
     await gate.open()
     await d.sync.ready

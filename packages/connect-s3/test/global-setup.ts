@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type {} from 'vitest'
 import type { TestProject } from 'vitest/node'
-import { missingBinaries, startRadosgw, type Radosgw } from './radosgw.js'
+import { missingBinaries, startRadosgw, type Radosgw } from '@proj/test-utils'
 
 export interface RadosgwInfo {
   endpoint?: string

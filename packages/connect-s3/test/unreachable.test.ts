@@ -1,7 +1,7 @@
 import { fileCid } from '@proj/connector-tests'
 import { describe, expect, it } from 'vitest'
 import { s3ClientConfig, s3Connector, s3PresignedConnector } from '../src/index.js'
-import { freePort } from './radosgw.js'
+import { freePort } from '@proj/test-utils'
 
 // A closed port on 127.0.0.1: every operation must reject with an error instead of hanging (the test
 // timeout below is the bound; the defaults retry 3 times with short backoff).

@@ -1,11 +1,8 @@
 import { spawn } from 'node:child_process'
-import type { AddressInfo } from 'node:net'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStoreServer } from '@proj/connect-raw/server'
+import { freePort, serveFromTempDir } from '@proj/test-utils'
 import { startPartykit } from '../../connect-partykit/test/partykit-dev.js'
-import { freePort } from '../../connect-s3/test/radosgw.js'
 
 export interface Backend {
   /** Environment variables the example reads (`process.env.PARTYKIT_URL ?? …`). */
@@ -16,23 +13,13 @@ export interface Backend {
 /** A fresh `partykit dev` (the real party server, workerd) with its own empty storage. */
 export async function partykit(vars: Record<string, string> = {}): Promise<Backend> {
   const server = await startPartykit(vars)
-  return { env: { PARTYKIT_URL: server.host }, stop: () => server.stop() }
+  return { env: { PARTYKIT_URL: server.url }, stop: () => server.stop() }
 }
 
 /** `proj-serve`'s server over a temp folder, with the token the README's command line gives it. */
 export async function projServe(token: string): Promise<Backend> {
-  const dir = await mkdtemp(join(tmpdir(), 'readme-proj-serve-'))
-  const server = createStoreServer({ dir, token })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    env: { PROJ_SERVE_URL: `http://127.0.0.1:${port}` },
-    async stop() {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
+  const server = await serveFromTempDir('readme-proj-serve', (dir) => createStoreServer({ dir, token }))
+  return { env: { PROJ_SERVE_URL: server.url }, stop: () => server.stop() }
 }
 
 /**

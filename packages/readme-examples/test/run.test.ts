@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { runNodeUntilExit } from '@proj/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { localS3, partykit, projServe, type Backend } from './backends.js'
 import { examplesOf, readmes, type Example } from './examples.js'
@@ -93,24 +93,6 @@ describe.each(runnable.map((example) => [example.title, example] as const))('%s'
 const tsx = pathToFileURL(createRequire(join(packageDir, 'package.json')).resolve('tsx')).href
 
 /** Runs a file as a user would (`node`; tsx for TypeScript and the workspace sources), in `cwd`. */
-async function run(file: string, cwd: string, env: Record<string, string>): Promise<{ exit: number | string; output: string }> {
-  const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsx, file], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exit = await new Promise<number | string>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      resolve(`still running ${EXIT_BOUND} ms after it started`)
-    }, EXIT_BOUND)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve(code ?? String(signal))
-    })
-  })
-  return { exit, output }
+function run(file: string, cwd: string, env: Record<string, string>) {
+  return runNodeUntilExit(['--conditions', 'source', '--import', tsx, file], { cwd, env, exitWithinMs: EXIT_BOUND })
 }

@@ -1,17 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type BrowserContext } from 'playwright-core'
+import { closeServer, launchChromiumProfile, listenOnLoopback } from '@proj/test-utils'
+import type { BrowserContext } from 'playwright-core'
 import { build } from 'tsup'
 import { browserBuild } from '../../tsup.config.js'
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url))
-
-/** Installed by scripts/install-chromium.sh at the repo root (Debian's chromium). */
-export const CHROMIUM = '/usr/bin/chromium'
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>proj browser test</title></head>
@@ -36,7 +33,6 @@ export interface Harness {
  * 127.0.0.1, and starts headless Chromium with a fresh profile.
  */
 export async function startHarness(): Promise<Harness> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-chromium.sh (repo root) first`)
   const work = mkdtempSync(join(tmpdir(), 'proj-browser-'))
   const outDir = join(work, 'dist')
   await build({
@@ -70,25 +66,10 @@ export async function startHarness(): Promise<Harness> {
     }
     response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' }).end(asset.body)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  const origin = await listenOnLoopback(server)
+  const context = await launchChromiumProfile(join(work, 'profile'))
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${origin}/`,
     context,
     async close() {
       await context.close().catch(() => {})
@@ -98,7 +79,3 @@ export async function startHarness(): Promise<Harness> {
   }
 }
 
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections()
-  return new Promise((resolve) => server.close(() => resolve()))
-}

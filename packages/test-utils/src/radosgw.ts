@@ -2,16 +2,16 @@
  * A throwaway single-node Ceph cluster serving S3 through radosgw, for tests: one monitor (auth none), one
  * OSD on memstore (RAM), radosgw's beast frontend on 127.0.0.1. Everything lives in a temp dir on free ports;
  * `stop()` ends rgw, then the OSD, then the monitor (stopping the monitor first makes the OSD hang), and
- * removes the dir. Recipe: ../../../shared/INFRA.md (S3).
+ * removes the dir. Recipe: shared/INFRA.md (S3).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from './free-port.js'
 
 const run = promisify(execFile)
 
@@ -29,19 +29,6 @@ export const BINARIES = ['radosgw', 'ceph-mon', 'ceph-osd', 'monmaptool', 'ceph'
 export function missingBinaries(): string[] {
   const path = (process.env.PATH ?? '').split(':')
   return BINARIES.filter((bin) => !path.some((dir) => existsSync(join(dir, bin))))
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './free-port.js'
+import { killGroupOnExit, stopGroup } from './process-group.js'
+
+export interface PartykitDevOptions {
+  /**
+   * The project folder: `partykit dev` runs there (workerd refuses source paths that climb out of its starting
+   * directory) with that folder's own `node_modules/.bin/partykit`.
+   */
+  cwd: string
+  /** `--config` (default: the folder's partykit.json). */
+  config?: string
+  /** `--var KEY=VALUE` for each entry. */
+  vars?: Record<string, string>
+  /** `--persist` dir (default: a new temp dir, removed by `stop()`). */
+  persist?: string
+  /** True once the server is up (default: an unknown room path answers 404, so the worker runs). */
+  ready?: (url: string) => Promise<boolean>
+}
+
+export interface PartykitDev {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  readonly persist: string
+  /** Stops the server and starts it again on the same port and persist dir. */
+  restart(): Promise<void>
+  /** Starts it again after `stop(false)`, on the same port and persist dir. */
+  start(): Promise<void>
+  /** Stops the server (its whole process group); `removePersist` (default) also deletes the persist dir. */
+  stop(removePersist?: boolean): Promise<void>
+}
+
+const START_TIMEOUT_MS = 60_000
+
+async function unknownRoomAnswers404(url: string): Promise<boolean> {
+  const response = await fetch(`${url}/parties/main/probe/nothing`)
+  await response.body?.cancel()
+  return response.status === 404
+}
+
+/**
+ * Starts the real `partykit dev` (workerd) offline: a free port, a temp `--persist` dir, no request.cf fetch,
+ * no hotkeys, no update check. It runs in its own process group (npm bin -> node -> esbuild + workerd), which
+ * `stop()` ends as a whole. Recipe: shared/INFRA.md (PartyKit).
+ */
+export async function startPartykitDev(options: PartykitDevOptions): Promise<PartykitDev> {
+  const { cwd, config, vars = {}, ready = unknownRoomAnswers404 } = options
+  const port = await freePort()
+  const persist = options.persist ?? (await mkdtemp(join(tmpdir(), 'proj-partykit-')))
+  const url = `http://127.0.0.1:${port}`
+  let child: ChildProcess | undefined
+
+  const kill = async () => {
+    const proc = child
+    child = undefined
+    if (proc) await stopGroup(proc)
+  }
+
+  const start = async () => {
+    let output = ''
+    const args = ['dev', '--port', String(port), '--persist', persist, '--disable-request-cf-fetch', '--no-hotkeys']
+    if (config) args.push('--config', config)
+    for (const [key, value] of Object.entries(vars)) args.push('--var', `${key}=${value}`)
+    const proc = spawn(join(cwd, 'node_modules', '.bin', 'partykit'), args, {
+      cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_UPDATE_NOTIFIER: '1', CI: '1' },
+    })
+    child = proc
+    killGroupOnExit(proc)
+    proc.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    proc.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const started = Date.now()
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`partykit dev exited with ${proc.exitCode}:\n${output}`)
+      if (output.includes('Error reloading local server') || Date.now() - started > START_TIMEOUT_MS) {
+        await kill()
+        throw new Error(`partykit dev did not start:\n${output}`)
+      }
+      try {
+        if (await ready(url)) return
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  await start()
+  return {
+    url,
+    persist,
+    async restart() {
+      await kill()
+      await start()
+    },
+    start,
+    async stop(removePersist = true) {
+      await kill()
+      if (removePersist) await rm(persist, { recursive: true, force: true })
+    },
+  }
+}
