@@ -1,21 +1,23 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { readdir, readFile, rm, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { localPeers } from './local-peers.js'
 import type { Storage } from './api.js'
 import { lockDirectory } from './directory-lock.js'
 import type { Durability } from './durability.js'
+import { joinWriteLog, type WriteLog } from './write-log.js'
 
 /**
  * Files under `<dir>/<name>/`: `files/<cid>` (immutable stored files) and `records/<name>` (meta, keybag,
  * outbox). A record is written to a temp file, renamed into place, so a crash at any point leaves the old or the
  * new record.
  *
- * Durability 'power' fsyncs a stored file before its write resolves, and a record's temp file before the rename
- * and the records folder after it. Durability 'process' skips every fsync: each write has reached the kernel
- * (write(2), rename(2)) before it resolves, which a killed process cannot undo, so a process crash loses nothing
- * acknowledged; a power loss may.
+ * Durability 'power' writes there directly: a stored file is fsync'd before its write resolves, a record's temp
+ * file before the rename and the records folder after it. Durability 'process' appends files and record changes
+ * to the write log (write-log.ts) instead, without fsync: each write has reached the kernel before it resolves,
+ * which a killed process cannot undo, so a process crash loses nothing acknowledged; a power loss may lose the
+ * latest writes (the log is cut back to its last whole entry when the database opens).
  *
  * One process at a time: `<dir>/<name>/LOCK` (see directory-lock.ts) makes a second process's open fail with
  * DatabaseLockedError. Inside the process, any number of instances may share the directory: they hold the
@@ -47,6 +49,19 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     throw error
   }
   let closed = false
+  let log: WriteLog
+  try {
+    log = joinWriteLog(root, root, toDisk)
+  } catch (error) {
+    closeSync(recordsDirFd)
+    peers.close()
+    release()
+    throw error
+  }
+  // A direct write must not be older than what the log holds (the log is replayed over files/ and records/).
+  const direct = () => {
+    if (!log.isEmpty()) log.checkpoint(toDisk)
+  }
 
   function writeAll(fd: number, bytes: Uint8Array): void {
     let offset = 0
@@ -76,7 +91,16 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     }
   }
 
+  function putRecord(record: string, bytes: Uint8Array): void {
+    if (toDisk) {
+      direct()
+      atomicWriteRecord(record, bytes)
+    } else log.append({ kind: 'record', name: record, body: bytes })
+  }
+
   function readRecordSync(record: string): Uint8Array | undefined {
+    const logged = log.readRecord(record)
+    if (logged !== undefined) return logged ?? undefined
     try {
       const buffer = readFileSync(join(recordsDir, record))
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
@@ -90,12 +114,19 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     location: root,
     async readFile(cid) {
       await gate()
-      return readOrUndefined(join(filesDir, cid))
+      return log.readFile(cid) ?? readOrUndefined(join(filesDir, cid))
     },
     // Stored files need no temp file: a torn write cannot hash to its name, every read verifies the hash,
     // and the head that names a file is written only after the file is written (and fsync'd, for 'power').
     async writeFile(cid, bytes) {
       await gate()
+      if (log.hasFile(cid)) return
+      if (!toDisk) {
+        if (existsSync(join(filesDir, cid))) return
+        log.append({ kind: 'file', name: cid, body: bytes })
+        return
+      }
+      direct()
       let fd: number
       try {
         fd = openSync(join(filesDir, cid), 'wx')
@@ -112,19 +143,24 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     },
     async deleteFile(cid) {
       await gate()
+      direct()
       await rm(join(filesDir, cid), { force: true })
     },
     async listFiles() {
       await gate()
-      return (await readdir(filesDir)).filter((f) => !f.startsWith('.'))
+      const stored = (await readdir(filesDir)).filter((f) => !f.startsWith('.'))
+      const logged = log.fileNames().filter((file) => !stored.includes(file))
+      return [...stored, ...logged]
     },
     async readRecord(record) {
       await gate()
+      const logged = log.readRecord(record)
+      if (logged !== undefined) return logged?.slice() ?? undefined
       return readOrUndefined(join(recordsDir, record))
     },
     async writeRecord(record, bytes) {
       await gate()
-      atomicWriteRecord(record, bytes)
+      putRecord(record, bytes)
       peers.announce(record)
     },
     // Synchronous from read to rename (after the gate): no other instance in this process can interleave,
@@ -134,12 +170,18 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       const current = readRecordSync(record)
       const next = change(current)
       if (next === undefined) return current
-      atomicWriteRecord(record, next)
+      putRecord(record, next)
       peers.announce(record)
       return next.slice()
     },
     async deleteRecord(record) {
       await gate()
+      if (!toDisk) {
+        log.append({ kind: 'deleted', name: record })
+        peers.announce(record)
+        return
+      }
+      direct()
       await unlink(join(recordsDir, record)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error
       })
@@ -147,7 +189,9 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     },
     async listRecords() {
       await gate()
-      return (await readdir(recordsDir)).filter((f) => !f.startsWith('.'))
+      const logged = log.recordNames()
+      const stored = (await readdir(recordsDir)).filter((f) => !f.startsWith('.') && !logged.has(f))
+      return [...stored, ...[...logged].filter(([, live]) => live).map(([name]) => name)]
     },
     watch: (listener) => peers.watch(listener),
     whileAlone: (task) => peers.whileAlone(task),
@@ -156,7 +200,11 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       closed = true
       peers.close()
       closeSync(recordsDirFd)
-      release()
+      try {
+        log.release(toDisk)
+      } finally {
+        release()
+      }
     },
   }
 }

@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { database, FormatVersionError } from '../src/index.js'
+import { decodeWriteLog, encodeWriteLogEntry, WRITE_LOG_HEADER } from '../src/format/write-log.js'
+import { tempDir } from './helpers.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
+
+describe('write log format, version 1 (format/write-log.ts)', () => {
+  it('pins the bytes of the header and of each entry kind (the CRC is zlib’s CRC-32)', () => {
+    expect(hex(WRITE_LOG_HEADER)).toBe('70726f6a6c6f6701')
+    expect(hex(encodeWriteLogEntry({ kind: 'file', name: 'bafkreia', body: Uint8Array.of(1, 2, 3) }))).toBe(
+      '0100086261666b726569610000000301020332aff476',
+    )
+    expect(hex(encodeWriteLogEntry({ kind: 'record', name: 'head.main', body: Uint8Array.of(0xa1, 0x61, 0x76, 0x01) }))).toBe(
+      '020009686561642e6d61696e00000004a1617601150da252',
+    )
+    expect(hex(encodeWriteLogEntry({ kind: 'deleted', name: 'sync.x' }))).toBe('03000673796e632e7800000000904e80a3')
+  })
+
+  it('decodes whole entries, stops at a cut-off or altered one, and refuses a newer version or another header', () => {
+    const first = encodeWriteLogEntry({ kind: 'record', name: 'a', body: Uint8Array.of(7) })
+    const second = encodeWriteLogEntry({ kind: 'deleted', name: 'b' })
+    const log = Uint8Array.from([...WRITE_LOG_HEADER, ...first, ...second])
+    const whole = decodeWriteLog(log, 'log')
+    expect(whole.entries.map(({ entry }) => entry)).toEqual([
+      { kind: 'record', name: 'a', body: Uint8Array.of(7) },
+      { kind: 'deleted', name: 'b' },
+    ])
+    expect(whole.validLength).toBe(log.length)
+    for (let cut = WRITE_LOG_HEADER.length + first.length; cut < log.length; cut++) {
+      expect(decodeWriteLog(log.subarray(0, cut), 'log').validLength).toBe(WRITE_LOG_HEADER.length + first.length)
+    }
+    const flipped = log.slice()
+    flipped[log.length - 6]! ^= 0x01
+    expect(decodeWriteLog(flipped, 'log').entries).toHaveLength(1)
+    expect(decodeWriteLog(log.subarray(0, 5), 'log').entries).toEqual([])
+    const newer = log.slice()
+    newer[7] = 2
+    expect(() => decodeWriteLog(newer, 'The write log of "x"')).toThrow(FormatVersionError)
+    expect(() => decodeWriteLog(newer, 'The write log of "x"')).toThrow('The write log of "x" has format version 2')
+    const other = log.slice()
+    other[0] = 0x50
+    expect(() => decodeWriteLog(other, 'The write log of "x"')).toThrow(/The write log of "x" is corrupt/)
+  })
+})
+
+/** Runs the crash writer with durability 'process' until it has acknowledged `count` lines, then kills it. */
+function writeThenKill(dir: string, count: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const writer = join(here, 'fixtures', 'crash-writer.ts')
+    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, writer, dir, '1', 'process'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      if (out.split('\n').length > count) child.kill('SIGKILL')
+    })
+    child.stderr.on('data', (chunk) => (err += chunk))
+    child.on('exit', (code, signal) => {
+      if (signal !== 'SIGKILL') return reject(new Error(`writer exited with ${code}: ${err}`))
+      resolve(out.split('\n').slice(0, -1))
+    })
+  })
+}
+
+async function idsIn(dir: string): Promise<Set<string>> {
+  const db = database('crash', { dir, durability: 'process' })
+  const ids = new Set((await db.allDocs()).rows.map((row) => row.key))
+  await db.close()
+  return ids
+}
+
+describe("the write log under kill -9 (durability 'process')", () => {
+  it('a log cut anywhere, or altered in its last entry, opens with a prefix of the acknowledged writes', async () => {
+    const source = tempDir()
+    const acknowledged = await writeThenKill(source, 12)
+    const logPath = join(source, 'crash', 'log')
+    expect(existsSync(logPath)).toBe(true)
+    const bytes = readFileSync(logPath)
+    const { entries, validLength } = decodeWriteLog(bytes, 'log')
+    expect(entries.length).toBeGreaterThan(2)
+    // Cut points: inside the header, at and inside each of the last three entries, and at the end.
+    const starts = entries.map(({ bodyOffset, entry }) => bodyOffset - 7 - Buffer.byteLength(entry.name))
+    const cuts = new Set([3, WRITE_LOG_HEADER.length, validLength])
+    for (const start of starts.slice(-3)) for (const delta of [0, 1, 9, 40]) cuts.add(Math.min(start + delta, validLength))
+    const present: number[] = []
+    for (const cut of [...cuts].sort((a, b) => a - b)) {
+      const copy = tempDir()
+      cpSync(source, copy, { recursive: true })
+      truncateSync(join(copy, 'crash', 'log'), cut)
+      const ids = await idsIn(copy)
+      // A prefix: no acknowledged write is present after one that is missing.
+      const kept = acknowledged.findIndex((id) => !ids.has(id))
+      const count = kept === -1 ? acknowledged.length : kept
+      expect(acknowledged.slice(count).filter((id) => ids.has(id)), `cut at ${cut}`).toEqual([])
+      present.push(count)
+      // The log was moved into files/ and records/ and deleted, and the database keeps taking writes.
+      expect(existsSync(join(copy, 'crash', 'log'))).toBe(false)
+    }
+    // Longer logs keep more, and the whole log keeps every acknowledged write.
+    expect(present).toEqual([...present].sort((a, b) => a - b))
+    expect(present.at(-1)).toBe(acknowledged.length)
+
+    const flipped = tempDir()
+    cpSync(source, flipped, { recursive: true })
+    const damaged = readFileSync(join(flipped, 'crash', 'log'))
+    damaged[starts.at(-1)! + 3]! ^= 0x40
+    writeFileSync(join(flipped, 'crash', 'log'), damaged)
+    const ids = await idsIn(flipped)
+    const kept = acknowledged.findIndex((id) => !ids.has(id))
+    expect(acknowledged.slice(kept === -1 ? acknowledged.length : kept).filter((id) => ids.has(id))).toEqual([])
+    // Everything before the altered entry is kept.
+    expect(kept === -1 ? acknowledged.length : kept).toBeGreaterThanOrEqual(present[present.length - 2] ?? 0)
+  }, 120_000)
+})
