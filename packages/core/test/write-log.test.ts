@@ -122,3 +122,29 @@ describe("the write log under kill -9 (durability 'process')", () => {
     expect(kept === -1 ? acknowledged.length : kept).toBeGreaterThanOrEqual(present[present.length - 2] ?? 0)
   }, 120_000)
 })
+
+describe("the write log inside one process (durability 'process')", () => {
+  it("instances share it: a 'power' instance sees the log's writes and writes after them; compaction and close leave files/ and records/ only", async () => {
+    const dir = tempDir()
+    const fast = database('shared', { dir, durability: 'process', compactEvery: 0 })
+    for (let i = 0; i < 6; i++) await fast.put({ _id: `f${i}`, i })
+    expect(existsSync(join(dir, 'shared', 'log'))).toBe(true)
+    const safe = database('shared', { dir, durability: 'power', compactEvery: 0 })
+    expect((await safe.allDocs()).rows.map((row) => row.key)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5'])
+    await safe.put({ _id: 's0' })
+    // The 'power' write moved the log into files/ and records/ first, durably.
+    expect(existsSync(join(dir, 'shared', 'log'))).toBe(false)
+    await fast.put({ _id: 'f6' })
+    await safe.close()
+    expect((await fast.allDocs()).rows.map((row) => row.key)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 's0'])
+    const before = (await fast.info()).files.count
+    await fast.compact()
+    expect((await fast.info()).files.count).toBeLessThan(before)
+    await fast.put({ _id: 'f7' })
+    await fast.close()
+    expect(existsSync(join(dir, 'shared', 'log'))).toBe(false)
+    const reopened = database('shared', { dir })
+    expect((await reopened.allDocs()).rows).toHaveLength(9)
+    await reopened.close()
+  })
+})
