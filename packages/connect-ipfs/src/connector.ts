@@ -1,5 +1,6 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaStore } from '@proj/core/connector'
+import { checkTargetKeys, describe, OptionError, splitConnectOptions } from '@proj/core/kit'
 import { ipfsFiles, type IpfsFilesOptions } from './files.js'
 import { createSnapshot, ReadOnlyError, snapshotConnector, type SnapshotConnectorOptions } from './snapshot.js'
 
@@ -84,24 +85,27 @@ function localMeta(): MetaStore {
 
 export const connect = {
   /**
-   * Replicates `db` through IPFS: `{ client, gateway, meta? }` writes through w3up, `{ gateway, snapshot }`
-   * reads a published snapshot. The other options (`branch`, `pollInterval`, …) go to `db.connect`.
+   * Replicates `db` through IPFS: the target `{ client, gateway, meta? }` writes through w3up,
+   * `{ gateway, snapshot }` reads a published snapshot. `options` are core's sync options (`branch`,
+   * `pollInterval`, …), as for every `connect.*`.
    */
-  ipfs(db: Pick<Database, 'connect' | 'name'>, options: ConnectIpfsOptions & SyncOptions): IpfsSync {
+  ipfs(db: Pick<Database, 'connect' | 'name'>, target: ConnectIpfsOptions, options?: SyncOptions): IpfsSync {
     if (!db || typeof db.connect !== 'function') throw new TypeError(`Invalid database: ${String(db)}`)
-    const { client, gateway, meta, snapshot, fetch, ...syncOptions } = options as Partial<IpfsConnectorOptions> &
-      Partial<SnapshotConnectorOptions> &
-      SyncOptions
-    void client, gateway, fetch
+    if (target === null || typeof target !== 'object') {
+      throw new OptionError('connect.ipfs', 'target', `the target must be { client, gateway, meta? } or { gateway, snapshot }, got ${describe(target)}`)
+    }
+    checkTargetKeys('connect.ipfs', target, ['client', 'gateway', 'meta', 'snapshot', 'fetch'])
+    const { sync: syncOptions } = splitConnectOptions<object>('connect.ipfs', options, [])
+    const { meta, snapshot } = target as Partial<IpfsConnectorOptions> & Partial<SnapshotConnectorOptions>
     if (snapshot !== undefined) {
-      const sync = db.connect(snapshotConnector(options as SnapshotConnectorOptions), syncOptions)
+      const sync = db.connect(snapshotConnector(target as SnapshotConnectorOptions), syncOptions)
       return Object.assign(sync, {
         snapshot: async () => snapshot,
       })
     }
     const metaStore = meta ?? localMeta()
-    const files = ipfsFiles(options as IpfsConnectorOptions)
-    const sync = db.connect(ipfsConnector({ ...(options as IpfsConnectorOptions), meta: metaStore }), syncOptions)
+    const files = ipfsFiles(target as IpfsConnectorOptions)
+    const sync = db.connect(ipfsConnector({ ...(target as IpfsConnectorOptions), meta: metaStore }), syncOptions)
     return Object.assign(sync, {
       async snapshot() {
         await sync.flush()

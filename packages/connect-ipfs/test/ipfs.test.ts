@@ -170,7 +170,7 @@ describe('connect.ipfs with a core database', () => {
     const meta = new MemoryConnector()
     // Memory databases with the same name and dir share storage: each device gets its own dir.
     const db = database(name, { storage: 'memory', dir: '/device-a' })
-    const sync = connect.ipfs(db, { client, gateway: backend.gateway, meta, pollInterval: 0 })
+    const sync = connect.ipfs(db, { client, gateway: backend.gateway, meta }, { pollInterval: 0 })
     await sync.ready
     await db.put({ _id: 'a', title: 'milk' })
     await sync.flush()
@@ -181,7 +181,7 @@ describe('connect.ipfs with a core database', () => {
     await db.close()
 
     const copy = database(link.db!, { storage: 'memory', dir: '/device-b', key: link.key })
-    const reader = connect.ipfs(copy, { gateway: backend.gateway, snapshot: link.snapshot!, pollInterval: 0 })
+    const reader = connect.ipfs(copy, { gateway: backend.gateway, snapshot: link.snapshot! }, { pollInterval: 0 })
     await reader.ready
     expect(await copy.get('a')).toEqual({ _id: 'a', title: 'milk' })
     await reader.close()
@@ -191,7 +191,7 @@ describe('connect.ipfs with a core database', () => {
   it('sync.snapshot() publishes the state with no meta store; a reader with the key opens it read-only', async () => {
     const name = `notes-${crypto.randomUUID()}`
     const db = database(name, { storage: 'memory', dir: '/writer' })
-    const sync = connect.ipfs(db, { client, gateway: backend.gateway, pollInterval: 0 })
+    const sync = connect.ipfs(db, { client, gateway: backend.gateway }, { pollInterval: 0 })
     await sync.ready
     await db.bulk([{ _id: 'one', n: 1 }, { _id: 'two', n: 2 }])
     await db.put({ _id: 'one', n: 'uno' })
@@ -200,7 +200,7 @@ describe('connect.ipfs with a core database', () => {
     expect(sync.status).toBe('synced')
 
     const reader = database(name, { storage: 'memory', dir: '/reader', key: await db.exportKey() })
-    const readSync = connect.ipfs(reader, { gateway: backend.gateway, snapshot, pollInterval: 0 })
+    const readSync = connect.ipfs(reader, { gateway: backend.gateway, snapshot }, { pollInterval: 0 })
     await readSync.ready
     expect((await reader.allDocs()).rows.map((row) => row.value)).toEqual([
       { _id: 'one', n: 'uno' },

@@ -1,6 +1,6 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire } from '@proj/core/kit'
+import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, splitConnectOptions } from '@proj/core/kit'
 import PartySocket from 'partysocket'
 import type { ServerMessage, WireEntry } from './protocol.js'
 
@@ -460,7 +460,7 @@ function refusedUpgrade(event: Event, what: string): Error | undefined {
   return undefined
 }
 
-/** Options of `connect.partykit`: the connector's, plus core's sync options (`branch`, `maxBackoff`, …). */
+/** Options of `connect.partykit`, flat: the connector's, plus core's sync options (`branch`, `maxBackoff`, …). */
 export type ConnectPartykitOptions = PartykitOptions & SyncOptions
 
 export const connect = {
@@ -470,17 +470,17 @@ export const connect = {
    */
   partykit(db: Pick<Database, 'name' | 'connect'>, host: string, options: ConnectPartykitOptions = {}): Sync {
     if (!db || typeof db.connect !== 'function') throw new TypeError(`connect.partykit needs a database: ${String(db)}`)
-    const { room, party, token, WebSocket, fetch, timeout, maxReconnectionDelay, ...syncOptions } = options
-    const connector = partykitConnector(host, {
-      room: room ?? db.name,
-      party,
-      token,
-      WebSocket,
-      fetch,
-      timeout,
-      maxReconnectionDelay,
-    })
-    return db.connect(connector, syncOptions)
+    const { own, sync } = splitConnectOptions<PartykitOptions>('connect.partykit', options, [
+      'room',
+      'party',
+      'token',
+      'WebSocket',
+      'fetch',
+      'timeout',
+      'maxReconnectionDelay',
+    ])
+    const connector = partykitConnector(host, { ...own, room: own.room ?? db.name })
+    return db.connect(connector, sync)
   },
 }
 

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3'
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError, parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
+import { AuthError, BackendConfigError, checkTargetKeys, describe, OptionError, parseFileCid as parseCid, splitConnectOptions, verifyCid } from '@proj/core/kit'
 import { toHex } from 'multiformats/bytes'
 import { Layout, checksumOf, mapLimit } from './keys.js'
 
@@ -318,13 +318,22 @@ export function s3Connector(options: S3ConnectorOptions): S3Connector {
 }
 
 export interface S3ConnectOptions extends S3ConnectorOptions {
-  /** Sync options (branch, pollInterval, …) passed to `db.connect`. */
+  /** @deprecated Pass sync options as the third argument, `connect.s3(db, target, options)`. */
   sync?: SyncOptions
 }
 
 export const connect = {
-  /** Replicates `db` through an S3 bucket (polled); returns the `Sync` handle. */
-  s3(db: Database, options: S3ConnectOptions): Sync {
-    return db.connect(s3Connector(options), options.sync)
+  /**
+   * Replicates `db` through an S3 bucket (polled); returns the `Sync` handle. `options` are core's sync
+   * options (`branch`, `pollInterval`, …), as for every `connect.*`.
+   */
+  s3(db: Database, target: S3ConnectOptions, options?: SyncOptions): Sync {
+    if (target === null || typeof target !== 'object') {
+      throw new OptionError('connect.s3', 'target', `the target must be { bucket, prefix?, s3? | client?, checksum? }, got ${describe(target)}`)
+    }
+    checkTargetKeys('connect.s3', target, ['bucket', 'prefix', 's3', 'client', 'checksum', 'sync'])
+    const { sync: legacy, ...connectorOptions } = target
+    const { sync } = splitConnectOptions<object>('connect.s3', { ...legacy, ...options }, [])
+    return db.connect(s3Connector(connectorOptions), sync)
   },
 }

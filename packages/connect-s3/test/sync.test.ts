@@ -21,11 +21,11 @@ afterAll(() => rm(dir, { recursive: true, force: true }))
 describe('connect.s3 end to end (radosgw)', () => {
   it('syncs two databases and restores a fresh device from the bucket', async () => {
     const name = randomName('todos')
-    const opts = { bucket, prefix: 'e2e', s3: backend.config, sync: { pollInterval: 100 } }
+    const target = { bucket, prefix: 'e2e', s3: backend.config }
     const opened: Array<{ db: Database; sync: Sync }> = []
     const open = async (device: string, key?: string) => {
       const db = database(name, { dir: join(dir, device), ...(key ? { key } : {}) })
-      const sync = connect.s3(db, opts)
+      const sync = connect.s3(db, target, { pollInterval: 100 })
       opened.push({ db, sync })
       await sync.ready
       return { db, sync }
