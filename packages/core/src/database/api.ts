@@ -1,13 +1,11 @@
 import type { Clock } from '../clock/api.js'
 import type { Connector } from '../connector/api.js'
 import type { Sync, SyncOptions, SyncStatus } from '../sync/api.js'
+import type { MapFn, QueryOptions, QueryRow } from '../index/api.js'
+import type { Doc, StoredDoc } from '../values/doc.js'
 
-/** A JSON-like document. `_id` is made (uuidv7) when absent. */
-export interface Doc {
-  _id?: string
-  [field: string]: unknown
-}
-export type StoredDoc<T extends Doc = Doc> = T & { _id: string }
+export type { Doc, StoredDoc, MapFn, QueryOptions, QueryRow }
+
 
 export type { Clock }
 
@@ -116,35 +114,6 @@ export interface AllDocsOptions {
 export interface AllDocsResult<T extends Doc = Doc> {
   rows: { key: string; value: StoredDoc<T> }[]
   clock: Clock
-}
-
-/**
- * Calls `emit(key, value?)` for each row of a document, or returns the key of its one row (Fireproof style:
- * `doc => doc.color`); returning undefined without emitting makes no row.
- */
-export type MapFn = (doc: StoredDoc, emit: (key: unknown, value?: unknown) => void) => unknown
-
-export interface QueryOptions {
-  /**
-   * The name of a map function's persisted index. Without it a map function is indexed in memory for that
-   * function object only; with it, the index is kept in the database's files under this name and survives
-   * restarts (the name is the identity: another map function source under the same name rebuilds it).
-   */
-  index?: string
-  key?: unknown
-  keys?: unknown[]
-  range?: [unknown, unknown]
-  prefix?: unknown
-  limit?: number
-  descending?: boolean
-  includeDocs?: boolean
-}
-
-export interface QueryRow<T extends Doc = Doc> {
-  id: string
-  key: unknown
-  value: unknown
-  doc?: StoredDoc<T>
 }
 
 /** A named map-function index, as Fireproof's `index(name, mapFn)`: `db.index(name, fn).query(options)`. */

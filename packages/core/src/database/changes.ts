@@ -1,5 +1,5 @@
 import type { ChangeRow } from './api.js'
-import { describe } from './validate.js'
+import { describe } from '../values/validate.js'
 
 /** Who hears of changes of the local head: head listeners (sync) on every change, subscribers with the rows. */
 export class ChangeFeed {

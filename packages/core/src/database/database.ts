@@ -22,7 +22,7 @@ import { Indexes } from './indexes.js'
 import { openState, repairHead, type OpenState } from './open.js'
 import { openStorage } from './open-storage.js'
 import { commitOps, screenWrites } from './transaction.js'
-import { checkDoc, checkId, checkName, describe } from './validate.js'
+import { checkDoc, checkId, checkName, describe } from '../values/validate.js'
 import { HistoryUnavailableError, TreeView, type Snapshot } from './view.js'
 import { WriteQueue, type Op, type PendingWrite } from './write-queue.js'
 

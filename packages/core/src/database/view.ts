@@ -21,7 +21,7 @@ import type {
   StoredDoc,
 } from './api.js'
 import { presentFiles } from '../attachments/read.js'
-import { checkId, checkOptions, describe } from './validate.js'
+import { checkId, checkOptions, describe } from '../values/validate.js'
 
 /**
  * Reading at a clock whose blocks are no longer stored locally (they were compacted away) and that no

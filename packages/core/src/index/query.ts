@@ -1,5 +1,6 @@
-import type { MapFn, QueryOptions, QueryRow, StoredDoc } from '../database/api.js'
-import { checkOptions, describe, isWellFormed, normalizeValue } from '../database/validate.js'
+import type { MapFn, QueryOptions, QueryRow } from './api.js'
+import type { StoredDoc } from '../values/doc.js'
+import { checkOptions, describe, isWellFormed, normalizeValue } from '../values/validate.js'
 import { collate } from './collate.js'
 
 export type Mapper = (doc: StoredDoc) => [unknown, unknown][]
