@@ -16,7 +16,7 @@ beforeAll(async () => {
 runConnectorTests('s3 (radosgw)', async () => {
   const make = () => s3Connector({ bucket, prefix: 'apps/todo/', s3: backend.config })
   return { connector: make(), peer: async () => make() }
-})
+}, { subscribe: false })
 
 describe('s3 (radosgw) storage', () => {
   it('radosgw refuses bytes that do not hash to the CID they are uploaded under', async () => {

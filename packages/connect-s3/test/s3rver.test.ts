@@ -15,4 +15,4 @@ afterAll(() => backend?.stop())
 runConnectorTests('s3 (s3rver)', async () => {
   const make = () => s3Connector({ bucket, prefix: 'quick', s3: backend.config })
   return { connector: make(), peer: async () => make() }
-})
+}, { subscribe: false })

@@ -59,9 +59,9 @@ export type ConnectorCapabilities = Pick<ConnectorFixture, 'subscribe' | 'single
  * The conformance suite every connector passes. `setup` runs before each test and makes a fresh fixture;
  * each test uses a fresh random database name, so a backend may keep its state across tests.
  *
- * The fixture's flags (`filesOnly`, `subscribe`) decide at run time which tests apply; a test that does not
- * apply passes without doing anything. Pass the same flags as `capabilities` to register only the tests that
- * apply, so the report lists exactly what was checked.
+ * A test of an optional capability the backend lacks is reported as skipped, with the reason (`[no push
+ * subscribe: …]`), never as passed. `capabilities` declares them up front (those tests then skip without a
+ * fixture being made); otherwise the fixture's flags and the connector's methods decide at run time.
  */
 export function runConnectorTests(
   title: string,
@@ -138,8 +138,8 @@ export function runConnectorTests(
         } else expect(elsewhere).toBeUndefined()
       })
 
-      it('has() tells whether the backend holds a file, without downloading it (optional: skipped when absent)', async (context) => {
-        if (!connector.has) return context.skip()
+      it('has() tells whether the backend holds a file, without downloading it (optional)', async (context) => {
+        if (!connector.has) return context.skip(`${title} has no has()`)
         const bytes = randomBytes(700)
         const cid = await fileCid(bytes)
         expect(await connector.has(db, cid)).toBe(false)
@@ -158,20 +158,24 @@ export function runConnectorTests(
       })
     })
 
-    // Only for backends with a meta half; a files-only fixture runs the file tests alone.
-    // (A describe without tests fails in vitest, so the whole block is left out when nothing applies.)
-    const leaveOut = (_name: string, _fn: () => void) => {}
-    const describeMeta = capabilities?.filesOnly ? leaveOut : describe
-    const describeSubscribe =
-      capabilities && (capabilities.filesOnly || capabilities.subscribe === false) ? leaveOut : describe
-
-    describeMeta('meta', () => {
-      const metaTest = (name: string, fn: () => Promise<void>) => {
-        it(name, async () => {
-          if (fixture.filesOnly) return
-          await fn()
-        })
+    // Optional capabilities: what a backend lacks shows as a skipped test with the reason, not as a pass.
+    const noMeta = `${title} stores files only (no meta half)`
+    const noSubscribe = `${title} has no push subscribe (sync polls it)`
+    /** A test that runs only where `lacks(fixture)` is undefined; declared lacks skip without a fixture. */
+    const optionalTest = (declared: string | undefined, lacks: () => string | undefined) => (name: string, fn: () => Promise<void>) => {
+      if (declared) {
+        it.skip(`${name} [skipped: ${declared}]`, () => {})
+        return
       }
+      it(name, async (context) => {
+        const reason = lacks()
+        if (reason) context.skip(reason)
+        await fn()
+      })
+    }
+
+    describe('meta', () => {
+      const metaTest = optionalTest(capabilities?.filesOnly ? noMeta : undefined, () => (fixture.filesOnly ? noMeta : undefined))
 
       metaTest('load of an empty branch resolves []', async () => {
         expect(await connector.load(db, branch)).toEqual([])
@@ -258,14 +262,12 @@ export function runConnectorTests(
       })
     })
 
-    describeSubscribe('subscribe', () => {
-      const pushes = () => !fixture.filesOnly && (fixture.subscribe ?? typeof connector.subscribe === 'function')
-      const subscribeTest = (name: string, fn: () => Promise<void>) => {
-        it(name, async () => {
-          if (!pushes()) return
-          await fn()
-        })
-      }
+    describe('subscribe', () => {
+      const declared = capabilities?.filesOnly ? noMeta : capabilities?.subscribe === false ? noSubscribe : undefined
+      const subscribeTest = optionalTest(declared, () => {
+        if (fixture.filesOnly) return noMeta
+        return (fixture.subscribe ?? typeof connector.subscribe === 'function') ? undefined : noSubscribe
+      })
       /** Collects every entry cid delivered to a subscription. */
       const collect = () => {
         const seen = new Set<string>()
