@@ -180,6 +180,25 @@ describe('attachments', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('a lazy device that compacts and pushes moves none of the chunks it never opened', async () => {
+    const { a, b, ca, cb, sa, sb } = await twoDevices()
+    await a.put({ _id: 'p', _files: { 'x.bin': { data: content(2 * MiB, 9), type: 'application/x' } } })
+    await sa.flush()
+    expect(ca.big(ca.uploads)).toHaveLength(2)
+    await sb.refresh()
+    await b.put({ _id: 'q', note: 'written on b' })
+    // The compaction's files name the chunk files directly; the backend holds them (a file it served comes
+    // with everything it references), so the push neither downloads nor uploads them.
+    await b.compact()
+    await sb.flush()
+    expect(cb.big(cb.downloads)).toEqual([])
+    expect(cb.big(cb.uploads)).toEqual([])
+    await sa.refresh()
+    expect(await a.get('q')).toEqual({ _id: 'q', note: 'written on b' })
+    await Promise.all([sa.close(), sb.close()])
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('a lazy device writing next to an attachment it never opened (same tree leaf, older file) moves none of its chunks', async () => {
     const { a, b, ca, cb, sa, sb } = await twoDevices()
     await a.put({ _id: 'p', _files: { 'x.bin': { data: content(2 * MiB, 8), type: 'application/x' } } })

@@ -42,6 +42,7 @@ export class BlockStore {
   readonly #sources = new Set<FileSource>()
   readonly #onFile = new Set<(cid: string) => void>()
   readonly #references = new Map<string, string[]>()
+  readonly #onRead = new Set<(file: string, references: string[]) => void>()
 
   constructor(
     readonly storage: Storage,
@@ -52,6 +53,12 @@ export class BlockStore {
   addSource(source: FileSource): () => void {
     this.#sources.add(source)
     return () => this.#sources.delete(source)
+  }
+
+  /** Called with every file this store reads (from storage or a source) and the files its header names. */
+  onFileRead(listener: (file: string, references: string[]) => void): () => void {
+    this.#onRead.add(listener)
+    return () => this.#onRead.delete(listener)
   }
 
   /** Called with the CID of every file this store writes. */
@@ -193,6 +200,7 @@ export class BlockStore {
     const { header } = await decodeCar(plain, file, { headerOnly: true })
     const references = header.locations.map(([holder]) => holder.toString())
     this.#references.set(file, references)
+    for (const listener of this.#onRead) listener(file, references)
     return references
   }
 
@@ -210,8 +218,10 @@ export class BlockStore {
       const holderKey = holder.toString()
       for (const cid of cids) this.locate(cid, holderKey)
     }
-    this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
+    const references = header.locations.map(([holder]) => holder.toString())
+    this.#references.set(file, references)
     this.#loaded.add(file)
+    for (const listener of this.#onRead) listener(file, references)
   }
 
   /**

@@ -10,7 +10,7 @@ export interface Replica {
   readonly name: string
   readonly branch: string
   /** Sync reads and uploads files, adds itself as a source of missing blocks, and seals with the key. */
-  readonly store: Pick<BlockStore, 'key' | 'addSource' | 'fileBytes' | 'fileReferences'>
+  readonly store: Pick<BlockStore, 'key' | 'addSource' | 'fileBytes' | 'fileReferences' | 'onFileRead'>
   readonly storage: Storage
   head(): HeadState | undefined
   /** Merges a remote head into the local one (one new file when the two diverged). */

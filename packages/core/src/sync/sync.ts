@@ -58,6 +58,8 @@ class SyncEngine implements Sync {
   #attempt = 0
   #cleanups: (() => void)[] = []
   #rejectReady: (error: unknown) => void = () => {}
+  /** Files this backend served whose header this device has not read yet (see onFileRead in #start). */
+  readonly #servedHere = new Set<string>()
   readonly #onClosed: (() => void) | undefined
 
   constructor(replica: Promise<Replica>, connector: Connector, options: SyncOptions, onClosed?: () => void) {
@@ -157,6 +159,7 @@ class SyncEngine implements Sync {
           // meta entry names a file only after its whole closure was uploaded): never upload it back.
           if (bytes) {
             this.#outbox.markComplete(cid)
+            this.#servedHere.add(cid)
             this.#progress.download.files++
             this.#progress.download.bytes += bytes.length
             this.#emitProgress()
@@ -165,6 +168,12 @@ class SyncEngine implements Sync {
         } catch (error) {
           throw this.#fail('download', error)
         }
+      }),
+      // The files a served file names are held here too (its whole closure was uploaded before any entry named
+      // it): a lazy device that never read them (attachment chunks) must not download them to walk them.
+      replica.store.onFileRead((file, references) => {
+        if (!this.#servedHere.delete(file)) return
+        for (const reference of references) this.#outbox.markComplete(reference)
       }),
       // Compaction keeps local files this backend does not hold yet: deleting them would lose what they carry.
       replica.retainFiles((file) => !this.#closed && !this.#outbox.isHeld(file)),
