@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,18 +16,23 @@ export interface Result {
 
 /** Runs `proj <args>` as a user does, in its own node process (the sources, through the `source` condition). */
 export function proj(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, bin, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  })
+  child.stdin.end(options.input ?? '')
+  return outcome(child)
+}
+
+/** The child's exit code and everything it wrote, once it has closed its output. */
+function outcome(child: ChildProcess): Promise<Result> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, bin, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env },
-    })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.stdout?.on('data', (chunk) => (stdout += chunk))
+    child.stderr?.on('data', (chunk) => (stderr += chunk))
     child.on('error', fail)
     child.on('close', (code) => done({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
   })
 }
 
@@ -62,13 +67,5 @@ export function serve(args: string[]): Promise<{ url: string; stop: () => Promis
 export function projInTerminal(args: string[]): Promise<Result> {
   const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`
   const command = [process.execPath, '--conditions', 'source', '--import', tsxLoader, bin, ...args].map(quote).join(' ')
-  return new Promise((done, fail) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.on('error', fail)
-    child.on('close', (code) => done({ code, stdout, stderr }))
-  })
+  return outcome(spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] }))
 }
