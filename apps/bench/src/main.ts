@@ -197,6 +197,13 @@ const fmt = (x: number): string =>
   !Number.isFinite(x) ? String(x) : x >= 1000 ? Math.round(x).toLocaleString('en-US').replace(/,/g, ' ') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
 
 // ------------------------------------------------------------------------------------------------ run
+/** What is measured: the commit, and whether the core's sources had uncommitted changes (the bench runs sources). */
+function codeState(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: join(here, '..', '..', '..'), encoding: 'utf8' }).stdout?.trim() ?? '?'
+  const dirty = git('status', '--porcelain', '--', 'packages/core/src').split('\n').filter(Boolean).length
+  return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` with uncommitted changes in ${dirty} file(s) of packages/core/src (measured as they were)` : ', packages/core/src clean'}`
+}
+const codeAtStart = codeState()
 const started = Date.now()
 const versions = new Map<string, string>()
 const durabilities = new Map<string, string>()
@@ -325,8 +332,10 @@ const verdicts = new Map<string, { confirmed: boolean; command: string; output: 
           timeout: 3 * TIMEOUT_MS + 60_000,
           env: { ...process.env, NODE_NO_WARNINGS: '1' },
         })
-        const output = (r.stdout ?? '').trim().split('\n').pop() ?? ''
-        ran.set(key, { confirmed: r.status === 2, command, output: output || `no output (exit ${r.status ?? r.signal})` })
+        // The repro's verdict is its last line with "confirmedFailure" (peers log to stdout too).
+        const verdict = (r.stdout ?? '').split('\n').filter((l) => l.includes('"confirmedFailure"') || l.includes('"reproError"')).pop()
+        const output = verdict ?? `did not finish (${r.signal ? `killed after ${Math.round((3 * TIMEOUT_MS + 60_000) / 1000)} s` : `exit ${r.status}`}), no verdict`
+        ran.set(key, { confirmed: r.status === 2 && verdict !== undefined, command, output })
         console.log(`  ${r.status === 2 ? 'CONFIRMED' : 'not confirmed'}: ${output}`)
       }
       verdicts.set(`${s} ${w}`, ran.get(key)!)
@@ -363,12 +372,7 @@ p()
 p(`${quick ? 'QUICK run (not the committed figures)' : 'Full run'}: ${new Date().toISOString().slice(0, 16)}Z, ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}. ` +
   `N = ${N.toLocaleString('en-US')} docs of ~${meanDocBytes()} B JSON; medians of ${RUNS} run(s), each system in its own process` +
   `${quick ? ' (quick: one process per system, so peak RSS is cumulative)' : ' (one process per workload per run)'}; took ${elapsed.toFixed(0)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (other jobs share these 2 cores).`)
-{
-  // What was measured: the commit, and whether the core's sources had uncommitted changes (the bench runs sources).
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: join(here, '..', '..', '..'), encoding: 'utf8' }).stdout?.trim() ?? '?'
-  const dirty = git('status', '--porcelain', '--', 'packages/core/src').split('\n').filter(Boolean).length
-  p(`Code: commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? `, with uncommitted changes in ${dirty} file(s) of packages/core/src (measured as they were)` : ''}.`)
-}
+p(`Code: at the start ${codeAtStart}; at the end ${codeState()}.`)
 p(`Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` at the root (or \`node scripts/pnpm.mjs --filter @proj/bench run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\`).`)
 p()
 p(`Every column carries its system's durability, what an acknowledged write survives: **[power]** power-loss safe (fsync before the write resolves), ` +
