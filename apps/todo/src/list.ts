@@ -1,4 +1,4 @@
-import { NotFoundError, type Database, type StoredDoc } from '@proj/core'
+import { NotFoundError, type Attachment, type Database, type StoredDoc } from '@proj/core'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
 export type Filter = 'all' | 'active' | 'completed'
@@ -12,6 +12,10 @@ export interface ListUi {
   toggleAll: HTMLInputElement
   filters: HTMLElement
 }
+
+/** A picture outline (drawn, so it shows without an emoji font). */
+const PICTURE_ICON =
+  '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"><rect x="3" y="4" width="18" height="16" rx="2"/><circle cx="9" cy="10" r="2"/><path d="m21 16-5-5-9 9"/></svg>'
 
 const EMPTY: Record<Filter, string> = {
   all: 'Nothing to do yet. Add the first todo above.',
@@ -27,6 +31,8 @@ const EMPTY: Record<Filter, string> = {
 export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown) => void): () => void {
   const rows = new Map<string, HTMLLIElement>()
   const views = new WeakMap<HTMLLIElement, TodoView>()
+  /** Per row: the image attachment wanted (by cid) and the object URL on screen, revoked once replaced. */
+  const images = new WeakMap<HTMLLIElement, { cid?: string; url?: string }>()
   let filter: Filter = 'all'
   let scheduled = false
   let running: Promise<void> = Promise.resolve()
@@ -46,6 +52,59 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     await db.put({ ...doc, [field]: value })
   }
 
+  /** Stores `file` as the todo's `_files.image` (replacing one it had), keeping its other attachments. */
+  async function attachImage(id: string, file: File): Promise<void> {
+    if (!file.type.startsWith('image/')) throw new TypeError(`"${file.name}" is not an image (its type is "${file.type}")`)
+    let doc: StoredDoc
+    try {
+      doc = await db.get(id)
+    } catch (error) {
+      if (error instanceof NotFoundError) return
+      throw error
+    }
+    const files = doc._files && typeof doc._files === 'object' ? (doc._files as Record<string, Attachment>) : {}
+    await db.put({ ...doc, _files: { ...files, image: file } })
+  }
+
+  /**
+   * Shows the image attachment in the row's thumbnail, read with `file()` (downloaded only now, on the devices
+   * that show it) into an object URL; the URL shown before is revoked once the new one is on screen.
+   */
+  function showImage(li: HTMLLIElement, image: Attachment | undefined): void {
+    const thumb = li.querySelector<HTMLImageElement>('.thumb')!
+    const state = images.get(li) ?? {}
+    images.set(li, state)
+    if (state.cid === image?.cid) return
+    state.cid = image?.cid
+    if (!image) {
+      releaseImage(li)
+      return
+    }
+    void image.file().then(
+      (file) => {
+        if (state.cid !== image.cid) return // replaced while it was read
+        const old = state.url
+        state.url = URL.createObjectURL(file)
+        thumb.src = state.url
+        thumb.hidden = false
+        if (old) URL.revokeObjectURL(old)
+      },
+      (error: unknown) => {
+        if (state.cid === image.cid) state.cid = undefined // the next render tries again
+        onError(error)
+      },
+    )
+  }
+
+  function releaseImage(li: HTMLLIElement): void {
+    const state = images.get(li)
+    if (state?.url) URL.revokeObjectURL(state.url)
+    images.delete(li)
+    const thumb = li.querySelector<HTMLImageElement>('.thumb')!
+    thumb.hidden = true
+    thumb.removeAttribute('src')
+  }
+
   function row(id: string): HTMLLIElement {
     const li = document.createElement('li')
     li.dataset.id = id
@@ -61,7 +120,28 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     remove.className = 'delete'
     remove.setAttribute('aria-label', 'Delete')
     remove.textContent = '×'
-    li.append(toggle, title, remove)
+    const thumb = document.createElement('img')
+    thumb.className = 'thumb'
+    thumb.alt = 'Image of this todo'
+    thumb.hidden = true
+    // The file input sits inside its label, visually hidden: the label is what shows and what is clicked.
+    const attach = document.createElement('label')
+    attach.className = 'attach'
+    attach.title = 'Attach an image'
+    const picker = document.createElement('input')
+    picker.type = 'file'
+    picker.accept = 'image/*'
+    picker.className = 'image-input'
+    picker.setAttribute('aria-label', 'Attach an image')
+    attach.append(picker)
+    attach.insertAdjacentHTML('beforeend', PICTURE_ICON)
+    li.append(toggle, thumb, title, attach, remove)
+
+    picker.addEventListener('change', () => {
+      const file = picker.files?.[0]
+      picker.value = ''
+      if (file) void attachImage(id, file).catch(onError)
+    })
 
     toggle.addEventListener('change', () => void change(id, 'done', toggle.checked).catch(onError))
     remove.addEventListener('click', () => void db.del(id).catch(onError))
@@ -107,6 +187,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     li.classList.toggle('done', view.done)
     li.querySelector<HTMLInputElement>('.toggle')!.checked = view.done
     showTitle(li.querySelector<HTMLSpanElement>('.title')!, view.title)
+    showImage(li, view.image)
     li.hidden = (filter === 'active' && view.done) || (filter === 'completed' && !view.done)
   }
 
@@ -126,6 +207,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     }
     for (const [id, li] of rows) {
       if (!seen.has(id)) {
+        releaseImage(li)
         li.remove()
         rows.delete(id)
       }

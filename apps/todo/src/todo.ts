@@ -1,4 +1,4 @@
-import type { StoredDoc } from '@proj/core'
+import type { Attachment, StoredDoc } from '@proj/core'
 
 /** A todo as this page writes it: `created` orders the list (ms since epoch on the device that made it). */
 export type Todo = {
@@ -21,6 +21,8 @@ export interface TodoView {
   done: boolean
   /** Sort key; documents without a usable `created` go last. */
   created: number
+  /** The todo's picture: `_files.image` when it is an image attachment. */
+  image?: Attachment
 }
 
 export function viewOf(doc: StoredDoc): TodoView {
@@ -30,7 +32,14 @@ export function viewOf(doc: StoredDoc): TodoView {
     title: typeof title === 'string' ? title : typeof title === 'number' && Number.isFinite(title) ? String(title) : '',
     done: done === true,
     created: typeof created === 'number' && Number.isFinite(created) ? created : Number.POSITIVE_INFINITY,
+    ...imageOf(doc),
   }
+}
+
+function imageOf(doc: StoredDoc): { image?: Attachment } {
+  const files = doc._files as Record<string, Attachment> | undefined
+  const image = files && typeof files === 'object' ? files.image : undefined
+  return image && typeof image.file === 'function' && typeof image.type === 'string' && image.type.startsWith('image/') ? { image } : {}
 }
 
 /** Oldest first, then by id, so that every device shows the same order. */
