@@ -65,7 +65,12 @@ const OURS = SYSTEMS.filter(isOurs)
  * failure unless its repro, run after the bench, confirms it (exit code 2: the replica's own store lacks the docs).
  */
 const REPROS: Record<string, Partial<Record<string, string[]>>> = {
-  fireproof: { W8a: ['fireproof-replication.ts'], W8b: ['fireproof-replication.ts'] },
+  fireproof: {
+    W8a: ['fireproof-replication.ts'],
+    W8b: ['fireproof-replication.ts'],
+    W6: ['fireproof-reopen.ts', '--fresh'],
+    W9: ['fireproof-reopen.ts'],
+  },
   'pouch-leveldb': { W8a: ['pouchdb-replication.ts'], W8b: ['pouchdb-replication.ts'] },
   'pouch-memory': { W8a: ['pouchdb-replication.ts', '--adapter', 'memory'], W8b: ['pouchdb-replication.ts', '--adapter', 'memory'] },
 }
@@ -410,8 +415,8 @@ for (const w of ROWS.filter((r) => !DERIVED[r])) p(`| ${w} | ${SYSTEMS.map((s) =
 p()
 p(`## Runs without a result`)
 p()
-p(`† A run of this harness that gave no result: not a verdict on the peer. ‡ A peer failure its standalone repro confirmed (the replica's own store, read after the run, lacks documents). ` +
-  `Repros: [repro/fireproof-replication.ts](./repro/fireproof-replication.ts), [repro/pouchdb-replication.ts](./repro/pouchdb-replication.ts); a peer workload without a repro is never reported as the peer's failure.`)
+p(`† A run of this harness that gave no result: not a verdict on the peer. ‡ A peer failure its standalone repro confirmed (the repro reads the peer's own store after its run). ` +
+  `Repros: [repro/fireproof-replication.ts](./repro/fireproof-replication.ts), [repro/fireproof-reopen.ts](./repro/fireproof-reopen.ts), [repro/pouchdb-replication.ts](./repro/pouchdb-replication.ts); a peer workload without a repro is never reported as the peer's failure.`)
 p()
 let failures = 0
 for (const s of SYSTEMS)
