@@ -166,7 +166,10 @@ class SyncEngine implements Sync {
           }
           return bytes
         } catch (error) {
-          throw this.#fail('download', error)
+          const failure = this.#fail('download', error)
+          // Bad bytes are an IntegrityError wherever they are caught: by core verifying what a connector
+          // returned, or by a connector that verifies its downloads itself (S3, IPFS).
+          throw integrityFailure(failure) ?? failure
         }
       }),
       // The files a served file names are held here too (its whole closure was uploaded before any entry named
@@ -669,6 +672,14 @@ class SyncEngine implements Sync {
     if (this.#replica) await this.#saveRecord()
     await this.#connector.close?.().catch(() => {})
   }
+}
+
+/** The IntegrityError in an error's cause chain, if any. */
+function integrityFailure(error: unknown): Error | undefined {
+  for (let at = error, depth = 0; at instanceof Error && depth < 8; at = at.cause, depth++) {
+    if (at.name === 'IntegrityError') return at
+  }
+  return undefined
 }
 
 /** Network failures, 5xx and timeouts may pass; auth, missing buckets, bad bytes or a wrong key will not. */
