@@ -1,5 +1,6 @@
 import type { CID } from '../blockstore/block.js'
-import { writeCompacted, writeCompaction } from '../blockstore/compact.js'
+import { writeCompaction } from '../blockstore/compact.js'
+import { writeCompacted } from './compaction-writer.js'
 import { loadEvent } from '../clock/event.js'
 import { KeyRing } from '../crypto/key-epochs.js'
 import { ClosedError } from '../errors.js'
