@@ -6,6 +6,8 @@
  *        [--systems floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
  *   node --conditions source --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
  *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
+ *   node --conditions source --import tsx src/main.ts --attachments [--attachment-mb 100]   only W10 (attachments)
+ * A run with `ours` also runs W10 (100 MiB, quick 16 MiB; --attachment-mb N, --no-attachments).
  */
 import { fork, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -46,6 +48,41 @@ if (flag('soak-time')) {
     write: !flag('no-write'),
     out: join(here, '..', 'SOAK-TIMED.md'),
   })
+  process.exit(0)
+}
+
+/**
+ * W10 (attachments, src/attachments.ts) in a child process of its own (its RSS is its own), killed after
+ * `timeoutMs`: the report's section, or a FAILED line with the reason.
+ */
+async function runAttachments(mb: number, timeoutMs: number, command: string): Promise<string> {
+  const { attachmentSection } = await import('./attachments.js')
+  const root = mkdtempSync(join(os.tmpdir(), 'bench-attachments-'))
+  console.log(`W10 attachments: ${mb} MiB through connect.raw, against the floor ...`)
+  try {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--conditions', 'source', '--import', 'tsx', join(here, 'attachments.ts'), JSON.stringify({ root, mb })], {
+      cwd: join(here, '..'),
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      maxBuffer: 1 << 20,
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    })
+    const when = `${new Date().toISOString().slice(0, 16)}Z`
+    if (r.status !== 0) {
+      const why = r.signal ? `killed after ${timeoutMs / 1000} s` : (r.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 400)
+      console.log(`  FAILED: ${why}`)
+      return `## W10 attachments: ${mb} MiB through connect.raw\n\n${when}. Command: \`${command}\`. **FAILED**: ${why}\n`
+    }
+    return attachmentSection(JSON.parse(r.stdout.trim().split('\n').pop()!), when, command)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+if (flag('attachments')) {
+  // Only W10: `--attachments [--attachment-mb 100]`; prints its section (RESULTS.md is written by full runs).
+  const mb = Number(opt('attachment-mb', '100'))
+  console.log('\n' + (await runAttachments(mb, Number(opt('timeout', '600')) * 1000, `npm run bench -- ${argv.join(' ')}`)))
   process.exit(0)
 }
 
@@ -259,6 +296,11 @@ for (const system of SYSTEMS) {
     rmSync(root, { recursive: true, force: true })
   }
 }
+/** W10, attachments: with ours, 100 MiB (quick: 16 MiB), `--attachment-mb` to change it. */
+const attachmentReport = SYSTEMS.includes('ours') && !flag('no-attachments')
+  ? await runAttachments(Number(opt('attachment-mb', quick ? '16' : '100')), (quick ? 120 : 600) * 1000,
+      `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`)
+  : undefined
 const elapsed = (Date.now() - started) / 1000
 
 // ------------------------------------------------------------------------------------------------ report
@@ -447,6 +489,10 @@ p(`- W8: ours replicates through \`db.connect(new MemoryConnector(backend))\` (t
   `(same setup: [repro/fireproof-replication.ts](./repro/fireproof-replication.ts)). Fireproof's A is closed and reopened (untimed) after its N docs are written: attached in the ` +
   `session that wrote them, 0.24.19 leaves B unable to read them (\`missing block\`; \`repro/fireproof-replication.ts --same-session\`). PartyKit: not measured yet (hook in systems.ts / OUR_SYNC_TRANSPORTS).`)
 p()
+if (attachmentReport) {
+  p(attachmentReport.trimEnd())
+  p()
+}
 p(`## @proj/core figures for issue 3`)
 p()
 const o = (w: string) => cell('ours', w)
