@@ -12,12 +12,18 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openAsBlob, openSync, readFileSync, writeSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export interface AttachmentTask {
   root: string
   mb: number
+  /** Where the two devices meet: connect.raw over a local directory (default), connect.s3 against a throwaway
+   * radosgw, or connect.partykit against `partykit dev`, both started here on 127.0.0.1 (packages/test-utils). */
+  transport?: Transport
 }
+export type Transport = 'raw' | 's3' | 'partykit'
 
 /** One phase: MiB/s and the peak RSS above the RSS at the phase's start (MiB). */
 export interface Phase {
@@ -28,6 +34,7 @@ export interface Phase {
 export interface AttachmentResult {
   mb: number
   chunks: number
+  transport: Transport
   ours: { store: Phase; upload: Phase; download: Phase; durability: string; remoteFiles: number }
   floor: { store: Phase; upload: Phase; download: Phase }
   sha256ok: boolean
@@ -121,10 +128,46 @@ async function floor(root: string, input: string, mb: number, sha256: string): P
   return { store, upload, download, ok: hash.digest('hex') === sha256 }
 }
 
-async function ours(root: string, input: string, mb: number, sha256: string) {
-  const { database } = await import('@proj/core')
+type Sync = import('@proj/core').Sync
+type Database = import('@proj/core').Database
+interface Remote {
+  connect(db: Database): Sync
+  /** Files uploaded so far (-1: not counted). */
+  files(): number
+  stop(): Promise<void>
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+/** A workspace package's source, imported by path: the bench does not depend on the connectors it measures
+ * only on demand (their own node_modules resolve their dependencies). */
+const workspaceSource = (path: string): Promise<any> => import(pathToFileURL(join(repoRoot, path)).href)
+
+async function remoteFor(transport: Transport, root: string): Promise<Remote> {
+  if (transport === 'raw') return rawRemote(root)
+  const { startRadosgw, startPartykitDev } = await workspaceSource('packages/test-utils/src/index.ts')
+  // A 100 MiB flush takes longer than the default flush timeout on a loaded machine.
+  const syncOptions = { pollInterval: 0, flushTimeout: 1_800_000 }
+  if (transport === 's3') {
+    const gw = await startRadosgw()
+    const { connect, s3ClientConfig } = await workspaceSource('packages/connect-s3/src/index.ts')
+    const { S3Client, CreateBucketCommand } = await import(
+      pathToFileURL(createRequire(join(repoRoot, 'packages/connect-s3/package.json')).resolve('@aws-sdk/client-s3')).href
+    )
+    const s3 = s3ClientConfig({ endpoint: gw.endpoint, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } })
+    const bucket = `bench-${Date.now().toString(36)}`
+    const client = new S3Client(s3)
+    await client.send(new CreateBucketCommand({ Bucket: bucket }))
+    client.destroy()
+    return { connect: (db) => connect.s3(db, { bucket, prefix: 'bench', s3 }, syncOptions), files: () => -1, stop: () => gw.stop() }
+  }
+  const packageDir = join(repoRoot, 'packages/connect-partykit')
+  const dev = await startPartykitDev({ cwd: packageDir, config: join(packageDir, 'test/fixture/partykit.json') })
+  const { connect } = await workspaceSource('packages/connect-partykit/src/index.ts')
+  return { connect: (db) => connect.partykit(db, dev.url, syncOptions), files: () => -1, stop: () => dev.stop() }
+}
+
+async function rawRemote(root: string): Promise<Remote> {
   const { connect } = await import('@proj/connect-raw')
-  type Attachment = import('@proj/core').Attachment
   const remote = join(root, 'ours-remote')
   let remoteFiles = 0
   // connect.raw over a local directory: one file per object, fsync'd like the floor's upload.
@@ -144,24 +187,39 @@ async function ours(root: string, input: string, mb: number, sha256: string) {
       }
     },
   }
+  return { connect: (db) => connect.raw(db, fns), files: () => remoteFiles, stop: async () => {} }
+}
+
+async function ours(root: string, input: string, mb: number, sha256: string, transport: Transport) {
+  const { database } = await import('@proj/core')
+  const remote = await remoteFor(transport, root)
+  try {
+    return await oursThrough(remote, database, root, input, mb, sha256)
+  } finally {
+    await remote.stop()
+  }
+}
+
+async function oursThrough(remote: Remote, database: typeof import('@proj/core').database, root: string, input: string, mb: number, sha256: string) {
+  type Attachment = import('@proj/core').Attachment
   // Warm-up (untimed, its own database): the code paths of a put, a flush and a stream run once.
   {
     const warm = database('warm', { dir: join(root, 'warm'), compactEvery: 0 })
     await warm.put({ _id: 'w', _files: { 'w.bin': { data: new Uint8Array(2 * MiB + 1).fill(7), type: 'application/x' } } })
-    const s = connect.raw(warm, fns)
+    const s = remote.connect(warm)
     await s.flush()
     const reader = ((await warm.get('w'))._files as Record<string, Attachment>)['w.bin']!.stream().getReader()
     while (!(await reader.read()).done);
     await s.close()
     await warm.close()
-    remoteFiles = 0
   }
+  const filesBefore = remote.files()
   const a = database('video', { dir: join(root, 'device-a'), compactEvery: 0 })
   const blob = await openAsBlob(input, { type: 'video/mp4' })
   const store = await phase(mb, async () => {
     await a.put({ _id: 'v', title: 'a video', _files: { 'v.mp4': blob } })
   })
-  const syncA = connect.raw(a, fns)
+  const syncA = remote.connect(a)
   const upload = await phase(mb, async () => {
     await syncA.flush()
   })
@@ -172,9 +230,9 @@ async function ours(root: string, input: string, mb: number, sha256: string) {
   const hash = createHash('sha256')
   let size = 0
   const b = database('video', { dir: join(root, 'device-b'), key, compactEvery: 0 })
-  let syncB: ReturnType<typeof connect.raw> | undefined
+  let syncB: Sync | undefined
   const download = await phase(mb, async (sample) => {
-    syncB = connect.raw(b, fns)
+    syncB = remote.connect(b)
     await syncB.ready
     const doc = await b.get('v')
     const reader = (doc._files as Record<string, Attachment>)['v.mp4']!.stream().getReader()
@@ -190,7 +248,7 @@ async function ours(root: string, input: string, mb: number, sha256: string) {
     store,
     upload,
     download,
-    remoteFiles,
+    remoteFiles: remote.files() < 0 ? -1 : remote.files() - filesBefore,
     ok: size === mb * MiB && hash.digest('hex') === sha256,
     durability: "default ('power': fsync before put resolves)",
   }
@@ -203,11 +261,12 @@ export async function runAttachmentBench(task: AttachmentTask): Promise<Attachme
   await floor(join(task.root, 'floor-warm'), warm.path, 2, warm.sha256)
   const { path, sha256 } = bigFile(task.root, task.mb)
   const fl = await floor(task.root, path, task.mb, sha256)
-  const o = await ours(task.root, path, task.mb, sha256)
+  const o = await ours(task.root, path, task.mb, sha256, task.transport ?? 'raw')
   if (!fl.ok) throw new Error('floor: the bytes read back do not match the input')
   const { ok, remoteFiles, durability, ...phases } = o
   return {
     mb: task.mb,
+    transport: task.transport ?? 'raw',
     chunks: Math.ceil(task.mb),
     ours: { ...phases, durability, remoteFiles },
     floor: { store: fl.store, upload: fl.upload, download: fl.download },
@@ -217,18 +276,24 @@ export async function runAttachmentBench(task: AttachmentTask): Promise<Attachme
 }
 
 /** The report's section for a result (markdown). */
+const THROUGH: Record<Transport, string> = {
+  raw: "connect.raw over a local directory (each object written and fsync'd)",
+  s3: 'connect.s3 against a single-node radosgw (Ceph, memstore OSD) on 127.0.0.1',
+  partykit: 'connect.partykit against `partykit dev` (workerd, local SQLite room storage) on 127.0.0.1',
+}
+
 export function attachmentSection(r: AttachmentResult, when: string, command: string): string {
   const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
   const rows: [string, Phase, Phase][] = [
     ['store (`put` of `_files` from `fs.openAsBlob`: read, chunk, seal, write)', r.ours.store, r.floor.store],
-    ['upload (`connect.raw(...).flush()` to a local directory)', r.ours.upload, r.floor.upload],
+    [`upload (\`connect.${r.transport}(...).flush()\`)`, r.ours.upload, r.floor.upload],
     ['download + read (fresh device B: `ready`, `get`, `stream()` to the end)', r.ours.download, r.floor.download],
   ]
   const lines = [
-    `## W10 attachments: ${r.mb} MiB through connect.raw, against the crypto + fs floor`,
+    `## W10${r.transport === 'raw' ? '' : `.${r.transport}`} attachments: ${r.mb} MiB through connect.${r.transport}, against the crypto + fs floor`,
     '',
     `${when}. Command: \`${command}\`. One child process, floor first, then ours, on the same ${r.mb} MiB file of random bytes ` +
-      `(${r.chunks} chunks of 1 MiB). Durability: ours ${r.ours.durability}; connect.raw's target directory writes and fsyncs each object; ` +
+      `(${r.chunks} chunks of 1 MiB). Through ${THROUGH[r.transport]}. Durability: ours ${r.ours.durability}; ` +
       `the floor fsyncs every chunk file it writes. SHA-256 of what device B streamed ${r.sha256ok ? 'matches the input' : '**DOES NOT MATCH** the input (FAILED)'}.`,
     '',
     '| phase | ours MiB/s | floor MiB/s | ours ÷ floor (time) | ours RSS peak above phase start | floor RSS peak |',
@@ -236,8 +301,8 @@ export function attachmentSection(r: AttachmentResult, when: string, command: st
     ...rows.map(([label, o, fl]) => `| ${label} | ${f(o.mbPerS)} | ${f(fl.mbPerS)} | ${(o.ms / fl.ms).toFixed(2)}× | ${f(o.rssAboveMiB)} MiB | ${f(fl.rssAboveMiB)} MiB |`),
     '',
     `Floor per 1 MiB chunk: AES-256-GCM (WebCrypto) + SHA-256 of the ciphertext + its own file written and fsync'd (store); ` +
-      `each sealed file read and written to a second directory with fsync (upload); each read back from there, SHA-256 checked, decrypted (download + read). ` +
-      `Ours' upload wrote ${r.ours.remoteFiles} files (chunks, the document's files, meta). RSS sampled every 5 ms and at each streamed chunk; ` +
+      `each sealed file read and written to a second local directory with fsync (upload${r.transport === 'raw' ? '' : ': a local copy, no network or server, so its ratio is not like for like'}); each read back from there, SHA-256 checked, decrypted (download + read). ` +
+      `${r.ours.remoteFiles >= 0 ? `Ours' upload wrote ${r.ours.remoteFiles} files (chunks and the document's files) and the meta. ` : ''}RSS sampled every 5 ms and at each streamed chunk; ` +
       `process RSS at the start ${f(r.baselineRssMiB)} MiB.`,
     '',
   ]

@@ -6,7 +6,8 @@
  *        [--systems floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
  *   node --conditions source --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
  *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
- *   node --conditions source --import tsx src/main.ts --attachments [--attachment-mb 100]   only W10 (attachments)
+ *   node --conditions source --import tsx src/main.ts --attachments [--attachment-mb 100] [--attachment-transport raw|s3|partykit]
+ *        only W10 (attachments); s3 / partykit start radosgw / `partykit dev` on 127.0.0.1
  * A run with `ours` also runs W10 (100 MiB, quick 16 MiB; --attachment-mb N, --no-attachments).
  */
 import { fork, spawnSync } from 'node:child_process'
@@ -55,12 +56,12 @@ if (flag('soak-time')) {
  * W10 (attachments, src/attachments.ts) in a child process of its own (its RSS is its own), killed after
  * `timeoutMs`: the report's section, or a FAILED line with the reason.
  */
-async function runAttachments(mb: number, timeoutMs: number, command: string): Promise<string> {
+async function runAttachments(mb: number, timeoutMs: number, command: string, transport = 'raw'): Promise<string> {
   const { attachmentSection } = await import('./attachments.js')
   const root = mkdtempSync(join(os.tmpdir(), 'bench-attachments-'))
-  console.log(`W10 attachments: ${mb} MiB through connect.raw, against the floor ...`)
+  console.log(`W10 attachments: ${mb} MiB through connect.${transport}, against the floor ...`)
   try {
-    const r = spawnSync(process.execPath, ['--expose-gc', '--conditions', 'source', '--import', 'tsx', join(here, 'attachments.ts'), JSON.stringify({ root, mb })], {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--conditions', 'source', '--import', 'tsx', join(here, 'attachments.ts'), JSON.stringify({ root, mb, transport })], {
       cwd: join(here, '..'),
       encoding: 'utf8',
       timeout: timeoutMs,
@@ -71,7 +72,7 @@ async function runAttachments(mb: number, timeoutMs: number, command: string): P
     if (r.status !== 0) {
       const why = r.signal ? `killed after ${timeoutMs / 1000} s` : (r.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 400)
       console.log(`  FAILED: ${why}`)
-      return `## W10 attachments: ${mb} MiB through connect.raw\n\n${when}. Command: \`${command}\`. **FAILED**: ${why}\n`
+      return `## W10 attachments: ${mb} MiB through connect.${transport}\n\n${when}. Command: \`${command}\`. **FAILED**: ${why}\n`
     }
     return attachmentSection(JSON.parse(r.stdout.trim().split('\n').pop()!), when, command)
   } finally {
@@ -80,9 +81,12 @@ async function runAttachments(mb: number, timeoutMs: number, command: string): P
 }
 
 if (flag('attachments')) {
-  // Only W10: `--attachments [--attachment-mb 100]`; prints its section (RESULTS.md is written by full runs).
+  // Only W10: `--attachments [--attachment-mb 100] [--attachment-transport raw|s3|partykit]`; prints its
+  // section (RESULTS.md is written by full runs). s3 and partykit start their server here (packages/test-utils).
   const mb = Number(opt('attachment-mb', '100'))
-  console.log('\n' + (await runAttachments(mb, Number(opt('timeout', '600')) * 1000, `npm run bench -- ${argv.join(' ')}`)))
+  const transport = opt('attachment-transport', 'raw')
+  if (!['raw', 's3', 'partykit'].includes(transport)) throw new TypeError(`--attachment-transport must be raw, s3 or partykit, got ${JSON.stringify(transport)}`)
+  console.log('\n' + (await runAttachments(mb, Number(opt('timeout', '1800')) * 1000, `npm run bench -- ${argv.join(' ')}`, transport)))
   process.exit(0)
 }
 
