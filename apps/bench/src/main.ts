@@ -528,6 +528,11 @@ p()
     p(soak.trimEnd())
     p()
   }
+  // W10 through S3 / PartyKit runs only on request (--attachments --attachment-transport ...): keep those too.
+  for (const section of previous.matchAll(/\n(## W10\.(?:s3|partykit)[\s\S]*?)(?=\n## )/g)) {
+    p(section[1]!.trimEnd())
+    p()
+  }
 }
 p(`## Versions`)
 p()
