@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, inject, it } from 'vitest'
+import { readParts, seededBytes } from '@proj/test-utils'
 import { database, IntegrityError, isPermanentError, type Attachment, type Database, type Sync } from '@proj/core'
 import { connect } from '../src/index.js'
 import { startPartykit } from './partykit-dev.js'
@@ -17,18 +18,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** Deterministic content that does not compress. */
-function content(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size)
-  let x = seed * 2654435761 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 0xff
-  }
-  return bytes
-}
 
 /** A database in a temp dir of its own, synced through `server`; both closed (and the dir removed) after the test. */
 async function device(name: string, server: string, key?: string): Promise<{ db: Database; sync: Sync }> {
@@ -59,7 +48,7 @@ function sqlite(file: string, sql: string): Promise<string> {
 it('a 5 MB file put on A is read whole and streamed on a fresh device B', async () => {
   const name = `photos-${crypto.randomUUID()}`
   const a = await device(name, host)
-  const data = content(5 * MiB + 77, 1)
+  const data = seededBytes(5 * MiB + 77, 1)
   await a.db.put({ _id: 'clip', _files: { 'clip.mp4': new File([data as BlobPart], 'x', { type: 'video/mp4' }) } })
   await a.sync.flush()
 
@@ -71,9 +60,7 @@ it('a 5 MB file put on A is read whole and streamed on a fresh device B', async 
   expect(file.size).toBe(data.length)
   expect(Buffer.from(await file.arrayBuffer()).equals(data)).toBe(true)
 
-  const parts: Uint8Array[] = []
-  const reader = clip.stream().getReader()
-  for (let read = await reader.read(); !read.done; read = await reader.read()) parts.push(read.value)
+  const parts = await readParts(clip.stream())
   expect(parts.map((part) => part.length)).toEqual([MiB, MiB, MiB, MiB, MiB, 77])
   expect(Buffer.concat(parts).equals(data)).toBe(true)
 })
@@ -84,7 +71,7 @@ it('a byte flipped in a chunk in the room storage is an IntegrityError on B, per
   cleanups.push(() => server.stop())
   const name = `flip-${crypto.randomUUID()}`
   const a = await device(name, server.url)
-  await a.db.put({ _id: 'p', _files: { 'a.bin': { data: content(2 * MiB, 2), type: 'application/x' } } })
+  await a.db.put({ _id: 'p', _files: { 'a.bin': { data: seededBytes(2 * MiB, 2), type: 'application/x' } } })
   await a.sync.flush()
   await a.sync.close()
   await server.stop(false)

@@ -1,11 +1,10 @@
 // Attachments end to end through this package's connectors: a 5 MB file written on one device is read on
 // another through connect.raw (functions over a Map) and through connect.http against proj-serve's server.
 import { mkdtemp, rm } from 'node:fs/promises'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { closeServer, listenOnLoopback, seededBytes } from '@proj/test-utils'
 import { database, type Attachment, type Database } from '@proj/core'
 import { connect, type RawParams } from '../src/index.js'
 import { createStoreServer } from '../src/server.js'
@@ -32,30 +31,13 @@ function open(name: string, options: Parameters<typeof database>[1]): Database {
 }
 
 async function serve(options: { dir: string; token?: string }): Promise<string> {
-  const server: Server = createStoreServer(options)
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  cleanups.push(async () => {
-    server.closeAllConnections()
-    await new Promise((done) => server.close(done))
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-/** 5 MB and a bit of deterministic, incompressible-looking content. */
-function content(): Uint8Array {
-  const bytes = new Uint8Array(5 * MiB + 321)
-  let x = 0x9e3779b9
-  for (let i = 0; i < bytes.length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 0xff
-  }
-  return bytes
+  const server = createStoreServer(options)
+  cleanups.push(() => closeServer(server))
+  return listenOnLoopback(server)
 }
 
 async function roundTrip(a: Database, b: Database, flushA: () => Promise<unknown>, refreshB: () => Promise<unknown>) {
-  const data = content()
+  const data = seededBytes(5 * MiB + 321, 9)
   await a.put({ _id: 'clip', _files: { 'clip.mp4': new File([data as BlobPart], 'x', { type: 'video/mp4' }) } })
   await flushA()
   await refreshB()

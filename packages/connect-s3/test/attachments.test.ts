@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { readParts, seededBytes } from '@proj/test-utils'
 import { connect } from '../src/index.js'
 import { createBucket, listKeys, radosgw, randomName, type Backend } from './backends.js'
 
@@ -25,18 +26,6 @@ afterEach(async () => {
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
-/** Deterministic content that does not compress. */
-function content(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size)
-  let x = seed * 2654435761 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 0xff
-  }
-  return bytes
-}
 
 /** A database in a folder of its own, synced through connect.s3; closed after the test. */
 async function device(name: string, folder: string, key?: string): Promise<{ db: Database; sync: Sync }> {
@@ -71,7 +60,7 @@ describe('attachments through connect.s3 (radosgw)', () => {
   it('a 5 MB file put on A is read whole and streamed on a fresh device B', async () => {
     const name = randomName('photos')
     const a = await device(name, `${name}-a`)
-    const data = content(5 * MiB + 77, 1)
+    const data = seededBytes(5 * MiB + 77, 1)
     await a.db.put({ _id: 'clip', _files: { 'clip.mp4': new File([data as BlobPart], 'x', { type: 'video/mp4' }) } })
     await a.sync.flush()
     // One chunk object per whole MiB went up with the document (the 77 bytes left make a small one).
@@ -85,9 +74,7 @@ describe('attachments through connect.s3 (radosgw)', () => {
     expect(file.size).toBe(data.length)
     expect(Buffer.from(await file.arrayBuffer()).equals(data)).toBe(true)
 
-    const parts: Uint8Array[] = []
-    const reader = clip.stream().getReader()
-    for (let read = await reader.read(); !read.done; read = await reader.read()) parts.push(read.value)
+    const parts = await readParts(clip.stream())
     expect(parts.map((part) => part.length)).toEqual([MiB, MiB, MiB, MiB, MiB, 77])
     expect(Buffer.concat(parts).equals(data)).toBe(true)
   })
@@ -95,7 +82,7 @@ describe('attachments through connect.s3 (radosgw)', () => {
   it('a byte flipped in a chunk object in the bucket is refused on B with an IntegrityError', async () => {
     const name = randomName('flip')
     const a = await device(name, `${name}-a`)
-    await a.db.put({ _id: 'p', _files: { 'a.bin': { data: content(2 * MiB, 2), type: 'application/x' } } })
+    await a.db.put({ _id: 'p', _files: { 'a.bin': { data: seededBytes(2 * MiB, 2), type: 'application/x' } } })
     await a.sync.flush()
     const [chunk] = await chunkObjects(name)
     const client = new S3Client(backend.config)

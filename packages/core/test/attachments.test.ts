@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { readParts, seededBytes } from '@proj/test-utils'
 import type { Connector } from '../src/connector/api.js'
 import { database, type Attachment, type Database, type Doc } from '../src/index.js'
 import { tempDir } from './helpers.js'
@@ -8,18 +9,6 @@ import { memoryBackend } from './memory-backend.js'
 
 const MiB = 1 << 20
 
-/** Deterministic content of `size` bytes (a seeded xorshift), different per seed. */
-function content(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size)
-  let x = seed * 2654435761 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 0xff
-  }
-  return bytes
-}
 
 /** Byte equality without a element-by-element diff of megabytes. */
 function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
@@ -84,7 +73,7 @@ async function twoDevices() {
 describe('attachments', () => {
   it('a 5 MB File round-trips between two devices: metadata on get, content from file()', async () => {
     const { a, b, sa, sb } = await twoDevices()
-    const data = content(5 * MiB + 123, 1)
+    const data = seededBytes(5 * MiB + 123, 1)
     const photo = new File([data as BlobPart], 'original-name.bin', { type: 'image/jpeg', lastModified: 1_700_000_000_000 })
     await a.put({ _id: 'p', title: 'beach', _files: { 'photo.jpg': photo } })
     await sa.flush()
@@ -104,9 +93,7 @@ describe('attachments', () => {
     expect(file.lastModified).toBe(1_700_000_000_000)
     expectBytes(new Uint8Array(await file.arrayBuffer()), data)
     // stream() gives the same bytes one chunk at a time.
-    const parts: Uint8Array[] = []
-    const reader = attachment(doc, 'photo.jpg').stream().getReader()
-    for (let read = await reader.read(); !read.done; read = await reader.read()) parts.push(read.value)
+    const parts = await readParts(attachment(doc, 'photo.jpg').stream())
     expect(parts.map((part) => part.length)).toEqual([MiB, MiB, MiB, MiB, MiB, 123])
     expectBytes(new Uint8Array(Buffer.concat(parts)), data)
     // The writer reads its own copy the same way.
@@ -117,26 +104,26 @@ describe('attachments', () => {
 
   it('accepts { data, type } and an empty Blob; allDocs, changes and query see the same metadata', async () => {
     const db = database('kinds', { storage: 'memory' })
-    const data = content(3000, 2)
+    const data = seededBytes(3000, 2)
     await db.put({ _id: 'x', _files: { 'a.bin': { data, type: 'application/octet-stream' }, 'empty.txt': new Blob([], { type: 'text/plain' }) } })
     data.fill(0) // the caller's array changing later does not reach what was stored
     const doc = await db.get('x')
     expect(attachment(doc, 'a.bin')).toMatchObject({ type: 'application/octet-stream', size: 3000 })
     expect(attachment(doc, 'a.bin').lastModified).toBeUndefined()
-    expectBytes(await bytesOf(attachment(doc, 'a.bin')), content(3000, 2))
+    expectBytes(await bytesOf(attachment(doc, 'a.bin')), seededBytes(3000, 2))
     expectBytes(await bytesOf(attachment(doc, 'empty.txt')), new Uint8Array())
     const fromAll = (await db.allDocs()).rows[0]!.value._files as Record<string, Attachment>
-    expect(await bytesOf(fromAll['a.bin']!)).toEqual(content(3000, 2))
+    expect(await bytesOf(fromAll['a.bin']!)).toEqual(seededBytes(3000, 2))
     const fromChanges = (await db.changes()).rows[0]!.value._files as Record<string, Attachment>
-    expect(await bytesOf(fromChanges['a.bin']!)).toEqual(content(3000, 2))
+    expect(await bytesOf(fromChanges['a.bin']!)).toEqual(seededBytes(3000, 2))
     const fromQuery = (await db.query((d) => [d._id], { includeDocs: true })).rows[0]!.doc!._files as Record<string, Attachment>
-    expect(await bytesOf(fromQuery['a.bin']!)).toEqual(content(3000, 2))
+    expect(await bytesOf(fromQuery['a.bin']!)).toEqual(seededBytes(3000, 2))
     await db.close()
   })
 
   it('a device that never opens an attachment never downloads it; file() downloads exactly its chunk files', async () => {
     const { a, b, ca, cb, sa, sb } = await twoDevices()
-    await a.put({ _id: 'p', _files: { 'video.mp4': new Blob([content(3 * MiB, 3) as BlobPart], { type: 'video/mp4' }) } })
+    await a.put({ _id: 'p', _files: { 'video.mp4': new Blob([seededBytes(3 * MiB, 3) as BlobPart], { type: 'video/mp4' }) } })
     await sa.flush()
     const chunks = ca.big(ca.uploads)
     expect(chunks).toHaveLength(3)
@@ -144,7 +131,7 @@ describe('attachments', () => {
     const doc = await b.get('p')
     expect(doc._files).toMatchObject({ 'video.mp4': { size: 3 * MiB } })
     expect(cb.big(cb.downloads)).toEqual([])
-    expectBytes(await bytesOf(attachment(doc, 'video.mp4')), content(3 * MiB, 3))
+    expectBytes(await bytesOf(attachment(doc, 'video.mp4')), seededBytes(3 * MiB, 3))
     expect(cb.big(cb.downloads).sort()).toEqual([...chunks].sort())
     await Promise.all([sa.close(), sb.close()])
     await Promise.all([a.close(), b.close()])
@@ -152,7 +139,7 @@ describe('attachments', () => {
 
   it('an update that keeps an attachment stores and uploads nothing new for it, on either device', async () => {
     const { a, b, ca, cb, sa, sb } = await twoDevices()
-    const data = content(2 * MiB + 5, 4)
+    const data = seededBytes(2 * MiB + 5, 4)
     await a.put({ _id: 'p', title: 'one', _files: { 'x.bin': { data, type: 'application/x' } } })
     await sa.flush()
     const uploadedBefore = ca.uploads.size
@@ -182,7 +169,7 @@ describe('attachments', () => {
 
   it('a lazy device that compacts and pushes moves none of the chunks it never opened', async () => {
     const { a, b, ca, cb, sa, sb } = await twoDevices()
-    await a.put({ _id: 'p', _files: { 'x.bin': { data: content(2 * MiB, 9), type: 'application/x' } } })
+    await a.put({ _id: 'p', _files: { 'x.bin': { data: seededBytes(2 * MiB, 9), type: 'application/x' } } })
     await sa.flush()
     expect(ca.big(ca.uploads)).toHaveLength(2)
     await sb.refresh()
@@ -201,7 +188,7 @@ describe('attachments', () => {
 
   it('a lazy device writing next to an attachment it never opened (same tree leaf, older file) moves none of its chunks', async () => {
     const { a, b, ca, cb, sa, sb } = await twoDevices()
-    await a.put({ _id: 'p', _files: { 'x.bin': { data: content(2 * MiB, 8), type: 'application/x' } } })
+    await a.put({ _id: 'p', _files: { 'x.bin': { data: seededBytes(2 * MiB, 8), type: 'application/x' } } })
     await a.put({ _id: 'q', note: 'rewrites the leaf in a later file' })
     await sa.flush()
     expect(ca.big(ca.uploads)).toHaveLength(2)
@@ -222,7 +209,7 @@ describe('attachments', () => {
   it('a flipped byte in a stored chunk is an IntegrityError, locally and from a backend', async () => {
     const dir = tempDir()
     const db = database('flip', { dir, storage: 'file', compactEvery: 0 })
-    const data = content(2 * MiB, 5)
+    const data = seededBytes(2 * MiB, 5)
     await db.put({ _id: 'p', _files: { 'a.bin': { data, type: 'application/x' } } })
     const [chunk] = chunkFiles(localFiles(dir, 'flip'))
     const path = join(dir, 'flip', 'files', chunk!)
@@ -265,7 +252,7 @@ describe('attachments', () => {
   it('compaction keeps the chunks of live attachments; a delete then a compaction removes them from disk', async () => {
     const dir = tempDir()
     let db: Database = database('gc', { dir, storage: 'file', compactEvery: 0 })
-    const data = content(4 * MiB - 1000, 6)
+    const data = seededBytes(4 * MiB - 1000, 6)
     await db.put({ _id: 'p', _files: { 'a.bin': { data, type: 'application/x' } } })
     await db.put({ _id: 'q', note: 'no files' })
     expect(chunkFiles(localFiles(dir, 'gc'))).toHaveLength(4)
@@ -319,7 +306,7 @@ describe('attachments', () => {
 
   it('attachments read the same after a restart and after a compaction, from local files only', async () => {
     const dir = tempDir()
-    const data = content(MiB + 17, 7)
+    const data = seededBytes(MiB + 17, 7)
     let db: Database = database('cold', { dir, storage: 'file', compactEvery: 0 })
     const { clock } = await db.put({ _id: 'p', _files: { 'a.bin': { data, type: 'application/x', lastModified: 5 } } })
     await db.close()

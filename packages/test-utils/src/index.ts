@@ -6,3 +6,4 @@ export { startPartykitDev, type PartykitDev, type PartykitDevOptions } from './p
 export { BINARIES, missingBinaries, startRadosgw, type Radosgw } from './radosgw.js'
 export { runNodeUntilExit, type ScriptRun } from './run-until-exit.js'
 export { closeAfterEach } from './close-after-each.js'
+export { readParts, seededBytes } from './bytes.js'
