@@ -3,15 +3,13 @@
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { CHUNK_SIZE } from '../src/attachments/write.js'
-import { tempDir } from './helpers.js'
+import { tempDir, tsxLoader } from './helpers.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 const CHUNKS = 100
 const MiB = 1 << 20
 

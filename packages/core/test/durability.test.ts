@@ -1,14 +1,7 @@
-import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { database } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { runUntilKilled, tempDir } from './helpers.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-// tsx as a loader inside one node process: its CLI would fork a grandchild that outlives SIGKILL.
-const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 const KILLS = 25
 
 describe("the durability option ('process' | 'power')", () => {
@@ -49,29 +42,6 @@ describe("the durability option ('process' | 'power')", () => {
   }
 })
 
-/** Starts the writer with durability 'process', kills it at a random moment once it has acknowledged writes. */
-function writeUntilKilled(dir: string, start: number, delay: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const writer = join(here, 'fixtures', 'crash-writer.ts')
-    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, writer, dir, String(start), 'process'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    let killTimer: NodeJS.Timeout | undefined
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      if (!killTimer) killTimer = setTimeout(() => child.kill('SIGKILL'), delay)
-    })
-    child.stderr.on('data', (chunk) => (err += chunk))
-    child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL') return reject(new Error(`writer exited with ${code}: ${err}`))
-      // Only complete lines were acknowledged before the kill.
-      resolve(out.split('\n').slice(0, -1))
-    })
-  })
-}
-
 describe("durability 'process' under kill -9", () => {
   it(`keeps every acknowledged write and opens cleanly across ${KILLS} SIGKILLs at random moments`, async () => {
     const dir = tempDir()
@@ -84,7 +54,7 @@ describe("durability 'process' under kill -9", () => {
       return (seed >>> 0) / 2 ** 32
     }
     for (let round = 0; round < KILLS; round++) {
-      const ids = await writeUntilKilled(dir, round * 100_000, 1 + Math.floor(random() * 120))
+      const ids = await runUntilKilled('crash-writer.ts', [dir, String(round * 100_000), 'process'], { afterMs: 1 + Math.floor(random() * 120) })
       acknowledged.push(...ids)
       const db = database('crash', { dir, durability: 'process' })
       // Reads the newest file: a torn one would fail here with an IntegrityError.

@@ -1,15 +1,9 @@
-import { spawn } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it, vi } from 'vitest'
 import type { Connector } from '../src/connector/api.js'
 import { database, inspectBackend, KeyMismatchError, KeyRevokedError, type SyncWarning } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { runUntilKilled, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 
 /** The cause a sync failure carries (sync wraps errors in ConnectorError). */
 async function failure(promise: Promise<unknown>): Promise<Error> {
@@ -250,34 +244,13 @@ describe('key rotation', () => {
   })
 })
 
-/** Starts the rotating writer, waits for some acknowledged rotations, kills it at a random moment. */
-function rotateUntilKilled(dir: string, seed: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, join(here, 'fixtures', 'rotate-writer.ts'), dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    let killTimer: NodeJS.Timeout | undefined
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      if (!killTimer) killTimer = setTimeout(() => child.kill('SIGKILL'), 3 + (seed % 60))
-    })
-    child.stderr.on('data', (chunk) => (err += chunk))
-    child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL') return reject(new Error(`writer exited with ${code}: ${err}`))
-      resolve(out.split('\n').slice(0, -1))
-    })
-  })
-}
-
 describe('key rotation and crashes', () => {
   const KILLS = 6
   it(`a kill -9 during rotations leaves the database openable with the last or the next key, nothing lost (${KILLS} kills)`, async () => {
     const dir = tempDir()
     const acknowledged: string[] = []
     for (let round = 0; round < KILLS; round++) {
-      const lines = await rotateUntilKilled(dir, (round * 7919) % 997)
+      const lines = await runUntilKilled('rotate-writer.ts', [dir], { afterMs: 3 + (((round * 7919) % 997) % 60) })
       expect(lines.length, `round ${round}: the writer acknowledged nothing`).toBeGreaterThan(0)
       acknowledged.push(...lines.map((line) => line.split(' ')[0]!))
       const lastKey = lines.at(-1)!.split(' ')[1]!

@@ -1,15 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { database, DatabaseLockedError } from '@proj/core'
-import { dataFiles, tempDir } from './helpers.js'
+import { dataFiles, tempDir, tsxLoader } from './helpers.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-// tsx as a loader inside one node process (as crash.test.ts): SIGKILL then ends the process that holds the lock.
-const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 const NAME = 'locked'
 
 function node(dir: string, mode: 'hold' | 'try', id: string): ChildProcessWithoutNullStreams {

@@ -1,15 +1,10 @@
-import { spawn } from 'node:child_process'
 import { cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database, FormatVersionError } from '../src/index.js'
 import { decodeWriteLog, encodeWriteLogEntry, WRITE_LOG_HEADER } from '../src/format/write-log.js'
-import { tempDir } from './helpers.js'
+import { runUntilKilled, tempDir } from './helpers.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
 describe('write log format, version 1 (format/write-log.ts)', () => {
@@ -51,27 +46,6 @@ describe('write log format, version 1 (format/write-log.ts)', () => {
   })
 })
 
-/** Runs the crash writer with durability 'process' until it has acknowledged `count` lines, then kills it. */
-function writeThenKill(dir: string, count: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const writer = join(here, 'fixtures', 'crash-writer.ts')
-    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, writer, dir, '1', 'process'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      if (out.split('\n').length > count) child.kill('SIGKILL')
-    })
-    child.stderr.on('data', (chunk) => (err += chunk))
-    child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL') return reject(new Error(`writer exited with ${code}: ${err}`))
-      resolve(out.split('\n').slice(0, -1))
-    })
-  })
-}
-
 async function idsIn(dir: string): Promise<Set<string>> {
   const db = database('crash', { dir, durability: 'process' })
   const ids = new Set((await db.allDocs()).rows.map((row) => row.key))
@@ -82,7 +56,7 @@ async function idsIn(dir: string): Promise<Set<string>> {
 describe("the write log under kill -9 (durability 'process')", () => {
   it('a log cut anywhere, or altered in its last entry, opens with a prefix of the acknowledged writes', async () => {
     const source = tempDir()
-    const acknowledged = await writeThenKill(source, 12)
+    const acknowledged = await runUntilKilled('crash-writer.ts', [source, '1', 'process'], { afterLines: 12 })
     const logPath = join(source, 'crash', 'log')
     expect(existsSync(logPath)).toBe(true)
     const bytes = readFileSync(logPath)
