@@ -109,6 +109,11 @@ export interface AllDocsOptions {
   limit?: number
   /** Id order reversed (or `keys` reversed). */
   descending?: boolean
+  /**
+   * Only ids after this one in the order read (greater ascending, smaller descending): pass the last key of a
+   * page to read the next page. Not with `keys`.
+   */
+  after?: string
 }
 
 export interface AllDocsResult<T extends Doc = Doc> {

@@ -90,7 +90,7 @@ export class TreeView implements ReadView {
   }
 
   async allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
-    const { keys, limit = Infinity, descending = false } = checkAllDocsOptions(options)
+    const { keys, limit = Infinity, descending = false, after } = checkAllDocsOptions(options)
     const { root, clock, store } = await this.snapshot()
     const rows: AllDocsResult<T>['rows'] = []
     if (limit === 0) return { rows, clock }
@@ -102,7 +102,9 @@ export class TreeView implements ReadView {
       }
       return { rows, clock }
     }
-    for await (const [id, , body] of scan(store, root, { reverse: descending })) {
+    // The smallest string greater than `after` is `after + '\0'`; descending, `lt` excludes `after` itself.
+    const bounds = after === undefined ? {} : descending ? { lt: after } : { gte: after + '\u0000' }
+    for await (const [id, , body] of scan(store, root, { reverse: descending, ...bounds })) {
       if (body === null) continue
       rows.push({ key: id, value: toDoc<T>(id, body, store) })
       if (rows.length >= limit) break
@@ -201,7 +203,11 @@ export class TreeView implements ReadView {
 }
 
 function checkAllDocsOptions(options: unknown): AllDocsOptions {
-  const checked = checkOptions(options, 'allDocs()', ['keys', 'limit', 'descending']) as AllDocsOptions
+  const checked = checkOptions(options, 'allDocs()', ['keys', 'limit', 'descending', 'after']) as AllDocsOptions
+  if (checked.after !== undefined) {
+    checkId(checked.after, 'allDocs(): after')
+    if (checked.keys !== undefined) throw new TypeError(`allDocs(): after pages through ids in order, it cannot be combined with keys (after ${JSON.stringify(checked.after)})`)
+  }
   if (checked.keys !== undefined) {
     if (!Array.isArray(checked.keys)) throw new TypeError(`allDocs(): keys must be an array of ids, got ${describe(checked.keys)}`)
     checked.keys.forEach((id, i) => checkId(id, `allDocs(): keys[${i}]`))
