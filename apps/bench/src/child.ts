@@ -35,12 +35,14 @@ if (process.env.BENCH_COUNT_FS) {
 }
 
 const { runWorkload } = await import('./workloads.js')
+const { runScaleWorkload } = await import('./scale-workloads.js')
 const { loadSystem } = await import('./systems.js')
 
 let sys: Awaited<ReturnType<typeof loadSystem>> | undefined
 try {
   sys = task.system === 'floor' ? undefined : await loadSystem(task.system)
-  await send({ type: 'version', version: sys ? sys.version : `node ${process.version} WebCrypto`, durability: sys ? sys.durability : 'power-loss safe (fsync per put in W1; one fsync for the bulk)' })
+  // baseRssMb: resident after the system's modules are loaded, before any workload (the module baseline).
+  await send({ type: 'version', version: sys ? sys.version : `node ${process.version} WebCrypto`, durability: sys ? sys.durability : 'power-loss safe (fsync per put in W1; one fsync for the bulk)', baseRssMb: process.memoryUsage().rss / 2 ** 20 })
 } catch (e) {
   await send({ type: 'fatal', error: `cannot load ${task.system}: ${(e as Error).stack ?? e}` })
   process.exit(1)
@@ -54,7 +56,7 @@ process.on('unhandledRejection', (e) => {
 for (const id of task.workloads) {
   await send({ type: 'start', workload: id })
   try {
-    const m = await runWorkload(sys, id, task)
+    const m = id.startsWith('S-') && sys ? await runScaleWorkload(sys, id, task) : await runWorkload(sys, id, task)
     await send({ type: 'result', workload: id, ok: true, ...m, rssMb: peakRssMb() })
   } catch (e) {
     const err = e as Error

@@ -8,6 +8,8 @@
  *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
  *   node --conditions source --import tsx src/main.ts --attachments [--attachment-mb 100] [--attachment-transport raw|s3|partykit]
  *        only W10 (attachments); s3 / partykit start radosgw / `partykit dev` on 127.0.0.1
+ *   node --conditions source --import tsx src/main.ts --scale 10000,100000,1000000 [--systems ours,ours-process,pouch-leveldb]
+ *        how each cost grows with N (src/scale.ts): merged into SCALE.json, the Scale section of RESULTS.md
  * A run with `ours` also runs W10 (100 MiB, quick 16 MiB; --attachment-mb N, --no-attachments).
  */
 import { fork, spawnSync } from 'node:child_process'
@@ -78,6 +80,22 @@ async function runAttachments(mb: number, timeoutMs: number, command: string, tr
   } finally {
     rmSync(root, { recursive: true, force: true })
   }
+}
+
+if (flag('scale')) {
+  // Scale mode: `--scale 10000,100000,1000000`; default systems ours, ours-process, pouch-leveldb (Fireproof on
+  // request: it cannot reopen a 10k-doc bulk, see repro/fireproof-reopen.ts).
+  const { runScale } = await import('./scale.js')
+  const sizes = opt('scale', '10000,100000').split(',').map(Number)
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1000)) throw new TypeError(`--scale takes sizes of at least 1000, got ${JSON.stringify(opt('scale', ''))}`)
+  await runScale({
+    sizes,
+    systems: opt('systems', 'ours,ours-process,pouch-leveldb').split(','),
+    timeoutS: argv.includes('--timeout') ? Number(opt('timeout', '0')) : undefined,
+    write: !flag('no-write'),
+    command: `npm run bench -- ${argv.join(' ')}`,
+  })
+  process.exit(0)
 }
 
 if (flag('attachments')) {
@@ -529,7 +547,8 @@ p()
     p()
   }
   // W10 through S3 / PartyKit runs only on request (--attachments --attachment-transport ...): keep those too.
-  for (const section of previous.matchAll(/\n(## W10\.(?:s3|partykit)[\s\S]*?)(?=\n## )/g)) {
+  // The Scale section (--scale, src/scale.ts) too.
+  for (const section of previous.matchAll(/\n(## (?:W10\.(?:s3|partykit)|Scale\b)[\s\S]*?)(?=\n## )/g)) {
     p(section[1]!.trimEnd())
     p()
   }

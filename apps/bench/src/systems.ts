@@ -19,6 +19,11 @@ export interface BenchDb {
   /** Docs whose `n` is in [lo, hi] (inclusive), with their bodies; returns how many. */
   range(lo: number, hi: number): Promise<number>
   count(): Promise<number>
+  /**
+   * Up to `limit` docs (with bodies) whose ids come after `after` (from the first id when undefined), in id
+   * order: one page of a paged read of every doc. Returns the ids read.
+   */
+  page(after: string | undefined, limit: number): Promise<string[]>
   close(): Promise<void>
 }
 
@@ -93,6 +98,7 @@ async function ours(durability?: 'process' | 'power'): Promise<System> {
     scan: async () => (await db.allDocs()).rows.length,
     range: async (lo, hi) => (await db.query('n', { range: [lo, hi], includeDocs: true })).rows.length,
     count: async () => (await db.allDocs()).rows.length,
+    page: async (after, limit) => (await db.allDocs(after === undefined ? { limit } : { limit, after })).rows.map((r) => r.key),
     close: () => db.close(),
   })
   const level = durability ? { durability } : {}
@@ -190,6 +196,10 @@ async function pouch(adapter: 'memory' | 'leveldb'): Promise<System> {
     range: async (lo, hi) =>
       (await db.allDocs({ startkey: docKey(lo), endkey: docKey(hi), include_docs: true })).rows.length,
     count: async () => (await db.info()).doc_count,
+    // PouchDB's paging idiom: start at the last key read and skip it.
+    page: async (after, limit) =>
+      (await db.allDocs(after === undefined ? { limit, include_docs: true } : { startkey: after, skip: 1, limit, include_docs: true }))
+        .rows.map((r: { id: string }) => r.id),
     close: () => db.close(),
   })
   return {
@@ -249,6 +259,12 @@ async function fireproofSystem(): Promise<System> {
     scan: async () => (await db.allDocs()).rows.length,
     range: async (lo, hi) => (await db.query('n', { range: [lo, hi], includeDocs: true })).rows.length,
     count: async () => (await db.allDocs()).rows.length,
+    // Fireproof 0.24's allDocs has no start key: a page is cut from the full list (what an app would have to do).
+    page: async (after, limit) => {
+      const ids = (await db.allDocs()).rows.map((r) => r.key).sort()
+      const from = after === undefined ? 0 : ids.findIndex((id) => id > after)
+      return from < 0 ? [] : ids.slice(from, from + limit)
+    },
     close: () => db.close(),
   })
   // Fireproof reads its storage root from FP_STORAGE_URL (file store on Node).
