@@ -9,8 +9,11 @@ import type { Storage } from '../storage/api.js'
 export interface Replica {
   readonly name: string
   readonly branch: string
-  /** Sync reads and uploads files, adds itself as a source of missing blocks, and seals with the key. */
-  readonly store: Pick<BlockStore, 'key' | 'addSource' | 'fileBytes' | 'fileReferences' | 'onFileRead'>
+  /**
+   * Sync reads and uploads files, adds itself as a source of missing blocks, seals with the key, and loads the
+   * head files of remote entries it merges (see SyncEngine's #loadHeadFiles).
+   */
+  readonly store: Pick<BlockStore, 'key' | 'addSource' | 'fileBytes' | 'fileReferences' | 'onFileRead' | 'locate' | 'loadFile'>
   readonly storage: Storage
   head(): HeadState | undefined
   /** Merges a remote head into the local one (one new file when the two diverged). */

@@ -181,6 +181,13 @@ class SyncEngine implements Sync {
       // Compaction keeps local files this backend does not hold yet: deleting them would lose what they carry.
       replica.retainFiles((file) => !this.#closed && !this.#outbox.isHeld(file)),
       replica.onHead(() => {
+        // Adopting a remote entry's state (a fast-forward) leaves nothing to push: the backend holds that
+        // clock already. Saving it again would only make every other device open and merge an entry it has.
+        const head = replica.head()
+        if (head && this.#arriving && sameClock(head, this.#arriving)) {
+          this.#remoteCovers = true
+          return
+        }
         this.#remoteCovers = false
         this.#wantPush = true
         this.#setStatus(this.#status === 'offline' || this.#status === 'error' ? this.#status : 'pending')
@@ -323,6 +330,8 @@ class SyncEngine implements Sync {
     return this.#scheduler.backoff(this.#attempt++, 100)
   }
 
+  /** The remote state being merged now: a local head equal to it is on the backend already. */
+  #arriving: HeadState | undefined
   #mergeChain: Promise<void> = Promise.resolve()
   #waiting: MetaEntry[] = []
 
@@ -339,37 +348,72 @@ class SyncEngine implements Sync {
 
   async #mergeEntries(entries: MetaEntry[]): Promise<void> {
     const replica = this.#replica!
-    const opened: { entry: MetaEntry; head: HeadState }[] = []
-    for (const entry of entries) {
-      let head = this.#opened.get(entry.cid)
-      if (head === undefined) {
+    // Opened side by side: each opening is a few crypto calls, and a burst of entries opened one after the
+    // other waits out every one of them in turn (behind whatever else the process is doing).
+    const unique = [...new Map(entries.map((entry) => [entry.cid, entry])).values()]
+    const outcomes = await Promise.all(
+      unique.map(async (entry) => {
+        const known = this.#opened.get(entry.cid)
+        if (known !== undefined) return { entry, head: known }
         try {
-          head = await openHead(replica.store.key, entry, this.#db)
+          return { entry, head: await openHead(replica.store.key, entry, this.#db) }
         } catch (error) {
-          // A newer key that replaced this device's sealed it: nothing this device writes will be accepted.
-          if ((error as Error)?.name === 'KeyRevokedError') throw error
-          // Sealed with a key this device rotated away: refused, yet it shows this device's key belongs here.
-          if ((error as { supersededKey?: unknown })?.supersededKey === true) this.#superseded.add(entry.cid)
-          // Opening is local work (hash, decrypt, decode): a failure means the entry itself is bad. A stranger
-          // writing with another key, or garbage under a valid name, must not disturb this device: the entry
-          // is never applied, and reported once as a warning while everything else syncs on.
-          this.#opened.set(entry.cid, null)
-          this.#skip(entry.cid, error)
-          continue
+          return { entry, head: null, error }
         }
-        this.#opened.set(entry.cid, head)
+      }),
+    )
+    const opened: { entry: MetaEntry; head: HeadState }[] = []
+    for (const { entry, head, error } of outcomes) {
+      if (error !== undefined) {
+        // A newer key that replaced this device's sealed it: nothing this device writes will be accepted.
+        if ((error as Error)?.name === 'KeyRevokedError') throw error
+        // Sealed with a key this device rotated away: refused, yet it shows this device's key belongs here.
+        if ((error as { supersededKey?: unknown })?.supersededKey === true) this.#superseded.add(entry.cid)
+        // Opening is local work (hash, decrypt, decode): a failure means the entry itself is bad. A stranger
+        // writing with another key, or garbage under a valid name, must not disturb this device: the entry
+        // is never applied, and reported once as a warning while everything else syncs on.
+        this.#opened.set(entry.cid, null)
+        this.#skip(entry.cid, error)
+        continue
       }
+      this.#opened.set(entry.cid, head)
       if (head) opened.push({ entry, head })
     }
     opened.sort((a, b) => b.head.height - a.head.height)
+    await this.#loadHeadFiles(opened.filter(({ entry }) => !this.#merged.has(entry.cid)).map(({ head }) => head))
     for (const { entry, head } of opened) {
       // An entry merged before is contained in the local head already: merging it again on every pull would
       // only cost work (and, where ancestry cannot be told cheaply, a needless merge event).
-      if (!this.#merged.has(entry.cid)) await replica.merge(head)
+      if (!this.#merged.has(entry.cid)) {
+        this.#arriving = head
+        try {
+          await replica.merge(head)
+        } finally {
+          this.#arriving = undefined
+        }
+      }
       this.#merged.add(entry.cid)
       const local = replica.head()
       if (local && sameClock(local, head)) this.#remoteCovers = true
     }
+  }
+
+  /**
+   * Loads the head files of the entries about to be merged, side by side. A writer's entries that arrive
+   * together (this device was busy merging) are merged newest first, and the older ones are then contained in
+   * it; but the local clock can only tell so through events it holds. Were the older entries' events never
+   * loaded, the newest would look concurrent with the local head, and the merge would write a merge event
+   * that this device must push and every other device must merge back, batch after batch. Best effort: a
+   * failure here costs at most that merge event (the merge itself loads what it needs and reports failures).
+   */
+  async #loadHeadFiles(heads: HeadState[]): Promise<void> {
+    const store = this.#replica!.store
+    const files = new Set<string>()
+    for (const head of heads) {
+      head.heads.forEach((cid, i) => store.locate(cid, head.files[i]!))
+      for (const file of head.files) files.add(file)
+    }
+    await Promise.all([...files].map((file) => store.loadFile(file).catch(() => {})))
   }
 
   #skip(cid: string, error: unknown): void {
