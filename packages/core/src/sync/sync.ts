@@ -380,11 +380,13 @@ class SyncEngine implements Sync {
       if (head) opened.push({ entry, head })
     }
     opened.sort((a, b) => b.head.height - a.head.height)
-    await this.#loadHeadFiles(opened.filter(({ entry }) => !this.#merged.has(entry.cid)).map(({ head }) => head))
+    const local = replica.head()
+    await this.#loadHeadFiles(opened.filter(({ entry, head }) => !this.#merged.has(entry.cid) && !sameClock(head, local)).map(({ head }) => head))
     for (const { entry, head } of opened) {
       // An entry merged before is contained in the local head already: merging it again on every pull would
       // only cost work (and, where ancestry cannot be told cheaply, a needless merge event).
-      if (!this.#merged.has(entry.cid)) {
+      // Nor is there anything to merge from an entry with the local clock (this device's own, echoed back).
+      if (!this.#merged.has(entry.cid) && !sameClock(head, replica.head())) {
         this.#arriving = head
         try {
           await replica.merge(head)
@@ -484,12 +486,14 @@ class SyncEngine implements Sync {
     // Every file the head needs is held by the backend (each upload succeeded), so the entry may name them.
     const entry = await sealHead(replica.store.key, head)
     const replaces = mergedIntoHead.filter((cid) => cid !== entry.cid)
+    // Known before the save: a pushing backend echoes the entry back at once, and opening it again would
+    // cost this device a decryption per push.
+    this.#opened.set(entry.cid, head)
     try {
       await this.#connector.save(this.#db, this.#branch, entry, replaces)
     } catch (error) {
       throw this.#fail('save', error)
     }
-    this.#opened.set(entry.cid, head)
     for (const cid of replaces) this.#merged.delete(cid)
     this.#merged.add(entry.cid)
     this.#remoteCovers = replica.head() === head
