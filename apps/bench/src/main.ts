@@ -82,6 +82,13 @@ async function runAttachments(mb: number, timeoutMs: number, command: string, tr
   }
 }
 
+if (flag('scale-report')) {
+  // Only renders the Scale section again from SCALE.json (after an edit of the report code, or a run cut short).
+  const { renderScale } = await import('./scale.js')
+  renderScale(undefined, { write: !flag('no-write'), command: opt('scale-command', 'npm run bench -- --scale 10000,100000,1000000') })
+  process.exit(0)
+}
+
 if (flag('scale')) {
   // Scale mode: `--scale 10000,100000,1000000`; default systems ours, ours-process, pouch-leveldb (Fireproof on
   // request: it cannot reopen a 10k-doc bulk, see repro/fireproof-reopen.ts).
@@ -476,6 +483,9 @@ p()
 p(`| workload | ${SYSTEMS.map(head).join(' | ')} |`)
 p(`|---|${SYSTEMS.map(() => '---:').join('|')}|`)
 for (const w of ROWS.filter((r) => !DERIVED[r])) p(`| ${w} | ${SYSTEMS.map((s) => { const c = cell(s, w); return c && c.rssMb ? c.rssMb.toFixed(0) : '—' }).join(' | ')} |`)
+// W6's peak includes the harness' count check, which reads every doc for ours and Fireproof (allDocs) and only
+// info().doc_count for PouchDB: the open + get alone is its own row.
+p(`| W6 open + get only (before the count check) | ${SYSTEMS.map((s) => { const v = cell(s, 'W6')?.extra?.['peak RSS at get MB']; return typeof v === 'number' ? v.toFixed(0) : '—' }).join(' | ')} |`)
 p()
 p(`## Runs without a result`)
 p()
