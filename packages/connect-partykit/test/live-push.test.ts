@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, expect, inject, it } from 'vitest'
+import { database, type Database, type Sync } from '@proj/core'
+import type { Connector } from '@proj/core/connector'
+import { partykitConnector } from '../src/index.js'
+
+// Live sync through the real `partykit dev`: what A writes reaches B through the server's push alone (polling
+// is set to a minute, past every wait here), and B, which only follows A, never saves an entry or uploads a
+// file back: each would make A open, download and merge what it already has.
+
+const host = inject('partykitHost')
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function device(name: string, key?: string): Promise<Database> {
+  const dir = await mkdtemp(join(tmpdir(), 'proj-partykit-live-'))
+  const db = database(name, key === undefined ? { dir } : { dir, key })
+  cleanups.push(async () => {
+    await db.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  return db
+}
+
+/** A partykit connector that counts the saves and uploads going through it. */
+function counted(room: string): { connector: Connector; saves: number[]; uploads: number[] } {
+  const inner = partykitConnector(host, { room })
+  const saves: number[] = []
+  const uploads: number[] = []
+  const connector: Connector = {
+    name: inner.name,
+    id: inner.id,
+    upload: (db, cid, bytes) => (uploads.push(bytes.length), inner.upload(db, cid, bytes)),
+    download: (db, cid) => inner.download(db, cid),
+    has: (db, cid) => inner.has(db, cid),
+    save: (db, branch, entry, replaces) => (saves.push(entry.bytes.length), inner.save(db, branch, entry, replaces)),
+    load: (db, branch) => inner.load(db, branch),
+    subscribe: (db, branch, onEntries) => inner.subscribe(db, branch, onEntries),
+    onStatus: (listener) => inner.onStatus(listener),
+    close: () => inner.close(),
+  }
+  return { connector, saves, uploads }
+}
+
+function connect(db: Database, connector: Connector): Sync {
+  const sync = db.connect(connector, { pollInterval: 60_000 })
+  cleanups.push(() => sync.close())
+  return sync
+}
+
+it('a device following another through the push saves and uploads nothing back', async () => {
+  const name = `live-${crypto.randomUUID()}`
+  const a = await device(name)
+  const b = await device(name, await a.exportKey())
+  const toA = counted(name)
+  const toB = counted(name)
+  const syncA = connect(a, toA.connector)
+  const syncB = connect(b, toB.connector)
+  await Promise.all([syncA.ready, syncB.ready])
+  const seen = new Set<string>()
+  b.subscribe((rows) => rows.forEach((row) => seen.add(row.key)))
+  const writes = 12
+  for (let i = 0; i < writes; i++) await a.put({ _id: `doc-${i}`, i })
+  await expect.poll(() => seen.size, { timeout: 20_000 }).toBe(writes)
+  await syncA.flush()
+  await syncB.flush()
+  expect(await b.clock()).toEqual(await a.clock())
+  expect(toB.saves).toEqual([])
+  expect(toB.uploads).toEqual([])
+  expect((await b.allDocs()).rows).toHaveLength(writes)
+})
