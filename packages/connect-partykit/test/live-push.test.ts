@@ -36,7 +36,7 @@ function counted(room: string): { connector: Connector; saves: number[]; uploads
     id: inner.id,
     upload: (db, cid, bytes) => (uploads.push(bytes.length), inner.upload(db, cid, bytes)),
     download: (db, cid) => inner.download(db, cid),
-    has: (db, cid) => inner.has(db, cid),
+    has: (db, cid) => inner.has!(db, cid),
     save: (db, branch, entry, replaces) => (saves.push(entry.bytes.length), inner.save(db, branch, entry, replaces)),
     load: (db, branch) => inner.load(db, branch),
     subscribe: (db, branch, onEntries) => inner.subscribe(db, branch, onEntries),
