@@ -4,12 +4,17 @@ import { build, defineConfig, type Options } from 'tsup'
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number]
 
 const browserOpenStorage = fileURLToPath(new URL('./src/database/open-storage.browser.ts', import.meta.url))
+const browserAesGcm = fileURLToPath(new URL('./src/crypto/aes-gcm.browser.ts', import.meta.url))
 
-/** Swaps the Node storage opener (files, node:fs) for the browser one (IndexedDB). */
+/**
+ * Swaps the Node storage opener (files, node:fs) for the browser one (IndexedDB), and node:crypto's
+ * AES-GCM for WebCrypto's.
+ */
 const browserStorage: EsbuildPlugin = {
   name: 'proj-browser-storage',
   setup(esbuild) {
     esbuild.onResolve({ filter: /[\\/]open-storage\.js$/ }, () => ({ path: browserOpenStorage }))
+    esbuild.onResolve({ filter: /[\\/]aes-gcm\.js$/ }, () => ({ path: browserAesGcm }))
   },
 }
 

@@ -20,7 +20,8 @@ import { tempDir } from './helpers.js'
 const fixture = join(import.meta.dirname, 'fixtures', 'golden-v1')
 const key = readFileSync(join(fixture, 'key.txt'), 'utf8').trim()
 const clocks = JSON.parse(readFileSync(join(fixture, 'clocks.json'), 'utf8')) as Record<'beforeCompaction' | 'older' | 'head', Clock>
-const pinned = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'format-v1-bytes.json'), 'utf8')) as Record<string, string>
+const pinned = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'format-v2-bytes.json'), 'utf8')) as Record<string, string>
+const pinnedV1 = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'format-v1-bytes.json'), 'utf8')) as Record<string, string>
 
 /** A copy of the golden database (opening writes records and LOCK): returns its `dir` and its folder. */
 function golden(): { dir: string; root: string } {
@@ -108,11 +109,66 @@ describe('the golden database written by format version 1', () => {
   })
 })
 
-describe('pinned bytes of every encoder (format version 1)', () => {
+describe('pinned bytes of every encoder (format version 2)', () => {
   it('encodes the fixed values to the checked-in bytes', async () => {
     const encoded = Object.fromEntries(Object.entries(await encodings()).map(([name, bytes]) => [name, toHex(bytes)]))
     expect(Object.keys(encoded).sort()).toEqual(Object.keys(pinned).sort())
     for (const [name, hex] of Object.entries(pinned)) expect({ name, hex: encoded[name] }).toEqual({ name, hex })
+  })
+
+  it('writes every shape version 1 had exactly as version 1 did', async () => {
+    const encoded = Object.fromEntries(Object.entries(await encodings()).map(([name, bytes]) => [name, toHex(bytes)]))
+    for (const [name, hex] of Object.entries(pinnedV1)) expect({ name, hex: encoded[name] }).toEqual({ name, hex })
+  })
+
+  it('decodes the pinned delta event and its version 2 file', async () => {
+    const bytes = (name: string) => fromHex(pinned[name]!)
+    const { header, blocks } = await format.decodeCar(bytes('file version 2 (CAR: header, delta event)'), 'file x')
+    expect(header.v).toBe(2)
+    const deltaCid = CID.decode(bytes('delta clock event CID'))
+    expect(header.heads.map(String)).toEqual([deltaCid.toString()])
+    const event = await format.verifyBlock(blocks[0]!, 'file x')
+    const decoded = format.decodeEvent(event.value, event.cid)
+    expect(decoded).toEqual({ p: [values.head.heads[0]], h: 10, d: values.leaf.e })
+    expect(format.isDelta(decoded)).toBe(true)
+  })
+
+  it('refuses malformed delta events: two parents, a root and entries, unsorted or malformed entries', async () => {
+    const [a, b] = [values.head.heads[0]!, values.merged.heads[0]!]
+    const bad = [
+      { p: [a, b], h: 3, d: [] },
+      { p: [a], h: 3, d: [], r: values.head.root },
+      { p: [a], h: 3, d: [['b', 3, null], ['a', 3, null]] },
+      { p: [a], h: 3, d: [['a', 3, null], ['a', 3, null]] },
+      { p: [a], h: 3, d: [['a', 'x', null]] },
+      { p: [a], h: 3, d: 'entries' },
+    ]
+    for (const value of bad) {
+      const block = await format.encodeBlock(value)
+      expect(() => format.decodeEvent(dagCbor.decode(block.bytes), block.cid), JSON.stringify(value.d)).toThrow(/is not a clock event/)
+    }
+  })
+
+  it('encodes leaves from cached entry bytes exactly as dag-cbor encodes the node (random leaves)', async () => {
+    let seed = 7
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    for (let round = 0; round < 200; round++) {
+      const count = Math.floor(random() * 300)
+      const entries: format.Entry[] = []
+      for (let i = 0; i < count; i++) {
+        const body = random() < 0.2 ? null : { n: Math.floor(random() * 1e9), s: 'x'.repeat(Math.floor(random() * 40)), f: random() }
+        const meta = random() < 0.3 ? { s: [[Math.floor(random() * 9), Math.floor(random() * 1e6)] as [number, number]] } : undefined
+        entries.push(meta ? [`id-${String(i).padStart(5, '0')}`, i, body, meta] : [`id-${String(i).padStart(5, '0')}`, i, body])
+      }
+      const node: format.LeafNode = { l: 0, e: entries }
+      // Twice: the second encoding comes from the remembered entry bytes.
+      for (const pass of [1, 2]) {
+        const block = await format.encodeTreeNode(node)
+        const reference = await format.encodeBlock(node)
+        expect({ round, pass, hex: toHex(block.bytes) }).toEqual({ round, pass, hex: toHex(reference.bytes) })
+        expect(block.cid.equals(reference.cid)).toBe(true)
+      }
+    }
   })
 
   it('decodes the checked-in bytes back to the fixed values', async () => {
@@ -218,12 +274,12 @@ describe('corrupt and newer copies of the golden database', () => {
   it('a file whose header has a newer version: FormatVersionError naming the file', async () => {
     const { dir, root } = golden()
     const block = await format.encodeEvent([], 1, values.head.root)
-    const car = await format.encodeCar({ v: 2, heads: [block.cid], locations: [] } as unknown as format.FileHeader, [block])
+    const car = await format.encodeCar({ v: format.FILE_VERSION + 1, heads: [block.cid], locations: [] } as unknown as format.FileHeader, [block])
     const sealed = await seal(await importKey(keyFromString(key)), car)
     const cid = (await format.fileCid(sealed)).toString()
     renameNewest(root, sealed, cid)
     expect((await openError(dir)).message).toBe(
-      `The file ${cid} has format version 2, but this version of @proj/core reads versions up to 1: open it with a newer version`,
+      `The file ${cid} has format version 3, but this version of @proj/core reads versions up to 2: open it with a newer version`,
     )
   })
 

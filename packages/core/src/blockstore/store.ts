@@ -3,7 +3,7 @@ import type { DatabaseKey } from '../crypto/key.js'
 import { KeyRing } from '../crypto/key-epochs.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
-import { decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
+import { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
 
 /** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
 export type FileSource = (cid: string) => Promise<Uint8Array | undefined>
@@ -43,6 +43,15 @@ export class BlockStore {
   readonly #onFile = new Set<(cid: string) => void>()
   readonly #references = new Map<string, string[]>()
   readonly #onRead = new Set<(file: string, references: string[]) => void>()
+  /**
+   * Tree nodes derived from delta events (clock/root.ts), a subset of `#unsaved`: the next checkpoint writes
+   * the ones its tree reaches, `sweepDerived` drops the others once no live or pinned root reaches them.
+   */
+  readonly #derived = new Set<string>()
+  /** The tree root after each recent event, as derived or committed (a cache: derivation can repeat it). */
+  readonly #eventRoots = new Map<string, CID>()
+  /** Roots a reader is walking now (see `pin`), with a count per root. */
+  readonly #pins = new Map<string, { root: CID; count: number }>()
 
   constructor(
     readonly storage: Storage,
@@ -146,6 +155,74 @@ export class BlockStore {
     this.#unsaved.set(key, { block, links })
   }
 
+  /** Keeps a tree node derived from a delta event (see `#derived`). */
+  putDerived(block: Block, links: CID[]): void {
+    const key = block.cid.toString()
+    if (this.#blocks.has(key) || this.#raw.has(key)) return
+    this.#blocks.set(key, block)
+    this.#unsaved.set(key, { block, links })
+    this.#derived.add(key)
+  }
+
+  /** Notes the tree root after clock event `event`. */
+  noteEventRoot(event: CID | string, root: CID): void {
+    const key = event.toString()
+    this.#eventRoots.delete(key)
+    this.#eventRoots.set(key, root)
+    if (this.#eventRoots.size > EVENT_ROOTS_KEPT) this.#eventRoots.delete(this.#eventRoots.keys().next().value!)
+  }
+
+  /** The tree root after `event` when it is noted and its blocks can still be read (not swept). */
+  eventRoot(event: CID | string): CID | undefined {
+    const root = this.#eventRoots.get(event.toString())
+    return root && (this.has(root) || this.locationOf(root)) ? root : undefined
+  }
+
+  /**
+   * Keeps the derived nodes under `root` while a reader walks it; call the returned function when done.
+   * Readers of the current head need it too: a write that moves the head may sweep the tree they walk.
+   */
+  pin(root: CID): () => void {
+    const key = root.toString()
+    const pinned = this.#pins.get(key)
+    if (pinned) pinned.count++
+    else this.#pins.set(key, { root, count: 1 })
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const entry = this.#pins.get(key)
+      if (entry && --entry.count === 0) this.#pins.delete(key)
+    }
+  }
+
+  /**
+   * Drops the derived nodes that neither `live` roots nor pinned ones reach: the trees of superseded delta
+   * events, which their events can derive again. Called after a checkpoint wrote what the head reaches.
+   */
+  sweepDerived(live: CID[]): void {
+    if (this.#derived.size === 0) return
+    const reached = new Set<string>()
+    const stack = [...live, ...[...this.#pins.values()].map(({ root }) => root)].map(String)
+    while (stack.length) {
+      const key = stack.pop()!
+      if (reached.has(key) || !this.#derived.has(key)) continue
+      reached.add(key)
+      for (const link of this.#unsaved.get(key)!.links) stack.push(link.toString())
+    }
+    for (const key of this.#derived) {
+      if (reached.has(key)) continue
+      this.#derived.delete(key)
+      this.#unsaved.delete(key)
+      this.#blocks.delete(key)
+    }
+  }
+
+  /** How many derived tree nodes are held (tests check that sweeping bounds them). */
+  get derivedCount(): number {
+    return this.#derived.size
+  }
+
   loadFile(file: string): Promise<void> {
     if (this.#loaded.has(file)) return Promise.resolve()
     let loading = this.#loading.get(file)
@@ -213,6 +290,7 @@ export class BlockStore {
       if (!this.#blocks.has(key) && !this.#raw.has(key)) this.#raw.set(key, { raw, file })
       this.#place(key, file)
       this.#unsaved.delete(key)
+      this.#derived.delete(key)
     }
     for (const [holder, cids] of [...header.locations, ...(header.history ?? [])]) {
       const holderKey = holder.toString()
@@ -278,7 +356,7 @@ export class BlockStore {
       }
     }
     const header: FileHeader = {
-      v: 1,
+      v: FILE_VERSION,
       heads,
       locations: [...outside].map(([holder, cids]) => [CID.parse(holder), [...cids.values()]]),
     }
@@ -299,6 +377,7 @@ export class BlockStore {
       this.#blocks.set(key, block)
       this.#place(key, file)
       this.#unsaved.delete(key)
+      this.#derived.delete(key)
     }
     for (const [cid, files] of history) for (const holder of files) this.locate(cid, holder)
     this.#loaded.add(file)
@@ -307,6 +386,9 @@ export class BlockStore {
     return file
   }
 }
+
+/** Event roots remembered; older ones are derived again when asked for. */
+const EVENT_ROOTS_KEPT = 4096
 
 function groupByFile(history: [CID, string[]][]): [CID, CID[]][] {
   const byFile = new Map<string, Map<string, CID>>()

@@ -3,9 +3,10 @@ import type { BlockStore } from '../blockstore/store.js'
 import { compareKeys } from '../crdt/entry.js'
 import { mergeTrees } from '../crdt/merge.js'
 import { loadEvent } from './event.js'
+import { rootOf } from './root.js'
 
 /**
- * The document tree at `clock` (CID strings of clock events): the root of its event, or the merge of its
+ * The document tree at `clock` (CID strings of clock events): the tree of its event (root.ts), or the merge of its
  * events' roots taken in CID order, so that every replica resolves one clock to one tree. The merged blocks
  * stay unsaved in the store. Events this session has not seen are looked for behind `heads`.
  */
@@ -26,10 +27,10 @@ export async function resolveRoot(
   await locateEvents(store, heads, cids)
   let root: CID | undefined
   for (const cid of cids.sort((a, b) => compareKeys(a.toString(), b.toString()))) {
-    const event = await loadEvent(store, cid)
-    if (!root) root = event.r
+    const eventRoot = await rootOf(store, cid)
+    if (!root) root = eventRoot
     else {
-      const merged = await mergeTrees(store, root, event.r)
+      const merged = await mergeTrees(store, root, eventRoot)
       for (const { block, links } of merged.blocks) store.putUnsaved(block, links)
       root = merged.root
     }

@@ -1,6 +1,7 @@
 import { equals } from 'multiformats/bytes'
 import { IntegrityError, KeyMismatchError, KeyRevokedError } from '../errors.js'
 import { decodeEnvelope, encodeEnvelope, encodeEnvelopeV2, envelopeV2Prefix, IV_LENGTH, type Envelope } from '../format/envelope.js'
+import { aesGcmDecrypt, aesGcmEncrypt } from './aes-gcm.js'
 import type { DatabaseKey } from './key.js'
 import { KeyRing } from './key-epochs.js'
 
@@ -65,17 +66,13 @@ function pick(key: DatabaseKey, envelope: Envelope, label: string, database: str
   throw new KeyMismatchError(database, `${label} was sealed with another key`)
 }
 
-async function encrypt(key: DatabaseKey, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Promise<Uint8Array> {
-  const params: AesGcmParams = { name: 'AES-GCM', iv: iv as BufferSource }
-  if (additionalData) params.additionalData = additionalData as BufferSource
-  return new Uint8Array(await globalThis.crypto.subtle.encrypt(params, key.cryptoKey, plaintext as BufferSource))
+function encrypt(key: DatabaseKey, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Promise<Uint8Array> {
+  return aesGcmEncrypt(key.raw, key.cryptoKey, iv, plaintext, additionalData)
 }
 
 async function decrypt(key: DatabaseKey, { iv, ciphertext, additionalData }: Envelope, label: string): Promise<Uint8Array> {
-  const params: AesGcmParams = { name: 'AES-GCM', iv: iv as BufferSource }
-  if (additionalData) params.additionalData = additionalData as BufferSource
   try {
-    return new Uint8Array(await globalThis.crypto.subtle.decrypt(params, key.cryptoKey, ciphertext as BufferSource))
+    return await aesGcmDecrypt(key.raw, key.cryptoKey, iv, ciphertext, additionalData)
   } catch {
     throw new IntegrityError(label, 'AES-GCM authentication tag does not match')
   }

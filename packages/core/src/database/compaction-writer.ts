@@ -15,7 +15,7 @@ interface Pending {
 /**
  * Writes every block reachable from the head into new files: the leaves of the trees (documents and
  * indexes) in key order, cut into files of about `maxBytes` (neighbouring keys share a file), then the branch
- * nodes in post-order and the head events, linking only to their tree root. Every link of a file points into
+ * nodes in post-order and the head events, linking only to their tree root (`headRoots`, one per head). Every link of a file points into
  * the same file or one written before it (each header names only new files), and a lazy read needs the last
  * file plus the leaf files it touches.
  * The files are self-contained: no header points to a file older than the compaction except `keptFiles` (files
@@ -27,6 +27,7 @@ export async function writeCompacted(
   store: BlockStore,
   trees: CID[],
   heads: CID[],
+  headRoots: CID[],
   keptFiles: ReadonlySet<string> = new Set(),
   maxBytes = COMPACT_FILE_BYTES,
 ): Promise<{ files: string[]; eventFile: string; located: [CID, string][] }> {
@@ -82,7 +83,7 @@ export async function writeCompacted(
   // kept files (a connected backend does not hold them yet) are named as references of the last file, so
   // the next push, which walks references from the head files, still uploads them.
   const history: [CID, string[]][] = []
-  for (const head of heads) {
+  for (const [i, head] of heads.entries()) {
     const block = await store.get(head)
     const event = await loadEvent(store, head)
     if (seen.has(head.toString())) continue
@@ -91,7 +92,8 @@ export async function writeCompacted(
       const holders = store.locationsOf(parent)
       if (holders.length) history.push([parent, [...holders]])
     }
-    chunk.push({ block, links: [event.r] })
+    // A delta event links its parent, not a tree: here it links its tree, which this compaction wrote.
+    chunk.push({ block, links: [headRoots[i]!] })
   }
   const file = await store.commit(chunk, heads, { history, carry: [...keptFiles] })
   files.push(file)

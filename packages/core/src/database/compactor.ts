@@ -2,6 +2,7 @@ import type { CID } from '../blockstore/block.js'
 import { writeCompaction } from '../blockstore/compact.js'
 import { writeCompacted } from './compaction-writer.js'
 import { loadEvent } from '../clock/event.js'
+import { rootOf } from '../clock/root.js'
 import { KeyRing } from '../crypto/key-epochs.js'
 import { ClosedError } from '../errors.js'
 import { decodeReplicatedRecord, encodeReplicatedRecord } from '../format/replicated-record.js'
@@ -125,8 +126,10 @@ export class Compactor {
     // carry for every other device); the compaction's files name them, so the next push still uploads them.
     const retained = new Set(local.filter((file) => this.#retains(file)))
     const indexes = await this.#parts.indexes.rebuiltFor(state, head)
-    const roots = [head.root]
-    for (const cid of head.heads) roots.push((await loadEvent(store, cid)).r)
+    // The tree of each head event (the head's own tree when it has one event: a delta head's parents may be
+    // gone since an earlier compaction, and its tree is the head's).
+    const headRoots = head.heads.length === 1 ? [head.root] : await Promise.all(head.heads.map((cid) => rootOf(store, cid)))
+    const roots = [head.root, ...headRoots]
     for (const index of indexes.values()) roots.push(index.root)
     const history: [CID, string][] = []
     for (const cid of head.heads) {
@@ -136,7 +139,7 @@ export class Compactor {
       }
     }
     const unique = [...new Map(roots.map((cid) => [cid.toString(), cid])).values()]
-    const { files, eventFile, located } = await writeCompacted(store, unique, head.heads, retained)
+    const { files, eventFile, located } = await writeCompacted(store, unique, head.heads, headRoots, retained)
     const fileIndex = new Map(files.map((file, i) => [file, i]))
     await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history })
     for (const [name, index] of indexes) {
@@ -151,6 +154,9 @@ export class Compactor {
     const compacted: HeadState = { ...head, files: head.heads.map(() => eventFile) }
     await writeHead(storage, branch, compacted)
     state.head = compacted
+    // The compaction deleted the files a delta head's parents live in: the next write is a checkpoint, so
+    // no later delta derives its tree through them (the head's own tree is in the compaction's files).
+    state.deltaDepth = undefined
     const keep = new Set([...files, ...retained])
     // The key-epoch file carries the earlier keys to other devices: it is never deleted (crypto/key-epochs.ts).
     if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)

@@ -1,5 +1,6 @@
 import { uuidv7 } from 'uuidv7'
 import type { CID } from '../blockstore/block.js'
+import type { BlockStore } from '../blockstore/store.js'
 import { MissingBlockError } from '../blockstore/store.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Connector } from '../connector/api.js'
@@ -187,12 +188,12 @@ class DatabaseImpl extends TreeView implements Database {
     if (identity.kind === 'memory') {
       const index = await this.#queue.exclusive(() => this.#indexes.inMemory(state, identity.fn, map))
       const { docRoot, range } = index.snapshot()
-      return { rows: await queryIndex<T>(range, state.store, docRoot, checked) }
+      return { rows: await pinned(state.store, docRoot, () => queryIndex<T>(range, state.store, docRoot, checked)) }
     }
     const index = await this.#queue.exclusive(() => this.#indexes.persisted(state, identity.name, identity.source, map))
     const range = (gte: string | undefined, lt: string | undefined, reverse: boolean) =>
       scan(state.store, index.root, { gte, lt, reverse })
-    return { rows: await queryIndex<T>(range, state.store, index.docRoot, checked) }
+    return { rows: await pinned(state.store, index.docRoot, () => queryIndex<T>(range, state.store, index.docRoot, checked)) }
   }
 
   /** See Compactor. */
@@ -213,11 +214,13 @@ class DatabaseImpl extends TreeView implements Database {
   async at(clock: Clock): Promise<ReadView> {
     if (!Array.isArray(clock)) throw new TypeError(`at() expects a clock (an array of CID strings), got ${describe(clock)}`)
     const state = await this.#ready()
-    const root = await this.#rootAt(clock)
-    const frozen: Snapshot = { store: state.store, root, clock: [...clock] }
+    const frozen = [...clock]
+    await this.#rootAt(frozen)
+    // Resolved again at each read: a delta event's tree is derived, and a later write may sweep it (the
+    // derivation is remembered, so this is a lookup while it lasts).
     return new TreeView(this.name, async () => {
       await this.#ready()
-      return frozen
+      return { store: state.store, root: await this.#rootAt(frozen), clock: frozen }
     }, (since) => this.#rootAt(since))
   }
 
@@ -247,8 +250,11 @@ class DatabaseImpl extends TreeView implements Database {
     const state = await this.#ready()
     const root = state.head?.root ?? state.emptyRoot
     if (this.#counted?.root !== root.toString()) {
-      let count = 0
-      for await (const entry of scan(state.store, root)) if (entry[2] !== null) count++
+      const count = await pinned(state.store, root, async () => {
+        let live = 0
+        for await (const entry of scan(state.store, root)) if (entry[2] !== null) live++
+        return live
+      })
       this.#counted = { root: root.toString(), count }
     }
     const files = { count: 0, bytes: 0 }
@@ -327,6 +333,16 @@ class DatabaseImpl extends TreeView implements Database {
     for (const hook of this.#closeHooks.splice(0)) await hook().catch(() => {})
     const state = await this.#opening.catch(() => undefined)
     await state?.storage.close()
+  }
+}
+
+/** Runs a read of the tree `root` with it pinned: a write meanwhile does not sweep its derived nodes. */
+async function pinned<R>(store: BlockStore, root: CID, read: () => Promise<R>): Promise<R> {
+  const release = store.pin(root)
+  try {
+    return await read()
+  } finally {
+    release()
   }
 }
 

@@ -18,6 +18,11 @@ export class Indexes {
   readonly #branch: string
   /** Map functions of the persisted indexes queried in this session, to update or rebuild them. */
   readonly #mappers = new Map<string, Mapper>()
+  /**
+   * The document tree each persisted index reflects stays pinned: it may be a delta head's derived tree,
+   * which the next diff reads and a checkpoint would otherwise sweep.
+   */
+  readonly #pinned = new Map<string, () => void>()
   /** The in-memory indexes of unnamed map functions, per function object (see indexIdentity). */
   readonly #memoryIndexes = new WeakMap<MapFn, MemoryIndex>()
 
@@ -33,8 +38,15 @@ export class Indexes {
     // A named index built by another map function source is rebuilt, never answered from.
     if (current && current.source !== source) current = undefined
     if (current && current.docRoot.equals(docRoot)) return current
-    const from = current?.docRoot ?? state.emptyRoot
-    const { root, blocks } = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, from, docRoot)
+    let update: Awaited<ReturnType<typeof updateIndex>>
+    try {
+      update = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, current?.docRoot ?? state.emptyRoot, docRoot)
+    } catch (error) {
+      // The tree it reflects can no longer be read (compacted away, or a derived tree gone): rebuild it.
+      if (!current || !(error instanceof MissingBlockError)) throw error
+      update = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, docRoot)
+    }
+    const { root, blocks } = update
     let file = current?.file ?? ''
     if (blocks.length) file = await state.store.commit(blocks, state.head?.heads ?? [])
     else if (!current) file = state.store.locationOf(root) ?? ''
@@ -47,6 +59,9 @@ export class Indexes {
       docFile: state.store.locationOf(docRoot) ?? '',
     }
     state.indexes.set(name, next)
+    this.#pinned.get(name)?.()
+    this.#pinned.set(name, state.store.pin(docRoot))
+    // A delta head's tree is in no file yet: the record keeps the last state a reopened database can read.
     if (next.file && next.docFile) await writeIndexes(state.storage, this.#branch, state.indexes)
     return next
   }

@@ -1,7 +1,8 @@
 import type { CID } from '../blockstore/block.js'
 import { applyCompaction, readCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
-import { loadEvent } from '../clock/event.js'
+import { isDelta, loadEvent } from '../clock/event.js'
+import { rootOf } from '../clock/root.js'
 import { emptyTree, type NewBlock } from '../crdt/tree.js'
 import { followKeybag, keyLearner, loadKey } from '../crypto/keybag.js'
 import { CorruptRecordError, IntegrityError, KeyMismatchError } from '../errors.js'
@@ -20,6 +21,11 @@ export interface OpenState {
   indexes: Map<string, IndexState>
   /** Files written since the last compaction (automatic compaction runs past `compactEvery`). */
   filesSinceCompaction: number
+  /**
+   * Delta events between the head and its nearest checkpoint (see head-state.ts), when known; unknown (a
+   * head opened or adopted) makes the next write a checkpoint.
+   */
+  deltaDepth?: number
   /** The newest file could not be read when the database opened (torn, or absent): see repairHead. */
   damagedHead?: { file: string; error: unknown }
 }
@@ -129,9 +135,20 @@ async function checkHead(branch: string, store: BlockStore, storage: Storage, he
       throw error
     }
     height = Math.max(height, event.h)
-    if (head.heads.length === 1 && !event.r.equals(head.root)) {
+    if (head.heads.length === 1 && !isDelta(event) && !event.r.equals(head.root)) {
       throw new CorruptRecordError(where, `it names root ${head.root}, but its head event ${cid} has root ${event.r}`)
     }
+  }
+  // A delta head's tree was derived, not written (unless a compaction wrote it since): derive it again.
+  if (head.heads.length === 1) {
+    let root = head.root
+    if (!store.has(root) && !store.locationOf(root)) {
+      root = await rootOf(store, head.heads[0]!)
+      if (!root.equals(head.root)) {
+        throw new CorruptRecordError(where, `it names root ${head.root}, but its head event ${head.heads[0]} gives root ${root}`)
+      }
+    }
+    store.noteEventRoot(head.heads[0]!, root)
   }
   if (height !== head.height) {
     throw new CorruptRecordError(where, `it says height ${head.height}, but its head events have height ${height}`)

@@ -96,6 +96,6 @@ export async function commitOps(
   }
   const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
   await openLinkedManifests(state.store, blocks)
-  await head.advance(state, [...blocks], root, height, entries.map((entry) => toRow(entry, state.store)))
+  await head.advance(state, [...blocks], root, height, entries.map((entry) => toRow(entry, state.store)), entries)
   return state.head!.heads.map(String)
 }

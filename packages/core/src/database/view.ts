@@ -77,7 +77,13 @@ export class TreeView implements ReadView {
       throw new TypeError(`get() options must be an object, got ${JSON.stringify(options)}`)
     }
     const { root, store } = await this.snapshot()
-    const entry = await lookup(store, root, id)
+    const release = store.pin(root)
+    let entry: Entry | undefined
+    try {
+      entry = await lookup(store, root, id)
+    } finally {
+      release()
+    }
     if (!entry || entry[2] === null) throw new NotFoundError(id)
     const doc = toDoc<T>(id, entry[2], store)
     if (options?.conflicts) {
@@ -94,13 +100,28 @@ export class TreeView implements ReadView {
     const { root, clock, store } = await this.snapshot()
     const rows: AllDocsResult<T>['rows'] = []
     if (limit === 0) return { rows, clock }
+    const release = store.pin(root)
+    try {
+      await this.#collectDocs(store, root, rows, { keys, limit, descending, after })
+    } finally {
+      release()
+    }
+    return { rows, clock }
+  }
+
+  async #collectDocs<T extends Doc>(
+    store: BlockStore,
+    root: CID,
+    rows: AllDocsResult<T>['rows'],
+    { keys, limit = Infinity, descending = false, after }: AllDocsOptions,
+  ): Promise<void> {
     if (keys) {
       for (const id of descending ? [...keys].reverse() : keys) {
         const entry = await lookup(store, root, id)
         if (entry && entry[2] !== null) rows.push({ key: id, value: toDoc<T>(id, entry[2], store) })
         if (rows.length >= limit) break
       }
-      return { rows, clock }
+      return
     }
     // The smallest string greater than `after` is `after + '\0'`; descending, `lt` excludes `after` itself.
     const bounds = after === undefined ? {} : descending ? { lt: after } : { gte: after + '\u0000' }
@@ -109,7 +130,6 @@ export class TreeView implements ReadView {
       rows.push({ key: id, value: toDoc<T>(id, body, store) })
       if (rows.length >= limit) break
     }
-    return { rows, clock }
   }
 
   /**
@@ -140,6 +160,8 @@ export class TreeView implements ReadView {
     const rows: ChangeRow[] = []
     // One row more than asked tells whether a cursor is needed.
     const wanted = limit === Infinity ? Infinity : limit + 1
+    const releases = [store.pin(root)]
+    try {
     if (from.length === 0) {
       // Every key above `after`: the smallest string greater than it is `after + '\0'`.
       const gte = after ? after + '\u0000' : undefined
@@ -149,6 +171,7 @@ export class TreeView implements ReadView {
       }
     } else {
       const fromRoot = await this.resolveClock(from)
+      releases.push(store.pin(fromRoot))
       let changed: Awaited<ReturnType<typeof diff>>
       try {
         changed = await diff(store, fromRoot, root)
@@ -162,6 +185,9 @@ export class TreeView implements ReadView {
         if (rows.length >= wanted) break
       }
     }
+    } finally {
+      for (const release of releases) release()
+    }
     if (rows.length <= limit) return { rows: rows as ChangeRow<T>[], clock }
     rows.length = limit
     const next: ChangesCursor = { since: from, clock, after: rows.at(-1)?.key ?? after ?? '' }
@@ -174,13 +200,18 @@ export class TreeView implements ReadView {
     indexIdentity(field, checked)
     const { root, store } = await this.snapshot()
     const rows: QueryRow<T>[] = []
-    for await (const [id, , body] of scan(store, root)) {
-      if (body === null) continue
-      const doc = toDoc<T>(id, body, store)
-      for (const [key, value] of map(doc)) {
-        if (!rowMatches(key, checked)) continue
-        rows.push(checked.includeDocs ? { id, key, value, doc } : { id, key, value })
+    const release = store.pin(root)
+    try {
+      for await (const [id, , body] of scan(store, root)) {
+        if (body === null) continue
+        const doc = toDoc<T>(id, body, store)
+        for (const [key, value] of map(doc)) {
+          if (!rowMatches(key, checked)) continue
+          rows.push(checked.includeDocs ? { id, key, value, doc } : { id, key, value })
+        }
       }
+    } finally {
+      release()
     }
     rows.sort(compareRows)
     if (checked.descending) rows.reverse()

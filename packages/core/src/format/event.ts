@@ -1,19 +1,42 @@
 import { IntegrityError } from '../errors.js'
 import { CID, encodeBlock, type Block } from './block.js'
+import { isEntry, type Entry } from './tree-node.js'
 
 /**
- * A Merkle clock event, a dag-cbor block `{ p, h, r }`: its parents (the heads it saw, sorted by CID string),
- * its height (1 + the highest parent's), and the root of the document tree after it. Content-addressed, so
- * it carries no version of its own: the header of the file holding it does (see file.ts).
+ * A Merkle clock event, a dag-cbor block of one of two shapes (both content-addressed, so they carry no
+ * version of their own: the header of the file holding them does, see file.ts):
+ * - a *checkpoint* `{ p, h, r }`: its parents (the heads it saw, sorted by CID string), its height (1 + the
+ *   highest parent's) and the root of the document tree after it (file version 1 and later);
+ * - a *delta* `{ p, h, d }` (file version 2 and later): exactly one parent, and the tree entries the
+ *   transaction wrote (sorted by id). The tree after it is the parent's tree with those entries applied
+ *   (clock/root.ts), so a small write does not rewrite a tree path: the tree is written by the next
+ *   checkpoint.
  */
-export interface ClockEvent {
+export type ClockEvent = CheckpointEvent | DeltaEvent
+
+export interface CheckpointEvent {
   p: CID[]
   h: number
   r: CID
 }
 
-export function encodeEvent(parents: CID[], height: number, root: CID): Promise<Block<ClockEvent>> {
-  return encodeBlock<ClockEvent>({ p: [...parents].sort(compareCids), h: height, r: root })
+export interface DeltaEvent {
+  p: [CID]
+  h: number
+  d: Entry[]
+}
+
+export function isDelta(event: ClockEvent): event is DeltaEvent {
+  return (event as DeltaEvent).d !== undefined
+}
+
+export function encodeEvent(parents: CID[], height: number, root: CID): Promise<Block<CheckpointEvent>> {
+  return encodeBlock<CheckpointEvent>({ p: [...parents].sort(compareCids), h: height, r: root })
+}
+
+/** `entries` sorted by id, as the transaction applied them to its parent's tree. */
+export function encodeDeltaEvent(parent: CID, height: number, entries: Entry[]): Promise<Block<DeltaEvent>> {
+  return encodeBlock<DeltaEvent>({ p: [parent], h: height, d: entries })
 }
 
 const checked = new WeakSet<object>()
@@ -21,17 +44,31 @@ const checked = new WeakSet<object>()
 /** The decoded value of block `cid` as a clock event, or an IntegrityError naming the block. */
 export function decodeEvent(value: unknown, cid: CID | string): ClockEvent {
   if (value !== null && typeof value === 'object' && checked.has(value)) return value as ClockEvent
-  const event = value as Partial<ClockEvent> | null
-  const ok =
+  const event = value as Partial<CheckpointEvent & DeltaEvent> | null
+  const common =
     event !== null &&
     typeof event === 'object' &&
     Array.isArray(event.p) &&
     event.p.every((parent) => CID.asCID(parent) !== null) &&
-    Number.isInteger(event.h) &&
-    CID.asCID(event.r) !== null
-  if (!ok) throw new IntegrityError(String(cid), 'block is not a clock event { p: parents, h: height, r: root }')
+    Number.isInteger(event.h)
+  const ok =
+    common &&
+    (event.d === undefined
+      ? CID.asCID(event.r) !== null
+      : event.r === undefined && event.p!.length === 1 && Array.isArray(event.d) && isSortedEntries(event.d))
+  if (!ok) {
+    throw new IntegrityError(String(cid), 'block is not a clock event { p: parents, h: height, r: root } or { p: [parent], h: height, d: entries }')
+  }
   checked.add(event)
   return event as ClockEvent
+}
+
+function isSortedEntries(entries: unknown[]): boolean {
+  for (let i = 0; i < entries.length; i++) {
+    if (!isEntry(entries[i])) return false
+    if (i > 0 && !((entries[i - 1] as Entry)[0] < (entries[i] as Entry)[0])) return false
+  }
+  return true
 }
 
 export function compareCids(a: CID, b: CID): number {

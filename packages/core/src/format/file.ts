@@ -9,9 +9,11 @@ import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
  * The plaintext of a stored file: a CARv1 whose one root is this header block, followed by the blocks of one
  * transaction (clock events, tree nodes). The header's `v` versions the file: its layout and the shape of
  * every block in it (events and tree nodes are content-addressed and carry no version of their own).
- * Version 1 is the only one so far.
+ * Version 2 adds delta clock events (format/event.ts); its layout is version 1's, and readers read both.
+ * Transaction files are written as version 2; files that hold no clock event (attachment chunks, key
+ * epochs) keep version 1, whose shapes they still are.
  */
-export const FILE_VERSION = 1
+export const FILE_VERSION = 2
 
 /**
  * The root block of every file: the clock heads after the transaction, and where each block that a block of
@@ -19,7 +21,7 @@ export const FILE_VERSION = 1
  * finds every older block without opening other files first.
  */
 export interface FileHeader {
-  v: 1
+  v: 1 | 2
   heads: CID[]
   /**
    * [file CID, blocks of that file linked from this one]. An empty list names a file that must be copied
@@ -89,7 +91,7 @@ function checkHeader(value: unknown, label: string): FileHeader {
   if (typeof v === 'number' && Number.isInteger(v) && v > FILE_VERSION) {
     throw new FormatVersionError(`The file ${label}`, v, FILE_VERSION)
   }
-  if (v !== FILE_VERSION) throw new IntegrityError(label, 'missing or unknown file header')
+  if (v !== 1 && v !== FILE_VERSION) throw new IntegrityError(label, 'missing or unknown file header')
   const ok =
     Array.isArray(header!.heads) &&
     header!.heads.every((cid) => CID.asCID(cid) !== null) &&

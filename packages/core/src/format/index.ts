@@ -4,7 +4,16 @@
  * version history are in docs/FORMAT.md; test/format.test.ts pins the bytes of every encoder.
  */
 export { CID, decodeBlock, encodeBlock, type Block } from './block.js'
-export { compareCids, decodeEvent, encodeEvent, type ClockEvent } from './event.js'
+export {
+  compareCids,
+  decodeEvent,
+  encodeDeltaEvent,
+  encodeEvent,
+  isDelta,
+  type CheckpointEvent,
+  type ClockEvent,
+  type DeltaEvent,
+} from './event.js'
 export {
   decodeTreeNode,
   encodeTreeNode,

@@ -1,3 +1,5 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError } from '../errors.js'
 import { CID, encodeBlock, type Block } from './block.js'
 
@@ -39,8 +41,48 @@ export interface BranchNode {
 }
 export type TreeNode = LeafNode | BranchNode
 
-export function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
-  return encodeBlock<TreeNode>(node)
+/**
+ * A leaf is encoded from the dag-cbor bytes of its entries, each encoded once and remembered: a write
+ * changes one entry of a leaf of ~32, and encoding the other 31 again was most of a single put's CPU
+ * (packages/core/bench/sequential-puts.ts). CBOR is compositional, so the bytes are exactly dag-cbor's
+ * encoding of `{ e: entries, l: 0 }` (keys "e" < "l"; test/format.test.ts checks it on random leaves).
+ */
+export async function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
+  if (node.l !== 0) return encodeBlock<TreeNode>(node)
+  const parts = (node as LeafNode).e.map(encodedEntry)
+  const count = arrayHeader(parts.length)
+  let size = LEAF_PREFIX.length + count.length + LEAF_SUFFIX.length
+  for (const part of parts) size += part.length
+  const bytes = new Uint8Array(size)
+  bytes.set(LEAF_PREFIX, 0)
+  bytes.set(count, LEAF_PREFIX.length)
+  let at = LEAF_PREFIX.length + count.length
+  for (const part of parts) {
+    bytes.set(part, at)
+    at += part.length
+  }
+  bytes.set(LEAF_SUFFIX, at)
+  return { cid: CID.createV1(dagCbor.code, await sha256.digest(bytes)), bytes, value: node }
+}
+
+/** map(2), text "e", then the entries array; and after it text "l", unsigned 0. */
+const LEAF_PREFIX = Uint8Array.of(0xa2, 0x61, 0x65)
+const LEAF_SUFFIX = Uint8Array.of(0x61, 0x6c, 0x00)
+
+const entryBytes = new WeakMap<Entry, Uint8Array>()
+
+function encodedEntry(entry: Entry): Uint8Array {
+  let bytes = entryBytes.get(entry)
+  if (!bytes) entryBytes.set(entry, (bytes = dagCbor.encode(entry)))
+  return bytes
+}
+
+/** A CBOR array header (major type 4) of the shortest form, as dag-cbor requires. */
+function arrayHeader(length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x80 + length)
+  if (length < 0x100) return Uint8Array.of(0x98, length)
+  if (length < 0x10000) return Uint8Array.of(0x99, length >> 8, length & 0xff)
+  return Uint8Array.of(0x9a, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff)
 }
 
 const checked = new WeakSet<object>()
@@ -65,7 +107,7 @@ export function decodeTreeNode(value: unknown, cid: CID | string): TreeNode {
   return node as TreeNode
 }
 
-function isEntry(entry: unknown): boolean {
+export function isEntry(entry: unknown): boolean {
   if (!Array.isArray(entry) || entry.length < 3 || entry.length > 4) return false
   const [id, height, body, meta] = entry as unknown[]
   if (typeof id !== 'string' || !Number.isInteger(height) || !isBody(body)) return false
