@@ -79,6 +79,15 @@ try {
   })
   const arrived = (id: string) => (seen.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(id, resolve)))
 
+  // Event-loop turns while A writes: 0 means the writer never let timers or I/O run (B's reads included).
+  let writing = true
+  let turns = 0
+  void (async () => {
+    while (writing) {
+      await new Promise((resolve) => setImmediate(resolve))
+      turns++
+    }
+  })()
   const t0 = performance.now()
   for (let i = 0; i < count; i++) {
     const d = doc(i)
@@ -89,6 +98,7 @@ try {
     if (process.env.YIELD) await new Promise((resolve) => setImmediate(resolve))
   }
   const writeMs = performance.now() - t0
+  writing = false
   await arrived(doc(count - 1)._id)
   while (seen.size < count) await new Promise((resolve) => setTimeout(resolve, 5))
   const total = Math.max(...seen.values()) - t0
@@ -104,6 +114,7 @@ try {
     'writes ms': Math.round(writeMs),
     'total ms': Math.round(total),
     'B downloads': syncB.progress.download.files,
+    'loop turns while writing': turns,
     load: loadavg().map((x) => +x.toFixed(2)).join(' '),
   }
   console.log(JSON.stringify(out))
