@@ -149,7 +149,7 @@ describe('pinned bytes of every encoder (format version 2)', () => {
     }
   })
 
-  it('encodes leaves from cached entry bytes exactly as dag-cbor encodes the node (random leaves)', async () => {
+  it('encodes tree nodes from cached item bytes exactly as dag-cbor encodes the node (random leaves and branches)', async () => {
     let seed = 7
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
     for (let round = 0; round < 200; round++) {
@@ -160,13 +160,19 @@ describe('pinned bytes of every encoder (format version 2)', () => {
         const meta = random() < 0.3 ? { s: [[Math.floor(random() * 9), Math.floor(random() * 1e6)] as [number, number]] } : undefined
         entries.push(meta ? [`id-${String(i).padStart(5, '0')}`, i, body, meta] : [`id-${String(i).padStart(5, '0')}`, i, body])
       }
-      const node: format.LeafNode = { l: 0, e: entries }
-      // Twice: the second encoding comes from the remembered entry bytes.
-      for (const pass of [1, 2]) {
-        const block = await format.encodeTreeNode(node)
-        const reference = await format.encodeBlock(node)
-        expect({ round, pass, hex: toHex(block.bytes) }).toEqual({ round, pass, hex: toHex(reference.bytes) })
-        expect(block.cid.equals(reference.cid)).toBe(true)
+      const leaf: format.LeafNode = { l: 0, e: entries }
+      const branch: format.BranchNode = {
+        l: 1 + Math.floor(random() * 40),
+        e: entries.map(([id], i) => [id, i % 2 ? values.head.root : values.merged.root] as [string, CID]),
+      }
+      for (const node of [leaf, branch] as format.TreeNode[]) {
+        // Twice: the second encoding comes from the remembered item bytes.
+        for (const pass of [1, 2]) {
+          const block = await format.encodeTreeNode(node)
+          const reference = await format.encodeBlock(node)
+          expect({ round, pass, hex: toHex(block.bytes) }).toEqual({ round, pass, hex: toHex(reference.bytes) })
+          expect(block.cid.equals(reference.cid)).toBe(true)
+        }
       }
     }
   })

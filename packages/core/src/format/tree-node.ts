@@ -1,7 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError } from '../errors.js'
-import { CID, encodeBlock, type Block } from './block.js'
+import { CID, type Block } from './block.js'
 
 /** A document body as stored: the doc without `_id`, or null for a deletion (a tombstone). */
 export type Body = Record<string, unknown> | null
@@ -42,47 +42,50 @@ export interface BranchNode {
 export type TreeNode = LeafNode | BranchNode
 
 /**
- * A leaf is encoded from the dag-cbor bytes of its entries, each encoded once and remembered: a write
- * changes one entry of a leaf of ~32, and encoding the other 31 again was most of a single put's CPU
- * (packages/core/bench/sequential-puts.ts). CBOR is compositional, so the bytes are exactly dag-cbor's
- * encoding of `{ e: entries, l: 0 }` (keys "e" < "l"; test/format.test.ts checks it on random leaves).
+ * A node is encoded from the dag-cbor bytes of its items (leaf entries, branch refs), each encoded once and
+ * remembered: a write changes one item of a node of ~32, and encoding the other 31 again was most of a
+ * single put's CPU (packages/core/bench/sequential-puts.ts). CBOR is compositional, so the bytes are exactly
+ * dag-cbor's encoding of `{ e: items, l: level }` (keys "e" < "l"; test/format.test.ts checks it on random
+ * leaves and the pinned branch).
  */
 export async function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
-  if (node.l !== 0) return encodeBlock<TreeNode>(node)
-  const parts = (node as LeafNode).e.map(encodedEntry)
-  const count = arrayHeader(parts.length)
-  let size = LEAF_PREFIX.length + count.length + LEAF_SUFFIX.length
+  const parts = (node.e as object[]).map(encodedItem)
+  const count = cborHead(4, parts.length)
+  const level = cborHead(0, node.l)
+  let size = NODE_PREFIX.length + count.length + LEVEL_KEY.length + level.length
   for (const part of parts) size += part.length
   const bytes = new Uint8Array(size)
-  bytes.set(LEAF_PREFIX, 0)
-  bytes.set(count, LEAF_PREFIX.length)
-  let at = LEAF_PREFIX.length + count.length
+  bytes.set(NODE_PREFIX, 0)
+  bytes.set(count, NODE_PREFIX.length)
+  let at = NODE_PREFIX.length + count.length
   for (const part of parts) {
     bytes.set(part, at)
     at += part.length
   }
-  bytes.set(LEAF_SUFFIX, at)
+  bytes.set(LEVEL_KEY, at)
+  bytes.set(level, at + LEVEL_KEY.length)
   return { cid: CID.createV1(dagCbor.code, await sha256.digest(bytes)), bytes, value: node }
 }
 
-/** map(2), text "e", then the entries array; and after it text "l", unsigned 0. */
-const LEAF_PREFIX = Uint8Array.of(0xa2, 0x61, 0x65)
-const LEAF_SUFFIX = Uint8Array.of(0x61, 0x6c, 0x00)
+/** map(2), text "e" (then the items array), and text "l" (then the level). */
+const NODE_PREFIX = Uint8Array.of(0xa2, 0x61, 0x65)
+const LEVEL_KEY = Uint8Array.of(0x61, 0x6c)
 
-const entryBytes = new WeakMap<Entry, Uint8Array>()
+const itemBytes = new WeakMap<object, Uint8Array>()
 
-function encodedEntry(entry: Entry): Uint8Array {
-  let bytes = entryBytes.get(entry)
-  if (!bytes) entryBytes.set(entry, (bytes = dagCbor.encode(entry)))
+function encodedItem(item: object): Uint8Array {
+  let bytes = itemBytes.get(item)
+  if (!bytes) itemBytes.set(item, (bytes = dagCbor.encode(item)))
   return bytes
 }
 
-/** A CBOR array header (major type 4) of the shortest form, as dag-cbor requires. */
-function arrayHeader(length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of(0x80 + length)
-  if (length < 0x100) return Uint8Array.of(0x98, length)
-  if (length < 0x10000) return Uint8Array.of(0x99, length >> 8, length & 0xff)
-  return Uint8Array.of(0x9a, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff)
+/** A CBOR head of major type `major` and argument `value` in the shortest form, as dag-cbor requires. */
+function cborHead(major: number, value: number): Uint8Array {
+  const type = major << 5
+  if (value < 24) return Uint8Array.of(type | value)
+  if (value < 0x100) return Uint8Array.of(type | 24, value)
+  if (value < 0x10000) return Uint8Array.of(type | 25, value >> 8, value & 0xff)
+  return Uint8Array.of(type | 26, (value >>> 24) & 0xff, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff)
 }
 
 const checked = new WeakSet<object>()
