@@ -5,10 +5,13 @@
  * the module baseline. One system per process, as in the bench:
  *
  *   node --expose-gc --conditions source --import tsx apps/bench/src/rss-probe.ts <system> W1|W6 [n] [--no-gc]
+ *   ... rss-probe.ts <system> W1 --alloc     also: bytes the JS heap allocates per put (V8's sampling heap
+ *        profiler, counting objects already collected), by function: what drives the young generation's growth
  *
  * Prints one JSON line per phase. W6 writes its db first in a child process of its own (so the reopen is cold).
  */
 import { spawnSync } from 'node:child_process'
+import { Session } from 'node:inspector/promises'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -68,10 +71,16 @@ try {
   if (workload === 'W1') {
     const docs = makeDocs(1000, 'single')
     phase('opened, docs made')
+    const session = process.argv.includes('--alloc') ? new Session() : undefined
+    if (session) {
+      session.connect()
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never)
+    }
     for (let i = 0; i < docs.length; i++) {
       await db.put(docs[i]!)
       if ((i + 1) % 250 === 0) phase(`${i + 1} puts`, false)
     }
+    if (session) printAllocations(((await session.post('HeapProfiler.stopSampling')) as { profile: SamplingProfile }).profile, docs.length)
     phase('1000 puts')
     const count = await db.count()
     phase(`count ${count}`)
@@ -85,4 +94,34 @@ try {
   phase('closed')
 } finally {
   if (!root) rmSync(dir, { recursive: true, force: true })
+}
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string }
+  selfSize: number
+  children: SamplingNode[]
+}
+interface SamplingProfile {
+  head: SamplingNode
+}
+
+/** Allocated KB per put by function: self, and inclusive for the core's own functions. */
+function printAllocations(profile: SamplingProfile, puts: number): void {
+  const self = new Map<string, number>()
+  const inclusive = new Map<string, number>()
+  let total = 0
+  const walk = (node: SamplingNode, stack: string[]) => {
+    const f = node.callFrame
+    const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/.*\/(packages|node_modules)\//, '$1/')}`
+    total += node.selfSize
+    self.set(name, (self.get(name) ?? 0) + node.selfSize)
+    const here = [...stack, name]
+    for (const frame of new Set(here)) inclusive.set(frame, (inclusive.get(frame) ?? 0) + node.selfSize)
+    for (const child of node.children) walk(child, here)
+  }
+  walk(profile.head, [])
+  const kb = (bytes: number) => Math.round((bytes / puts / 1024) * 10) / 10
+  const top = (m: Map<string, number>, keep: (name: string) => boolean) =>
+    [...m].filter(([name]) => keep(name)).sort((a, b) => b[1] - a[1]).slice(0, 20).map(([name, bytes]) => [kb(bytes), name])
+  console.log(JSON.stringify({ allocatedKbPerPut: kb(total), self: top(self, () => true), inclusiveCore: top(inclusive, (name) => name.includes('packages/core')) }))
 }

@@ -36,6 +36,8 @@ export interface ScaleEntry {
   results: Record<string, ScaleResult>
 }
 
+const OPEN_RUNS = 3
+
 const LABELS: Record<string, string> = {
   ours: '@proj/core',
   'ours-process': "@proj/core 'process'",
@@ -102,7 +104,13 @@ export async function runScale(options: { sizes: number[]; systems: string[]; ti
           const timeoutMs = (options.timeoutS ?? 300 + n / 100) * 1000
           process.stdout.write(`  ${w} ...`)
           const task: Task = { system, workloads: [w], n, root, timeoutMs, quick: false }
-          const r = await runOne(task, w === 'S-open' ? { BENCH_COUNT_FS: '1' } : {})
+          // A cold open is short and noisy on a shared machine: the median of three fresh processes.
+          const tries: Awaited<ReturnType<typeof runOne>>[] = []
+          for (let k = 0; k < (w === 'S-open' ? OPEN_RUNS : 1); k++) {
+            tries.push(await runOne(task, w === 'S-open' ? { BENCH_COUNT_FS: '1' } : {}))
+            if (!tries.at(-1)!.result.ok) break
+          }
+          const r = tries.find((t) => !t.result.ok) ?? tries.sort((a, b) => a.result.value! - b.result.value!)[tries.length >> 1]!
           entry.results[w] = r.result
           if (r.version) entry.version = r.version
           if (r.durability) entry.durability = r.durability
@@ -148,7 +156,7 @@ const MEASURES: { label: string; unit: string; get: (e: ScaleEntry) => number | 
   { label: 'bulk load: last transaction of 1 000', unit: 'ms', get: (e) => ok(e, 'S-load', (r) => num(r.extra?.['last batch ms'])), expect: 'O(change)' },
   { label: 'bulk load: peak RSS', unit: 'MB', get: (e) => ok(e, 'S-load', (r) => r.rssMb), expect: 'O(1)' },
   { label: 'disk after load', unit: 'B/doc', get: (e) => ok(e, 'S-load', (r) => num(r.extra?.['disk bytes']) / e.n), expect: 'O(1) per doc' },
-  { label: 'cold open + get one doc (fresh process)', unit: 'ms', get: (e) => ok(e, 'S-open', (r) => r.value), expect: 'O(log N)' },
+  { label: 'cold open + get one doc (fresh process, median of 3)', unit: 'ms', get: (e) => ok(e, 'S-open', (r) => r.value), expect: 'O(log N)' },
   { label: 'cold open + get: bytes read', unit: 'kB', get: (e) => ok(e, 'S-open', (r) => num(r.extra?.['bytes read']) / 1e3), expect: 'O(log N)' },
   { label: 'cold open + get: peak RSS', unit: 'MB', get: (e) => ok(e, 'S-open', (r) => r.rssMb), expect: 'O(1)' },
   { label: `range query of ${SCALE_RANGE} docs on n (median of 10)`, unit: 'ms', get: (e) => ok(e, 'S-range', (r) => r.value), expect: 'O(log N)' },
@@ -158,7 +166,7 @@ const MEASURES: { label: string; unit: string; get: (e: ScaleEntry) => number | 
   { label: `allDocs paging, pages of ${SCALE_PAGE}: all N`, unit: 'µs/doc', get: (e) => ok(e, 'S-page', (r) => (1e3 * r.value!) / e.n), expect: 'O(1) per doc' },
   { label: 'allDocs paging: last page', unit: 'ms', get: (e) => ok(e, 'S-page', (r) => num(r.extra?.['last page ms'])), expect: 'O(page)' },
   { label: 'allDocs paging: peak RSS', unit: 'MB', get: (e) => ok(e, 'S-page', (r) => r.rssMb), expect: 'O(1)' },
-  { label: 'single put into the N-doc db (median of 50)', unit: 'ms', get: (e) => ok(e, 'S-put', (r) => r.value), expect: 'O(log N)' },
+  { label: 'single put into the N-doc db (median of 200)', unit: 'ms', get: (e) => ok(e, 'S-put', (r) => r.value), expect: 'O(log N)' },
   { label: 'single put: bytes written', unit: 'B/put', get: (e) => ok(e, 'S-put', (r) => num(r.extra?.['bytes written per put'])), expect: 'O(log N)' },
   { label: 'single put: mean incl. background work until close()', unit: 'ms', get: (e) => ok(e, 'S-put', (r) => num(r.extra?.['mean ms per put incl. close'])), expect: 'O(log N)' },
   { label: 'single put: mean bytes written incl. background (compaction)', unit: 'B/put', get: (e) => ok(e, 'S-put', (r) => num(r.extra?.['mean bytes per put incl. background'])), expect: 'O(log N)' },
