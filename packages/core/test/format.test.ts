@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fromHex, toHex } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import { describe, expect, it } from 'vitest'
-import { seal } from '../src/crypto/envelope.js'
+import { open, seal } from '../src/crypto/envelope.js'
 import { importKey, keyFromString } from '../src/crypto/key.js'
 import * as format from '../src/format/index.js'
 import { database, FormatVersionError, type Clock, type MapFn } from '../src/index.js'
@@ -44,7 +44,34 @@ const erin = { _id: 'erin', age: 38, city: 'Oslo' }
 const frank = { _id: 'frank', age: 52, city: 'Porto' }
 const dave = { _id: 'dave', age: 19, city: 'Porto', bytes: new Uint8Array([1, 2, 3]) }
 
-describe('the golden database written by format version 1', () => {
+/** The golden databases of each format version: the same writes, made by the code of that version. */
+const goldens = [1, 2].map((version) => {
+  const folder = join(import.meta.dirname, 'fixtures', `golden-v${version}`)
+  return {
+    version,
+    folder,
+    key: readFileSync(join(folder, 'key.txt'), 'utf8').trim(),
+    clocks: JSON.parse(readFileSync(join(folder, 'clocks.json'), 'utf8')) as Record<'beforeCompaction' | 'older' | 'head', Clock>,
+  }
+})
+
+describe.each(goldens)('the golden database written by format version $version', ({ version, folder, key, clocks }) => {
+  function golden(): { dir: string; root: string } {
+    const dir = tempDir()
+    cpSync(join(folder, 'db'), dir, { recursive: true })
+    return { dir, root: join(dir, 'golden') }
+  }
+
+  it('holds the shapes of its version: version 2 files with delta events, the head among them', async () => {
+    const { root } = golden()
+    const head = format.decodeHeadRecord(readFileSync(record(root, 'head.main')), 'head')[0]!
+    const plain = await open(await importKey(keyFromString(key)), readFileSync(dataFile(root, head.files[0]!)), 'head file', 'golden')
+    const { header, blocks } = await format.decodeCar(plain, 'head file')
+    expect(header.v).toBe(version)
+    const event = await format.verifyBlock(blocks.find((block) => block.cid.equals(head.heads[0]!))!, 'head file')
+    expect(format.isDelta(format.decodeEvent(event.value, event.cid))).toBe(version === 2)
+  })
+
   it('opens with storage "file" and reads exactly what was written: docs, queries, changes, conflicts, history', async () => {
     const { dir } = golden()
     const db = database('golden', { dir, storage: 'file', key, compactEvery: 0 })
@@ -93,8 +120,9 @@ describe('the golden database written by format version 1', () => {
 
   it('opens without the key (from its keybag), and a write stores its records in the current version', async () => {
     const { dir, root } = golden()
-    const legacy = dagCbor.decode(readFileSync(record(root, 'head.main'))) as Record<string, unknown>
-    expect(legacy.v).toBeUndefined() // written before records carried a version
+    const stored = dagCbor.decode(readFileSync(record(root, 'head.main'))) as Record<string, unknown>
+    // Version 1's records were written before records carried a version.
+    expect(stored.v).toBe(version === 1 ? undefined : 1)
     const db = database('golden', { dir })
     expect(await db.exportKey()).toBe(key)
     await db.put({ _id: 'grace', age: 28 })
