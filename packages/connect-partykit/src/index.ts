@@ -76,7 +76,7 @@ interface Room {
   opened: Promise<void>
   markOpen(): void
   pending: Map<string, PendingSave>
-  listeners: Map<string, Set<(entries: MetaEntry[]) => void>>
+  listeners: Map<string, Set<(entries: MetaEntry[], replaced?: readonly string[]) => void>>
   /** The current entries per branch as last pushed; complete once `synced` has arrived on this connection. */
   known: Map<string, Map<string, MetaEntry>>
   synced: boolean
@@ -153,9 +153,9 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     return new PartykitError(`partykit: save failed (${status}): ${detail}`, status)
   }
 
-  function deliver(room: Room, branch: string, entries: MetaEntry[]): void {
+  function deliver(room: Room, branch: string, entries: MetaEntry[], replaced?: readonly string[]): void {
     if (entries.length === 0) return
-    for (const listener of [...(room.listeners.get(branch) ?? [])]) listener(entries)
+    for (const listener of [...(room.listeners.get(branch) ?? [])]) listener(entries, replaced)
   }
 
   function onMessage(room: Room, data: unknown): void {
@@ -181,7 +181,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       for (const cid of message.replaces ?? []) known.delete(cid)
       for (const entry of entries) known.set(entry.cid, entry)
       room.known.set(message.branch, known)
-      deliver(room, message.branch, entries)
+      deliver(room, message.branch, entries, message.replaces)
     } else if (message.type === 'synced') {
       room.synced = true
     }
@@ -401,7 +401,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       if (closed) throw new PartykitError('partykit: subscribe: the connector is closed', 0)
       const room = openRoom(db)
       // Each call gets its own wrapper, so subscribing the same function twice needs two unsubscribes.
-      const listener = (entries: MetaEntry[]) => onEntries(entries)
+      const listener = (entries: MetaEntry[], replaced?: readonly string[]) => onEntries(entries, replaced)
       const set = room.listeners.get(branch) ?? new Set()
       set.add(listener)
       room.listeners.set(branch, set)

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, inject, it } from 'vitest'
 import { database, type Database, type Sync } from '@proj/core'
-import type { Connector } from '@proj/core/connector'
+import type { Connector, MetaEntry } from '@proj/core/connector'
+import { fileCid } from '@proj/core/kit'
 import { partykitConnector } from '../src/index.js'
 
 // Live sync through the real `partykit dev`: what A writes reaches B through the server's push alone (polling
@@ -72,4 +73,28 @@ it('a device following another through the push saves and uploads nothing back',
   expect(toB.saves).toEqual([])
   expect(toB.uploads).toEqual([])
   expect((await b.allDocs()).rows).toHaveLength(writes)
+})
+
+async function entry(text: string): Promise<MetaEntry> {
+  const bytes = new TextEncoder().encode(text)
+  return { cid: (await fileCid(bytes)).toString(), bytes }
+}
+
+it('a pushed save names the entries it replaced, so a subscriber still behind can skip them', async () => {
+  const room = `replaced-${crypto.randomUUID()}`
+  const writer = partykitConnector(host, { room })
+  const reader = partykitConnector(host, { room })
+  cleanups.push(() => writer.close(), () => reader.close())
+  const deliveries: { cids: string[]; replaced: readonly string[] | undefined }[] = []
+  reader.subscribe(room, 'main', (entries, replaced) => deliveries.push({ cids: entries.map((e) => e.cid), replaced }))
+  await expect.poll(() => reader.status, { timeout: 20_000 }).toBe('open')
+  const first = await entry('first')
+  const second = await entry('second')
+  await writer.save(room, 'main', first, [])
+  await writer.save(room, 'main', second, [first.cid])
+  await expect.poll(() => deliveries.length, { timeout: 20_000 }).toBe(2)
+  expect(deliveries).toEqual([
+    { cids: [first.cid], replaced: [] },
+    { cids: [second.cid], replaced: [first.cid] },
+  ])
 })

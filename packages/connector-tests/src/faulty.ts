@@ -132,9 +132,9 @@ export class FaultyConnector implements Connector {
     const inner = this.#inner.subscribe?.bind(this.#inner)
     if (!inner) return undefined
     return (db, branch, onEntries) =>
-      inner(db, branch, (entries) => {
+      inner(db, branch, (entries, replaced) => {
         if (this.enabled && this.#random() < this.#options.dropPush) return
-        onEntries(entries)
+        onEntries(entries, replaced)
       })
   }
 

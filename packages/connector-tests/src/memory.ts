@@ -1,7 +1,7 @@
 import type { Connector, MetaEntry } from '@proj/core/connector'
 import { checkName, parseFileCid, verifyCid } from '@proj/core/kit'
 
-type Listener = (entries: MetaEntry[]) => void
+type Listener = (entries: MetaEntry[], replaced?: readonly string[]) => void
 
 /** The shared state behind one or more MemoryConnectors: what a server would hold. */
 let backends = 0
@@ -79,10 +79,11 @@ export class MemoryConnector implements Connector {
     await verifyCid(entry.cid, entry.bytes)
     const entries = this.backend.branch(db, branch)
     entries.set(entry.cid, entry.bytes.slice())
-    for (const cid of replaces) if (cid !== entry.cid) entries.delete(cid)
+    const removed = replaces.filter((cid) => cid !== entry.cid)
+    for (const cid of removed) entries.delete(cid)
     const delivered = [{ cid: entry.cid, bytes: entry.bytes.slice() }]
     for (const listener of this.backend.listeners.get(listenerKey(db, branch)) ?? []) {
-      queueMicrotask(() => listener(delivered))
+      queueMicrotask(() => listener(delivered, removed))
     }
   }
 
@@ -94,7 +95,7 @@ export class MemoryConnector implements Connector {
     return [...entries].map(([cid, bytes]) => ({ cid, bytes: bytes.slice() }))
   }
 
-  subscribe(db: string, branch: string, onEntries: (entries: MetaEntry[]) => void): () => void {
+  subscribe(db: string, branch: string, onEntries: (entries: MetaEntry[], replaced?: readonly string[]) => void): () => void {
     this.#open()
     checkName(db, 'memory: database name')
     checkName(branch, 'memory: branch name')
@@ -102,8 +103,8 @@ export class MemoryConnector implements Connector {
     let set = this.backend.listeners.get(key)
     if (!set) this.backend.listeners.set(key, (set = new Set()))
     let active = true
-    const listener: Listener = (entries) => {
-      if (active) onEntries(entries)
+    const listener: Listener = (entries, replaced) => {
+      if (active) onEntries(entries, replaced)
     }
     set.add(listener)
     // The current set first, after subscribe() has returned its unsubscribe function.

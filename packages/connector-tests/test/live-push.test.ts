@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { database, type Database, type Sync } from '@proj/core'
-import { MemoryBackend, MemoryConnector } from '../src/index.js'
+import { database, type Database, type Sync, type SyncWarning } from '@proj/core'
+import type { Connector, MetaEntry } from '@proj/core/connector'
+import { MemoryBackend, MemoryConnector, metaEntry } from '../src/index.js'
 import { MeteredConnector, uniqueDir, until } from './sync-helpers.js'
 
 // Live sync through a pushing backend: a new head reaches the other device through the push alone (polling
@@ -39,6 +40,37 @@ async function pair(): Promise<{ a: Database; b: Database; toA: MeteredConnector
   return { a, b, toA, toB, syncA, syncB }
 }
 
+/** Holds the backend's pushes while `holding`, then hands them over all at once (a device busy elsewhere). */
+class HeldPushes implements Connector {
+  readonly name: string
+  readonly id: string | undefined
+  holding = false
+  readonly held: (() => void)[] = []
+
+  constructor(readonly inner: MemoryConnector) {
+    this.name = inner.name
+    this.id = inner.id
+  }
+
+  upload = (db: string, cid: string, bytes: Uint8Array) => this.inner.upload(db, cid, bytes)
+  download = (db: string, cid: string) => this.inner.download(db, cid)
+  save = (db: string, branch: string, entry: MetaEntry, replaces: readonly string[]) => this.inner.save(db, branch, entry, replaces)
+  load = (db: string, branch: string) => this.inner.load(db, branch)
+  close = () => this.inner.close()
+
+  subscribe(db: string, branch: string, onEntries: (entries: MetaEntry[], replaced?: readonly string[]) => void): () => void {
+    return this.inner.subscribe(db, branch, (entries, replaced) => {
+      if (this.holding) this.held.push(() => onEntries(entries, replaced))
+      else onEntries(entries, replaced)
+    })
+  }
+
+  release(): void {
+    this.holding = false
+    for (const deliver of this.held.splice(0)) deliver()
+  }
+}
+
 describe('live sync through a pushing backend', () => {
   it('a device that adopts a pushed head saves nothing back', async () => {
     const { a, b, toB, syncA, syncB } = await pair()
@@ -70,5 +102,49 @@ describe('live sync through a pushing backend', () => {
     // A downloaded nothing: B uploaded no file of its own.
     expect(toA.downloads).toBe(0)
     expect((await b.allDocs()).rows.map((row) => row.key)).toHaveLength(writes)
+  })
+
+  it('the memory backend tells subscribers which entries a save replaced', async () => {
+    const backend = new MemoryBackend()
+    const writer = new MemoryConnector(backend)
+    const reader = new MemoryConnector(backend)
+    open.push(writer, reader)
+    const deliveries: { cids: string[]; replaced: readonly string[] | undefined }[] = []
+    reader.subscribe('db', 'main', (entries, replaced) => {
+      // The current set first (empty here), then one delivery per save.
+      if (entries.length) deliveries.push({ cids: entries.map((e) => e.cid), replaced })
+    })
+    const first = await metaEntry(new TextEncoder().encode('first'))
+    const second = await metaEntry(new TextEncoder().encode('second'))
+    await writer.save('db', 'main', first, [])
+    await writer.save('db', 'main', second, [first.cid])
+    await until(() => deliveries.length === 2)
+    expect(deliveries).toEqual([
+      { cids: [first.cid], replaced: [] },
+      { cids: [second.cid], replaced: [first.cid] },
+    ])
+  })
+
+  it('an entry pushed together with the save that replaced it is skipped: only the replacer is opened', async () => {
+    const backend = new MemoryBackend()
+    const b = device()
+    const held = new HeldPushes(new MemoryConnector(backend))
+    const syncB = b.connect(held, { pollInterval: POLL_NEVER, maxBackoff: 50, flushTimeout: 5_000 })
+    open.push(syncB)
+    await syncB.ready
+    const warnings: SyncWarning[] = []
+    syncB.on('warning', (warning) => warnings.push(warning))
+    // A stranger's two entries (unreadable here, so each one opened is reported): the second replaces the first.
+    const stranger = new MemoryConnector(backend)
+    open.push(stranger)
+    const older = await metaEntry(new TextEncoder().encode('older garbage'))
+    const newer = await metaEntry(new TextEncoder().encode('newer garbage'))
+    held.holding = true
+    await stranger.save('live', 'main', older, [])
+    await stranger.save('live', 'main', newer, [older.cid])
+    await until(() => held.held.length === 2)
+    held.release()
+    await syncB.refresh()
+    expect(warnings.map((warning) => warning.cid)).toEqual([newer.cid])
   })
 })

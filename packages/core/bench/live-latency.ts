@@ -56,7 +56,7 @@ try {
       }
     }
     const sub = c.subscribe!.bind(c)
-    c.subscribe = (db, br, on) => sub(db, br, (entries) => { trace.push([performance.now(), `${who} notified ${entries.length}`]); on(entries) })
+    c.subscribe = (db, br, on) => sub(db, br, (entries, replaced) => { trace.push([performance.now(), `${who} notified ${entries.length}`]); on(entries, replaced) })
     return c
   }
   const syncA = a.connect(await traced('A'))

@@ -31,9 +31,11 @@ export interface MetaStore {
   load(db: string, branch: string): Promise<MetaEntry[]>
   /**
    * Optional push: calls `onEntries` with entries as they arrive (the current set first, then new ones).
-   * Entries already seen may be delivered again. Returns an unsubscribe function.
+   * Entries already seen may be delivered again. Returns an unsubscribe function. `replaced`, when the
+   * backend tells, names the entries the delivered save removed (its `replaces`): their saver had merged them,
+   * so a subscriber still behind may skip them.
    */
-  subscribe?(db: string, branch: string, onEntries: (entries: MetaEntry[]) => void): () => void
+  subscribe?(db: string, branch: string, onEntries: (entries: MetaEntry[], replaced?: readonly string[]) => void): () => void
 }
 
 export interface Connector extends FileStore, MetaStore {

@@ -213,9 +213,10 @@ class SyncEngine implements Sync {
     }
     if (this.#connector.subscribe) {
       this.#cleanups.push(
-        this.#connector.subscribe(this.#db, this.#branch, (entries) => {
+        this.#connector.subscribe(this.#db, this.#branch, (entries, replaced) => {
           // While paused nothing is merged; resume() pulls the current set.
           if (this.#paused) return
+          this.#noteReplaced(replaced)
           void this.#exclusiveMerge(entries).catch((error) => this.#fail('merge', error))
         }),
       )
@@ -330,6 +331,18 @@ class SyncEngine implements Sync {
     return this.#scheduler.backoff(this.#attempt++, 100)
   }
 
+  /**
+   * Entries a pushing backend said a later save removed (see Connector.subscribe): their saver had merged
+   * them. Pulls forget them (a pull's set is current); bounded so a long session cannot grow it forever.
+   */
+  readonly #replacedRemote = new Set<string>()
+
+  #noteReplaced(replaced: readonly string[] | undefined): void {
+    if (!Array.isArray(replaced)) return
+    if (this.#replacedRemote.size > 10_000) this.#replacedRemote.clear()
+    for (const cid of replaced) if (typeof cid === 'string') this.#replacedRemote.add(cid)
+  }
+
   /** The remote state being merged now: a local head equal to it is on the backend already. */
   #arriving: HeadState | undefined
   #mergeChain: Promise<void> = Promise.resolve()
@@ -350,7 +363,11 @@ class SyncEngine implements Sync {
     const replica = this.#replica!
     // Opened side by side: each opening is a few crypto calls, and a burst of entries opened one after the
     // other waits out every one of them in turn (behind whatever else the process is doing).
-    const unique = [...new Map(entries.map((entry) => [entry.cid, entry])).values()]
+    // An entry the backend has replaced is contained in its replacer, which is merged instead: merging the
+    // older one after it could look concurrent (its events unknown here) and write a needless merge event.
+    const unique = [...new Map(entries.map((entry) => [entry.cid, entry])).values()].filter(
+      (entry) => !this.#replacedRemote.has(entry.cid),
+    )
     const outcomes = await Promise.all(
       unique.map(async (entry) => {
         const known = this.#opened.get(entry.cid)
@@ -439,6 +456,7 @@ class SyncEngine implements Sync {
     }
     this.#remoteCovers = false
     const current = new Set(entries.map((entry) => entry.cid))
+    for (const cid of current) this.#replacedRemote.delete(cid)
     for (const cid of this.#merged) if (!current.has(cid)) this.#merged.delete(cid)
     // Entries the backend no longer holds will not come back: a long live session must not keep them all.
     for (const cid of this.#opened.keys()) if (!current.has(cid)) this.#opened.delete(cid)
