@@ -17,12 +17,22 @@ import { joinWriteLog, type WriteLog } from './write-log.js'
  * file before the rename and the records folder after it. Durability 'process' appends files and record changes
  * to the write log (write-log.ts) instead, without fsync: each write has reached the kernel before it resolves,
  * which a killed process cannot undo, so a process crash loses nothing acknowledged; a power loss may lose the
- * latest writes (the log is cut back to its last whole entry when the database opens).
+ * latest writes (the log is cut back to its last whole entry when the database opens). A stored file of
+ * DIRECT_FILE_BYTES or more (a compaction's ~1 MiB files, a large bulk) is the exception: it goes to `files/`
+ * directly (temp file, fsync, rename) before its write resolves, since through the log it would be written twice
+ * (appended, then copied out at the next checkpoint) and one fsync is small beside its size. Nothing names it
+ * before its write resolves, and a file is immutable and named by its hash, so the log's order does not matter.
  *
  * One process at a time: `<dir>/<name>/LOCK` (see directory-lock.ts) makes a second process's open fail with
  * DatabaseLockedError. Inside the process, any number of instances may share the directory: they hold the
  * lock together and hear each other's record changes (`watch`), as tabs do over IndexedDB.
  */
+/**
+ * With durability 'process', stored files from this size up bypass the write log (see nodeFileStorage): a
+ * 1 000-doc transaction (~180 KB) stays in the log, a compaction file (~1 MiB) does not.
+ */
+export const DIRECT_FILE_BYTES = 512 * 1024
+
 export function nodeFileStorage(name: string, options: { dir?: string; durability?: Durability } = {}): Storage {
   const toDisk = (options.durability ?? 'power') === 'power'
   const root = resolve(options.dir ?? '.proj-data', name)
@@ -66,6 +76,19 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   function writeAll(fd: number, bytes: Uint8Array): void {
     let offset = 0
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset)
+  }
+
+  /** A stored file of 'process' durability too large for the log (see DIRECT_FILE_BYTES). */
+  function writeFileDirectly(cid: string, bytes: Uint8Array): void {
+    const temp = join(filesDir, `.${cid}.${randomBytes(6).toString('hex')}.tmp`)
+    const fd = openSync(temp, 'w')
+    try {
+      writeAll(fd, bytes)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temp, join(filesDir, cid))
   }
 
   function atomicWriteRecord(fileName: string, bytes: Uint8Array): void {
@@ -123,7 +146,8 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       if (log.hasFile(cid)) return
       if (!toDisk) {
         if (existsSync(join(filesDir, cid))) return
-        log.append({ kind: 'file', name: cid, body: bytes })
+        if (bytes.length >= DIRECT_FILE_BYTES) writeFileDirectly(cid, bytes)
+        else log.append({ kind: 'file', name: cid, body: bytes })
         return
       }
       direct()
