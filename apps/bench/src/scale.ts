@@ -96,7 +96,8 @@ export async function runScale(options: { sizes: number[]; systems: string[]; ti
     for (const system of options.systems) {
       const root = mkdtempSync(join(os.tmpdir(), `bench-scale-${system}-${n}-`))
       console.log(`${LABELS[system] ?? system}, N = ${n}:`)
-      const entry: ScaleEntry = { system, n, when: `${new Date().toISOString().slice(0, 16)}Z`, code: codeState(), durability: '?', version: '?', loadAvg: [], results: {} }
+      const codeAtStart = codeState()
+      const entry: ScaleEntry = { system, n, when: `${new Date().toISOString().slice(0, 16)}Z`, code: codeAtStart, durability: '?', version: '?', loadAvg: [], results: {} }
       try {
         for (const w of SCALE_WORKLOADS) {
           if (w !== 'S-load' && !entry.results['S-load']?.ok) break
@@ -121,6 +122,9 @@ export async function runScale(options: { sizes: number[]; systems: string[]; ti
         rmSync(root, { recursive: true, force: true })
       }
       entry.loadAvg = os.loadavg().map((x) => Number(x.toFixed(1)))
+      // The bench runs the core's sources: say so when they changed while this system and N ran.
+      const codeAtEnd = codeState()
+      if (codeAtEnd !== codeAtStart) entry.code = `${codeAtStart} → ${codeAtEnd} (changed during the run)`
       store[`${system}@${n}`] = entry
       if (options.write) writeFileSync(jsonPath, JSON.stringify(store, null, 1) + '\n')
     }
