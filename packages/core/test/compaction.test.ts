@@ -59,6 +59,29 @@ describe('compaction', () => {
     await again.close()
   })
 
+  it('paces automatic compaction by bytes: small writes into a large database do not rewrite it every compactEvery files', async () => {
+    const dir = tempDir()
+    const db = database('paced', { dir, compactEvery: 20 })
+    for (let i = 0; i < 4; i++) await db.bulk(Array.from({ length: 1000 }, (_, j) => big(i * 1000 + j)))
+    await db.compact()
+    const compacted = new Set(dataFiles(dir, 'paced'))
+    const compactedBytes = diskBytes(dir, 'paced')
+    // 100 single puts (five times compactEvery) write far less than half of the ~2 MB database: no compaction
+    // (each would rewrite all of it, ~20 KB per put), so every compacted file is still there.
+    for (let i = 0; i < 100; i++) await db.put({ ...big(i), text: `edit ${i}` })
+    // A query runs in the write queue, after any compaction the writes queued.
+    await db.query('n', { key: 1 })
+    expect(dataFiles(dir, 'paced').filter((file) => compacted.has(file))).toHaveLength(compacted.size)
+    // Once the writes since reach half its size, the next write compacts (in the write queue, after it).
+    for (let i = 0; i < 3; i++) await db.bulk(Array.from({ length: 500 }, (_, j) => ({ ...big(j), text: 'y'.repeat(600) + i })))
+    await db.put({ _id: 'last' })
+    await db.query('n', { key: 1 })
+    expect(dataFiles(dir, 'paced').filter((file) => compacted.has(file)).length).toBeLessThan(compacted.size)
+    expect(diskBytes(dir, 'paced')).toBeLessThan(compactedBytes * 2)
+    expect((await db.allDocs()).rows).toHaveLength(4001)
+    await db.close()
+  })
+
   it('never loses a block: compaction, concurrent replica writes, merges, repeated compaction, cold starts', async () => {
     const backend = memoryBackend()
     const dirA = tempDir()

@@ -3,7 +3,8 @@ import type { DatabaseKey } from '../crypto/key.js'
 import { KeyRing } from '../crypto/key-epochs.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
-import { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
+import { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyFile, type FileHeader } from '../format/file.js'
+import { BlockCache } from './block-cache.js'
 
 /** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
 export type FileSource = (cid: string) => Promise<Uint8Array | undefined>
@@ -26,9 +27,8 @@ interface Pending {
  * header carries for the links leaving it.
  */
 export class BlockStore {
-  readonly #blocks = new Map<string, Block>()
-  /** Blocks of opened files not used yet: verified and decoded on first use. */
-  readonly #raw = new Map<string, { raw: RawBlock; file: string }>()
+  /** Blocks of stored files (verified and decoded on first use), within a byte budget. */
+  readonly #cache: BlockCache
   /**
    * Files known to hold each block, most trusted first: a block may live in several files (rewritten by a
    * compaction, or written again by a merge on another replica), and any copy will do. Reads try each in
@@ -40,7 +40,7 @@ export class BlockStore {
   readonly #loading = new Map<string, Promise<void>>()
   readonly #loaded = new Set<string>()
   readonly #sources = new Set<FileSource>()
-  readonly #onFile = new Set<(cid: string) => void>()
+  readonly #onFile = new Set<(cid: string, bytes: number) => void>()
   readonly #references = new Map<string, string[]>()
   readonly #onRead = new Set<(file: string, references: string[]) => void>()
   /**
@@ -57,7 +57,11 @@ export class BlockStore {
     readonly storage: Storage,
     readonly key: DatabaseKey,
     readonly database: string,
-  ) {}
+    cacheBytes = DEFAULT_CACHE_BYTES,
+  ) {
+    // A file with an evicted block must be read again to serve it.
+    this.#cache = new BlockCache(cacheBytes, (file) => this.#loaded.delete(file))
+  }
 
   addSource(source: FileSource): () => void {
     this.#sources.add(source)
@@ -70,8 +74,8 @@ export class BlockStore {
     return () => this.#onRead.delete(listener)
   }
 
-  /** Called with the CID of every file this store writes. */
-  onFileWritten(listener: (cid: string) => void): () => void {
+  /** Called with the CID and size of every file this store writes. */
+  onFileWritten(listener: (cid: string, bytes: number) => void): () => void {
     this.#onFile.add(listener)
     return () => this.#onFile.delete(listener)
   }
@@ -109,12 +113,13 @@ export class BlockStore {
   }
 
   has(cid: CID): boolean {
-    return this.#blocks.has(cid.toString()) || this.#raw.has(cid.toString())
+    const key = cid.toString()
+    return this.#unsaved.has(key) || this.#cache.has(key)
   }
 
   async get<T>(cid: CID): Promise<Block<T>> {
     const key = cid.toString()
-    const cached = this.#blocks.get(key) ?? (await this.#fromRaw(key))
+    const cached = this.#unsaved.get(key)?.block ?? (await this.#cache.read(key))
     if (cached) return cached as Block<T>
     const files = this.#locations.get(key)
     if (!files?.length) throw new MissingBlockError(key, 'no known file holds it')
@@ -124,42 +129,35 @@ export class BlockStore {
     let missing: unknown
     let failure: unknown
     for (const file of [...files]) {
-      try {
-        await this.loadFile(file)
-      } catch (error) {
-        if (error instanceof MissingBlockError) missing ??= error
-        else failure ??= error
-        continue
+      // Reads opening other files meanwhile may evict the block again before it is taken: open it again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await this.loadFile(file)
+        } catch (error) {
+          if (error instanceof MissingBlockError) missing ??= error
+          else failure ??= error
+          break
+        }
+        const loaded = this.#unsaved.get(key)?.block ?? (await this.#cache.read(key))
+        if (loaded) return loaded as Block<T>
+        if (this.#loaded.has(file)) break
       }
-      const loaded = this.#blocks.get(key) ?? (await this.#fromRaw(key))
-      if (loaded) return loaded as Block<T>
       missing ??= new MissingBlockError(key, `file ${file} does not contain it`)
     }
     throw failure ?? missing
   }
 
-  async #fromRaw(key: string): Promise<Block | undefined> {
-    const pending = this.#raw.get(key)
-    if (!pending) return undefined
-    const block = await verifyBlock(pending.raw, pending.file)
-    this.#raw.delete(key)
-    this.#blocks.set(key, block)
-    return block
-  }
-
   /** Keeps a block made in memory; it is written by the first commit that links to it. */
   putUnsaved(block: Block, links: CID[]): void {
     const key = block.cid.toString()
-    if (this.#blocks.has(key) || this.#raw.has(key)) return
-    this.#blocks.set(key, block)
+    if (this.#unsaved.has(key) || this.#cache.has(key)) return
     this.#unsaved.set(key, { block, links })
   }
 
   /** Keeps a tree node derived from a delta event (see `#derived`). */
   putDerived(block: Block, links: CID[]): void {
     const key = block.cid.toString()
-    if (this.#blocks.has(key) || this.#raw.has(key)) return
-    this.#blocks.set(key, block)
+    if (this.#unsaved.has(key) || this.#cache.has(key)) return
     this.#unsaved.set(key, { block, links })
     this.#derived.add(key)
   }
@@ -214,7 +212,6 @@ export class BlockStore {
       if (reached.has(key)) continue
       this.#derived.delete(key)
       this.#unsaved.delete(key)
-      this.#blocks.delete(key)
     }
   }
 
@@ -287,11 +284,18 @@ export class BlockStore {
     const { header, blocks } = await decodeCar(plain, file)
     for (const raw of blocks) {
       const key = raw.cid.toString()
-      if (!this.#blocks.has(key) && !this.#raw.has(key)) this.#raw.set(key, { raw, file })
-      this.#place(key, file)
+      // A block made here that a file now holds (a replica wrote it too) leaves the unsaved ones.
+      const unsaved = this.#unsaved.get(key)
+      if (unsaved) this.#cache.addBlock(key, unsaved.block, file)
+      else this.#cache.addRaw(key, raw, file)
+      // A file read again (its blocks were evicted) must not take over blocks a newer file holds too: a
+      // compaction reading old files would otherwise name them, not its own, in the headers it writes.
+      if (this.#locations.get(key)?.length) this.locate(key, file)
+      else this.#place(key, file)
       this.#unsaved.delete(key)
       this.#derived.delete(key)
     }
+    this.#cache.trim(file)
     for (const [holder, cids] of [...header.locations, ...(header.history ?? [])]) {
       const holderKey = holder.toString()
       for (const cid of cids) this.locate(cid, holderKey)
@@ -374,7 +378,7 @@ export class BlockStore {
     await this.storage.writeFile(file, sealed)
     for (const block of blocks) {
       const key = block.cid.toString()
-      this.#blocks.set(key, block)
+      this.#cache.addBlock(key, block, file)
       this.#place(key, file)
       this.#unsaved.delete(key)
       this.#derived.delete(key)
@@ -382,10 +386,16 @@ export class BlockStore {
     for (const [cid, files] of history) for (const holder of files) this.locate(cid, holder)
     this.#loaded.add(file)
     this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
-    for (const listener of this.#onFile) listener(file)
+    for (const listener of this.#onFile) listener(file, sealed.length)
     return file
   }
 }
+
+/**
+ * Default of the database option `cacheBytes`: block bytes of stored files kept in memory (decoded blocks take
+ * a few times more as objects). Reads beyond it load files again.
+ */
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 
 /** Event roots remembered; older ones are derived again when asked for. */
 const EVENT_ROOTS_KEPT = 4096

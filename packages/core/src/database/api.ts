@@ -33,6 +33,12 @@ export interface DatabaseOptions {
    * (default 100; 0 turns automatic compaction off). See `Database.compact()`.
    */
   compactEvery?: number
+  /**
+   * Bytes of stored blocks kept in memory once read (default 32 MiB): reads beyond it open their files
+   * again, so a database larger than memory is scanned or indexed in bounded memory. A positive integer;
+   * anything else is a TypeError naming the value.
+   */
+  cacheBytes?: number
 }
 
 /** What `info()` reports: where the database stands, what it stores here, and what each sync has left to send. */

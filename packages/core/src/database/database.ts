@@ -24,7 +24,7 @@ import { openState, repairHead, type OpenState } from './open.js'
 import { openStorage } from './open-storage.js'
 import { commitOps, screenWrites } from './transaction.js'
 import { checkDoc, checkId, checkName, describe } from '../values/validate.js'
-import { HistoryUnavailableError, TreeView, type Snapshot } from './view.js'
+import { HistoricalView, HistoryUnavailableError, TreeView, type Snapshot } from './view.js'
 import { WriteQueue, type Op, type PendingWrite } from './write-queue.js'
 
 export function database(name: string, options: DatabaseOptions = {}): Database {
@@ -53,6 +53,10 @@ class DatabaseImpl extends TreeView implements Database {
   constructor(name: string, options: DatabaseOptions) {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`database(${JSON.stringify(name)}): options must be an object, got ${describe(options)}`)
+    }
+    const { cacheBytes } = options
+    if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes > 0)) {
+      throw new TypeError(`database(${JSON.stringify(name)}): cacheBytes must be a positive integer (bytes), got ${describe(cacheBytes)}`)
     }
     const ready = () => this.#ready()
     super(
@@ -218,7 +222,7 @@ class DatabaseImpl extends TreeView implements Database {
     await this.#rootAt(frozen)
     // Resolved again at each read: a delta event's tree is derived, and a later write may sweep it (the
     // derivation is remembered, so this is a lookup while it lasts).
-    return new TreeView(this.name, async () => {
+    return new HistoricalView(this.name, frozen, async () => {
       await this.#ready()
       return { store: state.store, root: await this.#rootAt(frozen), clock: frozen }
     }, (since) => this.#rootAt(since))

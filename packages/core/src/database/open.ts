@@ -22,6 +22,13 @@ export interface OpenState {
   /** Files written since the last compaction (automatic compaction runs past `compactEvery`). */
   filesSinceCompaction: number
   /**
+   * Bytes of the files written since the last compaction (estimated at opening from their count), and of the
+   * files it wrote: automatic compaction also waits until the first is a fair share of the second, so its
+   * cost, which grows with the database, is spread over as many writes (see compactor.ts).
+   */
+  bytesSinceCompaction: number
+  compactedBytes: number
+  /**
    * Delta events between the head and its nearest checkpoint (see head-state.ts), when known; unknown (a
    * head opened or adopted) makes the next write a checkpoint.
    */
@@ -30,10 +37,13 @@ export interface OpenState {
   damagedHead?: { file: string; error: unknown }
 }
 
+/** What a file written before this session is counted as (a single write's file is ~0.5–1 KB). */
+const ESTIMATED_FILE_BYTES = 1024
+
 /** Reads the key, the head record, the compaction record and the indexes of a database's storage. */
 export async function openState(name: string, branch: string, options: DatabaseOptions, storage: Storage): Promise<OpenState> {
   const key = await loadKey(storage, name, options.key)
-  const store = new BlockStore(storage, key, name)
+  const store = new BlockStore(storage, key, name, options.cacheBytes)
   key.onLearn(keyLearner(key, storage, name, (file) => store.fileBytes(file)))
   followKeybag(key, storage)
   const head = await readHead(storage, branch)
@@ -59,9 +69,20 @@ export async function openState(name: string, branch: string, options: DatabaseO
     damagedHead = await openHeadFile(name, branch, options, store, storage, head)
     markMerged(storage, branch, head)
   }
-  const state: OpenState = { store, storage, head, emptyRoot, indexes, filesSinceCompaction, damagedHead }
-  store.onFileWritten(() => {
+  const state: OpenState = {
+    store,
+    storage,
+    head,
+    emptyRoot,
+    indexes,
+    filesSinceCompaction,
+    bytesSinceCompaction: filesSinceCompaction * ESTIMATED_FILE_BYTES,
+    compactedBytes: compaction?.bytes ?? 0,
+    damagedHead,
+  }
+  store.onFileWritten((_, bytes) => {
     state.filesSinceCompaction++
+    state.bytesSinceCompaction += bytes
   })
   return state
 }

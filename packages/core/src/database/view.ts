@@ -255,3 +255,43 @@ function checkClock(clock: unknown, where: string): void {
     throw new TypeError(`${where} must be a clock (an array of CID strings), got ${describe(clock)}`)
   }
 }
+
+/**
+ * The view `at(clock)` returns: a read that meets a block no file holds any more (its files were compacted
+ * away, and no connected replica serves them) is the clock's history being unavailable, and says so.
+ */
+export class HistoricalView extends TreeView {
+  constructor(
+    name: string,
+    private readonly clock: Clock,
+    snapshot: () => Promise<Snapshot>,
+    resolveClock: (clock: Clock) => Promise<CID>,
+  ) {
+    super(name, snapshot, resolveClock)
+  }
+
+  override get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
+    return this.#history(super.get<T>(id, options))
+  }
+
+  override allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
+    return this.#history(super.allDocs<T>(options))
+  }
+
+  override changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
+    return this.#history(super.changes<T>(since, options))
+  }
+
+  override query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
+    return this.#history(super.query<T>(field, options))
+  }
+
+  async #history<R>(read: Promise<R>): Promise<R> {
+    try {
+      return await read
+    } catch (error) {
+      if (error instanceof MissingBlockError) throw new HistoryUnavailableError(this.clock, error)
+      throw error
+    }
+  }
+}

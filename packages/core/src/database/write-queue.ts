@@ -1,5 +1,6 @@
 import type { Body } from '../crdt/entry.js'
 import type { Clock } from './api.js'
+import { nextTurn } from './next-turn.js'
 
 /** One document write: its id and new body (null deletes). */
 export type Op = [id: string, body: Body]
@@ -30,7 +31,13 @@ export class WriteQueue {
       this.#pending.push({ ops, resolve, reject })
       if (!this.#scheduled) {
         this.#scheduled = true
-        void this.exclusive(() => this.#drain())
+        // A turn of the event loop before each commit: with durability 'process' a commit never waits on I/O,
+        // so a loop of awaited puts would otherwise starve every timer and I/O callback of the process (a
+        // sync's pull, a server's reply) until it ends. Writes arriving meanwhile join the transaction.
+        void this.exclusive(async () => {
+          await nextTurn()
+          await this.#drain()
+        })
       }
     })
   }
