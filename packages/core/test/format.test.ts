@@ -341,8 +341,10 @@ describe('corrupt and newer copies of the golden database', () => {
     writeFileSync(record(root, 'compaction'), dagCbor.encode({ v: 1, files: ['x'], blocks: [[values.head.root, 5]], history: [] }))
     expect((await openError(dir)).message).toBe(
       `The compaction record of ${JSON.stringify(root)} is corrupt: not a compaction record ` +
-        '{ files, blocks: [[cid, file index]…], history: [[cid, file]…] }',
+        '{ files, blocks: [[cid, file index]…], history: [[cid, file]…], bytes? }',
     )
+    writeFileSync(record(root, 'compaction'), dagCbor.encode({ v: 1, files: [], blocks: [], history: [], bytes: -3 }))
+    expect((await openError(dir)).message).toContain('is corrupt: not a compaction record')
     writeFileSync(record(root, 'compaction'), readFileSync(join(fixture, 'db', 'golden', 'records', 'compaction')))
     writeFileSync(record(root, 'head.main'), dagCbor.encode({ v: 'one', heads: [], files: [], root: values.head.root, height: 0 }))
     expect((await openError(dir)).message).toBe(
