@@ -91,7 +91,7 @@ if (flag('scale-report')) {
 
 if (flag('scale')) {
   // Scale mode: `--scale 10000,100000,1000000`; default systems ours, ours-process, pouch-leveldb (Fireproof on
-  // request: it cannot reopen a 10k-doc bulk, see repro/fireproof-reopen.ts).
+  // request: without a start key in its allDocs, each page of S-page reads the full list).
   const { runScale } = await import('./scale.js')
   const sizes = opt('scale', '10000,100000').split(',').map(Number)
   if (sizes.some((n) => !Number.isInteger(n) || n < 1000)) throw new TypeError(`--scale takes sizes of at least 1000, got ${JSON.stringify(opt('scale', ''))}`)

@@ -230,6 +230,12 @@ export function scaleSection(store: Record<string, ScaleEntry>, command: string)
       p(`| ${m.label} | ${m.unit} | ${LABELS[s] ?? s} [${durabilityTag(at(s, sizes.find((n) => at(s, n))!)!.durability)}] | ${shown.join(' | ')} | ${ratios.join(' | ')} | ${m.expect} |`)
     }
   p()
+  // Hand-written reading of the figures (what grows with the database and why), kept beside SCALE.json.
+  const notes = join(here, '..', 'SCALE-NOTES.md')
+  if (existsSync(notes)) {
+    p(readFileSync(notes, 'utf8').trimEnd())
+    p()
+  }
   const failures = runs.flatMap((e) => Object.values(e.results).filter((r) => !r.ok).map((r) => `- ${LABELS[e.system] ?? e.system} N=${nLabel(e.n)} ${r.workload}: ${r.error}`))
   if (failures.length) {
     p(`Runs without a result (ours: FAILED; a peer's: † a result of this harness, not a verdict on the peer):`)
