@@ -82,6 +82,37 @@ describe('compaction', () => {
     await db.close()
   })
 
+  it('reopened offline after a compaction, finds the blocks a replica\'s header places in files the compaction deleted', async () => {
+    const backend = memoryBackend()
+    const dirA = tempDir()
+    const a = database('o', { dir: dirA, compactEvery: 0 })
+    const key = await a.exportKey()
+    const b = database('o', { storage: 'memory', key, compactEvery: 0 })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    const sb = b.connect(backend(), { pollInterval: 0 })
+    await a.bulk(Array.from({ length: 600 }, (_, i) => big(i)))
+    await sa.flush()
+    await sb.refresh()
+    // B's write names A's bulk file for the leaves it did not change.
+    await b.put({ ...big(599), n: 42 })
+    await sb.flush()
+    await a.compact()
+    await sa.refresh()
+    expect(await a.get(big(599)._id)).toEqual({ ...big(599), n: 42 })
+    await sa.close()
+    await sb.close()
+    await b.close()
+    await a.close()
+    // No sync: the bulk file is gone locally and no backend serves it; the compaction's record says where
+    // its blocks went (read only now, on the first miss).
+    const again = database('o', { dir: dirA })
+    const rows = (await again.allDocs()).rows
+    expect(rows).toHaveLength(600)
+    expect(rows.at(-1)!.value).toEqual({ ...big(599), n: 42 })
+    expect((await again.query('n', { key: 3 })).rows).toHaveLength(60)
+    await again.close()
+  })
+
   it('never loses a block: compaction, concurrent replica writes, merges, repeated compaction, cold starts', async () => {
     const backend = memoryBackend()
     const dirA = tempDir()

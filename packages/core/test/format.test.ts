@@ -216,6 +216,7 @@ describe('pinned bytes of every encoder (format version 2)', () => {
     expect(format.decodeOutboxRecord(bytes('outbox record'), where)).toEqual(values.outbox)
     expect(format.decodeCompactionRecord(bytes('compaction record'), where)).toEqual(values.compaction)
     expect(format.decodeReplicatedRecord(bytes('replicated record'), where)).toBe(true)
+    expect(format.decodeCompactionSummary(bytes('compaction summary record'), where)).toEqual({ files: values.compaction.files, bytes: 2_500_000 })
     expect(format.decodeEnvelope(bytes('envelope'), 'file x')).toEqual({
       keyId: values.keyId,
       iv: values.iv,

@@ -1,18 +1,54 @@
 import { decodeCompactionRecord, encodeCompactionRecord, type CompactionRecord } from '../format/compaction-record.js'
+import { decodeCompactionSummary, encodeCompactionSummary, type CompactionSummary } from '../format/compaction-summary.js'
 import type { Storage } from '../storage/api.js'
 import type { BlockStore } from './store.js'
 
-export type { CompactionRecord }
+export type { CompactionRecord, CompactionSummary }
 
 const RECORD = 'compaction'
+const SUMMARY = 'compaction-summary'
+
+const where = (storage: Storage, name: string) => `The ${name === RECORD ? 'compaction record' : 'compaction summary record'} of ${JSON.stringify(storage.location)}`
 
 export async function readCompaction(storage: Storage): Promise<CompactionRecord | undefined> {
   const bytes = await storage.readRecord(RECORD)
-  return bytes ? decodeCompactionRecord(bytes, `The compaction record of ${JSON.stringify(storage.location)}`) : undefined
+  return bytes ? decodeCompactionRecord(bytes, where(storage, RECORD)) : undefined
 }
 
-export async function writeCompaction(storage: Storage, record: CompactionRecord): Promise<void> {
+export async function readCompactionSummary(storage: Storage): Promise<CompactionSummary | undefined> {
+  const bytes = await storage.readRecord(SUMMARY)
+  return bytes ? decodeCompactionSummary(bytes, where(storage, SUMMARY)) : undefined
+}
+
+/** The full record first (the summary only stands for it), then the summary. */
+export async function writeCompaction(storage: Storage, record: CompactionRecord & { bytes: number }): Promise<void> {
   await storage.writeRecord(RECORD, encodeCompactionRecord(record))
+  await storage.writeRecord(SUMMARY, encodeCompactionSummary({ files: record.files, bytes: record.bytes }))
+}
+
+/**
+ * What opening needs of the last compaction. With a summary, the block locations of the full record are
+ * handed to the store to read when a block is not where the headers it knows say (lazily: the record grows
+ * with the database, ~0.4 MB and ~0.5 s to decode and apply at 300k documents); without one (a database
+ * compacted before summaries existed) the record is read and applied now, as it always was.
+ */
+export async function openCompaction(storage: Storage, store: BlockStore): Promise<CompactionSummary | undefined> {
+  const summary = await readCompactionSummary(storage)
+  if (!summary) {
+    const record = await readCompaction(storage)
+    if (!record) return undefined
+    applyCompaction(store, record)
+    return { files: record.files, bytes: record.bytes ?? 0 }
+  }
+  store.deferLocations(async () => {
+    const record = await readCompaction(storage)
+    const located: [string, string][] = []
+    if (!record) return located
+    for (const [cid, index] of record.blocks) located.push([cid.toString(), record.files[index]!])
+    for (const [cid, file] of record.history) located.push([cid.toString(), file])
+    return located
+  })
+  return summary
 }
 
 /**

@@ -50,6 +50,9 @@ export class BlockStore {
   readonly #derived = new Set<string>()
   /** The tree root after each recent event, as derived or committed (a cache: derivation can repeat it). */
   readonly #eventRoots = new Map<string, CID>()
+  /** Block locations to read when a block is not where known headers say (see `deferLocations`). */
+  #deferred: (() => Promise<[string, string][]>) | undefined
+  #relocations = 0
   /** Roots a reader is walking now (see `pin`), with a count per root. */
   readonly #pins = new Map<string, { root: CID; count: number }>()
 
@@ -102,6 +105,33 @@ export class BlockStore {
     }
   }
 
+  /**
+   * Locations (block, file) that take precedence over what headers say, read only when first needed: when a
+   * block cannot be read from the files known to hold it, or a file is not stored locally. The last
+   * compaction's record (compact.ts): it relocates blocks that older headers place in files it deleted.
+   */
+  deferLocations(load: (() => Promise<[string, string][]>) | undefined): void {
+    this.#deferred = load
+  }
+
+  /** Applies the deferred locations, if any are pending; true when it did (a read may try again). */
+  async #applyDeferred(): Promise<boolean> {
+    const load = this.#deferred
+    if (!load) return false
+    this.#deferred = undefined
+    this.#relocations++
+    for (const [key, file] of await load()) {
+      const files = this.#locations.get(key)
+      if (!files) this.#locations.set(key, [file])
+      else if (files[0] !== file) {
+        const at = files.indexOf(file)
+        if (at > 0) files.splice(at, 1)
+        files.unshift(file)
+      }
+    }
+    return true
+  }
+
   /** The preferred file of a block. */
   locationOf(cid: CID | string): string | undefined {
     return this.#locations.get(cid.toString())?.[0]
@@ -121,6 +151,18 @@ export class BlockStore {
     const key = cid.toString()
     const cached = this.#unsaved.get(key)?.block ?? (await this.#cache.read(key))
     if (cached) return cached as Block<T>
+    const relocations = this.#relocations
+    try {
+      return await this.#getFromFiles<T>(key)
+    } catch (error) {
+      // Not where the known headers say: the last compaction may have moved it (its record is read once,
+      // here or by the failed read of a file not stored locally).
+      if ((await this.#applyDeferred()) || this.#relocations !== relocations) return this.#getFromFiles<T>(key)
+      throw error
+    }
+  }
+
+  async #getFromFiles<T>(key: string): Promise<Block<T>> {
     const files = this.#locations.get(key)
     if (!files?.length) throw new MissingBlockError(key, 'no known file holds it')
     // Each known copy in turn: a failure to reach one (deleted locally, absent at every source, a source
@@ -233,6 +275,9 @@ export class BlockStore {
   /** The stored bytes of a file, from local storage or a source (verified against the CID). */
   async fileBytes(file: string): Promise<Uint8Array> {
     let bytes = await this.storage.readFile(file)
+    // A file a header names is not here: the last compaction may have deleted it (its record says where
+    // the blocks went); later reads then prefer those locations.
+    if (!bytes) await this.#applyDeferred()
     let localError: unknown
     if (bytes) {
       try {

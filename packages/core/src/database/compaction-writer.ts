@@ -49,9 +49,10 @@ export async function writeCompacted(
     size += pending.block.bytes.length
     if (size >= maxBytes) await flush()
   }
-  // Leaves go first, in key order; the branch nodes (a few percent of the bytes) follow together with the
-  // head events, so a cold read opens the last file (root and branches) and one leaf file.
-  const branches: Pending[] = []
+  // Post-order: each branch node follows its children, in key order, so it mostly shares a file with them and
+  // a file's header names only the few children it links outside itself. (With every branch in the last file,
+  // that header named every leaf of the database: ~10 000 locations, 0.2 s to decode, at 300k documents.) A
+  // cold read opens the last file (the root) and one file per level below it.
   const visit = async (cid: CID): Promise<void> => {
     const key = cid.toString()
     if (seen.has(key)) return
@@ -73,11 +74,9 @@ export async function writeCompacted(
     }
     const links = (node as BranchNode).e.map(([, child]) => child)
     for (const link of links) await visit(link)
-    branches.push({ block, links })
+    await add({ block, links })
   }
   for (const tree of trees) await visit(tree)
-  await flush()
-  for (const branch of branches) await add(branch)
   // Parents are left out of the links on purpose: the state must not need a file the compaction deletes. Their
   // files are named in the header's history instead, so a reader can still walk back to older clocks. The
   // kept files (a connected backend does not hold them yet) are named as references of the last file, so

@@ -161,6 +161,8 @@ export class Compactor {
     const { files, eventFile, located } = written
     const fileIndex = new Map(files.map((file, i) => [file, i]))
     await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history, bytes })
+    // This compaction placed every block it wrote; the previous one's record no longer applies.
+    store.deferLocations(undefined)
     for (const [name, index] of indexes) {
       indexes.set(name, {
         ...index,

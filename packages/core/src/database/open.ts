@@ -1,5 +1,5 @@
 import type { CID } from '../blockstore/block.js'
-import { applyCompaction, readCompaction } from '../blockstore/compact.js'
+import { openCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
 import { isDelta, loadEvent } from '../clock/event.js'
 import { rootOf } from '../clock/root.js'
@@ -51,8 +51,7 @@ export async function openState(name: string, branch: string, options: DatabaseO
   const emptyRoot = await emptyTree(scratch)
   for (const { block, links } of scratch) store.putUnsaved(block, links)
   // The last compaction's locations come first: older headers may still name files it deleted.
-  const compaction = await readCompaction(storage)
-  if (compaction) applyCompaction(store, compaction)
+  const compaction = await openCompaction(storage, store)
   const indexes = await readIndexes(storage, branch)
   for (const index of indexes.values()) {
     store.locate(index.root, index.file)

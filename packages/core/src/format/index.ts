@@ -48,5 +48,11 @@ export {
   encodeCompactionRecord,
   type CompactionRecord,
 } from './compaction-record.js'
+export {
+  COMPACTION_SUMMARY_VERSION,
+  decodeCompactionSummary,
+  encodeCompactionSummary,
+  type CompactionSummary,
+} from './compaction-summary.js'
 export { REPLICATED_RECORD_VERSION, decodeReplicatedRecord, encodeReplicatedRecord } from './replicated-record.js'
 export { recordVersion } from './version.js'
