@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { readdir, readFile, rm, unlink } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { localPeers } from './local-peers.js'
 import type { Storage } from './api.js'
@@ -10,12 +10,13 @@ import { joinWriteLog, type WriteLog } from './write-log.js'
 
 /**
  * Files under `<dir>/<name>/`: `files/<cid>` (immutable stored files) and `records/<name>` (meta, keybag,
- * outbox). A record is written to a temp file, renamed into place, so a crash at any point leaves the old or the
- * new record.
+ * outbox). Record changes are appended to the write log (write-log.ts) at both durability levels, and moved into
+ * `records/` (temp file, rename) at checkpoints, so a crash at any point leaves the old or the new record.
  *
- * Durability 'power' writes there directly: a stored file is fsync'd before its write resolves, a record's temp
- * file before the rename and the records folder after it. Durability 'process' appends files and record changes
- * to the write log (write-log.ts) instead, without fsync: each write has reached the kernel before it resolves,
+ * Durability 'power' writes a stored file to `files/` directly and fsyncs it before its write resolves, and
+ * fdatasyncs the log after each record change: two fsyncs per transaction (the file, then the head record),
+ * where direct record writes took three more. Durability 'process' appends files and record changes to the
+ * write log without fsync: each write has reached the kernel before it resolves,
  * which a killed process cannot undo, so a process crash loses nothing acknowledged; a power loss may lose the
  * latest writes (the log is cut back to its last whole entry when the database opens). A stored file of
  * DIRECT_FILE_BYTES or more (a compaction's ~1 MiB files, a large bulk) is the exception: it goes to `files/`
@@ -91,19 +92,6 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     renameSync(temp, join(filesDir, cid))
   }
 
-  function atomicWriteRecord(fileName: string, bytes: Uint8Array): void {
-    const temp = join(recordsDir, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`)
-    const fd = openSync(temp, 'w')
-    try {
-      writeAll(fd, bytes)
-      if (toDisk) fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(temp, join(recordsDir, fileName))
-    if (toDisk) fsyncSync(recordsDirFd)
-  }
-
   async function readOrUndefined(path: string): Promise<Uint8Array | undefined> {
     try {
       const buffer = await readFile(path)
@@ -114,11 +102,11 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     }
   }
 
+  // Records go to the log at both levels; 'power' fdatasyncs it before the change resolves: one fsync per
+  // record change, where a direct write took three (temp file, rename, folder).
   function putRecord(record: string, bytes: Uint8Array): void {
-    if (toDisk) {
-      direct()
-      atomicWriteRecord(record, bytes)
-    } else log.append({ kind: 'record', name: record, body: bytes })
+    log.append({ kind: 'record', name: record, body: bytes })
+    if (toDisk) log.sync()
   }
 
   function readRecordSync(record: string): Uint8Array | undefined {
@@ -150,7 +138,7 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
         else log.append({ kind: 'file', name: cid, body: bytes })
         return
       }
-      direct()
+      // No checkpoint first: a stored file never changes, so the log cannot hold an older version of it.
       let fd: number
       try {
         fd = openSync(join(filesDir, cid), 'wx')
@@ -200,15 +188,8 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     },
     async deleteRecord(record) {
       await gate()
-      if (!toDisk) {
-        log.append({ kind: 'deleted', name: record })
-        peers.announce(record)
-        return
-      }
-      direct()
-      await unlink(join(recordsDir, record)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error
-      })
+      log.append({ kind: 'deleted', name: record })
+      if (toDisk) log.sync()
       peers.announce(record)
     },
     async listRecords() {

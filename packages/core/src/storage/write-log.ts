@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { decodeWriteLog, encodeWriteLogEntry, WRITE_LOG_HEADER, type WriteLogEntry } from '../format/write-log.js'
@@ -27,6 +27,11 @@ export interface WriteLog {
   isEmpty(): boolean
   append(entry: WriteLogEntry): void
   /**
+   * Makes every entry appended so far survive a power loss: one fdatasync of the log (and, the first time,
+   * an fsync of the folder holding it). Durability 'power' calls it after each record change.
+   */
+  sync(): void
+  /**
    * Moves every entry into `files/` and `records/` and deletes the log; `toDisk` (durability 'power') fsyncs
    * each file and folder before the log goes, as a direct write would. Without it the order still holds for a
    * process crash: the log is deleted only after every entry was written out, and a crash before replays it.
@@ -38,6 +43,8 @@ export interface WriteLog {
 
 interface State {
   fd: number | undefined
+  /** The log file was created since the folder holding it was last fsync'd. */
+  fresh: boolean
   size: number
   files: Map<string, { offset: number; length: number }>
   records: Map<string, Uint8Array | null>
@@ -55,7 +62,7 @@ export function joinWriteLog(root: string, location: string, toDisk: boolean): W
   const path = join(root, 'log')
   const filesDir = join(root, 'files')
   const recordsDir = join(root, 'records')
-  const state: State = { fd: undefined, size: 0, files: new Map(), records: new Map(), users: 1 }
+  const state: State = { fd: undefined, fresh: false, size: 0, files: new Map(), records: new Map(), users: 1 }
 
   function writeAll(fd: number, bytes: Uint8Array, position: number): void {
     let offset = 0
@@ -107,6 +114,7 @@ export function joinWriteLog(root: string, location: string, toDisk: boolean): W
     append(entry) {
       if (state.fd === undefined) {
         state.fd = openSync(path, 'w+')
+        state.fresh = true
         writeAll(state.fd, WRITE_LOG_HEADER, 0)
         state.size = WRITE_LOG_HEADER.length
       }
@@ -116,6 +124,14 @@ export function joinWriteLog(root: string, location: string, toDisk: boolean): W
       state.size += bytes.length
       if (entry.kind === 'file') state.files.set(entry.name, { offset: bodyOffset, length: entry.body.length })
       else state.records.set(entry.name, entry.kind === 'record' ? entry.body.slice() : null)
+    },
+    sync() {
+      if (state.fd === undefined) return
+      fdatasyncSync(state.fd)
+      if (state.fresh) {
+        fsyncDir(root, true)
+        state.fresh = false
+      }
     },
     checkpoint(toDisk) {
       if (state.fd === undefined) return
