@@ -34,7 +34,7 @@ export interface CompactorParts {
 }
 
 /**
- * Rewrites every block the head needs (documents, indexes, head events) into new files of about 1 MiB and
+ * Rewrites every block the head needs (documents, indexes, head events) into new files of about 256 KiB and
  * deletes the local copies of all other files, on request or every `compactEvery` files. Reading at a clock
  * older than the compaction afterwards needs a connected replica that still holds the old files (they are
  * never deleted remotely); without one it fails with HistoryUnavailableError. Current state never depends

@@ -19,7 +19,7 @@ import { joinWriteLog, type WriteLog } from './write-log.js'
  * write log without fsync: each write has reached the kernel before it resolves,
  * which a killed process cannot undo, so a process crash loses nothing acknowledged; a power loss may lose the
  * latest writes (the log is cut back to its last whole entry when the database opens). A stored file of
- * DIRECT_FILE_BYTES or more (a compaction's ~1 MiB files, a large bulk) is the exception: it goes to `files/`
+ * DIRECT_FILE_BYTES or more (a compaction's ~256 KiB files, a large bulk) is the exception: it goes to `files/`
  * directly (temp file, fsync, rename) before its write resolves, since through the log it would be written twice
  * (appended, then copied out at the next checkpoint) and one fsync is small beside its size. Nothing names it
  * before its write resolves, and a file is immutable and named by its hash, so the log's order does not matter.
@@ -30,9 +30,9 @@ import { joinWriteLog, type WriteLog } from './write-log.js'
  */
 /**
  * With durability 'process', stored files from this size up bypass the write log (see nodeFileStorage): a
- * 1 000-doc transaction (~180 KB) stays in the log, a compaction file (~1 MiB) does not.
+ * 1 000-doc transaction (~180 KB) stays in the log, a compaction file (256 KiB and a little more) does not.
  */
-export const DIRECT_FILE_BYTES = 512 * 1024
+export const DIRECT_FILE_BYTES = 256 * 1024
 
 export function nodeFileStorage(name: string, options: { dir?: string; durability?: Durability } = {}): Storage {
   const toDisk = (options.durability ?? 'power') === 'power'
