@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { database, type Clock } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { seededRandom, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
 /**
@@ -19,15 +19,6 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed
 }
 
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 2 ** 32
-  }
-}
 
 describe('block cache', () => {
   it('refuses a cacheBytes that is not a positive integer, naming it', () => {
@@ -39,7 +30,7 @@ describe('block cache', () => {
   })
 
   it('reads exactly what was written through a 16 KiB cache: random writes, reopens, compactions, history, a fresh device', async () => {
-    const next = random(99)
+    const next = seededRandom(99)
     const dir = tempDir()
     const backend = memoryBackend()
     const model: Record<string, unknown> = {}

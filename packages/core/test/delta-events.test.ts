@@ -4,7 +4,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { describe, expect, it } from 'vitest'
 import { database, type Clock, type Database } from '../src/index.js'
-import { dataFiles, tempDir } from './helpers.js'
+import { dataFiles, seededRandom, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
 /**
@@ -21,16 +21,6 @@ function newFileSizes(dir: string, name: string, before: Set<string>): number[] 
     .map((file) => statSync(join(dir, name, 'files', file)).size)
 }
 
-/** A seeded generator (xorshift), so a failure replays. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 2 ** 32
-  }
-}
 
 async function allOf(db: Pick<Database, 'allDocs'>): Promise<Record<string, unknown>> {
   return Object.fromEntries((await db.allDocs()).rows.map((row) => [row.key, row.value]))
@@ -62,7 +52,7 @@ describe('delta events', () => {
   })
 
   it('reads every past clock of random writes as it was: live, after a reopen, and from a fresh device', async () => {
-    const next = random(14)
+    const next = seededRandom(14)
     const dir = tempDir()
     const backend = memoryBackend()
     const db = database('h', { dir, compactEvery: 0 })

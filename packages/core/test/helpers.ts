@@ -19,6 +19,17 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
+/** A seeded generator of numbers in [0, 1) (xorshift32), so a failing random test replays. */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 1
+  return () => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) / 2 ** 32
+  }
+}
+
 export function dataFiles(dir: string, name: string): string[] {
   return readdirSync(join(dir, name, 'files')).filter((f) => !f.startsWith('.'))
 }

@@ -120,15 +120,7 @@ export class BlockStore {
     if (!load) return false
     this.#deferred = undefined
     this.#relocations++
-    for (const [key, file] of await load()) {
-      const files = this.#locations.get(key)
-      if (!files) this.#locations.set(key, [file])
-      else if (files[0] !== file) {
-        const at = files.indexOf(file)
-        if (at > 0) files.splice(at, 1)
-        files.unshift(file)
-      }
-    }
+    for (const [key, file] of await load()) this.#place(key, file)
     return true
   }
 
