@@ -122,4 +122,27 @@ describe("the write log inside one process (durability 'process')", () => {
     expect((await reopened.allDocs()).rows).toHaveLength(9)
     await reopened.close()
   })
+
+  it('is moved out once it passes 8 MiB, so a process that never closes does not grow it without bound', async () => {
+    const dir = tempDir()
+    const db = database('bounded', { dir, durability: 'process', compactEvery: 0 })
+    const log = join(dir, 'bounded', 'log')
+    let largest = 0
+    let shrank = false
+    for (let i = 0; i < 60; i++) {
+      // ~200 KB files: under the size that goes to files/ directly, so each goes through the log.
+      await db.bulk(Array.from({ length: 250 }, (_, k) => ({ _id: `d${i}-${k}`, body: 'x'.repeat(700) })))
+      const size = existsSync(log) ? readFileSync(log).length : 0
+      if (size < largest) shrank = true
+      largest = Math.max(largest, size)
+    }
+    expect(shrank).toBe(true)
+    expect(largest).toBeLessThan(8 * 1024 * 1024 + 512 * 1024)
+    expect((await db.allDocs()).rows).toHaveLength(60 * 250)
+    await db.close()
+    const again = database('bounded', { dir })
+    expect((await again.allDocs({ limit: 1, descending: true })).rows[0]!.key).toBe('d9-99')
+    expect((await again.allDocs()).rows).toHaveLength(60 * 250)
+    await again.close()
+  })
 })

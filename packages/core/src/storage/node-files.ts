@@ -34,6 +34,9 @@ import { joinWriteLog, type WriteLog } from './write-log.js'
  */
 export const DIRECT_FILE_BYTES = 256 * 1024
 
+/** The write log is checkpointed (moved into files/ and records/) once it passes this size. */
+export const LOG_CHECKPOINT_BYTES = 8 * 1024 * 1024
+
 export function nodeFileStorage(name: string, options: { dir?: string; durability?: Durability } = {}): Storage {
   const toDisk = (options.durability ?? 'power') === 'power'
   const root = resolve(options.dir ?? '.proj-data', name)
@@ -107,6 +110,14 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   function putRecord(record: string, bytes: Uint8Array): void {
     log.append({ kind: 'record', name: record, body: bytes })
     if (toDisk) log.sync()
+    bound()
+  }
+
+  // The log keeps every version of a record and every small file until a checkpoint: a process that never
+  // closes (and never compacts) would grow it, and the next open would read it whole. Past a size, it is
+  // moved out now.
+  function bound(): void {
+    if (log.size() > LOG_CHECKPOINT_BYTES) log.checkpoint(toDisk)
   }
 
   function readRecordSync(record: string): Uint8Array | undefined {
@@ -135,7 +146,10 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       if (!toDisk) {
         if (existsSync(join(filesDir, cid))) return
         if (bytes.length >= DIRECT_FILE_BYTES) writeFileDirectly(cid, bytes)
-        else log.append({ kind: 'file', name: cid, body: bytes })
+        else {
+          log.append({ kind: 'file', name: cid, body: bytes })
+          bound()
+        }
         return
       }
       // No checkpoint first: a stored file never changes, so the log cannot hold an older version of it.

@@ -25,6 +25,8 @@ export interface WriteLog {
   fileNames(): string[]
   recordNames(): Map<string, boolean>
   isEmpty(): boolean
+  /** Bytes in the log file (0 when there is none). */
+  size(): number
   append(entry: WriteLogEntry): void
   /**
    * Makes every entry appended so far survive a power loss: one fdatasync of the log (and, the first time,
@@ -111,6 +113,7 @@ export function joinWriteLog(root: string, location: string, toDisk: boolean): W
     fileNames: () => [...state.files.keys()],
     recordNames: () => new Map([...state.records].map(([name, bytes]) => [name, bytes !== null])),
     isEmpty: () => state.fd === undefined,
+    size: () => state.size,
     append(entry) {
       if (state.fd === undefined) {
         state.fd = openSync(path, 'w+')
