@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { describe, expect, it } from 'vitest'
+import * as format from '../src/format/index.js'
 import { database, type Clock, type Database } from '../src/index.js'
 import { dataFiles, seededRandom, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
@@ -132,6 +133,26 @@ describe('delta events', () => {
     for (let i = 0; i < 40; i++) await b.put(doc(i, 500 + i))
     expect(await allOf(view)).toEqual(expected)
     await b.close()
+  })
+
+  it('a query at a delta head persists its index, naming the head event; a reopened database answers from it', async () => {
+    const dir = tempDir()
+    const db = database('q', { dir, compactEvery: 0 })
+    await db.bulk(Array.from({ length: 300 }, (_, i) => ({ ...doc(i), v: i % 3 })))
+    await db.put({ ...doc(1), v: 9 })
+    await db.del(doc(2)._id)
+    expect((await db.query('v', { key: 9 })).rows.map((row) => row.id)).toEqual([doc(1)._id])
+    const { clock } = await db.put({ ...doc(4), v: 9 })
+    await db.close()
+    const record = format.decodeIndexRecord(readFileSync(join(dir, 'q', 'records', 'indexes.main')), 'indexes')
+    expect(record).toHaveLength(1)
+    // The delta head the query saw (the put after it is not in it).
+    expect(record[0]!.docEvent).toBeDefined()
+    expect(String(record[0]!.docEvent)).not.toBe(clock[0])
+    const again = database('q', { dir })
+    expect((await again.query('v', { key: 9 })).rows.map((row) => row.id)).toEqual([doc(1)._id, doc(4)._id])
+    expect((await again.query('v', { key: 2 })).rows.map((row) => row.id)).not.toContain(doc(2)._id)
+    await again.close()
   })
 
   it('a head record whose root is not the tree its delta head event gives: CorruptRecordError at open', async () => {

@@ -213,6 +213,7 @@ describe('pinned bytes of every encoder (format version 2)', () => {
     expect(format.decodeMetaEntry(bytes('meta entry (plaintext)'), where)).toEqual(values.merged)
     expect(format.decodeKeybag(bytes('keybag'), where)).toEqual(values.key)
     expect(format.decodeIndexRecord(bytes('index record'), where)).toEqual(values.index)
+    expect(format.decodeIndexRecord(bytes('index record with docEvent'), where)).toEqual([{ ...values.index[0], docEvent: values.head.heads[0] }])
     expect(format.decodeOutboxRecord(bytes('outbox record'), where)).toEqual(values.outbox)
     expect(format.decodeCompactionRecord(bytes('compaction record'), where)).toEqual(values.compaction)
     expect(format.decodeReplicatedRecord(bytes('replicated record'), where)).toBe(true)

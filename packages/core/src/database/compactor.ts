@@ -168,6 +168,7 @@ export class Compactor {
         ...index,
         file: store.locationOf(index.root)!,
         docFile: store.locationOf(index.docRoot)!,
+        docEvent: undefined,
       })
     }
     state.indexes = indexes

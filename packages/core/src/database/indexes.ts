@@ -1,4 +1,5 @@
 import { MissingBlockError } from '../blockstore/store.js'
+import { rootOf } from '../clock/root.js'
 import { indexChanges, updateIndex } from '../index/indexer.js'
 import { MemoryIndex } from '../index/memory.js'
 import { mapper, type Mapper } from '../index/query.js'
@@ -38,6 +39,10 @@ export class Indexes {
     // A named index built by another map function source is rebuilt, never answered from.
     if (current && current.source !== source) current = undefined
     if (current && current.docRoot.equals(docRoot)) return current
+    // The tree it reflects may be a delta head's, derived and swept since (or never derived since opening).
+    if (current?.docEvent && !state.store.has(current.docRoot) && !state.store.locationOf(current.docRoot)) {
+      await rootOf(state.store, current.docEvent).catch(() => undefined)
+    }
     let update: Awaited<ReturnType<typeof updateIndex>>
     try {
       update = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, current?.docRoot ?? state.emptyRoot, docRoot)
@@ -50,18 +55,22 @@ export class Indexes {
     let file = current?.file ?? ''
     if (blocks.length) file = await state.store.commit(blocks, state.head?.heads ?? [])
     else if (!current) file = state.store.locationOf(root) ?? ''
+    // A delta head's tree is in no file: the record names the head event (and its file) to derive it from.
+    const docFile = state.store.locationOf(docRoot)
+    const head = state.head
+    const derived = !docFile && head?.heads.length === 1 && head.root.equals(docRoot)
     const next: IndexState = {
       name,
       ...(source === undefined ? {} : { source }),
       root,
       file: state.store.locationOf(root) ?? file,
       docRoot,
-      docFile: state.store.locationOf(docRoot) ?? '',
+      docFile: docFile ?? (derived ? head.files[0]! : ''),
+      ...(derived ? { docEvent: head.heads[0]! } : {}),
     }
     state.indexes.set(name, next)
     this.#pinned.get(name)?.()
     this.#pinned.set(name, state.store.pin(docRoot))
-    // A delta head's tree is in no file yet: the record keeps the last state a reopened database can read.
     if (next.file && next.docFile) await writeIndexes(state.storage, this.#branch, state.indexes)
     return next
   }
@@ -98,7 +107,7 @@ export class Indexes {
       if (map) {
         const { root, blocks } = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, head.root)
         for (const { block, links } of blocks) state.store.putUnsaved(block, links)
-        indexes.set(name, { ...index, root, docRoot: head.root })
+        indexes.set(name, { ...index, root, docRoot: head.root, docEvent: undefined })
       } else if (index.docRoot.equals(head.root)) {
         indexes.set(name, index)
       }

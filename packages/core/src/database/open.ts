@@ -55,7 +55,8 @@ export async function openState(name: string, branch: string, options: DatabaseO
   const indexes = await readIndexes(storage, branch)
   for (const index of indexes.values()) {
     store.locate(index.root, index.file)
-    store.locate(index.docRoot, index.docFile)
+    if (index.docEvent) store.locate(index.docEvent, index.docFile)
+    else store.locate(index.docRoot, index.docFile)
   }
   const compacted = new Set(compaction?.files ?? [])
   const filesSinceCompaction = (await storage.listFiles()).filter((file) => !compacted.has(file)).length

@@ -17,6 +17,12 @@ export interface IndexState {
   file: string
   docRoot: CID
   docFile: string
+  /**
+   * The clock event whose tree `docRoot` is, when that tree is a delta head's (derived, in no file: see
+   * format/event.ts): a reopened database derives it again from the event, which `docFile` holds. Optional,
+   * added within version 1 (earlier readers ignore it and rebuild the index instead).
+   */
+  docEvent?: CID
 }
 
 /** The local record `indexes.<branch>`: `{ v: 1, i: [IndexState…] }` (version 1 since it was first written). */
@@ -41,13 +47,22 @@ export function decodeIndexRecord(bytes: Uint8Array, where: string): IndexState[
       CID.asCID(state.root) !== null &&
       typeof state.file === 'string' &&
       CID.asCID(state.docRoot) !== null &&
-      typeof state.docFile === 'string'
-    if (!ok) throw new CorruptRecordError(where, `index ${at} is not { name, source?, root, file, docRoot, docFile }`)
+      typeof state.docFile === 'string' &&
+      (state.docEvent === undefined || CID.asCID(state.docEvent) !== null)
+    if (!ok) throw new CorruptRecordError(where, `index ${at} is not { name, source?, root, file, docRoot, docFile, docEvent? }`)
     return plainIndex(state as IndexState)
   })
 }
 
 function plainIndex(index: IndexState): IndexState {
-  const { name, source, root, file, docRoot, docFile } = index
-  return source === undefined ? { name, root, file, docRoot, docFile } : { name, source, root, file, docRoot, docFile }
+  const { name, source, root, file, docRoot, docFile, docEvent } = index
+  return {
+    name,
+    ...(source === undefined ? {} : { source }),
+    root,
+    file,
+    docRoot,
+    docFile,
+    ...(docEvent === undefined ? {} : { docEvent }),
+  }
 }
