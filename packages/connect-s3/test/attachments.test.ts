@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { readParts, seededBytes } from '@proj/test-utils'
+import { expectAttachmentReadsBack, seededBytes } from '@proj/test-utils'
 import { connect } from '../src/index.js'
 import { createBucket, listKeys, radosgw, randomName, type Backend } from './backends.js'
 
@@ -69,14 +69,7 @@ describe('attachments through connect.s3 (radosgw)', () => {
     const b = await device(name, `${name}-b`, await a.db.exportKey())
     await b.sync.refresh()
     const clip = await attachment(b.db, 'clip', 'clip.mp4')
-    expect(clip).toMatchObject({ type: 'video/mp4', size: data.length })
-    const file = await clip.file()
-    expect(file.size).toBe(data.length)
-    expect(Buffer.from(await file.arrayBuffer()).equals(data)).toBe(true)
-
-    const parts = await readParts(clip.stream())
-    expect(parts.map((part) => part.length)).toEqual([MiB, MiB, MiB, MiB, MiB, 77])
-    expect(Buffer.concat(parts).equals(data)).toBe(true)
+    await expectAttachmentReadsBack(clip, data, 'video/mp4', [MiB, MiB, MiB, MiB, MiB, 77])
   })
 
   it('a byte flipped in a chunk object in the bucket is refused on B with an IntegrityError', async () => {

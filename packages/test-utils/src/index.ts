@@ -7,3 +7,4 @@ export { BINARIES, missingBinaries, startRadosgw, type Radosgw } from './radosgw
 export { runNodeUntilExit, type ScriptRun } from './run-until-exit.js'
 export { closeAfterEach } from './close-after-each.js'
 export { readParts, seededBytes } from './bytes.js'
+export { expectAttachmentReadsBack, type AttachmentLike } from './attachment-check.js'
