@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { meanDocBytes } from './docs.js'
 import { median } from './util.js'
-import type { Task } from './workloads.js'
+import type { Task, WorkloadResult } from './workloads.js'
 import { singleCounts, UNITS } from './workloads.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -185,14 +185,7 @@ const LABELS: Record<string, string> = {
   fireproof: 'Fireproof',
 }
 
-interface Result {
-  workload: string
-  ok: boolean
-  value?: number
-  extra?: Record<string, number | string>
-  error?: string
-  rssMb: number
-}
+type Result = WorkloadResult
 
 function workloadsOf(system: string): { batch: string[]; fresh: string[][] } {
   if (system === 'floor') return { batch: ['W1', 'W2', 'W7', 'W9'], fresh: [] }

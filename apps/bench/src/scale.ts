@@ -10,18 +10,9 @@ import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SCALE_BATCH, SCALE_PAGE, SCALE_RANGE, SCALE_WORKLOADS } from './scale-workloads.js'
-import type { Task } from './workloads.js'
+import type { Task, WorkloadResult } from './workloads.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-
-interface ScaleResult {
-  workload: string
-  ok: boolean
-  value?: number
-  extra?: Record<string, number | string>
-  error?: string
-  rssMb: number
-}
 
 export interface ScaleEntry {
   system: string
@@ -33,7 +24,7 @@ export interface ScaleEntry {
   /** Resident MB once the system's modules are loaded (child of S-open), before any work. */
   baseRssMb?: number
   loadAvg: number[]
-  results: Record<string, ScaleResult>
+  results: Record<string, WorkloadResult>
 }
 
 const OPEN_RUNS = 3
@@ -46,9 +37,9 @@ const LABELS: Record<string, string> = {
 }
 const durabilityTag = (d: string) => (d.startsWith('power') ? 'power' : d.startsWith('process') ? 'process' : d.startsWith('none') ? 'memory' : '?')
 
-function runOne(task: Task, env: NodeJS.ProcessEnv): Promise<{ result: ScaleResult; version?: string; durability?: string; baseRssMb?: number }> {
+function runOne(task: Task, env: NodeJS.ProcessEnv): Promise<{ result: WorkloadResult; version?: string; durability?: string; baseRssMb?: number }> {
   return new Promise((resolve) => {
-    let result: ScaleResult | undefined
+    let result: WorkloadResult | undefined
     let version: string | undefined
     let durability: string | undefined
     let baseRssMb: number | undefined
@@ -69,7 +60,7 @@ function runOne(task: Task, env: NodeJS.ProcessEnv): Promise<{ result: ScaleResu
         version = String(msg.version)
         durability = String(msg.durability)
         baseRssMb = Number(msg.baseRssMb)
-      } else if (msg.type === 'result') result = msg as unknown as ScaleResult
+      } else if (msg.type === 'result') result = msg as unknown as WorkloadResult
       else if (msg.type === 'fatal') stderr += String(msg.error)
     })
     child.on('exit', (code, signal) => {
@@ -177,7 +168,7 @@ const MEASURES: { label: string; unit: string; get: (e: ScaleEntry) => number | 
   { label: 'module baseline RSS (system loaded, no db open)', unit: 'MB', get: (e) => e.baseRssMb, expect: 'O(1)' },
 ]
 const num = (x: unknown) => (typeof x === 'number' ? x : NaN)
-function ok(e: ScaleEntry, w: string, f: (r: ScaleResult) => number | undefined): number | undefined {
+function ok(e: ScaleEntry, w: string, f: (r: WorkloadResult) => number | undefined): number | undefined {
   const r = e.results[w]
   return r?.ok ? f(r) : undefined
 }

@@ -6,6 +6,16 @@ import { floorBulk, floorSingles } from './floor.js'
 import type { BenchDb, System } from './systems.js'
 import { diskUsage, median, peakRssMb, quantile, readChars, sleep, writtenChars } from './util.js'
 
+/** What a child process reports for one workload (child.ts), as main.ts and scale.ts read it. */
+export interface WorkloadResult {
+  workload: string
+  ok: boolean
+  value?: number
+  extra?: Record<string, number | string>
+  error?: string
+  rssMb: number
+}
+
 export interface Task {
   system: string
   workloads: string[]
