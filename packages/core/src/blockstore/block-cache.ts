@@ -86,8 +86,4 @@ export class BlockCache {
     }
   }
 
-  /** Bytes of the blocks held (tests check the budget holds). */
-  get bytes(): number {
-    return this.#bytes
-  }
 }

@@ -228,6 +228,16 @@ export class BlockStore {
     }
   }
 
+  /** Runs `read` with `root` pinned (see `pin`). */
+  async whilePinned<R>(root: CID, read: () => Promise<R>): Promise<R> {
+    const release = this.pin(root)
+    try {
+      return await read()
+    } finally {
+      release()
+    }
+  }
+
   /**
    * Drops the derived nodes that neither `live` roots nor pinned ones reach: the trees of superseded delta
    * events, which their events can derive again. Called after a checkpoint wrote what the head reaches.
@@ -249,10 +259,6 @@ export class BlockStore {
     }
   }
 
-  /** How many derived tree nodes are held (tests check that sweeping bounds them). */
-  get derivedCount(): number {
-    return this.#derived.size
-  }
 
   loadFile(file: string): Promise<void> {
     if (this.#loaded.has(file)) return Promise.resolve()

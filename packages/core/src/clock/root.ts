@@ -1,7 +1,6 @@
 import type { BlockStore } from '../blockstore/store.js'
 import type { Entry } from '../crdt/entry.js'
 import { applyEntries } from '../crdt/tree.js'
-import { IntegrityError } from '../errors.js'
 import { CID, isDelta, loadEvent, type DeltaEvent } from './event.js'
 
 /**
@@ -49,19 +48,17 @@ export async function applyDelta(store: BlockStore, root: CID, entries: Entry[])
 /**
  * The root a head (local record, meta entry, another tab's record) claims, checked against its events when
  * its blocks are nowhere to be found (a delta head: the tree was derived, never written), so a reader never
- * walks a root it cannot read. `derive` resolves the head's clock to a tree (resolve.ts). `where` names the
- * head in the error.
+ * walks a root it cannot read. `derive` resolves the head's clock to a tree; `mismatch` makes the error for a
+ * head whose root is not that tree (the caller knows what kind of record it read).
  */
 export async function checkedHeadRoot(
   store: BlockStore,
   head: { heads: CID[]; root: CID },
   derive: () => Promise<CID>,
-  where: string,
+  mismatch: (derived: CID) => Error,
 ): Promise<CID> {
   if (store.has(head.root) || store.locationOf(head.root)) return head.root
   const root = await derive()
-  if (!root.equals(head.root)) {
-    throw new IntegrityError(where, `it names root ${head.root}, but its head events give root ${root}`)
-  }
+  if (!root.equals(head.root)) throw mismatch(root)
   return root
 }

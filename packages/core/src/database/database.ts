@@ -1,6 +1,5 @@
 import { uuidv7 } from 'uuidv7'
 import type { CID } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
 import { MissingBlockError } from '../blockstore/store.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Connector } from '../connector/api.js'
@@ -192,12 +191,12 @@ class DatabaseImpl extends TreeView implements Database {
     if (identity.kind === 'memory') {
       const index = await this.#queue.exclusive(() => this.#indexes.inMemory(state, identity.fn, map))
       const { docRoot, range } = index.snapshot()
-      return { rows: await pinned(state.store, docRoot, () => queryIndex<T>(range, state.store, docRoot, checked)) }
+      return { rows: await state.store.whilePinned(docRoot, () => queryIndex<T>(range, state.store, docRoot, checked)) }
     }
     const index = await this.#queue.exclusive(() => this.#indexes.persisted(state, identity.name, identity.source, map))
     const range = (gte: string | undefined, lt: string | undefined, reverse: boolean) =>
       scan(state.store, index.root, { gte, lt, reverse })
-    return { rows: await pinned(state.store, index.docRoot, () => queryIndex<T>(range, state.store, index.docRoot, checked)) }
+    return { rows: await state.store.whilePinned(index.docRoot, () => queryIndex<T>(range, state.store, index.docRoot, checked)) }
   }
 
   /** See Compactor. */
@@ -254,7 +253,7 @@ class DatabaseImpl extends TreeView implements Database {
     const state = await this.#ready()
     const root = state.head?.root ?? state.emptyRoot
     if (this.#counted?.root !== root.toString()) {
-      const count = await pinned(state.store, root, async () => {
+      const count = await state.store.whilePinned(root, async () => {
         let live = 0
         for await (const entry of scan(state.store, root)) if (entry[2] !== null) live++
         return live
@@ -337,16 +336,6 @@ class DatabaseImpl extends TreeView implements Database {
     for (const hook of this.#closeHooks.splice(0)) await hook().catch(() => {})
     const state = await this.#opening.catch(() => undefined)
     await state?.storage.close()
-  }
-}
-
-/** Runs a read of the tree `root` with it pinned: a write meanwhile does not sweep its derived nodes. */
-async function pinned<R>(store: BlockStore, root: CID, read: () => Promise<R>): Promise<R> {
-  const release = store.pin(root)
-  try {
-    return await read()
-  } finally {
-    release()
   }
 }
 

@@ -4,6 +4,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
 import { makeDeltaEvent, makeEvent } from '../clock/event.js'
 import { checkedHeadRoot } from '../clock/root.js'
+import { IntegrityError } from '../errors.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Entry } from '../crdt/entry.js'
 import { sameClock } from '../clock/same-clock.js'
@@ -71,7 +72,11 @@ export class LocalHead {
       state.store,
       remote,
       () => resolveRoot(state.store, remote.heads, state.emptyRoot, remote.heads.map(String)),
-      `The head ${remote.heads.join(',')} (file ${remote.files.join(',')})`,
+      (derived) =>
+        new IntegrityError(
+          `The head ${remote.heads.join(',')} (file ${remote.files.join(',')})`,
+          `it names root ${remote.root}, but its head events give root ${derived}`,
+        ),
     )
     if (remote.heads.length === 1) state.store.noteEventRoot(remote.heads[0]!, remoteRoot)
     const local = state.head

@@ -2,7 +2,7 @@ import type { CID } from '../blockstore/block.js'
 import { openCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
 import { isDelta, loadEvent } from '../clock/event.js'
-import { rootOf } from '../clock/root.js'
+import { checkedHeadRoot, rootOf } from '../clock/root.js'
 import { emptyTree, type NewBlock } from '../crdt/tree.js'
 import { followKeybag, keyLearner, loadKey } from '../crypto/keybag.js'
 import { CorruptRecordError, IntegrityError, KeyMismatchError } from '../errors.js'
@@ -162,13 +162,12 @@ async function checkHead(branch: string, store: BlockStore, storage: Storage, he
   }
   // A delta head's tree was derived, not written (unless a compaction wrote it since): derive it again.
   if (head.heads.length === 1) {
-    let root = head.root
-    if (!store.has(root) && !store.locationOf(root)) {
-      root = await rootOf(store, head.heads[0]!)
-      if (!root.equals(head.root)) {
-        throw new CorruptRecordError(where, `it names root ${head.root}, but its head event ${head.heads[0]} gives root ${root}`)
-      }
-    }
+    const root = await checkedHeadRoot(
+      store,
+      head,
+      () => rootOf(store, head.heads[0]!),
+      (derived) => new CorruptRecordError(where, `it names root ${head.root}, but its head event ${head.heads[0]} gives root ${derived}`),
+    )
     store.noteEventRoot(head.heads[0]!, root)
   }
   if (height !== head.height) {

@@ -77,13 +77,7 @@ export class TreeView implements ReadView {
       throw new TypeError(`get() options must be an object, got ${JSON.stringify(options)}`)
     }
     const { root, store } = await this.snapshot()
-    const release = store.pin(root)
-    let entry: Entry | undefined
-    try {
-      entry = await lookup(store, root, id)
-    } finally {
-      release()
-    }
+    const entry = await store.whilePinned(root, () => lookup(store, root, id))
     if (!entry || entry[2] === null) throw new NotFoundError(id)
     const doc = toDoc<T>(id, entry[2], store)
     if (options?.conflicts) {
@@ -100,12 +94,7 @@ export class TreeView implements ReadView {
     const { root, clock, store } = await this.snapshot()
     const rows: AllDocsResult<T>['rows'] = []
     if (limit === 0) return { rows, clock }
-    const release = store.pin(root)
-    try {
-      await this.#collectDocs(store, root, rows, { keys, limit, descending, after })
-    } finally {
-      release()
-    }
+    await store.whilePinned(root, () => this.#collectDocs(store, root, rows, { keys, limit, descending, after }))
     return { rows, clock }
   }
 
@@ -200,8 +189,7 @@ export class TreeView implements ReadView {
     indexIdentity(field, checked)
     const { root, store } = await this.snapshot()
     const rows: QueryRow<T>[] = []
-    const release = store.pin(root)
-    try {
+    await store.whilePinned(root, async () => {
       for await (const [id, , body] of scan(store, root)) {
         if (body === null) continue
         const doc = toDoc<T>(id, body, store)
@@ -210,9 +198,7 @@ export class TreeView implements ReadView {
           rows.push(checked.includeDocs ? { id, key, value, doc } : { id, key, value })
         }
       }
-    } finally {
-      release()
-    }
+    })
     rows.sort(compareRows)
     if (checked.descending) rows.reverse()
     return { rows: checked.limit === undefined ? rows : rows.slice(0, checked.limit) }
