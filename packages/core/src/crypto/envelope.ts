@@ -1,7 +1,8 @@
 import { equals } from 'multiformats/bytes'
 import { IntegrityError, KeyMismatchError, KeyRevokedError } from '../errors.js'
-import { decodeEnvelope, encodeEnvelope, encodeEnvelopeV2, envelopeV2Prefix, IV_LENGTH, type Envelope } from '../format/envelope.js'
+import { decodeEnvelope, encodeEnvelope, encodeEnvelopeV2, envelopeV2Prefix, type Envelope } from '../format/envelope.js'
 import { aesGcmDecrypt, aesGcmEncrypt } from './aes-gcm.js'
+import { randomIv } from './random-iv.js'
 import type { DatabaseKey } from './key.js'
 import { KeyRing } from './key-epochs.js'
 
@@ -11,7 +12,7 @@ import { KeyRing } from './key-epochs.js'
  * a rotation, naming the earlier keys' ids.
  */
 export async function seal(key: DatabaseKey, plaintext: Uint8Array): Promise<Uint8Array> {
-  const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_LENGTH))
+  const iv = randomIv()
   const earlier = key instanceof KeyRing ? key.earlierIds() : []
   if (earlier.length === 0) return encodeEnvelope({ keyId: key.id, iv, ciphertext: await encrypt(key, iv, plaintext) })
   const prefix = envelopeV2Prefix(key.id, earlier)
