@@ -104,6 +104,39 @@ describe('live sync through a pushing backend', () => {
     expect((await b.allDocs()).rows.map((row) => row.key)).toHaveLength(writes)
   })
 
+  it('a burst that reaches the reader at once, across a checkpoint event, fast-forwards it: nothing saved back', async () => {
+    const backend = new MemoryBackend()
+    const a = device()
+    const syncA = connect(a, new MeteredConnector(new MemoryConnector(backend)))
+    await syncA.ready
+    await a.put({ _id: 'first' })
+    await syncA.flush()
+    const b = device(await a.exportKey())
+    const held = new HeldPushes(new MemoryConnector(backend))
+    const toB = new MeteredConnector(held)
+    const syncB = connect(b, toB)
+    await syncB.ready
+    expect(await b.clock()).toEqual(await a.clock())
+    // More writes than the 32 events from one checkpoint to the next, each pushed on its own (each save
+    // replaces the one before): the reader gets them in one batch and merges only the newest, whose tree
+    // derives from the checkpoint after the reader's head, not through the events in between.
+    held.holding = true
+    const writes = 40
+    for (let i = 0; i < writes; i++) {
+      await a.put({ _id: `doc-${i}`, i })
+      await syncA.flush()
+    }
+    await until(() => held.held.length >= writes)
+    held.release()
+    await until(async () => (await b.allDocs()).rows.length === writes + 1)
+    await syncB.flush()
+    // Telling that the newest contains the reader's head takes the events in between: without them the reader
+    // writes a merge event, saves it, and the writer (writing on) must merge it back, over and over.
+    expect(toB.saved).toHaveLength(0)
+    expect(toB.uploaded).toHaveLength(0)
+    expect(await b.clock()).toEqual(await a.clock())
+  })
+
   it('the memory backend tells subscribers which entries a save replaced', async () => {
     const backend = new MemoryBackend()
     const writer = new MemoryConnector(backend)
@@ -125,7 +158,7 @@ describe('live sync through a pushing backend', () => {
     ])
   })
 
-  it('an entry pushed together with the save that replaced it is skipped: only the replacer is opened', async () => {
+  it('an entry pushed together with the save that replaced it is not merged: only the replacer is reported', async () => {
     const backend = new MemoryBackend()
     const b = device()
     const held = new HeldPushes(new MemoryConnector(backend))

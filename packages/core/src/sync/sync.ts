@@ -365,9 +365,11 @@ class SyncEngine implements Sync {
     // other waits out every one of them in turn (behind whatever else the process is doing).
     // An entry the backend has replaced is contained in its replacer, which is merged instead: merging the
     // older one after it could look concurrent (its events unknown here) and write a needless merge event.
-    const unique = [...new Map(entries.map((entry) => [entry.cid, entry])).values()].filter(
-      (entry) => !this.#replacedRemote.has(entry.cid),
-    )
+    const all = [...new Map(entries.map((entry) => [entry.cid, entry])).values()]
+    const unique = all.filter((entry) => !this.#replacedRemote.has(entry.cid))
+    // The replaced ones still tell where the events between the local head and their replacer are (see
+    // #loadHeadFiles): opened too, as hints only (a bad one is not reported: it is not current).
+    const hints = this.#openHints(all.filter((entry) => this.#replacedRemote.has(entry.cid)))
     const outcomes = await Promise.all(
       unique.map(async (entry) => {
         const known = this.#opened.get(entry.cid)
@@ -398,7 +400,10 @@ class SyncEngine implements Sync {
     }
     opened.sort((a, b) => b.head.height - a.head.height)
     const local = replica.head()
-    await this.#loadHeadFiles(opened.filter(({ entry, head }) => !this.#merged.has(entry.cid) && !sameClock(head, local)).map(({ head }) => head))
+    // A replaced entry no higher than the local head holds no event between it and the newest.
+    const between = (await hints).filter(({ head }) => head.height > (local?.height ?? -1))
+    const unmerged = [...opened, ...between].filter(({ entry, head }) => !this.#merged.has(entry.cid) && !sameClock(head, local))
+    await this.#loadHeadFiles(unmerged.map(({ head }) => head))
     for (const { entry, head } of opened) {
       // An entry merged before is contained in the local head already: merging it again on every pull would
       // only cost work (and, where ancestry cannot be told cheaply, a needless merge event).
@@ -417,11 +422,28 @@ class SyncEngine implements Sync {
     }
   }
 
+  /** Opens entries the backend replaced, for their head files only; one that does not open is left out. */
+  async #openHints(entries: MetaEntry[]): Promise<{ entry: MetaEntry; head: HeadState }[]> {
+    const key = this.#replica!.store.key
+    const opened = await Promise.all(
+      entries.map(async (entry) => {
+        const known = this.#opened.get(entry.cid)
+        if (known !== undefined) return known && { entry, head: known }
+        const head = await openHead(key, entry, this.#db).catch(() => null)
+        if (head) this.#opened.set(entry.cid, head)
+        return head && { entry, head }
+      }),
+    )
+    return opened.filter((hint) => hint !== null)
+  }
+
   /**
-   * Loads the head files of the entries about to be merged, side by side. A writer's entries that arrive
-   * together (this device was busy merging) are merged newest first, and the older ones are then contained in
-   * it; but the local clock can only tell so through events it holds. Were the older entries' events never
-   * loaded, the newest would look concurrent with the local head, and the merge would write a merge event
+   * Loads the head files of the entries about to be merged, side by side, and of those the backend replaced
+   * (the events between the local head and the newest). A writer's entries that arrive together (this device
+   * was busy merging) are merged newest first, and the older ones are then contained in it; but the local
+   * clock can only tell so through events it holds. Were the older entries' events never loaded (a newest
+   * delta derives its tree from the last checkpoint, not through them), the newest would look concurrent
+   * with the local head, and the merge would write a merge event
    * that this device must push and every other device must merge back, batch after batch. Best effort: a
    * failure here costs at most that merge event (the merge itself loads what it needs and reports failures).
    */
