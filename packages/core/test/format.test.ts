@@ -9,7 +9,7 @@ import { importKey, keyFromString } from '../src/crypto/key.js'
 import * as format from '../src/format/index.js'
 import { database, FormatVersionError, type Clock, type MapFn } from '../src/index.js'
 import { FormatVersionError as KitFormatVersionError, isPermanentError } from '../src/kit.js'
-import { encodings, values } from './fixtures/format-values.js'
+import { encodings, rootless, values } from './fixtures/format-values.js'
 import { tempDir } from './helpers.js'
 
 /**
@@ -159,6 +159,19 @@ describe('pinned bytes of every encoder (format version 2)', () => {
     const decoded = format.decodeEvent(event.value, event.cid)
     expect(decoded).toEqual({ p: [values.head.heads[0]], h: 10, d: values.leaf.e })
     expect(format.isDelta(decoded)).toBe(true)
+  })
+
+  it('decodes head records and meta entries of version 2 (a delta head with no root); version 1 still needs the root', () => {
+    const bytes = (name: string) => fromHex(pinned[name]!)
+    const where = 'The test record'
+    expect(format.decodeHeadRecord(bytes('head record version 2 (a delta head with no root)'), where)).toEqual([rootless(values.head), values.merged])
+    expect(format.decodeMetaEntry(bytes('meta entry version 2 (plaintext, no root)'), where)).toEqual(rootless(values.merged))
+    // A head with a root is written as version 1, byte for byte as before.
+    expect(toHex(format.encodeHeadRecord(values.head))).toBe(pinnedV1['head record'])
+    const noRootV1 = dagCbor.encode({ v: 1, heads: values.head.heads, files: values.head.files, height: 3 })
+    expect(() => format.decodeHeadRecord(noRootV1, where)).toThrow('The test record is corrupt: not a head (heads, files, root, height)')
+    const badRootV2 = dagCbor.encode({ v: 2, heads: values.head.heads, files: values.head.files, root: 'x', height: 3 })
+    expect(() => format.decodeMetaEntry(badRootV2, where)).toThrow('The test record is corrupt: not a head (heads, files, root?, height)')
   })
 
   it('refuses malformed delta events: two parents, a root and entries, unsorted or malformed entries', async () => {
@@ -321,7 +334,7 @@ describe('corrupt and newer copies of the golden database', () => {
 
   it('records with a newer version: FormatVersionError naming the record and the versions, nothing rewritten', async () => {
     const cases: [name: string, change: (value: Record<string, unknown>) => unknown, message: (root: string) => string][] = [
-      ['head.main', (v) => ({ ...v, v: 2 }), (root) => `The head record "head.main" of ${JSON.stringify(root)} has format version 2`],
+      ['head.main', (v) => ({ ...v, v: 3 }), (root) => `The head record "head.main" of ${JSON.stringify(root)} has format version 3`],
       ['keybag', (v) => ({ ...v, v: 7 }), (root) => `The keybag record of ${JSON.stringify(root)} has format version 7`],
       ['indexes.main', (v) => ({ ...v, v: 2 }), (root) => `The index record "indexes.main" of ${JSON.stringify(root)} has format version 2`],
       ['compaction', (v) => ({ ...v, v: 3 }), (root) => `The compaction record of ${JSON.stringify(root)} has format version 3`],
@@ -332,7 +345,7 @@ describe('corrupt and newer copies of the golden database', () => {
       writeFileSync(record(root, name), changed)
       const error = await openError(dir)
       expect(error.name).toBe('FormatVersionError')
-      const supported = name === 'keybag' ? 2 : 1
+      const supported = name === 'keybag' || name === 'head.main' ? 2 : 1
       expect(error.message).toBe(`${message(root)}, but this version of @proj/core reads versions up to ${supported}: open it with a newer version`)
       expect(readFileSync(record(root, name))).toEqual(Buffer.from(changed))
     }

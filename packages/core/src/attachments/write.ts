@@ -88,3 +88,11 @@ export async function openLinkedManifests(store: BlockStore, blocks: readonly { 
     }
   }
 }
+
+/** Loads the blocks of `links` not in memory (a delta event's attachment manifests), as openLinkedManifests does for a leaf's. */
+export async function openManifests(store: BlockStore, links: readonly CID[]): Promise<void> {
+  for (const link of links) {
+    if (store.has(link)) continue
+    await store.get(link).catch(() => {})
+  }
+}

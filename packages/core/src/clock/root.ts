@@ -48,17 +48,18 @@ export async function applyDelta(store: BlockStore, root: CID, entries: Entry[])
 /**
  * The root a head (local record, meta entry, another tab's record) claims, checked against its events when
  * its blocks are nowhere to be found (a delta head: the tree was derived, never written), so a reader never
- * walks a root it cannot read. `derive` resolves the head's clock to a tree; `mismatch` makes the error for a
- * head whose root is not that tree (the caller knows what kind of record it read).
+ * walks a root it cannot read; a head that names no root (format/head.ts version 2) gets the derived one.
+ * `derive` resolves the head's clock to a tree; `mismatch` makes the error for a head whose root is not that
+ * tree (the caller knows what kind of record it read).
  */
 export async function checkedHeadRoot(
   store: BlockStore,
-  head: { heads: CID[]; root: CID },
+  head: { heads: CID[]; root?: CID },
   derive: () => Promise<CID>,
   mismatch: (derived: CID) => Error,
 ): Promise<CID> {
-  if (store.has(head.root) || store.locationOf(head.root)) return head.root
+  if (head.root && (store.has(head.root) || store.locationOf(head.root))) return head.root
   const root = await derive()
-  if (!root.equals(head.root)) throw mismatch(root)
+  if (head.root && !root.equals(head.root)) throw mismatch(root)
   return root
 }

@@ -8,6 +8,7 @@ import { ClosedError } from '../errors.js'
 import { decodeReplicatedRecord, encodeReplicatedRecord } from '../format/replicated-record.js'
 import { writeIndexes } from '../index/record.js'
 import type { ChangeFeed } from './changes.js'
+import { rootAt } from './head-tree.js'
 import { writeHead, type HeadState } from './head.js'
 import type { LocalHead } from './head-state.js'
 import type { Indexes } from './indexes.js'
@@ -134,11 +135,12 @@ export class Compactor {
     // Files a connected backend does not hold yet survive the compaction (deleting them would lose what they
     // carry for every other device); the compaction's files name them, so the next push still uploads them.
     const retained = new Set(local.filter((file) => this.#retains(file)))
-    const indexes = await this.#parts.indexes.rebuiltFor(state, head)
+    const headRoot = await rootAt(state, head)
+    const indexes = await this.#parts.indexes.rebuiltFor(state, headRoot)
     // The tree of each head event (the head's own tree when it has one event: a delta head's parents may be
     // gone since an earlier compaction, and its tree is the head's).
-    const headRoots = head.heads.length === 1 ? [head.root] : await Promise.all(head.heads.map((cid) => rootOf(store, cid)))
-    const roots = [head.root, ...headRoots]
+    const headRoots = head.heads.length === 1 ? [headRoot] : await Promise.all(head.heads.map((cid) => rootOf(store, cid)))
+    const roots = [headRoot, ...headRoots]
     for (const index of indexes.values()) roots.push(index.root)
     const history: [CID, string][] = []
     for (const cid of head.heads) {
@@ -173,7 +175,7 @@ export class Compactor {
     }
     state.indexes = indexes
     await writeIndexes(storage, branch, indexes)
-    const compacted: HeadState = { ...head, files: head.heads.map(() => eventFile) }
+    const compacted: HeadState = { ...head, root: headRoot, files: head.heads.map(() => eventFile) }
     await writeHead(storage, branch, compacted)
     state.head = compacted
     // The compaction deleted the files a delta head's parents live in: the next write is a checkpoint, so

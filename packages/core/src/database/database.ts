@@ -18,6 +18,7 @@ import type { ChangeRow, Clock, Database, DatabaseInfo, DatabaseOptions, Destroy
 import { ChangeFeed } from './changes.js'
 import { Compactor } from './compactor.js'
 import { LocalHead } from './head-state.js'
+import { rootAt } from './head-tree.js'
 import { Indexes } from './indexes.js'
 import { openState, repairHead, type OpenState } from './open.js'
 import { openStorage } from './open-storage.js'
@@ -251,7 +252,7 @@ class DatabaseImpl extends TreeView implements Database {
 
   async info(): Promise<DatabaseInfo> {
     const state = await this.#ready()
-    const root = state.head?.root ?? state.emptyRoot
+    const root = await rootAt(state)
     if (this.#counted?.root !== root.toString()) {
       const count = await state.store.whilePinned(root, async () => {
         let live = 0
@@ -339,6 +340,7 @@ class DatabaseImpl extends TreeView implements Database {
   }
 }
 
-function snapshotOf(state: OpenState): Snapshot {
-  return { store: state.store, root: state.head?.root ?? state.emptyRoot, clock: state.head?.heads.map(String) ?? [] }
+async function snapshotOf(state: OpenState): Promise<Snapshot> {
+  const head = state.head
+  return { store: state.store, root: await rootAt(state, head), clock: head?.heads.map(String) ?? [] }
 }

@@ -1,4 +1,4 @@
-import { openLinkedManifests } from '../attachments/write.js'
+import { openLinkedManifests, openManifests } from '../attachments/write.js'
 import type { Block, CID } from '../blockstore/block.js'
 import type { BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
@@ -9,10 +9,11 @@ import { resolveRoot } from '../clock/resolve.js'
 import type { Entry } from '../crdt/entry.js'
 import { sameClock } from '../clock/same-clock.js'
 import { mergeTrees } from '../crdt/merge.js'
-import { diff, type NewBlock } from '../crdt/tree.js'
+import { applyEntries, diff } from '../crdt/tree.js'
 import type { ChangeRow } from './api.js'
 import type { ChangeFeed } from './changes.js'
 import { markMerged, readHeads, writeHead, type HeadState } from './head.js'
+import { notePendingTree, pendingTree, rootAt, sortedEntries } from './head-tree.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 
@@ -35,30 +36,43 @@ export class LocalHead {
   }
 
   /**
-   * Writes one file and a new clock event at `height` for a transaction that wrote `entries` (the tree
-   * `root`, new nodes `blocks`), then the local head. A small transaction over a single head writes a delta
-   * event (its entries, no tree nodes: see format/event.ts) and keeps the new nodes as derived blocks; every
-   * `CHECKPOINT_EVERY`-th event, a large one, or one over several heads writes a checkpoint, whose file
-   * also holds every derived node its tree reaches.
+   * Writes one file and a new clock event at `height` for a transaction that wrote `entries` (sorted by id),
+   * then the local head. A small transaction over a single head writes a delta event (its entries, no tree
+   * nodes: see format/event.ts), and its tree is not built: the head names no root, and head-tree.ts builds
+   * it when a reader asks. Every `CHECKPOINT_EVERY`-th event, a large one, or one over several heads writes a
+   * checkpoint: the tree with every pending entry applied, whose file also holds every derived node it reaches.
    */
-  async advance(state: OpenState, blocks: NewBlock[], root: CID, height: number, rows: ChangeRow[], entries: Entry[]): Promise<void> {
+  async advance(state: OpenState, entries: Entry[], height: number, rows: ChangeRow[]): Promise<void> {
     const { store } = state
-    const parents = state.head?.heads ?? []
-    let event: { block: Block; links: CID[] } | undefined
+    const previous = state.head
+    const parents = previous?.heads ?? []
+    let delta: { block: Block; links: CID[] } | undefined
     if (parents.length === 1 && state.deltaDepth !== undefined && state.deltaDepth < CHECKPOINT_EVERY - 1 && entries.length <= DELTA_MAX_ENTRIES) {
-      const delta = await makeDeltaEvent(parents[0]!, height, entries)
-      if (delta.block.bytes.length <= DELTA_MAX_BYTES) event = delta
+      delta = await makeDeltaEvent(parents[0]!, height, entries)
+      if (delta.block.bytes.length > DELTA_MAX_BYTES) delta = undefined
     }
-    const isDelta = event !== undefined
-    if (isDelta) for (const { block, links } of blocks) store.putDerived(block, links)
-    event ??= await makeEvent(parents, height, root)
-    const file = await store.commit(isDelta ? [event] : [...blocks, event], [event.block.cid])
-    store.noteEventRoot(event.block.cid, root)
-    const head: HeadState = { heads: [event.block.cid], files: [file], root, height }
+    let head: HeadState
+    if (delta) {
+      // Its links past the parent are the attachment manifests its entries name.
+      await openManifests(store, delta.links.slice(1))
+      const file = await store.commit([delta], [delta.block.cid])
+      head = { heads: [delta.block.cid], files: [file], height }
+      notePendingTree(head, previous, state.emptyRoot, entries)
+    } else {
+      const pending = pendingTree(previous, state.emptyRoot)
+      const all = new Map(pending.entries)
+      for (const entry of entries) all.set(entry[0], entry)
+      const { root, blocks } = await store.whilePinned(pending.base, () => applyEntries(store, pending.base, sortedEntries(all), () => true))
+      await openLinkedManifests(store, blocks)
+      const event = await makeEvent(parents, height, root)
+      const file = await store.commit([...blocks, event], [event.block.cid])
+      store.noteEventRoot(event.block.cid, root)
+      head = { heads: [event.block.cid], files: [file], root, height }
+    }
     await writeHead(state.storage, this.#branch, head)
     state.head = head
-    state.deltaDepth = isDelta ? state.deltaDepth! + 1 : 0
-    if (!isDelta) store.sweepDerived([root])
+    state.deltaDepth = delta ? state.deltaDepth! + 1 : 0
+    if (!delta) store.sweepDerived([head.root!])
     this.#feed.emit(rows)
   }
 
@@ -81,18 +95,19 @@ export class LocalHead {
     if (remote.heads.length === 1) state.store.noteEventRoot(remote.heads[0]!, remoteRoot)
     const local = state.head
     if (!local) {
-      await this.#adopt(state, remote, state.emptyRoot)
+      await this.#adopt(state, remote, remoteRoot, state.emptyRoot)
       return
     }
     // The clocks are joined, not only the trees: a remote head whose tree adds nothing (its writes lost by
     // the merge rule) still becomes a parent, so every clock any replica flushed stays in the history a
     // fresh device walks. Only when one clock already contains the other is no event needed.
     if (await containsEvents(state.store, local.heads, remote.heads)) return
+    const localRoot = await rootAt(state, local)
     if (await containsEvents(state.store, remote.heads, local.heads)) {
-      await this.#adopt(state, remote, local.root)
+      await this.#adopt(state, remote, remoteRoot, localRoot)
       return
     }
-    const merged = await mergeTrees(state.store, local.root, remote.root)
+    const merged = await mergeTrees(state.store, localRoot, remoteRoot)
     await openLinkedManifests(state.store, merged.blocks)
     const height = Math.max(local.height, remote.height) + 1
     const parents = [...new Map([...local.heads, ...remote.heads].map((cid) => [cid.toString(), cid])).values()]
@@ -100,7 +115,7 @@ export class LocalHead {
     const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
     state.store.noteEventRoot(event.block.cid, merged.root)
     // Only now are the merged tree's new blocks in the store.
-    const rows = this.#feed.hasSubscribers ? await changedRows(state.store, local.root, merged.root) : []
+    const rows = this.#feed.hasSubscribers ? await changedRows(state.store, localRoot, merged.root) : []
     const head: HeadState = { heads: [event.block.cid], files: [file], root: merged.root, height }
     await writeHead(state.storage, this.#branch, head)
     state.head = head
@@ -128,11 +143,11 @@ export class LocalHead {
   }
 
   /** Takes a remote head that already contains everything local (no new file is written). */
-  async #adopt(state: OpenState, remote: HeadState, previousRoot: CID): Promise<void> {
+  async #adopt(state: OpenState, remote: HeadState, remoteRoot: CID, previousRoot: CID): Promise<void> {
     // Listing what changed reads both trees; without listeners a new device stays lazy.
-    const rows = this.#feed.hasSubscribers ? await changedRows(state.store, previousRoot, remote.root) : []
+    const rows = this.#feed.hasSubscribers ? await changedRows(state.store, previousRoot, remoteRoot) : []
     await writeHead(state.storage, this.#branch, remote)
-    state.head = { ...remote }
+    state.head = { ...remote, root: remoteRoot }
     // How far the adopted head is from its checkpoint is not known here: the next write is a checkpoint.
     state.deltaDepth = undefined
     this.#feed.emit(rows)

@@ -4,8 +4,9 @@ import { indexChanges, updateIndex } from '../index/indexer.js'
 import { MemoryIndex } from '../index/memory.js'
 import { mapper, type Mapper } from '../index/query.js'
 import { writeIndexes, type IndexState } from '../index/record.js'
-import type { HeadState } from '../format/head.js'
+import type { CID } from '../blockstore/block.js'
 import type { MapFn } from './api.js'
+import { rootAt } from './head-tree.js'
 import type { OpenState } from './open.js'
 
 /**
@@ -34,7 +35,8 @@ export class Indexes {
   /** The persisted index `name` brought up to the current head, and its record stored. */
   async persisted(state: OpenState, name: string, source: string | undefined, map: Mapper): Promise<IndexState> {
     this.#mappers.set(name, map)
-    const docRoot = state.head?.root ?? state.emptyRoot
+    const head = state.head
+    const docRoot = await rootAt(state, head)
     let current = state.indexes.get(name)
     // A named index built by another map function source is rebuilt, never answered from.
     if (current && current.source !== source) current = undefined
@@ -57,8 +59,7 @@ export class Indexes {
     else if (!current) file = state.store.locationOf(root) ?? ''
     // A delta head's tree is in no file: the record names the head event (and its file) to derive it from.
     const docFile = state.store.locationOf(docRoot)
-    const head = state.head
-    const derived = !docFile && head?.heads.length === 1 && head.root.equals(docRoot)
+    const derived = !docFile && head?.heads.length === 1
     const next: IndexState = {
       name,
       ...(source === undefined ? {} : { source }),
@@ -77,7 +78,7 @@ export class Indexes {
 
   /** The in-memory index of the unnamed map function `fn`, brought up to the current head. */
   async inMemory(state: OpenState, fn: MapFn, map: Mapper): Promise<MemoryIndex> {
-    const docRoot = state.head?.root ?? state.emptyRoot
+    const docRoot = await rootAt(state)
     const current = this.#memoryIndexes.get(fn)
     if (current) {
       if (current.docRoot.equals(docRoot)) return current
@@ -100,15 +101,15 @@ export class Indexes {
    * live documents, which drops their tombstones. An index whose map function this session does not know is
    * kept when current and dropped when stale (the next query rebuilds it).
    */
-  async rebuiltFor(state: OpenState, head: HeadState): Promise<Map<string, IndexState>> {
+  async rebuiltFor(state: OpenState, headRoot: CID): Promise<Map<string, IndexState>> {
     const indexes = new Map<string, IndexState>()
     for (const [name, index] of state.indexes) {
       const map = this.#mappers.get(name) ?? (name.startsWith('field:') ? mapper(name.slice(6)) : undefined)
       if (map) {
-        const { root, blocks } = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, head.root)
+        const { root, blocks } = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, headRoot)
         for (const { block, links } of blocks) state.store.putUnsaved(block, links)
-        indexes.set(name, { ...index, root, docRoot: head.root, docEvent: undefined })
-      } else if (index.docRoot.equals(head.root)) {
+        indexes.set(name, { ...index, root, docRoot: headRoot, docEvent: undefined })
+      } else if (index.docRoot.equals(headRoot)) {
         indexes.set(name, index)
       }
     }

@@ -156,7 +156,7 @@ async function checkHead(branch: string, store: BlockStore, storage: Storage, he
       throw error
     }
     height = Math.max(height, event.h)
-    if (head.heads.length === 1 && !isDelta(event) && !event.r.equals(head.root)) {
+    if (head.heads.length === 1 && !isDelta(event) && head.root && !event.r.equals(head.root)) {
       throw new CorruptRecordError(where, `it names root ${head.root}, but its head event ${cid} has root ${event.r}`)
     }
   }
@@ -169,6 +169,8 @@ async function checkHead(branch: string, store: BlockStore, storage: Storage, he
       (derived) => new CorruptRecordError(where, `it names root ${head.root}, but its head event ${head.heads[0]} gives root ${derived}`),
     )
     store.noteEventRoot(head.heads[0]!, root)
+    // A delta head's record may name no root (format/head.ts version 2): the derived one is the head's.
+    head.root = root
   }
   if (height !== head.height) {
     throw new CorruptRecordError(where, `it says height ${head.height}, but its head events have height ${height}`)

@@ -1,10 +1,10 @@
-import { openLinkedManifests, storeAttachments } from '../attachments/write.js'
+import { storeAttachments } from '../attachments/write.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys, writeEntry } from '../crdt/entry.js'
-import { applyEntries, lookup } from '../crdt/tree.js'
 import { isPermanentError, NotDownloadedError, NotFoundError } from '../errors.js'
 import type { Clock } from './api.js'
 import type { LocalHead } from './head-state.js'
+import { lookupAtHead } from './head-tree.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 import type { Op, PendingWrite } from './write-queue.js'
@@ -37,7 +37,7 @@ export async function screenWrites(
     for (const [id] of write.ops) {
       if (previous.has(id) || !state.head) continue
       try {
-        previous.set(id, await lookup(state.store, state.head.root, id))
+        previous.set(id, await lookupAtHead(state, id))
       } catch (error) {
         // Not stored here, and no backend serves it now (offline, or no sync connected).
         if (isPermanentError(error)) throw error
@@ -77,7 +77,7 @@ export async function screenWrites(
   return { accepted, previous }
 }
 
-/** Commits `ops` (later ones win for an id) as one new tree, one file and one clock event. */
+/** Commits `ops` (later ones win for an id) as one file and one clock event (see LocalHead.advance). */
 export async function commitOps(
   state: OpenState,
   head: LocalHead,
@@ -87,15 +87,12 @@ export async function commitOps(
   const latest = new Map<string, Body>()
   for (const [id, body] of ops) latest.set(id, body)
   const height = (state.head?.height ?? 0) + 1
-  const base = state.head?.root ?? state.emptyRoot
   // A local write supersedes every version the id holds (it resolves its conflicts), so it carries them.
   const entries: Entry[] = []
   for (const [id, body] of [...latest].sort(([a], [b]) => compareKeys(a, b))) {
-    const before = previous.has(id) || !state.head ? previous.get(id) : await lookup(state.store, base, id)
+    const before = previous.has(id) || !state.head ? previous.get(id) : await lookupAtHead(state, id)
     entries.push(writeEntry(id, height, body, before))
   }
-  const { root, blocks } = await applyEntries(state.store, base, entries, () => true)
-  await openLinkedManifests(state.store, blocks)
-  await head.advance(state, [...blocks], root, height, entries.map((entry) => toRow(entry, state.store)), entries)
+  await head.advance(state, entries, height, entries.map((entry) => toRow(entry, state.store)))
   return state.head!.heads.map(String)
 }

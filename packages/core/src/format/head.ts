@@ -5,25 +5,28 @@ import { recordVersion } from './version.js'
 
 /**
  * Where a replica stands: the clock heads, the file holding each head event (a reader's way in), the root of
- * the document tree at those heads, and their height. Kept locally per branch (the head record) and, sealed,
- * as a remote meta entry.
+ * the document tree at those heads when the writer built it, and their height. Kept locally per branch (the
+ * head record) and, sealed, as a remote meta entry. A head with no root is a delta event whose tree its
+ * writer has not built (database/head-tree.ts): a reader derives it from the events (clock/root.ts).
  */
 export interface HeadState {
   heads: CID[]
   files: string[]
-  root: CID
+  root?: CID
   height: number
 }
 
 /**
  * Version 1: `{ v: 1, heads, files, root, height, unmerged? }` (the meta entry has no `unmerged`). Records and
  * entries written before the version field existed have no `v` and read as version 1.
+ * Version 2: the same, and `root` may be absent. A head with a root is still written as version 1 (the same
+ * bytes as before, readable by version-1 readers); only a head without one, or a record holding one, is 2.
  */
-export const HEAD_VERSION = 1
+export const HEAD_VERSION = 2
 
 /** The local head record `head.<branch>`: the head, and heads other instances stored that it does not contain. */
 export function encodeHeadRecord(head: HeadState, unmerged: HeadState[] = []): Uint8Array {
-  const record: Record<string, unknown> = { v: HEAD_VERSION, ...plainHead(head) }
+  const record: Record<string, unknown> = { v: versionFor([head, ...unmerged]), ...plainHead(head) }
   if (unmerged.length) record.unmerged = unmerged.map(plainHead)
   return encodeRecord(record)
 }
@@ -31,12 +34,12 @@ export function encodeHeadRecord(head: HeadState, unmerged: HeadState[] = []): U
 /** The head first, then the `unmerged` heads. `where` names the record in errors. */
 export function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] {
   const value = decodeRecordMap(bytes, where)
-  recordVersion(value, where, HEAD_VERSION)
-  const head = checkHead(value, where)
+  const version = recordVersion(value, where, HEAD_VERSION)
+  const head = checkHead(value, where, version)
   const unmerged = value.unmerged
   if (unmerged === undefined) return [head]
   if (!Array.isArray(unmerged)) throw new CorruptRecordError(where, 'unmerged is not a list')
-  return [head, ...unmerged.map((entry) => checkHead(entry, where))]
+  return [head, ...unmerged.map((entry) => checkHead(entry, where, version))]
 }
 
 /**
@@ -45,7 +48,7 @@ export function decodeHeadRecord(bytes: Uint8Array, where: string): HeadState[] 
  * ignore the field (and cannot open the envelope of a rotated key anyway).
  */
 export function encodeMetaEntry(head: HeadState, keyEpochFile?: string): Uint8Array {
-  const entry: Record<string, unknown> = { v: HEAD_VERSION, ...plainHead(head) }
+  const entry: Record<string, unknown> = { v: versionFor([head]), ...plainHead(head) }
   if (keyEpochFile) entry.keys = CID.parse(keyEpochFile)
   return encodeRecord(entry)
 }
@@ -57,19 +60,25 @@ export function decodeMetaEntry(bytes: Uint8Array, where: string): HeadState {
 /** The head, and the key-epoch file the entry names (if any). */
 export function decodeMetaEntryWithKeys(bytes: Uint8Array, where: string): { head: HeadState; keyEpochFile?: string } {
   const value = decodeRecordMap(bytes, where)
-  recordVersion(value, where, HEAD_VERSION)
-  const head = checkHead(value, where)
+  const head = checkHead(value, where, recordVersion(value, where, HEAD_VERSION))
   if (value.keys === undefined) return { head }
   const keys = CID.asCID(value.keys)
   if (!keys) throw new CorruptRecordError(where, 'its keys field is not the CID of a key-epoch file')
   return { head, keyEpochFile: keys.toString() }
 }
 
-function plainHead(head: HeadState) {
-  return { heads: head.heads, files: head.files, root: head.root, height: head.height }
+/** The oldest version that holds `heads`: 2 when one of them has no root. */
+function versionFor(heads: HeadState[]): number {
+  return heads.every((head) => head.root) ? 1 : 2
 }
 
-function checkHead(value: unknown, where: string): HeadState {
+function plainHead(head: HeadState): HeadState {
+  const plain: HeadState = { heads: head.heads, files: head.files, height: head.height }
+  if (head.root) plain.root = head.root
+  return plain
+}
+
+function checkHead(value: unknown, where: string, version: number): HeadState {
   const head = value as Partial<HeadState> | null
   const ok =
     head !== null &&
@@ -79,8 +88,8 @@ function checkHead(value: unknown, where: string): HeadState {
     Array.isArray(head.files) &&
     head.files.length === head.heads.length &&
     head.files.every((file) => typeof file === 'string') &&
-    CID.asCID(head.root) !== null &&
+    (CID.asCID(head.root) !== null || (version >= 2 && head.root === undefined)) &&
     typeof head.height === 'number'
-  if (!ok) throw new CorruptRecordError(where, 'not a head (heads, files, root, height)')
+  if (!ok) throw new CorruptRecordError(where, version >= 2 ? 'not a head (heads, files, root?, height)' : 'not a head (heads, files, root, height)')
   return plainHead(head as HeadState)
 }
