@@ -37,6 +37,12 @@ export class IntegrityError extends Error {
   }
 }
 
+/**
+ * A remote head (a meta entry) that contradicts its own clock events: it names a tree root its events do not
+ * give. The entry is at fault, not the backend or the files: sync refuses that entry (a warning) and goes on.
+ */
+export class InconsistentHeadError extends IntegrityError {}
+
 /** The backend refused the credentials (a wrong or missing token, secret or signature). Never retried. */
 export class AuthError extends Error {
   override readonly name = 'AuthError'

@@ -4,7 +4,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
 import { makeDeltaEvent, makeEvent } from '../clock/event.js'
 import { checkedHeadRoot } from '../clock/root.js'
-import { IntegrityError } from '../errors.js'
+import { InconsistentHeadError } from '../errors.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Entry } from '../crdt/entry.js'
 import { sameClock } from '../clock/same-clock.js'
@@ -87,7 +87,7 @@ export class LocalHead {
       remote,
       () => resolveRoot(state.store, remote.heads, state.emptyRoot, remote.heads.map(String)),
       (derived) =>
-        new IntegrityError(
+        new InconsistentHeadError(
           `The head ${remote.heads.join(',')} (file ${remote.files.join(',')})`,
           `it names root ${remote.root}, but its head events give root ${derived}`,
         ),

@@ -5,7 +5,7 @@ import type { Connector, MetaEntry } from '../connector/api.js'
 import type { Clock } from '../clock/api.js'
 import type { Replica } from './replica.js'
 import type { HeadState } from '../format/head.js'
-import { ConnectorError, KeyMismatchError } from '../errors.js'
+import { ConnectorError, InconsistentHeadError, KeyMismatchError } from '../errors.js'
 import type { Sync, SyncEvents, SyncOptions, SyncProgress, SyncStatus, SyncWarning } from './api.js'
 import { openHead, sealHead } from './meta-entry.js'
 import { Outbox } from './outbox.js'
@@ -45,8 +45,11 @@ class SyncEngine implements Sync {
   readonly #progress: SyncProgress = { upload: { files: 0, done: 0, bytes: 0 }, download: { files: 0, bytes: 0 } }
   /** Entries skipped (another key, unreadable), reported once each. */
   readonly #skipped = new Set<string>()
-  /** Entries refused because a key this device rotated away sealed them (see #checkKey). */
-  readonly #superseded = new Set<string>()
+  /**
+   * Entries refused although a key this device holds opened them: sealed by a key it rotated away, or
+   * contradicting their own events (see #checkKey: they show this device's key belongs to the backend).
+   */
+  readonly #refusedOwnKey = new Set<string>()
   /** Remote entries whose state the local head contains: the next save replaces them. */
   #merged = new Set<string>()
   /** Entries already opened, by CID, so polling does not decrypt the same bytes again. */
@@ -387,7 +390,7 @@ class SyncEngine implements Sync {
         // A newer key that replaced this device's sealed it: nothing this device writes will be accepted.
         if ((error as Error)?.name === 'KeyRevokedError') throw error
         // Sealed with a key this device rotated away: refused, yet it shows this device's key belongs here.
-        if ((error as { supersededKey?: unknown })?.supersededKey === true) this.#superseded.add(entry.cid)
+        if ((error as { supersededKey?: unknown })?.supersededKey === true) this.#refusedOwnKey.add(entry.cid)
         // Opening is local work (hash, decrypt, decode): a failure means the entry itself is bad. A stranger
         // writing with another key, or garbage under a valid name, must not disturb this device: the entry
         // is never applied, and reported once as a warning while everything else syncs on.
@@ -412,6 +415,14 @@ class SyncEngine implements Sync {
         this.#arriving = head
         try {
           await replica.merge(head)
+        } catch (error) {
+          // An entry that contradicts its own events (a root they do not give: forged, or a writer's bug) is
+          // refused like an unreadable one, and the backend and every other entry sync on.
+          if (!(error instanceof InconsistentHeadError)) throw error
+          this.#opened.set(entry.cid, null)
+          this.#refusedOwnKey.add(entry.cid)
+          this.#skip(entry.cid, error)
+          continue
         } finally {
           this.#arriving = undefined
         }
@@ -502,7 +513,7 @@ class SyncEngine implements Sync {
     if (!entries.length) return
     const tried = entries.filter((entry) => this.#opened.has(entry.cid))
     if (tried.length < entries.length) return
-    if (tried.some((entry) => this.#opened.get(entry.cid) || this.#superseded.has(entry.cid))) return
+    if (tried.some((entry) => this.#opened.get(entry.cid) || this.#refusedOwnKey.has(entry.cid))) return
     const foreign = tried.some((entry) => this.#skipped.has(entry.cid))
     if (!foreign) return
     throw this.#fail(
