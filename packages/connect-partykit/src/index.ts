@@ -1,8 +1,8 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, splitConnectOptions } from '@proj/core/kit'
+import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, splitConnectOptions, verifyCid } from '@proj/core/kit'
 import PartySocket from 'partysocket'
-import type { ServerMessage, WireEntry } from './protocol.js'
+import { PUSHED_FILE_BYTES, PUSHED_FILES_MAX, type ServerMessage, type WireEntry } from './protocol.js'
 
 export type { ServerMessage, ClientMessage, WireEntry } from './protocol.js'
 
@@ -79,6 +79,9 @@ interface Room {
   listeners: Map<string, Set<(entries: MetaEntry[], replaced?: readonly string[]) => void>>
   /** The current entries per branch as last pushed; complete once `synced` has arrived on this connection. */
   known: Map<string, Map<string, MetaEntry>>
+  /** Files pushed with other clients' saves, not downloaded yet (oldest first; see PUSHED_KEPT_BYTES). */
+  pushed: Map<string, Uint8Array>
+  pushedBytes: number
   synced: boolean
   /** Set when the server refused the socket itself (auth, unknown party): it is not retried. */
   refused?: Error
@@ -88,6 +91,8 @@ interface Room {
 }
 
 const DEFAULT_TIMEOUT = 30_000
+/** Pushed files kept for a download that has not come yet; the oldest go first past this. */
+const PUSHED_KEPT_BYTES = 1024 * 1024
 
 /**
  * A connector to a PartyKit server running `@proj/connect-partykit/server`. Files go over HTTP
@@ -122,6 +127,8 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   whenClosed.catch(() => {})
   let lastStatus: PartykitStatus = 'idle'
   let saveCounter = 0
+  /** Per room: the small files uploaded since the last save there, named in the next save (see protocol.ts). */
+  const uploadedSinceSave = new Map<string, string[]>()
 
   const roomOf = (db: string) => options.room ?? db
   /** The room for messages: its name and the server (never the token). */
@@ -176,6 +183,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       room.pending.delete(message.id)
       pending?.reject(saveFailure(room, message.status, message.message))
     } else if (message.type === 'entries') {
+      if (Array.isArray(message.files)) keepPushed(room, message.files)
       const entries = message.entries.map(fromWire)
       const known = message.full ? new Map<string, MetaEntry>() : (room.known.get(message.branch) ?? new Map())
       for (const cid of message.replaces ?? []) known.delete(cid)
@@ -184,6 +192,41 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       deliver(room, message.branch, entries, message.replaces)
     } else if (message.type === 'synced') {
       room.synced = true
+    }
+  }
+
+  /** Keeps the files a push carried for the download that follows; a malformed one is left out. */
+  function keepPushed(room: Room, files: unknown[]): void {
+    for (const item of files) {
+      let file: MetaEntry
+      try {
+        file = metaEntryFromWire(item, 'a pushed file')
+      } catch {
+        continue
+      }
+      if (room.pushed.has(file.cid)) continue
+      room.pushed.set(file.cid, file.bytes)
+      room.pushedBytes += file.bytes.length
+    }
+    for (const [cid, bytes] of room.pushed) {
+      if (room.pushedBytes <= PUSHED_KEPT_BYTES) break
+      room.pushed.delete(cid)
+      room.pushedBytes -= bytes.length
+    }
+  }
+
+  /** The bytes a push carried for `cid`, once, when they hash to it (anything else is downloaded). */
+  async function takePushed(db: string, cid: string): Promise<Uint8Array | undefined> {
+    const room = rooms.get(roomOf(db))
+    const bytes = room?.pushed.get(cid)
+    if (!room || !bytes) return undefined
+    room.pushed.delete(cid)
+    room.pushedBytes -= bytes.length
+    try {
+      await verifyCid(cid, bytes, 'a pushed file')
+      return bytes
+    } catch {
+      return undefined
     }
   }
 
@@ -201,6 +244,8 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       pending: new Map(),
       listeners: new Map(),
       known: new Map(),
+      pushed: new Map(),
+      pushedBytes: 0,
       synced: false,
       whenRefused: undefined as unknown as Promise<never>,
       refuse: () => {},
@@ -319,11 +364,18 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> }, what)
       if (!response.ok) throw await failure(response, what, db)
       await response.body?.cancel()
+      if (bytes.length <= PUSHED_FILE_BYTES) {
+        const recent = uploadedSinceSave.get(roomOf(db)) ?? []
+        recent.push(cid)
+        uploadedSinceSave.set(roomOf(db), recent.slice(-PUSHED_FILES_MAX))
+      }
     },
 
     async download(db, cid) {
       checkName('db', db)
       checkName('cid', cid)
+      const pushed = await takePushed(db, cid)
+      if (pushed) return pushed
       const what = `download of ${cid}`
       const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'GET' }, what)
       if (response.status === 404) {
@@ -368,7 +420,10 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       const room = openRoom(db)
       if (room.refused) throw room.refused
       const id = `${Date.now().toString(36)}-${(saveCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
-      const message = JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces] })
+      // The files uploaded since the previous save here: the server pushes them with this entry.
+      const files = uploadedSinceSave.get(room.name) ?? []
+      uploadedSinceSave.delete(room.name)
+      const message = JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces], ...(files.length ? { files } : {}) })
       let timer: ReturnType<typeof setTimeout> | undefined
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(

@@ -1,6 +1,6 @@
 /**
  * The wire protocol between the connector and the party server. Files travel over HTTP; meta entries travel
- * over the room's websocket as JSON, with entry bytes in base64.
+ * over the room's websocket as JSON, with entry bytes in base64, and so do the small files a save pushes.
  *
  * HTTP (room URL = `/parties/<party>/<room>`):
  *   PUT  <room>/data/<cid>     body = the file bytes        -> 204 | 400 (hash, name) | 401 (token) | 413 (size)
@@ -12,9 +12,14 @@
  * Websocket (`?token=<token>` in the URL when the server has a token):
  *   server -> client  { type: 'entries', branch, entries, full: true }    once per branch on connect,
  *   server -> client  { type: 'synced' }                                  then this (branches not sent are empty)
- *   server -> client  { type: 'entries', branch, entries, replaces }      when another client saves
- *   client -> server  { type: 'save', id, branch, entry, replaces }
+ *   server -> client  { type: 'entries', branch, entries, replaces, files? } when another client saves
+ *   client -> server  { type: 'save', id, branch, entry, replaces, files? }
  *   server -> client  { type: 'ack', id } | { type: 'error', id, status, message }
+ * A save's `files` names the small files its client uploaded since its previous save (the files the entry's
+ * push uploaded, its head files among them): a hint, any list of strings is accepted. The server pushes
+ * those it holds (each at most PUSHED_FILE_BYTES, together at most PUSHED_FILES_BYTES) with the entry, in
+ * the `entries` message's `files`, so a subscriber need not download them. A client takes pushed bytes only
+ * when they hash to their CID (else it downloads); servers and clients without `files` ignore it.
  */
 import type { WireMetaEntry } from '@proj/core/kit'
 
@@ -29,7 +34,18 @@ export interface EntriesMessage {
   full?: boolean
   /** Cids the new entries replaced (removed on the server). */
   replaces?: string[]
+  /** Small files the saver uploaded for this entry (see the `files` of a save), bytes in padded base64. */
+  files?: WireFile[]
 }
+
+/** A stored file in a message: its CID and its bytes in padded base64 (the same shape as a meta entry). */
+export type WireFile = WireMetaEntry
+
+/** Largest file a save's push carries (a put's head file is ~1 KB, a checkpoint's a few KB). */
+export const PUSHED_FILE_BYTES = 16 * 1024
+/** Most bytes of files one push carries, and most files named in one save. */
+export const PUSHED_FILES_BYTES = 64 * 1024
+export const PUSHED_FILES_MAX = 64
 
 export interface SaveMessage {
   type: 'save'
@@ -37,6 +53,8 @@ export interface SaveMessage {
   branch: string
   entry: WireEntry
   replaces: string[]
+  /** Small files this client uploaded since its previous save (a hint: see the protocol above). */
+  files?: string[]
 }
 
 export interface AckMessage {

@@ -3,10 +3,14 @@ import { checkName, IntegrityError, parseFileCid as parseKitCid, verifyCid as ve
 import { base64pad } from 'multiformats/bases/base64'
 import type { CID } from 'multiformats/cid'
 import {
+  PUSHED_FILE_BYTES,
+  PUSHED_FILES_BYTES,
+  PUSHED_FILES_MAX,
   type ClientMessage,
   type EntriesMessage,
   type ServerMessage,
   type WireEntry,
+  type WireFile,
 } from './protocol.js'
 import { nameProblem } from './names.js'
 import { roomToken } from './room-token.js'
@@ -172,12 +176,48 @@ export default class ProjServer implements Party.Server {
       const deletes = chunked(removed.map((cid) => prefix + cid)).map((keys) => this.room.storage.delete(keys))
       await Promise.all([put, ...deletes])
       send(sender, { type: 'ack', id: id ?? '' })
-      const push: EntriesMessage = { type: 'entries', branch, entries: [entry], replaces: removed }
+      // The files this save's push uploaded go along, so the others need not download them (see protocol.ts).
+      // Best effort: the entry is pushed without them rather than not at all.
+      const files = await this.filesToPush(parsed.files).catch(() => [])
+      const push: EntriesMessage = { type: 'entries', branch, entries: [entry], replaces: removed, ...(files.length ? { files } : {}) }
       this.room.broadcast(JSON.stringify(push), [sender.id])
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 500
       send(sender, { type: 'error', id, status, message: errorMessage(error) })
     }
+  }
+
+  /**
+   * The small files of a save's `files` hint that this room holds, within the push limits. A hint names
+   * nothing the server checks or keeps: a name that is not a canonical file CID, or not held, is left out.
+   */
+  private async filesToPush(hint: unknown): Promise<WireFile[]> {
+    if (!Array.isArray(hint)) return []
+    const cids = [...new Set(hint.slice(0, PUSHED_FILES_MAX).filter((cid): cid is string => typeof cid === 'string'))].filter((cid) => {
+      try {
+        return parseKitCid(cid).toString() === cid
+      } catch {
+        return false
+      }
+    })
+    if (cids.length === 0) return []
+    const manifests = await this.room.storage.get<FileManifest>(cids.map(fileKey))
+    const chosen: string[] = []
+    let total = 0
+    for (const cid of cids) {
+      const manifest = manifests.get(fileKey(cid))
+      if (!manifest || manifest.chunks !== 1 || manifest.size > PUSHED_FILE_BYTES || total + manifest.size > PUSHED_FILES_BYTES) continue
+      total += manifest.size
+      chosen.push(cid)
+    }
+    if (chosen.length === 0) return []
+    const chunks = await this.room.storage.get<Uint8Array>(chosen.map((cid) => `${fileKey(cid)}:0`))
+    const files: WireFile[] = []
+    for (const cid of chosen) {
+      const bytes = chunks.get(`${fileKey(cid)}:0`)
+      if (bytes) files.push({ cid, bytes: base64pad.baseEncode(bytes) })
+    }
+    return files
   }
 
   private async allBranches(): Promise<Map<string, WireEntry[]>> {

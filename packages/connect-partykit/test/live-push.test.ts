@@ -27,9 +27,15 @@ async function device(name: string, key?: string): Promise<Database> {
   return db
 }
 
-/** A partykit connector that counts the saves and uploads going through it. */
-function counted(room: string): { connector: Connector; saves: number[]; uploads: number[] } {
-  const inner = partykitConnector(host, { room })
+/** A partykit connector that counts the saves and uploads going through it, and its file GETs over HTTP. */
+function counted(room: string): { connector: Connector; saves: number[]; uploads: number[]; fileGets: string[] } {
+  const fileGets: string[] = []
+  const fetcher: typeof fetch = (input, init) => {
+    const url = String(input instanceof Request ? input.url : input)
+    if ((init?.method ?? 'GET') === 'GET' && url.includes('/data/')) fileGets.push(url)
+    return fetch(input, init)
+  }
+  const inner = partykitConnector(host, { room, fetch: fetcher })
   const saves: number[] = []
   const uploads: number[] = []
   const connector: Connector = {
@@ -44,7 +50,7 @@ function counted(room: string): { connector: Connector; saves: number[]; uploads
     onStatus: (listener) => inner.onStatus(listener),
     close: () => inner.close(),
   }
-  return { connector, saves, uploads }
+  return { connector, saves, uploads, fileGets }
 }
 
 function connect(db: Database, connector: Connector): Sync {
@@ -73,6 +79,35 @@ it('a device following another through the push saves and uploads nothing back',
   expect(toB.saves).toEqual([])
   expect(toB.uploads).toEqual([])
   expect((await b.allDocs()).rows).toHaveLength(writes)
+})
+
+it('the files of each pushed entry come with the push: the follower downloads none of them', async () => {
+  const name = `pushed-files-${crypto.randomUUID()}`
+  const a = await device(name)
+  const b = await device(name, await a.exportKey())
+  const toA = counted(name)
+  const toB = counted(name)
+  const syncA = connect(a, toA.connector)
+  const syncB = connect(b, toB.connector)
+  await Promise.all([syncA.ready, syncB.ready])
+  const seen = new Set<string>()
+  b.subscribe((rows) => rows.forEach((row) => seen.add(row.key)))
+  const writes = 6
+  for (let i = 0; i < writes; i++) {
+    await a.put({ _id: `doc-${i}`, i })
+    await syncA.flush()
+    await expect.poll(() => seen.has(`doc-${i}`), { timeout: 20_000 }).toBe(true)
+  }
+  expect(await b.clock()).toEqual(await a.clock())
+  expect(toB.fileGets).toEqual([])
+  expect(toA.uploads.length).toBeGreaterThanOrEqual(writes)
+  // The pushed bytes are the stored files: B reads every document back, and a fresh device downloads them.
+  expect((await b.allDocs()).rows).toHaveLength(writes)
+  const c = await device(name, await a.exportKey())
+  const toC = counted(name)
+  await connect(c, toC.connector).ready
+  expect((await c.allDocs()).rows).toHaveLength(writes)
+  expect(toC.fileGets.length).toBeGreaterThan(0)
 })
 
 async function entry(text: string): Promise<MetaEntry> {
