@@ -4,6 +4,7 @@
  *
  *   node --conditions source --import tsx src/main.ts [--quick] [--runs 3] [--n 10000] [--timeout 120]
  *        [--systems floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
+ *        [--workloads W1,W8b]   only these workloads (a quick look: RESULTS.md is not written)
  *   node --conditions source --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
  *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
  *   node --conditions source --import tsx src/main.ts --attachments [--attachment-mb 100] [--attachment-transport raw|s3|partykit]
@@ -152,7 +153,7 @@ const RUNS = Number(opt('runs', quick ? '1' : '3'))
 const TIMEOUT_MS = Number(opt('timeout', quick ? '8' : '120')) * 1000
 /** `ours` is the core's default durability ('power'); `ours-process` passes durability: 'process' (equal to PouchDB's). */
 const SYSTEMS = opt('systems', 'floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof').split(',')
-const WRITE = flag('write') || (!quick && !flag('no-write'))
+const WRITE = !flag('workloads') && (flag('write') || (!quick && !flag('no-write')))
 const isOurs = (s: string) => s === 'ours' || s.startsWith('ours-')
 const PEERS = SYSTEMS.filter((s) => !isOurs(s) && s !== 'floor')
 const OURS = SYSTEMS.filter(isOurs)
@@ -187,7 +188,17 @@ const LABELS: Record<string, string> = {
 
 type Result = WorkloadResult
 
+/** `--workloads W1,W8b`: only these (and what they need, W6prep for W6), for a quick look; never written. */
+const ONLY = flag('workloads') ? new Set(opt('workloads', '').split(',')) : undefined
+
 function workloadsOf(system: string): { batch: string[]; fresh: string[][] } {
+  const all = allWorkloadsOf(system)
+  if (!ONLY) return all
+  const wanted = (w: string) => ONLY.has(w) || (w === 'W6prep' && ONLY.has('W6')) || (w === 'C5prep' && ONLY.has('C5'))
+  return { batch: all.batch.filter(wanted), fresh: all.fresh.filter(([w]) => wanted(w!)) }
+}
+
+function allWorkloadsOf(system: string): { batch: string[]; fresh: string[][] } {
   if (system === 'floor') return { batch: ['W1', 'W2', 'W7', 'W9'], fresh: [] }
   // The memory adapter keeps nothing across processes: W6 (reopen in a fresh process) and W7 (disk) are n/a.
   if (system === 'pouch-memory') return { batch: ['W1', 'W2', 'W3', 'W4', 'W5', 'W8a', 'W8b', 'W9'], fresh: [] }
@@ -350,7 +361,7 @@ for (const system of SYSTEMS) {
   }
 }
 /** W10, attachments: with ours, 100 MiB (quick: 16 MiB), `--attachment-mb` to change it. */
-const attachmentReport = SYSTEMS.includes('ours') && !flag('no-attachments')
+const attachmentReport = SYSTEMS.includes('ours') && !flag('no-attachments') && (!ONLY || ONLY.has('W10'))
   ? await runAttachments(Number(opt('attachment-mb', quick ? '16' : '100')), (quick ? 120 : 600) * 1000,
       `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`)
   : undefined

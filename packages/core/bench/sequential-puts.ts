@@ -1,5 +1,6 @@
 // Sequential awaited puts into a fresh database (issue 14, W1): puts/s and bytes written per put.
 // Run: cd packages/core && node --conditions source --import tsx bench/sequential-puts.ts [durability] [puts] [preloaded docs] [storage]
+// COMPACT=1 keeps automatic compaction at its default (the bench W1 does); without it compactEvery is 0.
 // CPU: user + system time of this process per put (less sensitive than puts/s to other load on the machine).
 // Bytes: `wchar` of /proc/self/io (every byte handed to write(2)/pwrite(2), records and temp files included).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -28,7 +29,7 @@ const doc = (i: number) => ({
 
 const dir = mkdtempSync(join(tmpdir(), 'proj-seq-'))
 try {
-  const db = database('seq', { dir, storage, compactEvery: 0, durability } as Parameters<typeof database>[1])
+  const db = database('seq', { dir, storage, ...(process.env.COMPACT ? {} : { compactEvery: 0 }), durability } as Parameters<typeof database>[1])
   for (let i = 0; i < preload; i += 1000) await db.bulk(Array.from({ length: Math.min(1000, preload - i) }, (_, k) => doc(i + k)))
   await db.get(doc(0)._id).catch(() => undefined)
   const before = written()

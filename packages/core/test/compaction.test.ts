@@ -59,6 +59,22 @@ describe('compaction', () => {
     await again.close()
   })
 
+  it('by default waits for 1 MiB written before compacting: a new database keeps its first hundreds of small files, then compacts', async () => {
+    const db = database('default', { storage: 'memory' })
+    const { clock: first } = await db.put({ _id: 'p-0', v: 0, text: 'x'.repeat(150) })
+    for (let i = 1; i < 300; i++) await db.put({ _id: `p-${i}`, v: i, text: 'x'.repeat(150) })
+    // Three times the default compactEvery, ~0.3 MB: every file is still there, and so is every past clock.
+    expect((await db.info()).files.count).toBeGreaterThanOrEqual(300)
+    expect((await (await db.at(first)).allDocs()).rows).toHaveLength(1)
+    // Past 1 MiB written since (bulks of fresh documents), the next write compacts.
+    for (let i = 0; i < 6; i++) await db.bulk(Array.from({ length: 1000 }, (_, k) => ({ _id: `b-${i}-${k}`, text: 'y'.repeat(150) })))
+    await db.put({ _id: 'last', v: 1 })
+    await db.put({ _id: 'last', v: 2 })
+    expect((await db.info()).files.count).toBeLessThan(100)
+    expect((await db.allDocs()).rows).toHaveLength(6301)
+    await db.close()
+  })
+
   it('paces automatic compaction by bytes: small writes into a large database do not rewrite it every compactEvery files', async () => {
     const dir = tempDir()
     const db = database('paced', { dir, compactEvery: 20 })

@@ -30,7 +30,8 @@ export interface DatabaseOptions {
   branch?: string
   /**
    * Compact automatically once this many files were written locally since the last compaction
-   * (default 100; 0 turns automatic compaction off). See `Database.compact()`.
+   * (default 100, and then only once 1 MiB was written since; 0 turns automatic compaction off). Either way
+   * it waits until the bytes written since reach half of what the last compaction wrote. See `Database.compact()`.
    */
   compactEvery?: number
   /**

@@ -23,6 +23,13 @@ const COMPACT_EVERY = 100
 /** Bytes written since the last compaction, as a share of its size, before an automatic one runs. */
 const COMPACT_GROWTH = 0.5
 
+/**
+ * With the default `compactEvery`, an automatic compaction also waits for this many bytes written since the
+ * last one: a small database would otherwise be rewritten every 100 single puts of ~1 KB (most of the time
+ * of 1 000 awaited puts into a new database, apps/bench W1), to reclaim a few hundred KB.
+ */
+const DEFAULT_COMPACT_MIN_BYTES = 1024 * 1024
+
 export interface CompactorParts {
   name: string
   branch: string
@@ -68,14 +75,15 @@ export class Compactor {
 
   /**
    * Queues a compaction when enough files were written since the last one (option `compactEvery`) and their
-   * bytes reach `COMPACT_GROWTH` of what the last compaction wrote: a compaction rewrites the whole live
+   * bytes reach `COMPACT_GROWTH` of what the last compaction wrote (and, by default, 1 MiB): a compaction rewrites the whole live
    * database, so at a fixed file count its cost per write would grow with the database (a 1M-doc database
    * rewrote ~200 MB every 100 puts); paced by bytes, each written byte is rewritten a bounded number of times.
    */
   maybeCompact(state: OpenState): void {
     const every = this.#parts.compactEvery ?? COMPACT_EVERY
     if (every <= 0 || state.filesSinceCompaction < every || this.#compacting) return
-    if (state.bytesSinceCompaction < COMPACT_GROWTH * state.compactedBytes) return
+    const minBytes = this.#parts.compactEvery === undefined ? DEFAULT_COMPACT_MIN_BYTES : 0
+    if (state.bytesSinceCompaction < Math.max(COMPACT_GROWTH * state.compactedBytes, minBytes)) return
     this.#compacting = true
     void this.#parts
       .exclusive(async () => {
