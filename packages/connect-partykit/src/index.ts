@@ -1,6 +1,7 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { Connector, MetaEntry } from '@proj/core/connector'
 import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, splitConnectOptions, verifyCid } from '@proj/core/kit'
+import { base64pad } from 'multiformats/bases/base64'
 import PartySocket from 'partysocket'
 import { PUSHED_FILE_BYTES, PUSHED_FILES_MAX, type ServerMessage, type WireEntry } from './protocol.js'
 
@@ -64,6 +65,8 @@ export class PartykitError extends Error {
 type RoomStatus = 'connecting' | 'open' | 'offline'
 
 interface PendingSave {
+  /** What was sent, as errors name it: `save`, `upload of <cid>`. */
+  op: string
   resolve(): void
   reject(error: Error): void
 }
@@ -79,6 +82,8 @@ interface Room {
   listeners: Map<string, Set<(entries: MetaEntry[], replaced?: readonly string[]) => void>>
   /** The current entries per branch as last pushed; complete once `synced` has arrived on this connection. */
   known: Map<string, Map<string, MetaEntry>>
+  /** Whether the server takes file messages: unknown until the first one is answered. */
+  fileMessages?: boolean
   /** Files pushed with other clients' saves, not downloaded yet (oldest first; see PUSHED_KEPT_BYTES). */
   pushed: Map<string, Uint8Array>
   pushedBytes: number
@@ -153,11 +158,11 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   }
 
   /** A save the server refused: refused credentials are AuthError (permanent); the rest keep the status. */
-  function saveFailure(room: Room, status: number, detail: string): Error {
+  function saveFailure(room: Room, op: string, status: number, detail: string): Error {
     if (status === 401 || status === 403) {
-      return Object.assign(new AuthError('partykit', `save in ${where(room.name)} failed (${status}): ${detail}`), { status })
+      return Object.assign(new AuthError('partykit', `${op} in ${where(room.name)} failed (${status}): ${detail}`), { status })
     }
-    return new PartykitError(`partykit: save failed (${status}): ${detail}`, status)
+    return new PartykitError(`partykit: ${op} failed (${status}): ${detail}`, status)
   }
 
   function deliver(room: Room, branch: string, entries: MetaEntry[], replaced?: readonly string[]): void {
@@ -181,7 +186,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       if (message.id === undefined) return
       const pending = room.pending.get(message.id)
       room.pending.delete(message.id)
-      pending?.reject(saveFailure(room, message.status, message.message))
+      if (pending) pending.reject(saveFailure(room, pending.op, message.status, message.message))
     } else if (message.type === 'entries') {
       if (Array.isArray(message.files)) keepPushed(room, message.files)
       const entries = message.entries.map(fromWire)
@@ -193,6 +198,13 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     } else if (message.type === 'synced') {
       room.synced = true
     }
+  }
+
+  function noteUploaded(db: string, cid: string, size: number): void {
+    if (size > PUSHED_FILE_BYTES) return
+    const recent = uploadedSinceSave.get(roomOf(db)) ?? []
+    recent.push(cid)
+    uploadedSinceSave.set(roomOf(db), recent.slice(-PUSHED_FILES_MAX))
   }
 
   /** Keeps the files a push carried for the download that follows; a malformed one is left out. */
@@ -301,6 +313,51 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     return room
   }
 
+  /** Sends the message `build` makes with a fresh id on the room's socket, and waits for the server's ack. */
+  async function exchange(room: Room, build: (id: string) => string, op: string, what: string): Promise<void> {
+    const id = `${Date.now().toString(36)}-${(saveCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+    const message = build(id)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PartykitError(`partykit: ${what} got no answer within ${timeout} ms`, 0)), timeout)
+    })
+    try {
+      const socket = await Promise.race([room.socket, expired, whenClosed, room.whenRefused])
+      await Promise.race([room.opened, expired, whenClosed, room.whenRefused])
+      if (closed) throw new PartykitError(`partykit: ${op}: the connector is closed`, 0)
+      const acked = new Promise<void>((resolve, reject) => room.pending.set(id, { op, resolve, reject }))
+      socket.send(message)
+      await Promise.race([acked, expired, whenClosed])
+    } finally {
+      room.pending.delete(id)
+      clearTimeout(timer)
+    }
+  }
+
+  /**
+   * Uploads a small file as a message on the room's open socket (see protocol.ts): no HTTP request. False
+   * when it cannot (no open socket here, a server without file messages, a transport failure): upload over
+   * HTTP then. A refusal of the write itself (token, hash, size) is thrown as HTTP would answer it.
+   */
+  async function uploadOverSocket(db: string, cid: string, bytes: Uint8Array): Promise<boolean> {
+    const room = rooms.get(roomOf(db))
+    if (!room || room.status !== 'open' || room.refused || room.fileMessages === false || bytes.length > PUSHED_FILE_BYTES) return false
+    try {
+      await exchange(room, (id) => JSON.stringify({ type: 'file', id, cid, bytes: base64pad.baseEncode(bytes) }), `upload of ${cid}`, `upload of ${cid}`)
+    } catch (error) {
+      const status = (error as { status?: number }).status ?? 0
+      // An older server: 400 "unknown message type" to its first file message.
+      if (status === 400 && room.fileMessages !== true && /unknown message type/.test((error as Error).message)) {
+        room.fileMessages = false
+        return false
+      }
+      if (status >= 400 && status < 500) throw error
+      return false
+    }
+    room.fileMessages = true
+    return true
+  }
+
   async function request(url: string, init: RequestInit, what: string): Promise<Response> {
     // Every request here is idempotent (files are immutable), so a transport failure is retried once: a
     // keep-alive connection the server had already dropped fails the first attempt only.
@@ -358,17 +415,17 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       checkName('db', db)
       checkName('cid', cid)
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`upload bytes must be a Uint8Array: ${String(bytes)}`)
+      if (await uploadOverSocket(db, cid, bytes)) {
+        noteUploaded(db, cid, bytes.length)
+        return
+      }
       const headers: Record<string, string> = { 'content-type': 'application/octet-stream' }
       if (options.token) headers.authorization = `Bearer ${options.token}`
       const what = `upload of ${cid}`
       const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> }, what)
       if (!response.ok) throw await failure(response, what, db)
       await response.body?.cancel()
-      if (bytes.length <= PUSHED_FILE_BYTES) {
-        const recent = uploadedSinceSave.get(roomOf(db)) ?? []
-        recent.push(cid)
-        uploadedSinceSave.set(roomOf(db), recent.slice(-PUSHED_FILES_MAX))
-      }
+      noteUploaded(db, cid, bytes.length)
     },
 
     async download(db, cid) {
@@ -419,29 +476,15 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
       const room = openRoom(db)
       if (room.refused) throw room.refused
-      const id = `${Date.now().toString(36)}-${(saveCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
       // The files uploaded since the previous save here: the server pushes them with this entry.
       const files = uploadedSinceSave.get(room.name) ?? []
       uploadedSinceSave.delete(room.name)
-      const message = JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces], ...(files.length ? { files } : {}) })
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new PartykitError(`partykit: save to ${db}/${branch} got no answer within ${timeout} ms`, 0)),
-          timeout,
-        )
-      })
-      try {
-        const socket = await Promise.race([room.socket, expired, whenClosed, room.whenRefused])
-        await Promise.race([room.opened, expired, whenClosed, room.whenRefused])
-        if (closed) throw new PartykitError('partykit: save: the connector is closed', 0)
-        const acked = new Promise<void>((resolve, reject) => room.pending.set(id, { resolve, reject }))
-        socket.send(message)
-        await Promise.race([acked, expired, whenClosed])
-      } finally {
-        room.pending.delete(id)
-        clearTimeout(timer)
-      }
+      await exchange(
+        room,
+        (id) => JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces], ...(files.length ? { files } : {}) }),
+        'save',
+        `save to ${db}/${branch}`,
+      )
       // Keep the pushed view current: our own saves are not echoed back to us.
       const known = room.known.get(branch) ?? new Map<string, MetaEntry>()
       for (const cid of replaces) known.delete(cid)

@@ -14,7 +14,11 @@
  *   server -> client  { type: 'synced' }                                  then this (branches not sent are empty)
  *   server -> client  { type: 'entries', branch, entries, replaces, files? } when another client saves
  *   client -> server  { type: 'save', id, branch, entry, replaces, files? }
+ *   client -> server  { type: 'file', id, cid, bytes }                    a small file (an upload without HTTP)
  *   server -> client  { type: 'ack', id } | { type: 'error', id, status, message }
+ * A `file` message stores the file as `PUT data/<cid>` does (same checks and answers), for files of at most
+ * PUSHED_FILE_BYTES: a put's file costs one message on the open socket instead of an HTTP request. A server
+ * without it answers 400 (unknown message type), and the client uploads over HTTP from then on.
  * A save's `files` names the small files its client uploaded since its previous save (the files the entry's
  * push uploaded, its head files among them): a hint, any list of strings is accepted. The server pushes
  * those it holds (each at most PUSHED_FILE_BYTES, together at most PUSHED_FILES_BYTES) with the entry, in
@@ -74,5 +78,13 @@ export interface SyncedMessage {
   type: 'synced'
 }
 
+export interface FileMessage {
+  type: 'file'
+  id: string
+  cid: string
+  /** base64, padded */
+  bytes: string
+}
+
 export type ServerMessage = EntriesMessage | SyncedMessage | AckMessage | ErrorMessage
-export type ClientMessage = SaveMessage
+export type ClientMessage = SaveMessage | FileMessage

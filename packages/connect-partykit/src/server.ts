@@ -47,6 +47,8 @@ const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
 const DEFAULT_MAX_META_BYTES = 64 * 1024
 /** How far past the limit an oversized upload is still read before its 413 (see readBody). */
 const DRAIN_FACTOR = 4
+/** Small files a room keeps in memory after storing them, for the pushes of the saves that follow. */
+const RECENT_FILES_BYTES = 1024 * 1024
 /** Durable Object storage takes at most 128 keys per batched get/put/delete. */
 const BATCH_KEYS = 128
 
@@ -151,9 +153,16 @@ export default class ProjServer implements Party.Server {
     }
     const id = typeof parsed?.id === 'string' ? parsed.id : undefined
     try {
-      if (parsed?.type !== 'save') throw new HttpError(400, `unknown message type: ${String(parsed?.type)}`)
+      if (parsed?.type !== 'save' && parsed?.type !== 'file') {
+        throw new HttpError(400, `unknown message type: ${String((parsed as { type?: unknown } | null)?.type)}`)
+      }
       this.roomName()
       if (!sender.state?.writer) throw new HttpError(401, 'this room needs a token for writes')
+      if (parsed.type === 'file') {
+        await this.fileMessage(parsed.cid, parsed.bytes)
+        send(sender, { type: 'ack', id: id ?? '' })
+        return
+      }
       const { branch, entry, replaces } = parsed
       checkBranch(branch)
       if (typeof entry?.cid !== 'string' || typeof entry.bytes !== 'string') {
@@ -187,6 +196,32 @@ export default class ProjServer implements Party.Server {
     }
   }
 
+  /** Small files stored lately, newest last: a save's push takes them from here (see filesToPush). */
+  private readonly recent = new Map<string, Uint8Array>()
+  private recentBytes = 0
+
+  private keepRecent(cid: string, bytes: Uint8Array): void {
+    if (this.recent.has(cid)) return
+    this.recent.set(cid, bytes)
+    this.recentBytes += bytes.length
+    for (const [old, kept] of this.recent) {
+      if (this.recentBytes <= RECENT_FILES_BYTES) break
+      this.recent.delete(old)
+      this.recentBytes -= kept.length
+    }
+  }
+
+  /** A small file sent over the socket (see protocol.ts): stored as `PUT data/<cid>` stores it. */
+  private async fileMessage(cid: unknown, text: unknown): Promise<void> {
+    if (typeof cid !== 'string' || typeof text !== 'string') throw new HttpError(400, 'a file message needs { cid: string, bytes: base64 string }')
+    parseFileCid(cid)
+    const bytes = decodeBase64(text, 'file bytes')
+    const max = Math.min(PUSHED_FILE_BYTES, this.limit('PROJ_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES))
+    if (bytes.length > max) throw new HttpError(413, `file of ${bytes.length} bytes exceeds the limit of ${max} bytes for a file message (upload it over HTTP)`)
+    await verifyCid(cid, bytes)
+    await this.storeFile(cid, bytes)
+  }
+
   /**
    * The small files of a save's `files` hint that this room holds, within the push limits. A hint names
    * nothing the server checks or keeps: a name that is not a canonical file CID, or not held, is left out.
@@ -201,6 +236,18 @@ export default class ProjServer implements Party.Server {
       }
     })
     if (cids.length === 0) return []
+    // Lately stored ones from memory (a file is kept only after it was verified), the rest from storage.
+    if (cids.every((cid) => this.recent.has(cid))) {
+      const files: WireFile[] = []
+      let total = 0
+      for (const cid of cids) {
+        const bytes = this.recent.get(cid)!
+        if (total + bytes.length > PUSHED_FILES_BYTES) continue
+        total += bytes.length
+        files.push({ cid, bytes: base64pad.baseEncode(bytes) })
+      }
+      return files
+    }
     const manifests = await this.room.storage.get<FileManifest>(cids.map(fileKey))
     const chosen: string[] = []
     let total = 0
@@ -280,9 +327,20 @@ export default class ProjServer implements Party.Server {
     const max = this.limit('PROJ_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES)
     const bytes = await readBody(req, max)
     await verifyCid(cid, bytes)
-    if ((await this.room.storage.get<FileManifest>(fileKey(cid))) !== undefined) {
-      return new Response(null, { status: 204, headers: CORS_HEADERS })
+    await this.storeFile(cid, bytes)
+    return new Response(null, { status: 204, headers: CORS_HEADERS })
+  }
+
+  /** Stores a verified file (nothing when it is stored already): chunks first, its manifest last. */
+  private async storeFile(cid: string, bytes: Uint8Array): Promise<void> {
+    if (bytes.length <= PUSHED_FILE_BYTES) this.keepRecent(cid, bytes)
+    // One chunk: the chunk and its manifest in one put, which Durable Objects commit atomically (a small
+    // file stored again is the same two values: no read first).
+    if (bytes.length > 0 && bytes.length <= CHUNK_BYTES) {
+      await this.room.storage.put({ [`${fileKey(cid)}:0`]: bytes, [fileKey(cid)]: { size: bytes.length, chunks: 1 } satisfies FileManifest })
+      return
     }
+    if ((await this.room.storage.get<FileManifest>(fileKey(cid))) !== undefined) return
     const chunks = Math.ceil(bytes.length / CHUNK_BYTES)
     const values: Record<string, Uint8Array> = {}
     for (let i = 0; i < chunks; i++) {
@@ -294,7 +352,6 @@ export default class ProjServer implements Party.Server {
     }
     // The manifest last: a file is visible only once all its chunks are stored.
     await this.room.storage.put(fileKey(cid), { size: bytes.length, chunks } satisfies FileManifest)
-    return new Response(null, { status: 204, headers: CORS_HEADERS })
   }
 
   /** HEAD: whether the room holds the file, from its manifest alone (no chunk is read). */
@@ -359,11 +416,11 @@ function chunked<T>(items: T[]): T[][] {
   return out
 }
 
-function decodeBase64(text: string): Uint8Array {
+function decodeBase64(text: string, what = 'entry bytes'): Uint8Array {
   try {
     return base64pad.baseDecode(text)
   } catch {
-    throw new HttpError(400, 'entry bytes are not valid base64')
+    throw new HttpError(400, `${what} are not valid base64`)
   }
 }
 

@@ -28,11 +28,14 @@ async function device(name: string, key?: string): Promise<Database> {
 }
 
 /** A partykit connector that counts the saves and uploads going through it, and its file GETs over HTTP. */
-function counted(room: string): { connector: Connector; saves: number[]; uploads: number[]; fileGets: string[] } {
+function counted(room: string): { connector: Connector; saves: number[]; uploads: number[]; fileGets: string[]; filePuts: string[]; status(): string } {
   const fileGets: string[] = []
+  const filePuts: string[] = []
   const fetcher: typeof fetch = (input, init) => {
     const url = String(input instanceof Request ? input.url : input)
-    if ((init?.method ?? 'GET') === 'GET' && url.includes('/data/')) fileGets.push(url)
+    const method = init?.method ?? 'GET'
+    if (method === 'GET' && url.includes('/data/')) fileGets.push(url)
+    if (method === 'PUT' && url.includes('/data/')) filePuts.push(url)
     return fetch(input, init)
   }
   const inner = partykitConnector(host, { room, fetch: fetcher })
@@ -50,7 +53,7 @@ function counted(room: string): { connector: Connector; saves: number[]; uploads
     onStatus: (listener) => inner.onStatus(listener),
     close: () => inner.close(),
   }
-  return { connector, saves, uploads, fileGets }
+  return { connector, saves, uploads, fileGets, filePuts, status: () => inner.status }
 }
 
 function connect(db: Database, connector: Connector): Sync {
@@ -81,7 +84,7 @@ it('a device following another through the push saves and uploads nothing back',
   expect((await b.allDocs()).rows).toHaveLength(writes)
 })
 
-it('the files of each pushed entry come with the push: the follower downloads none of them', async () => {
+it('small files go up as socket messages and come down with the push: no file request over HTTP', async () => {
   const name = `pushed-files-${crypto.randomUUID()}`
   const a = await device(name)
   const b = await device(name, await a.exportKey())
@@ -90,6 +93,7 @@ it('the files of each pushed entry come with the push: the follower downloads no
   const syncA = connect(a, toA.connector)
   const syncB = connect(b, toB.connector)
   await Promise.all([syncA.ready, syncB.ready])
+  await expect.poll(() => toA.status(), { timeout: 20_000 }).toBe('open')
   const seen = new Set<string>()
   b.subscribe((rows) => rows.forEach((row) => seen.add(row.key)))
   const writes = 6
@@ -101,6 +105,7 @@ it('the files of each pushed entry come with the push: the follower downloads no
   expect(await b.clock()).toEqual(await a.clock())
   expect(toB.fileGets).toEqual([])
   expect(toA.uploads.length).toBeGreaterThanOrEqual(writes)
+  expect(toA.filePuts).toEqual([])
   // The pushed bytes are the stored files: B reads every document back, and a fresh device downloads them.
   expect((await b.allDocs()).rows).toHaveLength(writes)
   const c = await device(name, await a.exportKey())

@@ -250,6 +250,52 @@ async function wsSave(
   }
 }
 
+/** Opens a websocket to `room`, sends `message` with id 'the-message', and returns the server's answer to it. */
+async function wsMessage(base: string, room: string, message: Record<string, unknown>, token?: string): Promise<Record<string, unknown>> {
+  const { default: WebSocket } = await import('ws')
+  const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`
+  const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/parties/main/${room}${query}`)
+  try {
+    return await new Promise<Record<string, unknown>>((resolve, reject) => {
+      socket.on('error', reject)
+      socket.on('open', () => socket.send(JSON.stringify({ ...message, id: 'the-message' })))
+      socket.on('message', (data) => {
+        const answer = JSON.parse(String(data)) as Record<string, unknown>
+        if (answer.id === 'the-message') resolve(answer)
+      })
+    })
+  } finally {
+    socket.close()
+  }
+}
+
+describe('party server: small files as socket messages', () => {
+  const fileMessage = (cid: string, bytes: Uint8Array) => ({ type: 'file', cid, bytes: Buffer.from(bytes).toString('base64') })
+
+  it('stores a file sent as a message, as a PUT stores it', async () => {
+    const room = dbName()
+    const bytes = randomBytes(900)
+    const cid = await fileCid(bytes)
+    expect(await wsMessage(host, room, fileMessage(cid, bytes))).toEqual({ type: 'ack', id: 'the-message' })
+    expect(await client(host).download(room, cid)).toEqual(bytes)
+  })
+
+  it('refuses bytes that do not hash to the CID (400), a file over 16 KiB (413), a write without the token (401); stores nothing', async () => {
+    const room = dbName()
+    const bytes = randomBytes(900)
+    const cid = await fileCid(bytes)
+    const wrong = await wsMessage(host, room, fileMessage(cid, randomBytes(900)))
+    expect(wrong).toMatchObject({ type: 'error', status: 400 })
+    const big = randomBytes(16 * 1024 + 1)
+    const bigCid = await fileCid(big)
+    expect(await wsMessage(host, room, fileMessage(bigCid, big))).toMatchObject({ type: 'error', status: 413 })
+    expect(await wsMessage(lockedHost, room, fileMessage(cid, bytes))).toMatchObject({ type: 'error', status: 401 })
+    expect(await client(host).download(room, cid)).toBeUndefined()
+    expect(await client(host).download(room, bigCid)).toBeUndefined()
+    expect(await client(lockedHost).download(room, cid)).toBeUndefined()
+  })
+})
+
 describe('party server: names', () => {
   const tooLong = 'x'.repeat(MAX_NAME_LENGTH + 1)
   const huge = 'b'.repeat(100_000)
