@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database } from '../src/index.js'
 import { memoryBackend } from './memory-backend.js'
-import { dataFiles, tempDir } from './helpers.js'
+import { dataFiles, readDataFile, tempDir } from './helpers.js'
 
 function diskBytes(dir: string, name: string): number {
   const files = join(dir, name, 'files')
@@ -19,7 +19,7 @@ describe('compaction', () => {
     for (let i = 0; i < 5; i++) await db.bulk(Array.from({ length: 1000 }, (_, j) => big(i * 1000 + j)))
     expect((await db.query('n', { key: 3 })).rows).toHaveLength(500)
     await db.compact()
-    const full = dataFiles(dir, 'c').map((f) => statSync(join(dir, 'c', 'files', f)).size)
+    const full = dataFiles(dir, 'c').map((f) => readDataFile(dir, 'c', f).length)
     expect(full.length).toBeGreaterThan(1)
     for (const size of full) expect(size).toBeLessThan(1.5 * 2 ** 20)
     for (let i = 0; i < 4900; i += 700) {

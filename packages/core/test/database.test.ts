@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -6,7 +6,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { base58btc } from 'multiformats/bases/base58'
 import { describe, expect, it } from 'vitest'
 import { ClosedError, database, IntegrityError, KeyMismatchError, NotFoundError } from '@proj/core'
-import { dataFiles, readDataFile, tempDir } from './helpers.js'
+import { dataFiles, overwriteDataFile, readDataFile, tempDir } from './helpers.js'
 
 describe('documents', () => {
   it('puts, gets and deletes documents', async () => {
@@ -193,10 +193,9 @@ describe('transactions and files', () => {
     await db.bulk(Array.from({ length: 100 }, (_, i) => ({ _id: `d${i}` })))
     await db.close()
     const [file] = dataFiles(dir, 'flip')
-    const path = join(dir, 'flip', 'files', file!)
-    const bytes = readFileSync(path)
+    const bytes = readDataFile(dir, 'flip', file!)
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01
-    writeFileSync(path, bytes)
+    overwriteDataFile(dir, 'flip', file!, bytes)
     const again = database('flip', { dir })
     const error = await again.get('d1').catch((e) => e)
     expect(error).toBeInstanceOf(IntegrityError)

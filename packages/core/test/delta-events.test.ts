@@ -1,11 +1,11 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { describe, expect, it } from 'vitest'
 import * as format from '../src/format/index.js'
 import { database, type Clock, type Database } from '../src/index.js'
-import { dataFiles, seededRandom, tempDir } from './helpers.js'
+import { dataFiles, readDataFile, seededRandom, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
 /**
@@ -19,7 +19,7 @@ const doc = (i: number, v = 0) => ({ _id: `doc-${String(i).padStart(5, '0')}`, v
 function newFileSizes(dir: string, name: string, before: Set<string>): number[] {
   return dataFiles(dir, name)
     .filter((file) => !before.has(file))
-    .map((file) => statSync(join(dir, name, 'files', file)).size)
+    .map((file) => readDataFile(dir, name, file).length)
 }
 
 

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach } from 'vitest'
+import { loggedFilePlaces, loggedFiles } from '../src/storage/write-log.js'
 
 const dirs: string[] = []
 
@@ -30,12 +31,28 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
+/** The stored files of a Node database: `files/` and the small ones in its write log and segments. */
 export function dataFiles(dir: string, name: string): string[] {
-  return readdirSync(join(dir, name, 'files')).filter((f) => !f.startsWith('.'))
+  const direct = readdirSync(join(dir, name, 'files')).filter((f) => !f.startsWith('.'))
+  return [...new Set([...direct, ...loggedFiles(join(dir, name)).keys()])]
 }
 
 export function readDataFile(dir: string, name: string, file: string): Buffer {
-  return readFileSync(join(dir, name, 'files', file))
+  const logged = loggedFiles(join(dir, name)).get(file)
+  return logged ? Buffer.from(logged) : readFileSync(join(dir, name, 'files', file))
+}
+
+/** Overwrites a stored file's bytes in place (same length), where the storage keeps it: to damage it. */
+export function overwriteDataFile(dir: string, name: string, file: string, bytes: Uint8Array): void {
+  const place = loggedFilePlaces(join(dir, name)).get(file)
+  if (!place) return writeFileSync(join(dir, name, 'files', file), bytes)
+  if (bytes.length !== place.length) throw new Error(`overwriteDataFile: ${file} has ${place.length} bytes, not ${bytes.length}`)
+  const fd = openSync(place.path, 'r+')
+  try {
+    writeSync(fd, bytes, 0, bytes.length, place.offset)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** tsx as a loader inside one node process: its CLI would fork a grandchild that outlives SIGKILL. */

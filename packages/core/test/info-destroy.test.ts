@@ -1,8 +1,8 @@
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ClosedError, database, DatabaseInUseError, KeyMismatchError } from '@proj/core'
-import { dataFiles, tempDir } from './helpers.js'
+import { dataFiles, readDataFile, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
 describe('db.info()', () => {
@@ -18,7 +18,7 @@ describe('db.info()', () => {
     expect(info.location).toBe(join(dir, 'inventory'))
     const files = dataFiles(dir, 'inventory')
     expect(info.files.count).toBe(files.length)
-    const bytes = files.reduce((sum, file) => sum + statSync(join(dir, 'inventory', 'files', file)).size, 0)
+    const bytes = files.reduce((sum, file) => sum + readDataFile(dir, 'inventory', file).length, 0)
     expect(info.files.bytes).toBe(bytes)
     await db.put({ _id: 'b', back: true })
     expect((await db.info()).docCount).toBe(3)

@@ -1,8 +1,9 @@
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { openSync, closeSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database, type Database } from '../src/index.js'
-import { dataFiles, tempDir } from './helpers.js'
+import { loggedFilePlaces } from '../src/storage/write-log.js'
+import { dataFiles, readDataFile, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
 /** A database on disk with a few transactions, flushed to a backend; returns what a test needs to damage it. */
@@ -21,7 +22,28 @@ async function written(name: string) {
   // The newest file is the one the head record names (its CID string is in the record).
   const newest = dataFiles(dir, name).find((file) => head.includes(Buffer.from(file)))!
   expect(newest).toBeDefined()
-  return { dir, backend, key, newest, path: (file: string) => join(dir, name, 'files', file) }
+  return { dir, backend, key, newest, name }
+}
+
+/**
+ * Damages a stored file where the storage keeps it: a file of `files/` is cut short or has a byte flipped; a
+ * small file lives in a sealed segment of the write log, where a torn write leaves zeros instead of its tail.
+ */
+function damage(dir: string, name: string, file: string, how: 'truncated' | 'flipped', at: number) {
+  const place = loggedFilePlaces(join(dir, name)).get(file)
+  if (!place) {
+    const path = join(dir, name, 'files', file)
+    if (how === 'truncated') truncateSync(path, at)
+    else flipByte(path, at)
+    return
+  }
+  const fd = openSync(place.path, 'r+')
+  try {
+    const bytes = how === 'truncated' ? new Uint8Array(place.length - at) : Uint8Array.of(readFileSync(place.path)[place.offset + at]! ^ 0x20)
+    writeSync(fd, bytes, 0, bytes.length, place.offset + at)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 async function docs(db: Database) {
@@ -37,17 +59,16 @@ function flipByte(path: string, at: number) {
 }
 
 describe('torn or altered local files', () => {
-  for (const damage of ['truncated', 'flipped'] as const) {
-    it(`a ${damage} newest file is fetched from a connected backend when the database opens, and replaced locally`, async () => {
-      const { dir, backend, key, newest, path } = await written(`torn-${damage}`)
-      const good = readFileSync(path(newest))
-      if (damage === 'truncated') truncateSync(path(newest), Math.floor(good.length / 2))
-      else flipByte(path(newest), Math.floor(good.length / 2))
-      const db = database(`torn-${damage}`, { dir, storage: 'file', key })
+  for (const how of ['truncated', 'flipped'] as const) {
+    it(`a ${how} newest file is fetched from a connected backend when the database opens, and replaced locally`, async () => {
+      const { dir, backend, key, newest, name } = await written(`torn-${how}`)
+      const good = readDataFile(dir, name, newest)
+      damage(dir, name, newest, how, Math.floor(good.length / 2))
+      const db = database(`torn-${how}`, { dir, storage: 'file', key })
       const sync = db.connect(backend(), { pollInterval: 0 })
       await sync.ready
       expect(await docs(db)).toEqual(expected)
-      expect(readFileSync(path(newest)).equals(good)).toBe(true)
+      expect(readDataFile(dir, name, newest).equals(good)).toBe(true)
       await db.put({ _id: 'after', v: 4 })
       await sync.flush()
       await sync.close()
@@ -56,8 +77,8 @@ describe('torn or altered local files', () => {
   }
 
   it('a torn newest file without a backend: reads fail with an IntegrityError naming the file, until a backend repairs it', async () => {
-    const { dir, backend, key, newest, path } = await written('torn-later')
-    truncateSync(path(newest), 100)
+    const { dir, backend, key, newest, name } = await written('torn-later')
+    damage(dir, name, newest, 'truncated', 100)
     const db = database('torn-later', { dir, storage: 'file', key })
     const error = await db.get('doc0').catch((e: Error) => e)
     expect(error).toBeInstanceOf(Error)

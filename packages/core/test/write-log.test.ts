@@ -2,14 +2,23 @@ import { cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'n
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database, FormatVersionError } from '../src/index.js'
-import { decodeWriteLog, encodeWriteLogEntry, WRITE_LOG_HEADER } from '../src/format/write-log.js'
+import {
+  decodeSegmentIndex,
+  decodeWriteLog,
+  encodeSegmentIndex,
+  encodeWriteLogEntry,
+  WRITE_LOG_HEADER,
+  WRITE_LOG_V1_HEADER,
+} from '../src/format/write-log.js'
 import { runUntilKilled, tempDir } from './helpers.js'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
-describe('write log format, version 1 (format/write-log.ts)', () => {
+describe('write log format, version 2, and segment index, version 1 (format/write-log.ts)', () => {
   it('pins the bytes of the header and of each entry kind (the CRC is zlib’s CRC-32)', () => {
-    expect(hex(WRITE_LOG_HEADER)).toBe('70726f6a6c6f6701')
+    expect(hex(WRITE_LOG_HEADER)).toBe('70726f6a6c6f6702')
+    expect(hex(WRITE_LOG_V1_HEADER)).toBe('70726f6a6c6f6701')
+    expect(hex(encodeWriteLogEntry({ kind: 'file-deleted', name: 'bafkreia' }))).toBe('0400086261666b7265696100000000ec029008')
     expect(hex(encodeWriteLogEntry({ kind: 'file', name: 'bafkreia', body: Uint8Array.of(1, 2, 3) }))).toBe(
       '0100086261666b726569610000000301020332aff476',
     )
@@ -17,6 +26,39 @@ describe('write log format, version 1 (format/write-log.ts)', () => {
       '020009686561642e6d61696e00000004a1617601150da252',
     )
     expect(hex(encodeWriteLogEntry({ kind: 'deleted', name: 'sync.x' }))).toBe('03000673796e632e7800000000904e80a3')
+  })
+
+  it('pins the bytes of a segment index, decodes it back, and refuses a cut-off, altered or newer one', () => {
+    const entries = [
+      { name: 'bafkreia', offset: 15, length: 3 },
+      { name: 'bafkreib', offset: 40, length: 300 },
+    ]
+    const bytes = encodeSegmentIndex(entries)
+    expect(hex(bytes)).toBe(
+      '70726f6a696478010000000200086261666b726569610000000f0000000300086261666b72656962000000280000012ceae12694',
+    )
+    expect(hex(encodeSegmentIndex([]))).toBe('70726f6a69647801000000007a3c8d14')
+    expect(decodeSegmentIndex(bytes, 'index')).toEqual(entries)
+    for (const cut of [0, 12, bytes.length - 1]) {
+      expect(() => decodeSegmentIndex(bytes.subarray(0, cut), 'The index of segment 3')).toThrow(/The index of segment 3 is corrupt/)
+    }
+    const altered = bytes.slice()
+    altered[20]! ^= 1
+    expect(() => decodeSegmentIndex(altered, 'index')).toThrow(/CRC does not match/)
+    const newer = bytes.slice()
+    newer[7] = 2
+    expect(() => decodeSegmentIndex(newer, 'index')).toThrow(FormatVersionError)
+  })
+
+  it('reads a version 1 log (kinds 1 to 3; kind 4 ends it there)', () => {
+    const file = encodeWriteLogEntry({ kind: 'file', name: 'bafkreia', body: Uint8Array.of(1, 2, 3) })
+    const gone = encodeWriteLogEntry({ kind: 'file-deleted', name: 'bafkreia' })
+    const v1 = decodeWriteLog(Uint8Array.from([...WRITE_LOG_V1_HEADER, ...file, ...gone]), 'log')
+    expect(v1.version).toBe(1)
+    expect(v1.entries.map(({ entry }) => entry.kind)).toEqual(['file'])
+    const v2 = decodeWriteLog(Uint8Array.from([...WRITE_LOG_HEADER, ...file, ...gone]), 'log')
+    expect(v2.version).toBe(2)
+    expect(v2.entries.map(({ entry }) => entry.kind)).toEqual(['file', 'file-deleted'])
   })
 
   it('decodes whole entries, stops at a cut-off or altered one, and refuses a newer version or another header', () => {
@@ -37,9 +79,9 @@ describe('write log format, version 1 (format/write-log.ts)', () => {
     expect(decodeWriteLog(flipped, 'log').entries).toHaveLength(1)
     expect(decodeWriteLog(log.subarray(0, 5), 'log').entries).toEqual([])
     const newer = log.slice()
-    newer[7] = 2
+    newer[7] = 3
     expect(() => decodeWriteLog(newer, 'The write log of "x"')).toThrow(FormatVersionError)
-    expect(() => decodeWriteLog(newer, 'The write log of "x"')).toThrow('The write log of "x" has format version 2')
+    expect(() => decodeWriteLog(newer, 'The write log of "x"')).toThrow('The write log of "x" has format version 3')
     const other = log.slice()
     other[0] = 0x50
     expect(() => decodeWriteLog(other, 'The write log of "x"')).toThrow(/The write log of "x" is corrupt/)
@@ -77,7 +119,7 @@ describe("the write log under kill -9 (durability 'process')", () => {
       const count = kept === -1 ? acknowledged.length : kept
       expect(acknowledged.slice(count).filter((id) => ids.has(id)), `cut at ${cut}`).toEqual([])
       present.push(count)
-      // The log was moved into files/ and records/ and deleted, and the database keeps taking writes.
+      // Closing sealed the log (records into records/, files into a segment): no log is left.
       expect(existsSync(join(copy, 'crash', 'log'))).toBe(false)
     }
     // Longer logs keep more, and the whole log keeps every acknowledged write.
@@ -98,7 +140,7 @@ describe("the write log under kill -9 (durability 'process')", () => {
 })
 
 describe("the write log inside one process (durability 'process')", () => {
-  it("instances share it: a 'power' instance sees the log's writes and writes after them; compaction and close leave files/ and records/ only", async () => {
+  it("instances share it: a 'power' instance sees the log's writes and writes after them; close seals it (no log left)", async () => {
     const dir = tempDir()
     const fast = database('shared', { dir, durability: 'process', compactEvery: 0 })
     for (let i = 0; i < 6; i++) await fast.put({ _id: `f${i}`, i })
@@ -106,8 +148,8 @@ describe("the write log inside one process (durability 'process')", () => {
     const safe = database('shared', { dir, durability: 'power', compactEvery: 0 })
     expect((await safe.allDocs()).rows.map((row) => row.key)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5'])
     await safe.put({ _id: 's0' })
-    // The 'power' write's head record went to the log and was fdatasync'd with everything appended before it
-    // (the 'process' writes it builds on); its own file went to files/ directly.
+    // The 'power' write's file and head record went to the log and were fdatasync'd with everything appended
+    // before them (the 'process' writes they build on).
     expect(existsSync(join(dir, 'shared', 'log'))).toBe(true)
     await fast.put({ _id: 'f6' })
     await safe.close()
@@ -123,7 +165,7 @@ describe("the write log inside one process (durability 'process')", () => {
     await reopened.close()
   })
 
-  it('is moved out once it passes 8 MiB, so a process that never closes does not grow it without bound', async () => {
+  it('is sealed into a segment once it passes 8 MiB, so a process that never closes does not grow it without bound', async () => {
     const dir = tempDir()
     const db = database('bounded', { dir, durability: 'process', compactEvery: 0 })
     const log = join(dir, 'bounded', 'log')

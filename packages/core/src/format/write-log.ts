@@ -1,26 +1,36 @@
 import { CorruptRecordError, FormatVersionError } from '../errors.js'
 
 /**
- * The write log of Node file storage (`<dir>/<name>/log`, durability 'process'): an append-only sequence of
- * the stored files and record changes not yet moved into `files/` and `records/`.
+ * The write log of Node file storage (`<dir>/<name>/log`) and its sealed segments (`segments/<n>.log`): an
+ * append-only sequence of stored files and record changes.
  *
- * Version 1. Header (8 bytes): ASCII `projlog` then the version byte 0x01. Then entries, each:
- *   kind u8 (1 file, 2 record written, 3 record deleted) ‖ name length u16 BE ‖ name (UTF-8: a file CID or
- *   a record name) ‖ body length u32 BE ‖ body (empty for kind 3) ‖ CRC-32 (IEEE) u32 BE of all bytes before it.
+ * Version 2 (the one written). Header (8 bytes): ASCII `projlog` then the version byte. Then entries, each:
+ *   kind u8 (1 file, 2 record written, 3 record deleted, 4 file deleted) ‖ name length u16 BE ‖ name (UTF-8: a
+ *   file CID or a record name) ‖ body length u32 BE ‖ body (empty for kinds 3 and 4) ‖ CRC-32 (IEEE) u32 BE of
+ *   all bytes before it.
+ * Version 1 (read, then migrated: its entries are moved into `files/` and `records/`) has kinds 1 to 3 only.
  * A crash can leave the last entry cut off or half written: decoding stops at the first entry that is short
  * or whose CRC does not match, and reports where the good entries end (the tail is dropped, never fatal).
+ *
+ * Segment index (`segments/<n>.index`, version 1), written when a log is sealed into segment n and rewritten
+ * when files in it are deleted: ASCII `projidx` ‖ version u8 (1) ‖ entry count u32 BE ‖ entries, each: name
+ * length u16 BE ‖ name (a file CID, UTF-8) ‖ body offset u32 BE ‖ body length u32 BE (where the file's bytes lie
+ * in the segment) ‖ CRC-32 (IEEE) u32 BE of all bytes before it. It lists the segment's live files only.
  */
-export const WRITE_LOG_VERSION = 1
+export const WRITE_LOG_VERSION = 2
 const MAGIC = new TextEncoder().encode('projlog')
 export const WRITE_LOG_HEADER = Uint8Array.of(...MAGIC, WRITE_LOG_VERSION)
+/** The header of a version 1 log (written by earlier versions; read for migration and in tests). */
+export const WRITE_LOG_V1_HEADER = Uint8Array.of(...MAGIC, 1)
 
 export type WriteLogEntry =
   | { kind: 'file'; name: string; body: Uint8Array }
   | { kind: 'record'; name: string; body: Uint8Array }
   | { kind: 'deleted'; name: string }
+  | { kind: 'file-deleted'; name: string }
 
-const KIND_CODES = { file: 1, record: 2, deleted: 3 } as const
-const KINDS = [undefined, 'file', 'record', 'deleted'] as const
+const KIND_CODES = { file: 1, record: 2, deleted: 3, 'file-deleted': 4 } as const
+const KINDS = [undefined, 'file', 'record', 'deleted', 'file-deleted'] as const
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -28,7 +38,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 export function encodeWriteLogEntry(entry: WriteLogEntry): Uint8Array {
   const name = encoder.encode(entry.name)
   if (name.length > 0xffff) throw new TypeError(`write log: the name ${JSON.stringify(entry.name.slice(0, 40))}… is too long`)
-  const body = entry.kind === 'deleted' ? new Uint8Array(0) : entry.body
+  const body = 'body' in entry ? entry.body : new Uint8Array(0)
   const bytes = new Uint8Array(1 + 2 + name.length + 4 + body.length + 4)
   const view = new DataView(bytes.buffer)
   bytes[0] = KIND_CODES[entry.kind]
@@ -45,6 +55,8 @@ export interface DecodedWriteLog {
   entries: { entry: WriteLogEntry; bodyOffset: number }[]
   /** Bytes up to the end of the last whole entry: the log is cut back to this. */
   validLength: number
+  /** The header's version (0 for a log cut off inside its header). */
+  version: number
 }
 
 /**
@@ -53,7 +65,7 @@ export interface DecodedWriteLog {
  * was cut off while it was being created, and holds nothing).
  */
 export function decodeWriteLog(bytes: Uint8Array, where: string): DecodedWriteLog {
-  if (bytes.length < WRITE_LOG_HEADER.length) return { entries: [], validLength: 0 }
+  if (bytes.length < WRITE_LOG_HEADER.length) return { entries: [], validLength: 0, version: 0 }
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) throw new CorruptRecordError(where, 'it does not start with the write log header')
   }
@@ -66,7 +78,7 @@ export function decodeWriteLog(bytes: Uint8Array, where: string): DecodedWriteLo
   for (;;) {
     if (at + 3 > bytes.length) break
     const kind = KINDS[bytes[at]!]
-    if (!kind) break
+    if (!kind || (kind === 'file-deleted' && version < 2)) break
     const nameLength = view.getUint16(at + 1)
     if (at + 7 + nameLength > bytes.length) break
     const bodyLength = view.getUint32(at + 3 + nameLength)
@@ -81,10 +93,75 @@ export function decodeWriteLog(bytes: Uint8Array, where: string): DecodedWriteLo
     }
     const bodyOffset = at + 7 + nameLength
     const body = bytes.subarray(bodyOffset, bodyOffset + bodyLength)
-    entries.push({ entry: kind === 'deleted' ? { kind, name } : { kind, name, body }, bodyOffset })
+    entries.push({ entry: kind === 'deleted' || kind === 'file-deleted' ? { kind, name } : { kind, name, body }, bodyOffset })
     at = end
   }
-  return { entries, validLength: at }
+  return { entries, validLength: at, version }
+}
+
+/** Where one live file of a sealed segment lies in it. */
+export interface SegmentIndexEntry {
+  name: string
+  offset: number
+  length: number
+}
+
+export const SEGMENT_INDEX_VERSION = 1
+const INDEX_MAGIC = new TextEncoder().encode('projidx')
+
+export function encodeSegmentIndex(entries: readonly SegmentIndexEntry[]): Uint8Array {
+  const names = entries.map(({ name }) => encoder.encode(name))
+  const size = INDEX_MAGIC.length + 1 + 4 + names.reduce((sum, name) => sum + 2 + name.length + 8, 0) + 4
+  const bytes = new Uint8Array(size)
+  const view = new DataView(bytes.buffer)
+  bytes.set(INDEX_MAGIC)
+  bytes[INDEX_MAGIC.length] = SEGMENT_INDEX_VERSION
+  view.setUint32(INDEX_MAGIC.length + 1, entries.length)
+  let at = INDEX_MAGIC.length + 5
+  entries.forEach(({ offset, length }, i) => {
+    const name = names[i]!
+    if (name.length > 0xffff) throw new TypeError(`segment index: the name ${JSON.stringify(entries[i]!.name.slice(0, 40))}… is too long`)
+    view.setUint16(at, name.length)
+    bytes.set(name, at + 2)
+    view.setUint32(at + 2 + name.length, offset)
+    view.setUint32(at + 6 + name.length, length)
+    at += 10 + name.length
+  })
+  view.setUint32(at, crc32(bytes.subarray(0, at)))
+  return bytes
+}
+
+/**
+ * A segment index. `where` names it in errors: a newer version is a FormatVersionError, anything cut off,
+ * altered (CRC) or not an index is a CorruptRecordError (the storage then reads the segment itself).
+ */
+export function decodeSegmentIndex(bytes: Uint8Array, where: string): SegmentIndexEntry[] {
+  const corrupt = (detail: string) => new CorruptRecordError(where, detail)
+  if (bytes.length < INDEX_MAGIC.length + 9) throw corrupt(`it has ${bytes.length} bytes, fewer than an empty index`)
+  for (let i = 0; i < INDEX_MAGIC.length; i++) if (bytes[i] !== INDEX_MAGIC[i]) throw corrupt('it does not start with the segment index header')
+  const version = bytes[INDEX_MAGIC.length]!
+  if (version > SEGMENT_INDEX_VERSION) throw new FormatVersionError(where, version, SEGMENT_INDEX_VERSION)
+  if (version < 1) throw corrupt(`its version is ${version}, not a positive integer`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (view.getUint32(bytes.length - 4) !== crc32(bytes.subarray(0, bytes.length - 4))) throw corrupt('its CRC does not match (cut off or altered)')
+  const count = view.getUint32(INDEX_MAGIC.length + 1)
+  const entries: SegmentIndexEntry[] = []
+  let at = INDEX_MAGIC.length + 5
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > bytes.length - 4) throw corrupt(`it ends inside entry ${i} of ${count}`)
+    const nameLength = view.getUint16(at)
+    if (at + 10 + nameLength > bytes.length - 4) throw corrupt(`it ends inside entry ${i} of ${count}`)
+    let name: string
+    try {
+      name = decoder.decode(bytes.subarray(at + 2, at + 2 + nameLength))
+    } catch {
+      throw corrupt(`the name of entry ${i} is not UTF-8`)
+    }
+    entries.push({ name, offset: view.getUint32(at + 2 + nameLength), length: view.getUint32(at + 6 + nameLength) })
+    at += 10 + nameLength
+  }
+  if (at !== bytes.length - 4) throw corrupt(`${bytes.length - 4 - at} bytes follow its ${count} entries`)
+  return entries
 }
 
 const CRC_TABLE = (() => {

@@ -9,33 +9,33 @@ import type { Durability } from './durability.js'
 import { joinWriteLog, type WriteLog } from './write-log.js'
 
 /**
- * Files under `<dir>/<name>/`: `files/<cid>` (immutable stored files) and `records/<name>` (meta, keybag,
- * outbox). Record changes are appended to the write log (write-log.ts) at both durability levels, and moved into
- * `records/` (temp file, rename) at checkpoints, so a crash at any point leaves the old or the new record.
+ * Files under `<dir>/<name>/`: `files/<cid>` (large stored files), `records/<name>` (meta, keybag, outbox), and
+ * the write log with its sealed segments (write-log.ts), which hold the small stored files and the latest
+ * record changes. A stored file below DIRECT_FILE_BYTES and every record change are appended to the log at both
+ * durability levels.
  *
- * Durability 'power' writes a stored file to `files/` directly and fsyncs it before its write resolves, and
- * fdatasyncs the log after each record change: two fsyncs per transaction (the file, then the head record),
- * where direct record writes took three more. Durability 'process' appends files and record changes to the
- * write log without fsync: each write has reached the kernel before it resolves,
- * which a killed process cannot undo, so a process crash loses nothing acknowledged; a power loss may lose the
- * latest writes (the log is cut back to its last whole entry when the database opens). A stored file of
- * DIRECT_FILE_BYTES or more (a compaction's ~256 KiB files, a large bulk) is the exception: it goes to `files/`
- * directly (temp file, fsync, rename) before its write resolves, since through the log it would be written twice
- * (appended, then copied out at the next checkpoint) and one fsync is small beside its size. Nothing names it
- * before its write resolves, and a file is immutable and named by its hash, so the log's order does not matter.
+ * Durability 'power' fdatasyncs the log after each record change (and before a file is deleted): a
+ * transaction's file and its head record, appended in that order to one file, are made durable by one fsync.
+ * Durability 'process' does not fsync: each write has reached the kernel before it resolves, which a killed
+ * process cannot undo, so a process crash loses nothing acknowledged; a power loss may lose the latest writes
+ * (the log is cut back to its last whole entry when the database opens). A stored file of DIRECT_FILE_BYTES or
+ * more (a compaction's ~256 KiB files, a large bulk) goes to `files/` directly (temp file, fsync, rename) before
+ * its write resolves: one fsync is small beside its size, and the log stays a log of small writes. Nothing
+ * names it before its write resolves, and a file is immutable and named by its hash, so the order of the two
+ * places does not matter.
  *
  * One process at a time: `<dir>/<name>/LOCK` (see directory-lock.ts) makes a second process's open fail with
  * DatabaseLockedError. Inside the process, any number of instances may share the directory: they hold the
  * lock together and hear each other's record changes (`watch`), as tabs do over IndexedDB.
  */
 /**
- * With durability 'process', stored files from this size up bypass the write log (see nodeFileStorage): a
- * 1 000-doc transaction (~180 KB) stays in the log, a compaction file (256 KiB and a little more) does not.
+ * Stored files from this size up bypass the write log (see nodeFileStorage): a 1 000-doc transaction
+ * (~180 KB) stays in the log, a compaction file (256 KiB and a little more) does not.
  */
 export const DIRECT_FILE_BYTES = 256 * 1024
 
-/** The write log is checkpointed (moved into files/ and records/) once it passes this size. */
-export const LOG_CHECKPOINT_BYTES = 8 * 1024 * 1024
+/** The write log is sealed into a segment (write-log.ts) once it passes this size. */
+export const LOG_SEAL_BYTES = 8 * 1024 * 1024
 
 export function nodeFileStorage(name: string, options: { dir?: string; durability?: Durability } = {}): Storage {
   const toDisk = (options.durability ?? 'power') === 'power'
@@ -65,24 +65,19 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   let closed = false
   let log: WriteLog
   try {
-    log = joinWriteLog(root, root, toDisk)
+    log = joinWriteLog(root, root)
   } catch (error) {
     closeSync(recordsDirFd)
     peers.close()
     release()
     throw error
   }
-  // A direct write must not be older than what the log holds (the log is replayed over files/ and records/).
-  const direct = () => {
-    if (!log.isEmpty()) log.checkpoint(toDisk)
-  }
-
   function writeAll(fd: number, bytes: Uint8Array): void {
     let offset = 0
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset)
   }
 
-  /** A stored file of 'process' durability too large for the log (see DIRECT_FILE_BYTES). */
+  /** A stored file too large for the log (see DIRECT_FILE_BYTES). */
   function writeFileDirectly(cid: string, bytes: Uint8Array): void {
     const temp = join(filesDir, `.${cid}.${randomBytes(6).toString('hex')}.tmp`)
     const fd = openSync(temp, 'w')
@@ -106,18 +101,16 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   }
 
   // Records go to the log at both levels; 'power' fdatasyncs it before the change resolves: one fsync per
-  // record change, where a direct write took three (temp file, rename, folder).
+  // record change, which also covers the stored files appended before it (the transaction's file).
   function putRecord(record: string, bytes: Uint8Array): void {
     log.append({ kind: 'record', name: record, body: bytes })
     if (toDisk) log.sync()
     bound()
   }
 
-  // The log keeps every version of a record and every small file until a checkpoint: a process that never
-  // closes (and never compacts) would grow it, and the next open would read it whole. Past a size, it is
-  // moved out now.
+  // An open reads the current log whole (segments by their index): past a size, it is sealed.
   function bound(): void {
-    if (log.size() > LOG_CHECKPOINT_BYTES) log.checkpoint(toDisk)
+    if (log.size() > LOG_SEAL_BYTES) log.seal()
   }
 
   function readRecordSync(record: string): Uint8Array | undefined {
@@ -138,38 +131,25 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       await gate()
       return log.readFile(cid) ?? readOrUndefined(join(filesDir, cid))
     },
-    // Stored files need no temp file: a torn write cannot hash to its name, every read verifies the hash,
-    // and the head that names a file is written only after the file is written (and fsync'd, for 'power').
+    // A stored file needs no temp file in the log: a torn entry fails its CRC, every file read from the log is
+    // checked against its CID, and the head that names a file is written after it. At 'power' the file is
+    // durable once the record change that names it resolves (one fdatasync of the log covers both), or
+    // before any file is deleted.
     async writeFile(cid, bytes) {
       await gate()
-      if (log.hasFile(cid)) return
-      if (!toDisk) {
-        if (existsSync(join(filesDir, cid))) return
-        if (bytes.length >= DIRECT_FILE_BYTES) writeFileDirectly(cid, bytes)
-        else {
-          log.append({ kind: 'file', name: cid, body: bytes })
-          bound()
-        }
-        return
-      }
-      // No checkpoint first: a stored file never changes, so the log cannot hold an older version of it.
-      let fd: number
-      try {
-        fd = openSync(join(filesDir, cid), 'wx')
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return
-        throw error
-      }
-      try {
-        writeAll(fd, bytes)
-        if (toDisk) fsyncSync(fd)
-      } finally {
-        closeSync(fd)
+      if (log.hasFile(cid) || existsSync(join(filesDir, cid))) return
+      if (bytes.length >= DIRECT_FILE_BYTES) writeFileDirectly(cid, bytes)
+      else {
+        log.append({ kind: 'file', name: cid, body: bytes })
+        bound()
       }
     },
+    // Whatever was written before a deletion is durable before it: a compaction deletes files only after
+    // writing the ones that replace them.
     async deleteFile(cid) {
       await gate()
-      direct()
+      if (toDisk) log.sync()
+      log.deleteFile(cid)
       await rm(join(filesDir, cid), { force: true })
     },
     async listFiles() {
@@ -220,7 +200,7 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       peers.close()
       closeSync(recordsDirFd)
       try {
-        log.release(toDisk)
+        log.release()
       } finally {
         release()
       }

@@ -1,61 +1,161 @@
-import { createHash } from 'node:crypto'
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { decodeWriteLog, encodeWriteLogEntry, WRITE_LOG_HEADER, type WriteLogEntry } from '../format/write-log.js'
+import {
+  decodeSegmentIndex,
+  decodeWriteLog,
+  encodeSegmentIndex,
+  encodeWriteLogEntry,
+  WRITE_LOG_HEADER,
+  type SegmentIndexEntry,
+  type WriteLogEntry,
+} from '../format/write-log.js'
 
 /**
  * The write log of one database directory (format/write-log.ts), shared by every storage instance over it in
- * this process (the directory lock keeps other processes out). With durability 'process' a transaction's file
- * and its head record are two appends to this one open file instead of a file creation, a temp file and a
- * rename: the kernel has the bytes before the write resolves, so kill -9 loses nothing. Readers look here first.
+ * this process (the directory lock keeps other processes out). A transaction's stored file and its head record
+ * are two appends to this one open file; durability 'power' fdatasyncs it after each record change, which
+ * makes the file appended before the record durable too: one fsync per transaction. Readers look here first.
  *
- * The log is moved into `files/` and `records/` (fsync'd, then the log is deleted) when the last instance
- * closes, when a database opens and finds a log left by a crash (entries cut off or half written by the crash
- * are dropped), before a file is deleted (compaction), and before an instance with durability 'power' writes
- * directly. So `files/` and `records/` hold everything older than the log's first entry, and the directory
- * layout a closed database leaves is the one every earlier version reads.
+ * The log is the permanent home of the small files appended to it: once it passes a size (or at close, past a
+ * smaller one) it is sealed, renamed to `segments/<n>.log` next to an index of its live files
+ * (`segments/<n>.index`), and a new log starts. Sealing copies no file: it moves the few records into
+ * `records/` (temp file, fsync, rename), writes the index (fsync) and renames the log, a fixed handful of
+ * fsyncs whatever the number of files. An open reads the indexes and the current log, not the segments.
+ *
+ * Deleting a file of the log or of a segment appends a 'file deleted' entry; sealing applies those to the
+ * older segments' indexes (rewritten, or the segment deleted once nothing in it lives), and a segment left
+ * mostly dead has its live files appended to the log first, so space comes back. Every file read from the log
+ * or a segment is checked against its CID: bytes that do not hash to their name are never returned.
+ *
+ * Crash order: an index is written before its segment is renamed into place, a rewritten index only lists
+ * files the current log deletes (replayed again at open if the log is not yet sealed), and an index whose
+ * segment is missing (a crash between the two steps) is deleted at open. A log of version 1 (earlier versions)
+ * is moved into `files/` and `records/` at open, fsync'd, and deleted: the migration.
  */
 export interface WriteLog {
   readonly path: string
   hasFile(cid: string): boolean
+  /**
+   * The file's bytes, as stored (the block store checks them against the CID, as it does a file of `files/`,
+   * and tells a damaged copy from a missing one); `undefined` when no live entry holds it.
+   */
   readFile(cid: string): Uint8Array | undefined
   /** The record's bytes, `null` when the log deletes it, `undefined` when the log does not name it. */
   readRecord(name: string): Uint8Array | null | undefined
   fileNames(): string[]
   recordNames(): Map<string, boolean>
-  isEmpty(): boolean
-  /** Bytes in the log file (0 when there is none). */
+  /** Bytes in the current log file (0 when there is none). */
   size(): number
   append(entry: WriteLogEntry): void
+  /** Appends a 'file deleted' entry when the log or a segment holds the file; no sync (see deleteFile). */
+  deleteFile(cid: string): void
   /**
    * Makes every entry appended so far survive a power loss: one fdatasync of the log (and, the first time,
-   * an fsync of the folder holding it). Durability 'power' calls it after each record change.
+   * an fsync of the folder holding it); nothing when nothing was appended since the last one.
    */
   sync(): void
-  /**
-   * Moves every entry into `files/` and `records/` and deletes the log; `toDisk` (durability 'power') fsyncs
-   * each file and folder before the log goes, as a direct write would. Without it the order still holds for a
-   * process crash: the log is deleted only after every entry was written out, and a crash before replays it.
-   */
-  checkpoint(toDisk: boolean): void
-  /** The last user of this process checkpoints. */
-  release(toDisk: boolean): void
+  /** Seals the current log into a segment (see above). Always durable: it is rare and costs a few fsyncs. */
+  seal(): void
+  /** The last user of this process seals the log: the next open reads indexes and `records/`, no log. */
+  release(): void
+}
+
+/**
+ * A newest segment smaller than this is merged into the next one when the log is sealed (its live files are
+ * appended to the log first): each close seals the log, and small sessions would otherwise leave a trail of
+ * small segments. The copy is bounded by this size.
+ */
+export const SMALL_SEGMENT_BYTES = 1024 * 1024
+
+/** A segment whose live files fill less than this share of it is rewritten (live files appended to the log). */
+const SPARSE_SEGMENT = 0.25
+
+interface Place {
+  /** The segment number, or ACTIVE for the current log. */
+  segment: number
+  offset: number
+  length: number
+}
+
+const ACTIVE = -1
+
+interface Segment {
+  fd: number
+  size: number
 }
 
 interface State {
   fd: number | undefined
   /** The log file was created since the folder holding it was last fsync'd. */
   fresh: boolean
+  /** Entries were appended since the last fdatasync. */
+  dirty: boolean
   size: number
-  files: Map<string, { offset: number; length: number }>
+  files: Map<string, Place>
   records: Map<string, Uint8Array | null>
+  /** Where the current log's record entries start, to blank their bodies when it is sealed. */
+  recordEntries: { start: number; name: string; length: number }[]
+  segments: Map<number, Segment>
+  /** Segments the current log deleted files of: their indexes are rewritten when it is sealed. */
+  touched: Set<number>
   users: number
 }
 
 const open = new Map<string, { log: WriteLog; state: State }>()
 
-export function joinWriteLog(root: string, location: string, toDisk: boolean): WriteLog {
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let offset = 0
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset, position + offset)
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Temp file, fsync, rename: the target holds the old bytes or the new ones after any crash. */
+function replaceDurably(target: string, bytes: Uint8Array): void {
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
+  const fd = openSync(temp, 'w')
+  try {
+    writeAll(fd, bytes, 0)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(temp, target)
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
+export function joinWriteLog(root: string, location: string): WriteLog {
   const known = open.get(root)
   if (known) {
     known.state.users++
@@ -64,55 +164,63 @@ export function joinWriteLog(root: string, location: string, toDisk: boolean): W
   const path = join(root, 'log')
   const filesDir = join(root, 'files')
   const recordsDir = join(root, 'records')
-  const state: State = { fd: undefined, fresh: false, size: 0, files: new Map(), records: new Map(), users: 1 }
-
-  function writeAll(fd: number, bytes: Uint8Array, position: number): void {
-    let offset = 0
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset, position + offset)
+  const segmentsDir = join(root, 'segments')
+  const segmentLog = (n: number) => join(segmentsDir, `${n}.log`)
+  const segmentIndex = (n: number) => join(segmentsDir, `${n}.index`)
+  const state: State = {
+    fd: undefined,
+    fresh: false,
+    dirty: false,
+    size: 0,
+    files: new Map(),
+    records: new Map(),
+    recordEntries: [],
+    segments: new Map(),
+    touched: new Set(),
+    users: 1,
   }
 
-  function fsyncDir(dir: string, toDisk: boolean): void {
-    if (!toDisk) return
-    const fd = openSync(dir, 'r')
-    try {
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-  }
-
-  function writeOut(target: string, bytes: Uint8Array, toDisk: boolean): void {
-    const fd = openSync(target, 'w')
-    try {
-      writeAll(fd, bytes, 0)
-      if (toDisk) fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-  }
-
-  function readBody(offset: number, length: number): Uint8Array {
+  function readAt(fd: number, offset: number, length: number): Uint8Array | undefined {
     const bytes = new Uint8Array(length)
     let done = 0
     while (done < length) {
-      const read = readSync(state.fd!, bytes, done, length - done, offset + done)
-      if (read === 0) throw new Error(`The write log ${JSON.stringify(path)} ends before a body it indexes`)
+      const read = readSync(fd, bytes, done, length - done, offset + done)
+      if (read === 0) return undefined
       done += read
     }
     return bytes
+  }
+
+  function bytesAt(place: Place): Uint8Array | undefined {
+    const fd = place.segment === ACTIVE ? state.fd : state.segments.get(place.segment)?.fd
+    return fd === undefined ? undefined : readAt(fd, place.offset, place.length)
+  }
+
+  function liveIn(segment: number): SegmentIndexEntry[] {
+    const entries: SegmentIndexEntry[] = []
+    for (const [name, place] of state.files) if (place.segment === segment) entries.push({ name, offset: place.offset, length: place.length })
+    return entries
+  }
+
+  function removeSegment(n: number): void {
+    const segment = state.segments.get(n)
+    if (segment) closeSync(segment.fd)
+    state.segments.delete(n)
+    // The segment before its index: an index left alone is deleted at open, a segment alone would be scanned.
+    unlinkIfThere(segmentLog(n))
+    unlinkIfThere(segmentIndex(n))
   }
 
   const log: WriteLog = {
     path,
     hasFile: (cid) => state.files.has(cid),
     readFile(cid) {
-      const at = state.files.get(cid)
-      return at && readBody(at.offset, at.length)
+      const place = state.files.get(cid)
+      return place && bytesAt(place)
     },
     readRecord: (name) => state.records.get(name),
     fileNames: () => [...state.files.keys()],
     recordNames: () => new Map([...state.records].map(([name, bytes]) => [name, bytes !== null])),
-    isEmpty: () => state.fd === undefined,
     size: () => state.size,
     append(entry) {
       if (state.fd === undefined) {
@@ -123,65 +231,245 @@ export function joinWriteLog(root: string, location: string, toDisk: boolean): W
       }
       const bytes = encodeWriteLogEntry(entry)
       writeAll(state.fd, bytes, state.size)
-      const bodyOffset = state.size + bytes.length - 4 - (entry.kind === 'deleted' ? 0 : entry.body.length)
+      const bodyOffset = state.size + bytes.length - 4 - ('body' in entry ? entry.body.length : 0)
+      if (entry.kind === 'record') state.recordEntries.push({ start: state.size, name: entry.name, length: entry.body.length })
       state.size += bytes.length
-      if (entry.kind === 'file') state.files.set(entry.name, { offset: bodyOffset, length: entry.body.length })
+      state.dirty = true
+      if (entry.kind === 'file') state.files.set(entry.name, { segment: ACTIVE, offset: bodyOffset, length: entry.body.length })
+      else if (entry.kind === 'file-deleted') state.files.delete(entry.name)
       else state.records.set(entry.name, entry.kind === 'record' ? entry.body.slice() : null)
     },
+    deleteFile(cid) {
+      const place = state.files.get(cid)
+      if (!place) return
+      if (place.segment !== ACTIVE) state.touched.add(place.segment)
+      log.append({ kind: 'file-deleted', name: cid })
+    },
     sync() {
-      if (state.fd === undefined) return
+      if (state.fd === undefined || !state.dirty) return
       fdatasyncSync(state.fd)
+      state.dirty = false
       if (state.fresh) {
-        fsyncDir(root, true)
+        fsyncDir(root)
         state.fresh = false
       }
     },
-    checkpoint(toDisk) {
+    seal() {
       if (state.fd === undefined) return
-      for (const [cid, at] of state.files) writeOut(join(filesDir, cid), readBody(at.offset, at.length), toDisk)
-      for (const [name, bytes] of state.records) {
-        if (bytes) writeOut(join(recordsDir, name), bytes, toDisk)
-        else if (existsSync(join(recordsDir, name))) unlinkSync(join(recordsDir, name))
+      // Mostly dead segments, and a small newest one: their live files move into this log, so they can go once
+      // it is sealed.
+      const dropped = new Set<number>()
+      const newest = Math.max(0, ...state.segments.keys())
+      for (const [n, segment] of state.segments) {
+        const live = liveIn(n)
+        const liveBytes = live.reduce((sum, { length }) => sum + length, 0)
+        const small = n === newest && segment.size < SMALL_SEGMENT_BYTES
+        if (!small && liveBytes >= segment.size * SPARSE_SEGMENT) continue
+        for (const { name, offset, length } of live) {
+          const bytes = readAt(segment.fd, offset, length)
+          if (bytes && hashesTo(name, bytes)) log.append({ kind: 'file', name, body: bytes })
+          else state.files.delete(name)
+        }
+        dropped.add(n)
       }
-      fsyncDir(filesDir, toDisk)
-      fsyncDir(recordsDir, toDisk)
-      closeSync(state.fd)
-      unlinkSync(path)
-      fsyncDir(root, toDisk)
+      log.sync()
+      for (const [name, bytes] of state.records) {
+        if (bytes) replaceDurably(join(recordsDir, name), bytes)
+        else unlinkIfThere(join(recordsDir, name))
+      }
+      fsyncDir(recordsDir)
+      for (const n of state.touched) {
+        if (dropped.has(n) || !state.segments.has(n)) continue
+        const live = liveIn(n)
+        if (live.length === 0) dropped.add(n)
+        else replaceDurably(segmentIndex(n), encodeSegmentIndex(live))
+      }
+      const sealed = liveIn(ACTIVE)
+      if (sealed.length > 0) {
+        const n = Math.max(0, ...state.segments.keys()) + 1
+        replaceDurably(segmentIndex(n), encodeSegmentIndex(sealed))
+        fsyncDir(segmentsDir)
+        renameSync(path, segmentLog(n))
+        fsyncDir(segmentsDir)
+        fsyncDir(root)
+        // A segment keeps files only: now that it is one (a log is replayed, a segment's records never are),
+        // the record entries' bodies (the keybag's key among them) are blanked, as whole entries with their CRC.
+        for (const { start, name, length } of state.recordEntries) {
+          writeAll(state.fd, encodeWriteLogEntry({ kind: 'record', name, body: new Uint8Array(length) }), start)
+        }
+        state.segments.set(n, { fd: state.fd, size: state.size })
+        for (const { name } of sealed) state.files.get(name)!.segment = n
+      } else {
+        closeSync(state.fd)
+        unlinkSync(path)
+        fsyncDir(root)
+      }
+      for (const n of dropped) removeSegment(n)
+      if (dropped.size > 0) fsyncDir(segmentsDir)
       state.fd = undefined
       state.size = 0
-      state.files.clear()
+      state.dirty = false
       state.records.clear()
+      state.recordEntries = []
+      state.touched.clear()
     },
-    release(toDisk) {
+    release() {
       if (--state.users > 0) return
       open.delete(root)
-      log.checkpoint(toDisk)
+      try {
+        log.seal()
+      } finally {
+        if (state.fd !== undefined) closeSync(state.fd)
+        for (const { fd } of state.segments.values()) closeSync(fd)
+      }
     },
   }
 
-  recover(path, `The write log of ${JSON.stringify(location)}`, state, log, toDisk)
+  mkdirSync(segmentsDir, { recursive: true })
+  try {
+    openSegments(segmentsDir, `The write log of ${JSON.stringify(location)}`, state)
+    recover(path, `The write log of ${JSON.stringify(location)}`, state, { filesDir, recordsDir, root })
+  } catch (error) {
+    for (const { fd } of state.segments.values()) closeSync(fd)
+    if (state.fd !== undefined) closeSync(state.fd)
+    throw error
+  }
   open.set(root, { log, state })
   return log
 }
 
-/** Reads a log a crash left behind, keeps its whole, verified entries, and checkpoints them. */
-function recover(path: string, where: string, state: State, log: WriteLog, toDisk: boolean): void {
-  if (!existsSync(path)) return
-  const bytes = readFileSync(path)
-  const { entries } = decodeWriteLog(bytes, where)
-  state.fd = openSync(path, 'r')
-  for (const { entry, bodyOffset } of entries) {
-    if (entry.kind === 'file') {
-      // A file entry must hash to its name, as every stored file must; one that does not ends the log.
-      if (!hashesTo(entry.name, entry.body)) break
-      state.files.set(entry.name, { offset: bodyOffset, length: entry.body.length })
-    } else state.records.set(entry.name, entry.kind === 'record' ? entry.body.slice() : null)
+/**
+ * Reads each sealed segment's index (or, when the index is missing or damaged, the segment itself, checking
+ * every file against its CID). An index without its segment is what a crash during sealing left: deleted.
+ */
+function openSegments(dir: string, where: string, state: State, tidy = true): void {
+  const names = existsSync(dir) ? readdirSync(dir) : []
+  const numbers = (suffix: string) =>
+    names
+      .filter((name) => name.endsWith(suffix) && /^\d+$/.test(name.slice(0, -suffix.length)))
+      .map((name) => Number(name.slice(0, -suffix.length)))
+  const logs = new Set(numbers('.log'))
+  if (tidy) {
+    for (const n of numbers('.index')) if (!logs.has(n)) unlinkSync(join(dir, `${n}.index`))
+    for (const name of names) if (name.endsWith('.tmp')) unlinkSync(join(dir, name))
   }
-  log.checkpoint(toDisk)
+  for (const n of [...logs].sort((a, b) => a - b)) {
+    const fd = openSync(join(dir, `${n}.log`), 'r')
+    const size = fstatSync(fd).size
+    state.segments.set(n, { fd, size })
+    const indexPath = join(dir, `${n}.index`)
+    let entries: SegmentIndexEntry[] | undefined
+    if (existsSync(indexPath)) {
+      try {
+        entries = decodeSegmentIndex(readFileSync(indexPath), `${where}: the index of segment ${n}`)
+      } catch (error) {
+        if ((error as Error).name !== 'CorruptRecordError') throw error
+      }
+    }
+    if (entries) {
+      for (const { name, offset, length } of entries) state.files.set(name, { segment: n, offset, length })
+      continue
+    }
+    const { entries: logged } = decodeWriteLog(readFileSync(join(dir, `${n}.log`)), `${where}: segment ${n}`)
+    for (const { entry, bodyOffset } of logged) {
+      if (entry.kind === 'file' && hashesTo(entry.name, entry.body)) state.files.set(entry.name, { segment: n, offset: bodyOffset, length: entry.body.length })
+      else if (entry.kind === 'file-deleted' && state.files.get(entry.name)?.segment === n) state.files.delete(entry.name)
+    }
+  }
 }
 
-function hashesTo(name: string, body: Uint8Array): boolean {
+/**
+ * Where each live file of the log and its segments lies (the log or segment file, the offset and length of its
+ * bytes), for inspection (tests, tools): from the open log when this process has the directory open, else read
+ * from disk without changing anything.
+ */
+export function loggedFilePlaces(root: string): Map<string, { path: string; offset: number; length: number }> {
+  const known = open.get(root)
+  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, size: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), users: 0 }
+  const segmentsDir = join(root, 'segments')
+  const path = join(root, 'log')
+  if (!known) {
+    try {
+      openSegments(segmentsDir, root, state, false)
+    } finally {
+      for (const { fd } of state.segments.values()) closeSync(fd)
+    }
+    const { entries, version } = decodeWriteLog(existsSync(path) ? new Uint8Array(readFileSync(path)) : new Uint8Array(0), root)
+    for (const { entry, bodyOffset } of entries) {
+      if (entry.kind === 'file' && (version < 2 || hashesTo(entry.name, entry.body))) state.files.set(entry.name, { segment: ACTIVE, offset: bodyOffset, length: entry.body.length })
+      else if (entry.kind === 'file-deleted') state.files.delete(entry.name)
+    }
+  }
+  const places = new Map<string, { path: string; offset: number; length: number }>()
+  for (const [name, { segment, offset, length }] of state.files) {
+    places.set(name, { path: segment === ACTIVE ? path : join(segmentsDir, `${segment}.log`), offset, length })
+  }
+  return places
+}
+
+/** The live files of the log and its segments with their bytes (see loggedFilePlaces). */
+export function loggedFiles(root: string): Map<string, Uint8Array> {
+  const result = new Map<string, Uint8Array>()
+  const contents = new Map<string, Uint8Array>()
+  for (const [name, { path, offset, length }] of loggedFilePlaces(root)) {
+    let bytes = contents.get(path)
+    if (!bytes) contents.set(path, (bytes = new Uint8Array(readFileSync(path))))
+    result.set(name, bytes.slice(offset, offset + length))
+  }
+  return result
+}
+
+/**
+ * Reads the log a crash (or a close) left behind. Version 2: its whole entries are replayed (a file entry
+ * that does not hash to its name is skipped), it is cut back to its last whole entry, and appends continue
+ * after it. Version 1 (earlier versions): moved into `files/` and `records/`, fsync'd, and deleted.
+ */
+function recover(path: string, where: string, state: State, dirs: { filesDir: string; recordsDir: string; root: string }): void {
+  if (!existsSync(path)) return
+  const buffer = readFileSync(path)
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+  const { entries, validLength, version } = decodeWriteLog(bytes, where)
+  if (version === 2) {
+    if (validLength < WRITE_LOG_HEADER.length) {
+      unlinkSync(path)
+      return
+    }
+    for (const { entry, bodyOffset } of entries) {
+      if (entry.kind === 'file') {
+        if (hashesTo(entry.name, entry.body)) state.files.set(entry.name, { segment: ACTIVE, offset: bodyOffset, length: entry.body.length })
+      } else if (entry.kind === 'file-deleted') {
+        const place = state.files.get(entry.name)
+        if (place && place.segment !== ACTIVE) state.touched.add(place.segment)
+        state.files.delete(entry.name)
+      } else {
+        state.records.set(entry.name, entry.kind === 'record' ? entry.body.slice() : null)
+        if (entry.kind === 'record') state.recordEntries.push({ start: bodyOffset - 7 - Buffer.byteLength(entry.name), name: entry.name, length: entry.body.length })
+      }
+    }
+    state.fd = openSync(path, 'r+')
+    if (validLength < bytes.length) ftruncateSync(state.fd, validLength)
+    state.size = validLength
+    return
+  }
+  // Version 1, or a log cut off inside its header (holds nothing): move it out the way its version did.
+  const records = new Map<string, Uint8Array | null>()
+  for (const { entry } of entries) {
+    if (entry.kind === 'file') {
+      // A file entry must hash to its name, as every stored file must; one that does not is skipped.
+      if (hashesTo(entry.name, entry.body)) replaceDurably(join(dirs.filesDir, entry.name), entry.body)
+    } else records.set(entry.name, entry.kind === 'record' ? entry.body : null)
+  }
+  for (const [name, body] of records) {
+    if (body) replaceDurably(join(dirs.recordsDir, name), body)
+    else unlinkIfThere(join(dirs.recordsDir, name))
+  }
+  fsyncDir(dirs.filesDir)
+  fsyncDir(dirs.recordsDir)
+  unlinkSync(path)
+  fsyncDir(dirs.root)
+}
+
+export function hashesTo(name: string, body: Uint8Array): boolean {
   let cid: CID
   try {
     cid = CID.parse(name)
