@@ -9,8 +9,18 @@ const WALK_BUDGET = 256
  * events already loaded in the store (never downloading: merges must work offline and stay lazy), pruned by
  * height. Returns false when it cannot tell, so a caller that then joins the two clocks in a merge event
  * (always correct, one small file) never drops a clock from the history.
+ *
+ * With `fetch`, events of `from` not loaded yet are read (downloaded if need be) within the same budget:
+ * for a remote head that may contain the local one, whose in-between events a reader that missed them never
+ * loaded (a merge event then would be pushed, and merged back by a writer writing on). A failed read answers
+ * false.
  */
-export async function containsEvents(store: BlockFetcher, from: readonly CID[], wanted: readonly CID[]): Promise<boolean> {
+export async function containsEvents(
+  store: BlockFetcher,
+  from: readonly CID[],
+  wanted: readonly CID[],
+  { fetch = false }: { fetch?: boolean } = {},
+): Promise<boolean> {
   const missing = new Set(wanted.map(String))
   for (const cid of from) missing.delete(cid.toString())
   if (!missing.size) return true
@@ -28,8 +38,14 @@ export async function containsEvents(store: BlockFetcher, from: readonly CID[], 
     const key = cid.toString()
     if (seen.has(key)) continue
     seen.add(key)
-    if (--budget < 0 || !store.has(cid)) return false
-    const event = await loadEvent(store, cid)
+    if (--budget < 0 || (!fetch && !store.has(cid))) return false
+    let event
+    try {
+      event = await loadEvent(store, cid)
+    } catch (error) {
+      if (fetch) return false
+      throw error
+    }
     for (const parent of event.p) {
       if (missing.delete(parent.toString()) && !missing.size) return true
     }

@@ -103,7 +103,7 @@ export class LocalHead {
     // fresh device walks. Only when one clock already contains the other is no event needed.
     if (await containsEvents(state.store, local.heads, remote.heads)) return
     const localRoot = await rootAt(state, local)
-    if (await containsEvents(state.store, remote.heads, local.heads)) {
+    if (await containsEvents(state.store, remote.heads, local.heads, { fetch: true })) {
       await this.#adopt(state, remote, remoteRoot, localRoot)
       return
     }
