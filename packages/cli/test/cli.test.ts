@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '@proj/connect-raw'
 import { database, type Database } from '@proj/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loggedFilePlaces, loggedFiles } from '../../core/src/storage/write-log.js'
 import { proj, projInTerminal, serve } from './run-cli.js'
 
 const root = mkdtempSync(join(tmpdir(), 'proj-cli-'))
@@ -11,6 +12,25 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 let counter = 0
 const fresh = (label: string) => join(root, `${label}-${++counter}`)
+
+/** A local database's stored files and their bytes: `files/` and the small ones in its write log segments. */
+function storedFiles(folder: string): Map<string, Uint8Array> {
+  const stored = loggedFiles(folder)
+  for (const file of readdirSync(join(folder, 'files'))) stored.set(file, readFileSync(join(folder, 'files', file)))
+  return stored
+}
+
+/** Flips one byte of a stored file where the storage keeps it. */
+function flipStoredByte(folder: string, file: string, at: number): void {
+  const place = loggedFilePlaces(folder).get(file) ?? { path: join(folder, 'files', file), offset: 0, length: 0 }
+  const fd = openSync(place.path, 'r+')
+  try {
+    const bytes = readFileSync(place.path)
+    writeSync(fd, Uint8Array.of(bytes[place.offset + at]! ^ 0x01), 0, 1, place.offset + at)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** Every id's state through changes(): its document, or 'deleted'. */
 async function contents(db: Database): Promise<Record<string, unknown>> {
@@ -78,7 +98,7 @@ describe('proj inspect and verify on a local database', () => {
   })
 
   it('inspect prints documents, heads, files and indexes', async () => {
-    const files = readdirSync(join(sample.dir, 'todos', 'files'))
+    const files = [...storedFiles(join(sample.dir, 'todos')).keys()]
     const text = await proj(['inspect', join(sample.dir, 'todos')])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/^docs +2 live, 1 deleted$/m)
@@ -92,7 +112,7 @@ describe('proj inspect and verify on a local database', () => {
     const report = JSON.parse(json.stdout)
     expect(report.docs).toEqual({ live: 2, deleted: 1 })
     expect(report.files.count).toBe(files.length)
-    const bytes = files.reduce((sum, file) => sum + readFileSync(join(sample.dir, 'todos', 'files', file)).length, 0)
+    const bytes = [...storedFiles(join(sample.dir, 'todos')).values()].reduce((sum, file) => sum + file.length, 0)
     expect(report.files.bytes).toBe(bytes)
     expect(report.heads).toHaveLength(1)
   })
@@ -103,11 +123,9 @@ describe('proj inspect and verify on a local database', () => {
     expect(good.code).toBe(0)
     expect(good.stdout).toMatch(/^ok: \d+ files/m)
 
-    const filesDir = join(dir, 'todos', 'files')
-    const victim = readdirSync(filesDir).sort()[0]!
-    const bytes = readFileSync(join(filesDir, victim))
-    bytes[bytes.length - 5]! ^= 0x01
-    writeFileSync(join(filesDir, victim), bytes)
+    const stored = storedFiles(join(dir, 'todos'))
+    const victim = [...stored.keys()].sort()[0]!
+    flipStoredByte(join(dir, 'todos'), victim, stored.get(victim)!.length - 5)
     const bad = await proj(['verify', join(dir, 'todos')])
     expect(bad.code).toBe(1)
     expect(bad.stdout).toMatch(new RegExp(`^corrupt +${victim}: `, 'm'))
@@ -117,16 +135,16 @@ describe('proj inspect and verify on a local database', () => {
   it('verify names a file the head needs that is gone', async () => {
     const { dir } = await sampleDatabase()
     const filesDir = join(dir, 'todos', 'files')
-    const stored = readdirSync(filesDir)
-    // The newest file is the one inspect lists as holding the head; remove every file but one to be sure
-    // a file the head needs is gone.
-    const kept = stored[0]!
-    for (const file of stored.slice(1)) rmSync(join(filesDir, file))
+    const stored = [...storedFiles(join(dir, 'todos')).keys()]
+    // The newest file is the one inspect lists as holding the head; remove every file to be sure a file the
+    // head needs is gone (the small ones live in write log segments, removed whole).
+    for (const file of readdirSync(filesDir)) rmSync(join(filesDir, file))
+    for (const place of ['segments', 'log']) if (existsSync(join(dir, 'todos', place))) rmSync(join(dir, 'todos', place), { recursive: true })
     const result = await proj(['verify', join(dir, 'todos')])
     expect(result.code).toBe(1)
     const missing = [...result.stdout.matchAll(/^missing +(\S+):/gm)].map((match) => match[1])
     expect(missing.length).toBeGreaterThan(0)
-    for (const file of missing) expect(stored.filter((f) => f !== kept)).toContain(file)
+    for (const file of missing) expect(stored).toContain(file)
   })
 
   it('shows a progress line on a terminal, and none with --quiet', async () => {
