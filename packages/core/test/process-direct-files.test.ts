@@ -14,7 +14,7 @@ describe("durability 'process': a large stored file bypasses the write log", () 
     await db.put({ _id: 'small' })
     await db.bulk(Array.from({ length: 100 }, (_, k) => ({ _id: `d${k}`, pad: pad(k) })))
     const root = join(dir, 'big')
-    // Before close (which moves the log out): the bulk's ~750 KB file is already a file of its own ...
+    // Before close (which seals the log): the bulk's ~750 KB file is already a file of its own ...
     const big = sizes(join(root, 'files')).filter((size) => size >= 512 * 1024)
     expect(big).toHaveLength(1)
     // ... and the log holds the small transaction and the head records, not the big file's bytes.

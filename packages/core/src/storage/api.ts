@@ -7,7 +7,11 @@ export interface Storage {
   /** Where the data lives, for people (a directory, an IndexedDB name, 'memory'). */
   readonly location: string
   readFile(cid: string): Promise<Uint8Array | undefined>
-  /** Durable and atomic before it resolves. Writing an existing file again is a no-op. */
+  /**
+   * Atomic; durable before it resolves, or at the latest when the next record change or file deletion resolves
+   * (Node's write log makes a transaction's file and head record durable with one fsync). A write is
+   * acknowledged only after its record change. Writing an existing file again is a no-op.
+   */
   writeFile(cid: string, bytes: Uint8Array): Promise<void>
   deleteFile(cid: string): Promise<void>
   listFiles(): Promise<string[]>
