@@ -2,7 +2,9 @@
 // bulks (delta events, checkpoints every 32 events, a checkpoint after each reopen) and is killed with SIGKILL
 // at a random moment; after each kill the database is opened again and must hold every write the child
 // acknowledged, open cleanly (no torn newest file) and take a write. Both durability levels.
-// Run: cd packages/core && node --conditions source --import tsx bench/crash-soak.ts [rounds] [process,power] [seed]
+// Run: cd packages/core && node --conditions source --import tsx bench/crash-soak.ts [rounds] [process,power] [seed] [puts|seal]
+// `seal`: the child writes ~90 KB bulks instead (test/fixtures/log-filler.ts), killed within 0.2–2 s, so the
+// write log passes 8 MiB and is sealed into a segment every ~90 bulks: kills land during seals too.
 // (CI runs 25 rounds of 'process' in test/durability.test.ts and 'power' rounds in test/crash.test.ts.)
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,9 +14,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { database } from '@proj/core'
 
-const [roundsArg = '200', levelsArg = 'process,power', seedArg = '7'] = process.argv.slice(2)
+const [roundsArg = '200', levelsArg = 'process,power', seedArg = '7', writerArg = 'puts'] = process.argv.slice(2)
 const rounds = Number(roundsArg)
-const writer = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'crash-writer.ts')
+if (writerArg !== 'puts' && writerArg !== 'seal') throw new TypeError(`crash-soak: the writer must be 'puts' or 'seal', got ${JSON.stringify(writerArg)}`)
+const sealing = writerArg === 'seal'
+const writer = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', sealing ? 'log-filler.ts' : 'crash-writer.ts')
+const dbName = sealing ? 'filler' : 'crash'
 const tsx = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 let seed = Number(seedArg) >>> 0 || 1
 const random = () => {
@@ -50,8 +55,9 @@ for (const durability of levelsArg.split(',') as ('process' | 'power')[]) {
   let failures = 0
   try {
     for (let round = 0; round < rounds; round++) {
-      acknowledged.push(...(await runUntilKilled([dir, String(round * 100_000), durability], 1 + Math.floor(random() * 150))))
-      const db = database('crash', { dir, durability })
+      const killAfterMs = sealing ? 200 + Math.floor(random() * 1800) : 1 + Math.floor(random() * 150)
+      acknowledged.push(...(await runUntilKilled([dir, String(round * 100_000), durability], killAfterMs)))
+      const db = database(dbName, { dir, durability })
       const present = new Set((await db.allDocs()).rows.map((row) => row.key))
       const lost = acknowledged.filter((id) => !present.has(id))
       if (lost.length) {
@@ -65,7 +71,7 @@ for (const durability of levelsArg.split(',') as ('process' | 'power')[]) {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-  results.push({ durability, rounds, acknowledged: acknowledged.length, roundsLosingWrites: failures, seconds: Math.round((performance.now() - started) / 1000) })
+  results.push({ durability, writer: writerArg, rounds, acknowledged: acknowledged.length, roundsLosingWrites: failures, seconds: Math.round((performance.now() - started) / 1000) })
 }
 console.log(JSON.stringify(results))
 if (results.some((result) => result.roundsLosingWrites !== 0)) process.exit(1)

@@ -72,6 +72,24 @@ describe('sealed segments', () => {
     await again.close()
   }, 120_000)
 
+  it('a compaction that deletes more than 8 MiB of segment files gets the space back without waiting for close', async () => {
+    const dir = tempDir()
+    const root = join(dir, 'reclaim')
+    const db = database('reclaim', { dir, durability: 'power', compactEvery: 0 })
+    for (let t = 0; t < 200; t++) await db.bulk(bulk(t))
+    const segmentBytes = () => segmentFiles(root).reduce((sum, f) => sum + statSync(join(root, 'segments', f)).size, 0)
+    const before = segmentBytes()
+    expect(before).toBeGreaterThan(16 * 1024 * 1024)
+    await db.compact()
+    // Still open: the compaction's deletions sealed the log, and the dead segments are gone.
+    expect(segmentBytes()).toBeLessThan(before / 2)
+    expect(await ids(db)).toHaveLength(200 * 100)
+    await db.close()
+    const again = database('reclaim', { dir })
+    expect((await again.get('t199-099')).body).toMatch(/^199-99-y+$/)
+    await again.close()
+  }, 120_000)
+
   it('a seal cut short by a crash after the index was written (the log not yet renamed) opens with everything', async () => {
     const dir = tempDir()
     const root = join(dir, 'cut')

@@ -108,9 +108,10 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     bound()
   }
 
-  // An open reads the current log whole (segments by their index): past a size, it is sealed.
+  // An open reads the current log whole (segments by their index): past a size, it is sealed. Deleted files'
+  // bytes come back at a seal: past the same size of them (a compaction), it is sealed too.
   function bound(): void {
-    if (log.size() > LOG_SEAL_BYTES) log.seal()
+    if (log.size() > LOG_SEAL_BYTES || log.deletedBytes() > LOG_SEAL_BYTES) log.seal()
   }
 
   function readRecordSync(record: string): Uint8Array | undefined {
@@ -156,6 +157,7 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       await gate()
       if (toDisk) log.sync()
       log.deleteFile(cid)
+      bound()
       await rm(join(filesDir, cid), { force: true })
     },
     async listFiles() {

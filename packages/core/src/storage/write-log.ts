@@ -63,6 +63,8 @@ export interface WriteLog {
   recordNames(): Map<string, boolean>
   /** Bytes in the current log file (0 when there is none). */
   size(): number
+  /** Bytes of segment files deleted since the last seal (their space comes back at the next one). */
+  deletedBytes(): number
   append(entry: WriteLogEntry): void
   /** Appends a 'file deleted' entry when the log or a segment holds the file; no sync (see deleteFile). */
   deleteFile(cid: string): void
@@ -115,6 +117,7 @@ interface State {
   segments: Map<number, Segment>
   /** Segments the current log deleted files of: their indexes are rewritten when it is sealed. */
   touched: Set<number>
+  deletedBytes: number
   users: number
 }
 
@@ -177,6 +180,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     recordEntries: [],
     segments: new Map(),
     touched: new Set(),
+    deletedBytes: 0,
     users: 1,
   }
 
@@ -196,10 +200,15 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     return fd === undefined ? undefined : readAt(fd, place.offset, place.length)
   }
 
-  function liveIn(segment: number): SegmentIndexEntry[] {
-    const entries: SegmentIndexEntry[] = []
-    for (const [name, place] of state.files) if (place.segment === segment) entries.push({ name, offset: place.offset, length: place.length })
-    return entries
+  /** The live files of each segment (ACTIVE: the current log), in one pass over the files. */
+  function liveBySegment(): Map<number, SegmentIndexEntry[]> {
+    const live = new Map<number, SegmentIndexEntry[]>()
+    for (const [name, { segment, offset, length }] of state.files) {
+      let entries = live.get(segment)
+      if (!entries) live.set(segment, (entries = []))
+      entries.push({ name, offset, length })
+    }
+    return live
   }
 
   function removeSegment(n: number): void {
@@ -222,6 +231,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     fileNames: () => [...state.files.keys()],
     recordNames: () => new Map([...state.records].map(([name, bytes]) => [name, bytes !== null])),
     size: () => state.size,
+    deletedBytes: () => state.deletedBytes,
     append(entry) {
       if (state.fd === undefined) {
         state.fd = openSync(path, 'w+')
@@ -243,6 +253,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       const place = state.files.get(cid)
       if (!place) return
       if (place.segment !== ACTIVE) state.touched.add(place.segment)
+      state.deletedBytes += place.length
       log.append({ kind: 'file-deleted', name: cid })
     },
     sync() {
@@ -260,8 +271,9 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       // it is sealed.
       const dropped = new Set<number>()
       const newest = Math.max(0, ...state.segments.keys())
+      const before = liveBySegment()
       for (const [n, segment] of state.segments) {
-        const live = liveIn(n)
+        const live = before.get(n) ?? []
         const liveBytes = live.reduce((sum, { length }) => sum + length, 0)
         const small = n === newest && segment.size < SMALL_SEGMENT_BYTES
         if (!small && liveBytes >= segment.size * SPARSE_SEGMENT) continue
@@ -278,13 +290,14 @@ export function joinWriteLog(root: string, location: string): WriteLog {
         else unlinkIfThere(join(recordsDir, name))
       }
       fsyncDir(recordsDir)
+      const after = liveBySegment()
       for (const n of state.touched) {
         if (dropped.has(n) || !state.segments.has(n)) continue
-        const live = liveIn(n)
+        const live = after.get(n) ?? []
         if (live.length === 0) dropped.add(n)
         else replaceDurably(segmentIndex(n), encodeSegmentIndex(live))
       }
-      const sealed = liveIn(ACTIVE)
+      const sealed = after.get(ACTIVE) ?? []
       if (sealed.length > 0) {
         const n = Math.max(0, ...state.segments.keys()) + 1
         replaceDurably(segmentIndex(n), encodeSegmentIndex(sealed))
@@ -312,6 +325,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       state.records.clear()
       state.recordEntries = []
       state.touched.clear()
+      state.deletedBytes = 0
     },
     release() {
       if (--state.users > 0) return
@@ -385,7 +399,7 @@ function openSegments(dir: string, where: string, state: State, tidy = true): vo
  */
 export function loggedFilePlaces(root: string): Map<string, { path: string; offset: number; length: number }> {
   const known = open.get(root)
-  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, size: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), users: 0 }
+  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, size: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), deletedBytes: 0, users: 0 }
   const segmentsDir = join(root, 'segments')
   const path = join(root, 'log')
   if (!known) {
