@@ -95,4 +95,49 @@ describe('the tree at a delta head', () => {
     expect(await allOf(fresh)).toEqual(model)
     await fresh.close()
   })
+
+  it('a reader adopting a writer\'s deltas live reports exactly what changed and reads the same tree, with its own writes in between', async () => {
+    const next = seededRandom(77)
+    const backend = memoryBackend()
+    const a = database('live', { storage: 'memory', compactEvery: 0 })
+    const b = database('live', { dir: tempDir(), compactEvery: 0, key: await a.exportKey() })
+    await a.bulk([{ _id: 'seed', v: 0 }])
+    const syncA = a.connect(backend(), { pollInterval: 0 })
+    const syncB = b.connect(backend(), { pollInterval: 0 })
+    await Promise.all([syncA.ready, syncB.ready])
+    await syncA.flush()
+    await syncB.refresh()
+    const seen: { key: string; value: unknown }[] = []
+    b.subscribe((rows) => seen.push(...rows.map((row) => ({ key: row.key, value: row.deleted ? undefined : row.value }))))
+    for (let round = 0; round < 40; round++) {
+      // A run of A's single writes (deltas on top of what B holds), then B takes them in one pull.
+      const expected = new Map<string, unknown>()
+      for (let i = 0, n = 1 + Math.floor(next() * 6); i < n; i++) {
+        const id = `k${Math.floor(next() * 15)}`
+        if (next() < 0.2 && (await a.get(id).catch(() => undefined))) {
+          await a.del(id)
+          expected.set(id, undefined)
+        } else {
+          const doc = { _id: id, round, i }
+          await a.put(doc)
+          expected.set(id, doc)
+        }
+      }
+      await syncA.flush()
+      seen.length = 0
+      await syncB.refresh()
+      const reported = new Map(seen.map(({ key, value }) => [key, value]))
+      expect([...reported.keys()].sort()).toEqual([...expected.keys()].sort())
+      for (const [id, doc] of expected) expect(reported.get(id)).toEqual(doc)
+      expect(await allOf(b)).toEqual(await allOf(a))
+      // Sometimes B writes too: a merge on A's side, a checkpoint on B's.
+      if (next() < 0.25) {
+        await b.put({ _id: `b${round}`, round })
+        await syncB.flush()
+        await syncA.refresh()
+      }
+    }
+    await b.close()
+    await a.close()
+  })
 })

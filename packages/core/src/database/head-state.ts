@@ -1,8 +1,8 @@
 import { openLinkedManifests, openManifests } from '../attachments/write.js'
 import type { Block, CID } from '../blockstore/block.js'
-import type { BlockStore } from '../blockstore/store.js'
+import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
-import { makeDeltaEvent, makeEvent } from '../clock/event.js'
+import { isDelta, loadEvent, makeDeltaEvent, makeEvent, type ClockEvent } from '../clock/event.js'
 import { checkedHeadRoot } from '../clock/root.js'
 import { InconsistentHeadError } from '../errors.js'
 import { resolveRoot } from '../clock/resolve.js'
@@ -82,6 +82,14 @@ export class LocalHead {
     // The head files carry the locations of everything the remote tree links to; a delta head's tree is
     // derived from its events (and must be the root it names).
     await Promise.all(remote.files.map((file) => state.store.loadFile(file)))
+    const local = state.head
+    // A writer's delta events on top of the local head (live sync): their entries are what changed, and the
+    // tree is built when a reader asks (head-tree.ts), as the writer's own is.
+    const entries = local && (await deltaEntriesSince(state.store, remote, local))
+    if (local && entries) {
+      await this.#adoptDeltas(state, remote, local, entries)
+      return
+    }
     const remoteRoot = await checkedHeadRoot(
       state.store,
       remote,
@@ -93,7 +101,6 @@ export class LocalHead {
         ),
     )
     if (remote.heads.length === 1) state.store.noteEventRoot(remote.heads[0]!, remoteRoot)
-    const local = state.head
     if (!local) {
       await this.#adopt(state, remote, remoteRoot, state.emptyRoot)
       return
@@ -142,6 +149,21 @@ export class LocalHead {
     }
   }
 
+  /**
+   * Takes a remote head made of delta events on top of the local head, `entries` theirs in order: the rows
+   * that changed are those entries (no tree diff), and the tree waits for a reader, as after a local delta.
+   */
+  async #adoptDeltas(state: OpenState, remote: HeadState, local: HeadState, entries: Entry[]): Promise<void> {
+    const head: HeadState = { heads: remote.heads, files: remote.files, height: remote.height }
+    notePendingTree(head, local, state.emptyRoot, entries)
+    const rows = this.#feed.hasSubscribers ? sortedEntries(new Map(entries.map((entry) => [entry[0], entry]))).map((entry) => toRow(entry, state.store)) : []
+    await writeHead(state.storage, this.#branch, head)
+    state.head = head
+    // How far the adopted head is from its checkpoint is not known here: the next write is a checkpoint.
+    state.deltaDepth = undefined
+    this.#feed.emit(rows)
+  }
+
   /** Takes a remote head that already contains everything local (no new file is written). */
   async #adopt(state: OpenState, remote: HeadState, remoteRoot: CID, previousRoot: CID): Promise<void> {
     // Listing what changed reads both trees; without listeners a new device stays lazy.
@@ -163,6 +185,32 @@ export const CHECKPOINT_EVERY = 32
 /** Larger transactions write a checkpoint: their entries would cost more than the tree path they change. */
 const DELTA_MAX_ENTRIES = 64
 const DELTA_MAX_BYTES = 16 * 1024
+
+/**
+ * The entries of the delta events from `remote` back to `local` (oldest first), when `remote` names no root
+ * and is a chain of at most CHECKPOINT_EVERY delta events whose last parent is `local`'s single head;
+ * undefined otherwise (a checkpoint or a merge on the way, another history, an event not to be had now).
+ */
+async function deltaEntriesSince(store: BlockStore, remote: HeadState, local: HeadState): Promise<Entry[] | undefined> {
+  if (remote.root || remote.heads.length !== 1 || local.heads.length !== 1) return undefined
+  const target = local.heads[0]!.toString()
+  const chain: Entry[][] = []
+  let at = remote.heads[0]!
+  for (let step = 0; step < CHECKPOINT_EVERY; step++) {
+    let event: ClockEvent
+    try {
+      event = await loadEvent(store, at)
+    } catch (error) {
+      if (error instanceof MissingBlockError) return undefined
+      throw error
+    }
+    if (!isDelta(event)) return undefined
+    chain.push(event.d)
+    at = event.p[0]
+    if (at.toString() === target) return chain.reverse().flat()
+  }
+  return undefined
+}
 
 async function changedRows(store: BlockStore, from: CID, to: CID): Promise<ChangeRow[]> {
   return (await diff(store, from, to)).map(({ entry }) => toRow(entry, store))
