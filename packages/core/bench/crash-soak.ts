@@ -3,7 +3,7 @@
 // at a random moment; after each kill the database is opened again and must hold every write the child
 // acknowledged, open cleanly (no torn newest file) and take a write. Both durability levels.
 // Run: cd packages/core && node --conditions source --import tsx bench/crash-soak.ts [rounds] [process,power] [seed] [puts|seal]
-// `seal`: the child writes ~90 KB bulks instead (test/fixtures/log-filler.ts), killed within 0.2–2 s, so the
+// `seal`: the child writes ~90 KB bulks instead (test/fixtures/log-filler.ts), killed within 0.5–4 s, so the
 // write log passes 8 MiB and is sealed into a segment every ~90 bulks: kills land during seals too.
 // (CI runs 25 rounds of 'process' in test/durability.test.ts and 'power' rounds in test/crash.test.ts.)
 import { spawn } from 'node:child_process'
@@ -55,7 +55,7 @@ for (const durability of levelsArg.split(',') as ('process' | 'power')[]) {
   let failures = 0
   try {
     for (let round = 0; round < rounds; round++) {
-      const killAfterMs = sealing ? 200 + Math.floor(random() * 1800) : 1 + Math.floor(random() * 150)
+      const killAfterMs = sealing ? 500 + Math.floor(random() * 3500) : 1 + Math.floor(random() * 150)
       acknowledged.push(...(await runUntilKilled([dir, String(round * 100_000), durability], killAfterMs)))
       const db = database(dbName, { dir, durability })
       const present = new Set((await db.allDocs()).rows.map((row) => row.key))
