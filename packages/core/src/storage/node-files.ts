@@ -155,7 +155,7 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     // writing the ones that replace them.
     async deleteFile(cid) {
       await gate()
-      if (toDisk) log.sync()
+      if (toDisk) log.syncWrites()
       log.deleteFile(cid)
       bound()
       await rm(join(filesDir, cid), { force: true })

@@ -73,6 +73,12 @@ export interface WriteLog {
    * an fsync of the folder holding it); nothing when nothing was appended since the last one.
    */
   sync(): void
+  /**
+   * sync() if a file or a record change is not yet durable: before a deletion, which must not outlive the
+   * writes that replace what it deletes. 'File deleted' entries alone need none (a lost one leaves a file no
+   * head names, which the next compaction deletes again), so a compaction deleting many files syncs once.
+   */
+  syncWrites(): void
   /** Seals the current log into a segment (see above). Always durable: it is rare and costs a few fsyncs. */
   seal(): void
   /** The last user of this process seals the log: the next open reads indexes and `records/`, no log. */
@@ -109,6 +115,8 @@ interface State {
   fresh: boolean
   /** Entries were appended since the last fdatasync. */
   dirty: boolean
+  /** Files or record changes (not only 'file deleted' entries) were appended since the last fdatasync. */
+  unsyncedWrites: boolean
   size: number
   files: Map<string, Place>
   records: Map<string, Uint8Array | null>
@@ -174,6 +182,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     fd: undefined,
     fresh: false,
     dirty: false,
+    unsyncedWrites: false,
     size: 0,
     files: new Map(),
     records: new Map(),
@@ -245,6 +254,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       if (entry.kind === 'record') state.recordEntries.push({ start: state.size, name: entry.name, length: entry.body.length })
       state.size += bytes.length
       state.dirty = true
+      if (entry.kind !== 'file-deleted') state.unsyncedWrites = true
       if (entry.kind === 'file') state.files.set(entry.name, { segment: ACTIVE, offset: bodyOffset, length: entry.body.length })
       else if (entry.kind === 'file-deleted') state.files.delete(entry.name)
       else state.records.set(entry.name, entry.kind === 'record' ? entry.body.slice() : null)
@@ -256,10 +266,14 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       state.deletedBytes += place.length
       log.append({ kind: 'file-deleted', name: cid })
     },
+    syncWrites() {
+      if (state.unsyncedWrites) log.sync()
+    },
     sync() {
       if (state.fd === undefined || !state.dirty) return
       fdatasyncSync(state.fd)
       state.dirty = false
+      state.unsyncedWrites = false
       if (state.fresh) {
         fsyncDir(root)
         state.fresh = false
@@ -322,6 +336,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       state.fd = undefined
       state.size = 0
       state.dirty = false
+      state.unsyncedWrites = false
       state.records.clear()
       state.recordEntries = []
       state.touched.clear()
@@ -399,7 +414,7 @@ function openSegments(dir: string, where: string, state: State, tidy = true): vo
  */
 export function loggedFilePlaces(root: string): Map<string, { path: string; offset: number; length: number }> {
   const known = open.get(root)
-  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, size: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), deletedBytes: 0, users: 0 }
+  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, unsyncedWrites: false, size: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), deletedBytes: 0, users: 0 }
   const segmentsDir = join(root, 'segments')
   const path = join(root, 'log')
   if (!known) {
