@@ -140,4 +140,30 @@ describe('the tree at a delta head', () => {
     await b.close()
     await a.close()
   })
+
+  it('a reader that adopted deltas and never read them reopens offline with every document', async () => {
+    const backend = memoryBackend()
+    const dir = tempDir()
+    const a = database('offline', { storage: 'memory', compactEvery: 0 })
+    const b = database('offline', { dir, compactEvery: 0, key: await a.exportKey() })
+    await a.bulk([{ _id: 'seed', v: 0 }])
+    const syncA = a.connect(backend(), { pollInterval: 0 })
+    const syncB = b.connect(backend(), { pollInterval: 0 })
+    await Promise.all([syncA.ready, syncB.ready])
+    await syncA.flush()
+    await syncB.refresh()
+    for (let i = 0; i < 20; i++) {
+      await a.put({ _id: `d${i % 7}`, i })
+      if (i % 3 === 0) await a.del('seed').catch(() => undefined)
+      await syncA.flush()
+      await syncB.refresh()
+    }
+    const expected = await allOf(a)
+    await b.close()
+    // No sync: the events B downloaded are stored here, and its head record names no root to trust.
+    const again = database('offline', { dir })
+    expect(await allOf(again)).toEqual(expected)
+    await again.close()
+    await a.close()
+  })
 })
