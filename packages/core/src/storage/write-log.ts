@@ -33,16 +33,19 @@ import {
  * are two appends to this one open file; durability 'power' fdatasyncs it after each record change, which
  * makes the file appended before the record durable too: one fsync per transaction. Readers look here first.
  *
- * The log is the permanent home of the small files appended to it: once it passes a size (or at close, past a
- * smaller one) it is sealed, renamed to `segments/<n>.log` next to an index of its live files
- * (`segments/<n>.index`), and a new log starts. Sealing copies no file: it moves the few records into
- * `records/` (temp file, fsync, rename), writes the index (fsync) and renames the log, a fixed handful of
- * fsyncs whatever the number of files. An open reads the indexes and the current log, not the segments.
+ * The log is the permanent home of the small files appended to it: once it passes a size, and at the last
+ * close, it is sealed: renamed to `segments/<n>.log` next to an index of its live files (`segments/<n>.index`),
+ * and a new log starts. Sealing copies no file: it moves the few records into `records/` (temp file, fsync,
+ * rename), writes the index (fsync) and renames the log, a fixed handful of fsyncs whatever the number of
+ * files. An open reads the indexes and the current log, not the segments. A closed directory keeps an empty
+ * log (its version 2 header), so that earlier versions refuse it instead of missing the segments' files.
  *
  * Deleting a file of the log or of a segment appends a 'file deleted' entry; sealing applies those to the
  * older segments' indexes (rewritten, or the segment deleted once nothing in it lives), and a segment left
- * mostly dead has its live files appended to the log first, so space comes back. Every file read from the log
- * or a segment is checked against its CID: bytes that do not hash to their name are never returned.
+ * mostly dead has its live files appended to the log first, so space comes back. File entries read back by
+ * scanning (the log at open, a segment without a usable index, a segment's live files moved forward) are
+ * checked against their CID and skipped when they do not match; a file read through an index is checked by
+ * the block store, as a file of `files/` is, which tells a damaged copy (IntegrityError) from a missing one.
  *
  * Crash order: an index is written before its segment is renamed into place, a rewritten index only lists
  * files the current log deletes (replayed again at open if the log is not yet sealed), and an index whose
@@ -280,7 +283,8 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       }
     },
     seal() {
-      if (state.fd === undefined) return
+      // Nothing appended to a log that was opened empty (the header a close leaves): nothing to seal.
+      if (state.fd === undefined || (state.size <= WRITE_LOG_HEADER.length && state.touched.size === 0)) return
       // Mostly dead segments, and a small newest one: their live files move into this log, so they can go once
       // it is sealed.
       const dropped = new Set<number>()
@@ -347,6 +351,12 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       open.delete(root)
       try {
         log.seal()
+        // A closed directory with segments keeps an empty log, whose header tells earlier versions (which read
+        // files/ only) that they cannot read it: FormatVersionError rather than files they cannot find.
+        if (state.fd === undefined && state.segments.size > 0) {
+          replaceDurably(path, WRITE_LOG_HEADER)
+          fsyncDir(root)
+        }
       } finally {
         if (state.fd !== undefined) closeSync(state.fd)
         for (const { fd } of state.segments.values()) closeSync(fd)
