@@ -4,25 +4,25 @@
  */
 export async function aesGcmEncrypt(
   _raw: Uint8Array,
-  key: CryptoKey,
+  key: () => Promise<CryptoKey>,
   iv: Uint8Array,
   plaintext: Uint8Array,
   additionalData?: Uint8Array,
 ): Promise<Uint8Array> {
   const params: AesGcmParams = { name: 'AES-GCM', iv: iv as BufferSource }
   if (additionalData) params.additionalData = additionalData as BufferSource
-  return new Uint8Array(await globalThis.crypto.subtle.encrypt(params, key, plaintext as BufferSource))
+  return new Uint8Array(await globalThis.crypto.subtle.encrypt(params, await key(), plaintext as BufferSource))
 }
 
 /** Throws when the tag does not match (the caller reports an IntegrityError). */
 export async function aesGcmDecrypt(
   _raw: Uint8Array,
-  key: CryptoKey,
+  key: () => Promise<CryptoKey>,
   iv: Uint8Array,
   ciphertext: Uint8Array,
   additionalData?: Uint8Array,
 ): Promise<Uint8Array> {
   const params: AesGcmParams = { name: 'AES-GCM', iv: iv as BufferSource }
   if (additionalData) params.additionalData = additionalData as BufferSource
-  return new Uint8Array(await globalThis.crypto.subtle.decrypt(params, key, ciphertext as BufferSource))
+  return new Uint8Array(await globalThis.crypto.subtle.decrypt(params, await key(), ciphertext as BufferSource))
 }

@@ -68,12 +68,12 @@ function pick(key: DatabaseKey, envelope: Envelope, label: string, database: str
 }
 
 function encrypt(key: DatabaseKey, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Promise<Uint8Array> {
-  return aesGcmEncrypt(key.raw, key.cryptoKey, iv, plaintext, additionalData)
+  return aesGcmEncrypt(key.raw, () => key.cryptoKey(), iv, plaintext, additionalData)
 }
 
 async function decrypt(key: DatabaseKey, { iv, ciphertext, additionalData }: Envelope, label: string): Promise<Uint8Array> {
   try {
-    return await aesGcmDecrypt(key.raw, key.cryptoKey, iv, ciphertext, additionalData)
+    return await aesGcmDecrypt(key.raw, () => key.cryptoKey(), iv, ciphertext, additionalData)
   } catch {
     throw new IntegrityError(label, 'AES-GCM authentication tag does not match')
   }

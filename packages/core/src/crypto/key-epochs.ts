@@ -32,8 +32,8 @@ export class KeyRing implements DatabaseKey {
     return this.current.id
   }
 
-  get cryptoKey(): CryptoKey {
-    return this.current.cryptoKey
+  cryptoKey(): Promise<CryptoKey> {
+    return this.current.cryptoKey()
   }
 
   /** The current key's epoch: how many keys it replaced. */

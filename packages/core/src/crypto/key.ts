@@ -1,10 +1,15 @@
 import { base58btc } from 'multiformats/bases/base58'
+import { sha256 } from 'multiformats/hashes/sha2'
 
-/** A database key: 256 random bits, its WebCrypto handle and an 8-byte id (a hash prefix, not the key). */
+/**
+ * A database key: 256 random bits, an 8-byte id (a hash prefix, not the key), and its WebCrypto handle, made
+ * on first use: in Node only inputs past crypto/aes-gcm.ts's synchronous limit go through WebCrypto, and its
+ * first importKey costs 7-10 ms, most of a cold open's budget.
+ */
 export interface DatabaseKey {
   readonly raw: Uint8Array
   readonly id: Uint8Array
-  readonly cryptoKey: CryptoKey
+  cryptoKey(): Promise<CryptoKey>
 }
 
 const KEY_LENGTH = 32
@@ -15,13 +20,10 @@ export function generateKeyBytes(): Uint8Array {
 
 export async function importKey(raw: Uint8Array): Promise<DatabaseKey> {
   if (raw.length !== KEY_LENGTH) throw new TypeError(`A database key must be ${KEY_LENGTH} bytes, got ${raw.length}`)
-  const cryptoKey = await globalThis.crypto.subtle.importKey('raw', raw as BufferSource, { name: 'AES-GCM' }, false, [
-    'encrypt',
-    'decrypt',
-  ])
-  const digest = new Uint8Array(
-    await globalThis.crypto.subtle.digest('SHA-256', concat(new TextEncoder().encode('proj key id v1:'), raw) as BufferSource),
-  )
+  const { digest } = await sha256.digest(concat(new TextEncoder().encode('proj key id v1:'), raw))
+  let imported: Promise<CryptoKey> | undefined
+  const cryptoKey = () =>
+    (imported ??= globalThis.crypto.subtle.importKey('raw', raw as BufferSource, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']))
   return { raw, id: digest.subarray(0, 8), cryptoKey }
 }
 
