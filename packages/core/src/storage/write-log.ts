@@ -68,7 +68,10 @@ export interface WriteLog {
   size(): number
   /** Bytes of segment files deleted since the last seal (their space comes back at the next one). */
   deletedBytes(): number
+  /** A file entry is written with the next other entry (see State.pending); a record change or deletion at once. */
   append(entry: WriteLogEntry): void
+  /** Writes the file entries still buffered (for tools that read the log file itself). */
+  flush(): void
   /** Appends a 'file deleted' entry when the log or a segment holds the file; no sync (see deleteFile). */
   deleteFile(cid: string): void
   /**
@@ -120,7 +123,16 @@ interface State {
   dirty: boolean
   /** Files or record changes (not only 'file deleted' entries) were appended since the last fdatasync. */
   unsyncedWrites: boolean
+  /** Bytes of the log, including `pending`. */
   size: number
+  /**
+   * Encoded file entries not written yet, from offset `pendingFrom`: they go to the kernel with the next
+   * record change or deletion in one write (a transaction's file and head record: one write, not two), or
+   * before anything reads them, syncs or seals. Storage.writeFile allows it: a file is durable at the latest
+   * when the next record change resolves, and nothing is acknowledged before its record change.
+   */
+  pending: Uint8Array[]
+  pendingFrom: number
   files: Map<string, Place>
   records: Map<string, Uint8Array | null>
   /** Where the current log's record entries start, to blank their bodies when it is sealed. */
@@ -187,6 +199,8 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     dirty: false,
     unsyncedWrites: false,
     size: 0,
+    pending: [],
+    pendingFrom: 0,
     files: new Map(),
     records: new Map(),
     recordEntries: [],
@@ -207,7 +221,15 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     return bytes
   }
 
+  function flush(): void {
+    if (state.pending.length === 0) return
+    const bytes = state.pending.length === 1 ? state.pending[0]! : Buffer.concat(state.pending)
+    state.pending = []
+    writeAll(state.fd!, bytes, state.pendingFrom)
+  }
+
   function bytesAt(place: Place): Uint8Array | undefined {
+    if (place.segment === ACTIVE && place.offset >= state.pendingFrom) flush()
     const fd = place.segment === ACTIVE ? state.fd : state.segments.get(place.segment)?.fd
     return fd === undefined ? undefined : readAt(fd, place.offset, place.length)
   }
@@ -252,7 +274,9 @@ export function joinWriteLog(root: string, location: string): WriteLog {
         state.size = WRITE_LOG_HEADER.length
       }
       const bytes = encodeWriteLogEntry(entry)
-      writeAll(state.fd, bytes, state.size)
+      if (state.pending.length === 0) state.pendingFrom = state.size
+      state.pending.push(bytes)
+      if (entry.kind !== 'file') flush()
       const bodyOffset = state.size + bytes.length - 4 - ('body' in entry ? entry.body.length : 0)
       if (entry.kind === 'record') state.recordEntries.push({ start: state.size, name: entry.name, length: entry.body.length })
       state.size += bytes.length
@@ -262,6 +286,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
       else if (entry.kind === 'file-deleted') state.files.delete(entry.name)
       else state.records.set(entry.name, entry.kind === 'record' ? entry.body.slice() : null)
     },
+    flush,
     deleteFile(cid) {
       const place = state.files.get(cid)
       if (!place) return
@@ -274,6 +299,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     },
     sync() {
       if (state.fd === undefined || !state.dirty) return
+      flush()
       fdatasyncSync(state.fd)
       state.dirty = false
       state.unsyncedWrites = false
@@ -424,7 +450,8 @@ function openSegments(dir: string, where: string, state: State, tidy = true): vo
  */
 export function loggedFilePlaces(root: string): Map<string, { path: string; offset: number; length: number }> {
   const known = open.get(root)
-  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, unsyncedWrites: false, size: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), deletedBytes: 0, users: 0 }
+  known?.log.flush()
+  const state: State = known?.state ?? { fd: undefined, fresh: false, dirty: false, unsyncedWrites: false, size: 0, pending: [], pendingFrom: 0, files: new Map(), records: new Map(), recordEntries: [], segments: new Map(), touched: new Set(), deletedBytes: 0, users: 0 }
   const segmentsDir = join(root, 'segments')
   const path = join(root, 'log')
   if (!known) {
