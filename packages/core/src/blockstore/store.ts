@@ -3,7 +3,7 @@ import type { DatabaseKey } from '../crypto/key.js'
 import { KeyRing } from '../crypto/key-epochs.js'
 import type { Storage } from '../storage/api.js'
 import { CID, type Block } from './block.js'
-import { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyFile, type FileHeader } from '../format/file.js'
+import { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
 import { BlockCache } from './block-cache.js'
 
 /** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
@@ -37,7 +37,8 @@ export class BlockStore {
   readonly #locations = new Map<string, string[]>()
   /** Blocks made in memory (by merges) that no file holds yet: the next commit that links them writes them. */
   readonly #unsaved = new Map<string, Pending>()
-  readonly #loading = new Map<string, Promise<void>>()
+  /** Files being read, each with its blocks as read (see `#load`). */
+  readonly #loading = new Map<string, Promise<Map<string, RawBlock>>>()
   readonly #loaded = new Set<string>()
   readonly #sources = new Set<FileSource>()
   readonly #onFile = new Set<(cid: string, bytes: number) => void>()
@@ -163,10 +164,11 @@ export class BlockStore {
     let missing: unknown
     let failure: unknown
     for (const file of [...files]) {
-      // Reads opening other files meanwhile may evict the block again before it is taken: open it again.
-      for (let attempt = 0; attempt < 3; attempt++) {
+      // Twice: a file loaded before may have had the block evicted since, and is then read again.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        let read: Map<string, RawBlock>
         try {
-          await this.loadFile(file)
+          read = await this.#load(file)
         } catch (error) {
           if (error instanceof MissingBlockError) missing ??= error
           else failure ??= error
@@ -174,7 +176,14 @@ export class BlockStore {
         }
         const loaded = this.#unsaved.get(key)?.block ?? (await this.#cache.read(key))
         if (loaded) return loaded as Block<T>
-        if (this.#loaded.has(file)) break
+        // Reads of other files meanwhile may have evicted it from the cache (a small cache, many reads at
+        // once): it is taken from the bytes this read decrypted, verified as the cache would.
+        const raw = read.get(key)
+        if (raw) {
+          const verified = await verifyBlock<T>(raw, file)
+          return { cid: verified.cid, bytes: verified.bytes.slice(), value: verified.value }
+        }
+        if (read.size > 0 || this.#loaded.has(file)) break
       }
       missing ??= new MissingBlockError(key, `file ${file} does not contain it`)
     }
@@ -261,7 +270,12 @@ export class BlockStore {
 
 
   loadFile(file: string): Promise<void> {
-    if (this.#loaded.has(file)) return Promise.resolve()
+    return this.#load(file).then(() => undefined)
+  }
+
+  /** Reads a file unless it is loaded: its blocks as read (none when it was loaded already). */
+  #load(file: string): Promise<Map<string, RawBlock>> {
+    if (this.#loaded.has(file)) return Promise.resolve(new Map())
     let loading = this.#loading.get(file)
     if (!loading) {
       loading = this.#readFile(file).finally(() => this.#loading.delete(file))
@@ -321,12 +335,14 @@ export class BlockStore {
     return references
   }
 
-  async #readFile(file: string): Promise<void> {
+  async #readFile(file: string): Promise<Map<string, RawBlock>> {
     const sealed = await this.fileBytes(file)
     const plain = await open(this.key, sealed, file, this.database)
     const { header, blocks } = await decodeCar(plain, file)
+    const read = new Map<string, RawBlock>()
     for (const raw of blocks) {
       const key = raw.cid.toString()
+      read.set(key, raw)
       // A block made here that a file now holds (a replica wrote it too) leaves the unsaved ones.
       const unsaved = this.#unsaved.get(key)
       if (unsaved) this.#cache.addBlock(key, unsaved.block, file)
@@ -347,6 +363,7 @@ export class BlockStore {
     this.#references.set(file, references)
     this.#loaded.add(file)
     for (const listener of this.#onRead) listener(file, references)
+    return read
   }
 
   /**
