@@ -19,6 +19,20 @@ async function allOf(db: Pick<Database, 'allDocs'>): Promise<Record<string, unkn
   return Object.fromEntries((await db.allDocs()).rows.map((row) => [row.key, row.value]))
 }
 
+/** A writer `a` (memory) and a reader `b` (files in `dir`) with the same key, synced through one backend. */
+async function syncedPair(name: string, dir: string) {
+  const backend = memoryBackend()
+  const a = database(name, { storage: 'memory', compactEvery: 0 })
+  const b = database(name, { dir, compactEvery: 0, key: await a.exportKey() })
+  await a.bulk([{ _id: 'seed', v: 0 }])
+  const syncA = a.connect(backend(), { pollInterval: 0 })
+  const syncB = b.connect(backend(), { pollInterval: 0 })
+  await Promise.all([syncA.ready, syncB.ready])
+  await syncA.flush()
+  await syncB.refresh()
+  return { a, b, syncA, syncB }
+}
+
 describe('the tree at a delta head', () => {
   it('a delta put stores a head with no root; the database, reopened, reads it', async () => {
     const dir = tempDir()
@@ -98,15 +112,7 @@ describe('the tree at a delta head', () => {
 
   it('a reader adopting a writer\'s deltas live reports exactly what changed and reads the same tree, with its own writes in between', async () => {
     const next = seededRandom(77)
-    const backend = memoryBackend()
-    const a = database('live', { storage: 'memory', compactEvery: 0 })
-    const b = database('live', { dir: tempDir(), compactEvery: 0, key: await a.exportKey() })
-    await a.bulk([{ _id: 'seed', v: 0 }])
-    const syncA = a.connect(backend(), { pollInterval: 0 })
-    const syncB = b.connect(backend(), { pollInterval: 0 })
-    await Promise.all([syncA.ready, syncB.ready])
-    await syncA.flush()
-    await syncB.refresh()
+    const { a, b, syncA, syncB } = await syncedPair('live', tempDir())
     const seen: { key: string; value: unknown }[] = []
     b.subscribe((rows) => seen.push(...rows.map((row) => ({ key: row.key, value: row.deleted ? undefined : row.value }))))
     for (let round = 0; round < 40; round++) {
@@ -142,16 +148,8 @@ describe('the tree at a delta head', () => {
   })
 
   it('a reader that adopted deltas and never read them reopens offline with every document', async () => {
-    const backend = memoryBackend()
     const dir = tempDir()
-    const a = database('offline', { storage: 'memory', compactEvery: 0 })
-    const b = database('offline', { dir, compactEvery: 0, key: await a.exportKey() })
-    await a.bulk([{ _id: 'seed', v: 0 }])
-    const syncA = a.connect(backend(), { pollInterval: 0 })
-    const syncB = b.connect(backend(), { pollInterval: 0 })
-    await Promise.all([syncA.ready, syncB.ready])
-    await syncA.flush()
-    await syncB.refresh()
+    const { a, b, syncA, syncB } = await syncedPair('offline', dir)
     for (let i = 0; i < 20; i++) {
       await a.put({ _id: `d${i % 7}`, i })
       if (i % 3 === 0) await a.del('seed').catch(() => undefined)

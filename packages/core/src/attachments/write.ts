@@ -81,11 +81,7 @@ async function keep(store: BlockStore, attachment: KeptAttachment, where: string
  */
 export async function openLinkedManifests(store: BlockStore, blocks: readonly { block: Block; links: CID[] }[]): Promise<void> {
   for (const { block, links } of blocks) {
-    if ((block.value as { l?: unknown } | null)?.l !== 0) continue
-    for (const link of links) {
-      if (store.has(link)) continue
-      await store.get(link).catch(() => {})
-    }
+    if ((block.value as { l?: unknown } | null)?.l === 0) await openManifests(store, links)
   }
 }
 
