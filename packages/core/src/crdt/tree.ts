@@ -35,19 +35,19 @@ function hashKey(key: string): number {
   return h >>> 0
 }
 
-function endsNode(key: string, level: number): boolean {
+export function endsNode(key: string, level: number): boolean {
   const bits = (level + 1) * BITS
   if (bits >= 32) return hashKey(key) === 0
   return (hashKey(key) & ((1 << bits) - 1)) === 0
 }
 
-type Ref = [lastKey: string, cid: CID]
+export type Ref = [lastKey: string, cid: CID]
 
 export async function load(store: BlockFetcher, cid: CID): Promise<TreeNode> {
   return decodeTreeNode((await store.get(cid)).value, cid)
 }
 
-async function makeNode(node: TreeNode, out: NewBlock[]): Promise<Ref> {
+export async function makeNode(node: TreeNode, out: NewBlock[]): Promise<Ref> {
   const block = await encodeTreeNode(node)
   // A leaf links the attachment manifests of its documents, so its file names where they live.
   const links = node.l === 0 ? attachmentLinks((node as LeafNode).e) : (node as BranchNode).e.map(([, cid]) => cid)
