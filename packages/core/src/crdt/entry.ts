@@ -1,4 +1,4 @@
-import * as dagCbor from '@ipld/dag-cbor'
+import { encodeDagCbor } from '../format/dag-cbor-encode.js'
 import type { Body, Entry, EntryMeta, Version } from '../format/tree-node.js'
 
 export type { Body, Entry, EntryMeta, Version }
@@ -23,12 +23,12 @@ export function wins(a: Entry, b: Entry): boolean {
 function compareVersions(a: Version, b: Version): number {
   if ((a[1] === null) !== (b[1] === null)) return a[1] === null ? -1 : 1
   if (a[0] !== b[0]) return a[0] - b[0]
-  return compareBytes(dagCbor.encode(a[1]), dagCbor.encode(b[1]))
+  return compareBytes(encodeDagCbor(a[1]), encodeDagCbor(b[1]))
 }
 
 /** A 53-bit digest of a version (two 32-bit FNV-1a variants over its dag-cbor bytes). */
 export function versionDigest(version: Version): number {
-  const bytes = dagCbor.encode(version)
+  const bytes = encodeDagCbor(version)
   let a = 0x811c9dc5
   let b = 0x9747b28c
   for (let i = 0; i < bytes.length; i++) {

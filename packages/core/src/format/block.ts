@@ -1,4 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
+import { encodeDagCbor } from './dag-cbor-encode.js'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 
@@ -13,7 +14,7 @@ export interface Block<T = unknown> {
 }
 
 export async function encodeBlock<T>(value: T): Promise<Block<T>> {
-  const bytes = dagCbor.encode(value)
+  const bytes = encodeDagCbor(value)
   const digest = await sha256.digest(bytes)
   return { cid: CID.createV1(dagCbor.code, digest), bytes, value }
 }

@@ -1,5 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CorruptRecordError } from '../errors.js'
+import { encodeDagCbor } from './dag-cbor-encode.js'
 
 /** The dag-cbor map a local record holds, or a CorruptRecordError naming it (`where`). */
 export function decodeRecordMap(bytes: Uint8Array, where: string): Record<string, unknown> {
@@ -15,4 +16,4 @@ export function decodeRecordMap(bytes: Uint8Array, where: string): Record<string
   return value as Record<string, unknown>
 }
 
-export const encodeRecord = (value: object): Uint8Array => dagCbor.encode(value)
+export const encodeRecord = (value: object): Uint8Array => encodeDagCbor(value)

@@ -2,6 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError } from '../errors.js'
 import { CID, type Block } from './block.js'
+import { encodeDagCbor } from './dag-cbor-encode.js'
 
 /** A document body as stored: the doc without `_id`, or null for a deletion (a tombstone). */
 export type Body = Record<string, unknown> | null
@@ -75,7 +76,7 @@ const itemBytes = new WeakMap<object, Uint8Array>()
 
 function encodedItem(item: object): Uint8Array {
   let bytes = itemBytes.get(item)
-  if (!bytes) itemBytes.set(item, (bytes = dagCbor.encode(item)))
+  if (!bytes) itemBytes.set(item, (bytes = encodeDagCbor(item)))
   return bytes
 }
 
