@@ -42,6 +42,7 @@ export class BlockStore {
   readonly #loaded = new Set<string>()
   readonly #sources = new Set<FileSource>()
   readonly #onFile = new Set<(cid: string, bytes: number) => void>()
+  readonly #onCommit = new Set<(file: string, bytes: number) => void>()
   readonly #references = new Map<string, string[]>()
   readonly #onRead = new Set<(file: string, references: string[]) => void>()
   /**
@@ -381,42 +382,73 @@ export class BlockStore {
   }
 
   /**
-   * Writes one file holding `blocks` (and any unsaved block they link to) and returns its CID.
-   * `heads` are the clock heads after the transaction.
+   * Writes the blocks of one transaction (`entries` and any unsaved block they link to) and returns the CID of
+   * the file that holds its roots (the blocks nothing else in it links to: the clock event). Up to
+   * `cutAbove` bytes of blocks make one file. A larger transaction (a bulk load) is cut into files of about
+   * `CUT_FILE_BYTES`, each written after the files it links into, the roots and the top of their trees last
+   * (see `cutInFiles`): a file is read and verified as a whole, so a cold read of one document opens the small
+   * last file and the few files on its path instead of the whole transaction. `heads` are the clock heads
+   * after the transaction.
    */
   async commit(
     entries: Pending[],
     heads: CID[],
     options: {
-      /** Older clock events and the files that hold them, for the header's `history` (see FileHeader). */
+      /** Older clock events and the files that hold them, for the last header's `history` (see FileHeader). */
       history?: [CID, string[]][]
       /** Files the new file does not link into but that must travel with it: named as references. */
       carry?: string[]
+      /** Block bytes above which the transaction is cut into several files (Infinity: one file). */
+      cutAbove?: number
     } = {},
   ): Promise<string> {
-    const { history = [], carry = [] } = options
+    const { history = [], carry = [], cutAbove = CUT_ABOVE_BYTES } = options
     const inFile = new Map<string, Pending>()
     const queue = [...entries]
+    let size = 0
     while (queue.length) {
       const entry = queue.pop()!
       const key = entry.block.cid.toString()
       if (inFile.has(key)) continue
       inFile.set(key, entry)
+      size += entry.block.bytes.length
       for (const link of entry.links) {
         const unsaved = this.#unsaved.get(link.toString())
         if (unsaved && !inFile.has(link.toString())) queue.push(unsaved)
       }
     }
+    const groups = size <= cutAbove ? [[...inFile.values()]] : cutInFiles(inFile, CUT_FILE_BYTES)
+    let file = ''
+    let bytes = 0
+    for (const [i, group] of groups.entries()) {
+      const last = i === groups.length - 1
+      const written = await this.#writeFile(group, heads, last ? history : [], last ? carry : [])
+      file = written.file
+      bytes += written.bytes
+    }
+    for (const listener of this.#onCommit) listener(file, bytes)
+    return file
+  }
+
+  /** Called once per `commit` with the file holding the transaction's roots and the bytes of all its files. */
+  onCommit(listener: (file: string, bytes: number) => void): () => void {
+    this.#onCommit.add(listener)
+    return () => this.#onCommit.delete(listener)
+  }
+
+  /** Writes one file of a transaction: `group`'s blocks, linking only into itself and files already written. */
+  async #writeFile(group: Pending[], heads: CID[], history: [CID, string[]][], carry: string[]): Promise<{ file: string; bytes: number }> {
+    const inFile = new Set(group.map(({ block }) => block.cid.toString()))
     const outside = new Map<string, Map<string, CID>>()
-    for (const { links } of inFile.values()) {
+    for (const { links } of group) {
       for (const link of links) {
         const key = link.toString()
         if (inFile.has(key)) continue
         const holder = this.#locations.get(key)?.[0]
         if (!holder) throw new MissingBlockError(key, 'a new block links to a block with no known file')
-        let group = outside.get(holder)
-        if (!group) outside.set(holder, (group = new Map()))
-        group.set(key, link)
+        let linked = outside.get(holder)
+        if (!linked) outside.set(holder, (linked = new Map()))
+        linked.set(key, link)
       }
     }
     const header: FileHeader = {
@@ -432,7 +464,7 @@ export class BlockStore {
       }
     }
     if (history.length) header.history = groupByFile(history)
-    const blocks = [...inFile.values()].map((entry) => entry.block)
+    const blocks = group.map((entry) => entry.block)
     const sealed = await seal(this.key, await encodeCar(header, blocks))
     const file = (await fileCid(sealed)).toString()
     await this.storage.writeFile(file, sealed)
@@ -447,9 +479,103 @@ export class BlockStore {
     this.#loaded.add(file)
     this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
     for (const listener of this.#onFile) listener(file, sealed.length)
-    return file
+    return { file, bytes: sealed.length }
   }
 }
+
+/**
+ * Block bytes of a transaction above which it is written as several files (see `BlockStore.commit`): a file
+ * is sealed, hashed and read as one unit, and a cold get of one document in a database written by one bulk of
+ * 10 000 decrypted and hashed all of it (1.7 MB). The size of a compaction's files (compaction-writer.ts), so
+ * no file read cold is larger; single puts and checkpoints (a few KB to ~200 KB) stay one file each.
+ */
+export const CUT_ABOVE_BYTES = 256 * 1024
+
+/**
+ * Block bytes per file of a transaction that is cut: a cold get reads the last file and about two of these
+ * (10 000-doc bulk: 81 KB read at 32 KiB, 152 KB at 64 KiB, 74 KB at 16 KiB, where 16 KiB doubles the files).
+ */
+export const CUT_FILE_BYTES = 32 * 1024
+
+/**
+ * Cuts a transaction's blocks into files (see `BlockStore.commit`). The last file holds the roots (the blocks
+ * no other block of the transaction links to) and the top of what they reach: the levels below the roots, one
+ * at a time from the top, while those levels and the locations of the level under them (~40 bytes each, in
+ * its header) stay within a quarter of `maxBytes` (every read starts there: a tree's root and upper branch
+ * nodes). The other blocks go in post-order (children before their parents, links followed in order, so a
+ * tree's leaves in key order and a branch node with its last children) into files of about `maxBytes`.
+ */
+function cutInFiles(inFile: Map<string, Pending>, maxBytes: number): Pending[][] {
+  const linked = new Set<string>()
+  for (const { links } of inFile.values()) for (const link of links) linked.add(link.toString())
+  const roots = [...inFile].filter(([key]) => !linked.has(key)).map(([, entry]) => entry)
+  const keyOf = (entry: Pending) => entry.block.cid.toString()
+  const top = new Set(roots.map(keyOf))
+  let level = roots
+  let topBytes = 0
+  for (;;) {
+    const below = new Map<string, Pending>()
+    for (const { links } of level) {
+      for (const link of links) {
+        const key = link.toString()
+        const child = inFile.get(key)
+        if (child && !top.has(key)) below.set(key, child)
+      }
+    }
+    if (below.size === 0) break
+    let bytes = topBytes
+    const next = new Set<string>()
+    for (const { block, links } of below.values()) {
+      bytes += block.bytes.length
+      for (const link of links) if (inFile.has(link.toString())) next.add(link.toString())
+    }
+    if (bytes + LOCATION_BYTES * next.size > maxBytes / 4) break
+    topBytes = bytes
+    for (const key of below.keys()) top.add(key)
+    level = [...below.values()]
+  }
+  const groups: Pending[][] = []
+  const last: Pending[] = []
+  let group: Pending[] = []
+  let size = 0
+  const placed = new Set<string>()
+  // Iterative: a long chain of blocks must not exhaust the call stack.
+  const visit = (entry: Pending) => {
+    const frames: { entry: Pending; next: number }[] = [{ entry, next: 0 }]
+    placed.add(keyOf(entry))
+    while (frames.length) {
+      const frame = frames[frames.length - 1]!
+      if (frame.next < frame.entry.links.length) {
+        const key = frame.entry.links[frame.next++]!.toString()
+        const child = inFile.get(key)
+        if (child && !placed.has(key)) {
+          placed.add(key)
+          frames.push({ entry: child, next: 0 })
+        }
+        continue
+      }
+      frames.pop()
+      if (top.has(keyOf(frame.entry))) {
+        last.push(frame.entry)
+        continue
+      }
+      group.push(frame.entry)
+      size += frame.entry.block.bytes.length
+      if (size >= maxBytes) {
+        groups.push(group)
+        group = []
+        size = 0
+      }
+    }
+  }
+  for (const root of roots) visit(root)
+  if (group.length) groups.push(group)
+  groups.push(last)
+  return groups
+}
+
+/** About what a block's location costs in a file header (its CID, 36 bytes, and CBOR framing). */
+const LOCATION_BYTES = 40
 
 /**
  * Default of the database option `cacheBytes`: block bytes of stored files kept in memory (decoded blocks take

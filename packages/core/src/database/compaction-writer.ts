@@ -5,7 +5,8 @@ import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
 
 /**
- * Compaction output files are cut once they hold about this many block bytes. A file is sealed as one unit, so
+ * Compaction output files are cut once they hold about this many block bytes (here, not by `BlockStore.commit`:
+ * `located` must name the file each chunk is in). A file is sealed as one unit, so
  * a read of one block that is not cached decrypts its whole file: 256 KiB keeps that small (a 100-doc range
  * query at 1M documents read through a 32 MiB cache), where 1 MiB files made it 4× the work.
  */
@@ -42,7 +43,7 @@ export async function writeCompacted(
   let size = 0
   const flush = async () => {
     if (chunk.length === 0) return
-    const file = await store.commit(chunk, heads)
+    const file = await store.commit(chunk, heads, { cutAbove: Infinity })
     files.push(file)
     for (const { block } of chunk) located.push([block.cid, file])
     chunk = []
@@ -98,7 +99,7 @@ export async function writeCompacted(
     // A delta event links its parent, not a tree: here it links its tree, which this compaction wrote.
     chunk.push({ block, links: [headRoots[i]!] })
   }
-  const file = await store.commit(chunk, heads, { history, carry: [...keptFiles] })
+  const file = await store.commit(chunk, heads, { history, carry: [...keptFiles], cutAbove: Infinity })
   files.push(file)
   for (const { block } of chunk) located.push([block.cid, file])
   chunk = []

@@ -80,7 +80,8 @@ export async function openState(name: string, branch: string, options: DatabaseO
     compactedBytes: compaction?.bytes ?? 0,
     damagedHead,
   }
-  store.onFileWritten((_, bytes) => {
+  // Per transaction, not per file: a large one is cut into several files (BlockStore.commit).
+  store.onCommit((_, bytes) => {
     state.filesSinceCompaction++
     state.bytesSinceCompaction += bytes
   })
