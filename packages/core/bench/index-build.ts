@@ -5,7 +5,7 @@
  * RSS during the build (VmHWM, reset through /proc/self/clear_refs after the reopen). Not a test: it prints.
  *   cd packages/core && ../../node_modules/.bin/tsx bench/index-build.ts [docs=10000] [field=n]
  * `n` grows with the doc id (the bench's shape: rows come out in index order); `r` is random (they do not).
- * TEMPLATE=dir keeps (or reuses) the loaded template there instead of a temp dir.
+ * CACHE_BYTES=n opens with that block cache (option cacheBytes). TEMPLATE=dir keeps (or reuses) the loaded template there instead of a temp dir.
  */
 import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -78,7 +78,7 @@ if (!existsSync(marker)) {
   const dir = mkdtempSync(join(tmpdir(), 'proj-index-run-'))
   try {
     cpSync(template, dir, { recursive: true })
-    const db = database('bench', { dir })
+    const db = database('bench', { dir, ...(process.env.CACHE_BYTES ? { cacheBytes: Number(process.env.CACHE_BYTES) } : {}) })
     await db.get('doc-0000000').catch(() => undefined)
     globalThis.gc?.()
     const rssBefore = statusKb('VmRSS')

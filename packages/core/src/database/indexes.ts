@@ -1,5 +1,7 @@
 import { MissingBlockError } from '../blockstore/store.js'
 import { rootOf } from '../clock/root.js'
+import { BatchedCommit } from '../index/batched-commit.js'
+import { buildIndex } from '../index/build.js'
 import { indexChanges, updateIndex } from '../index/indexer.js'
 import { MemoryIndex } from '../index/memory.js'
 import { mapper, type Mapper } from '../index/query.js'
@@ -8,6 +10,19 @@ import type { CID } from '../blockstore/block.js'
 import type { MapFn } from './api.js'
 import { rootAt } from './head-tree.js'
 import type { OpenState } from './open.js'
+
+/**
+ * A first build (or a rebuild) of a persisted index, committed in batches as it is made (index/build.ts): the
+ * memory it takes is bounded whatever the database's size. Returns the root and the file that holds it.
+ */
+async function buildPersisted(state: OpenState, map: Mapper, docRoot: CID): Promise<{ root: CID; file: string }> {
+  const batches = new BatchedCommit(state.store, state.head?.heads ?? [])
+  const target = { sink: batches.add, flush: batches.flush }
+  const built = await state.store.whilePinned(docRoot, () => buildIndex(state.store, map, docRoot, target))
+  const root = built ?? state.emptyRoot
+  await batches.flush()
+  return { root, file: state.store.locationOf(root) ?? '' }
+}
 
 /**
  * Keeps secondary indexes in step with the documents. Indexes are updated lazily, when queried, rather than
@@ -45,18 +60,20 @@ export class Indexes {
     if (current?.docEvent && !state.store.has(current.docRoot) && !state.store.locationOf(current.docRoot)) {
       await rootOf(state.store, current.docEvent).catch(() => undefined)
     }
-    let update: Awaited<ReturnType<typeof updateIndex>>
-    try {
-      update = await updateIndex(state.store, map, current?.root ?? state.emptyRoot, current?.docRoot ?? state.emptyRoot, docRoot)
-    } catch (error) {
-      // The tree it reflects can no longer be read (compacted away, or a derived tree gone): rebuild it.
-      if (!current || !(error instanceof MissingBlockError)) throw error
-      update = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, docRoot)
-    }
-    const { root, blocks } = update
+    let root: CID
     let file = current?.file ?? ''
-    if (blocks.length) file = await state.store.commit(blocks, state.head?.heads ?? [])
-    else if (!current) file = state.store.locationOf(root) ?? ''
+    if (!current) ({ root, file } = await buildPersisted(state, map, docRoot))
+    else {
+      try {
+        const { root: updated, blocks } = await updateIndex(state.store, map, current.root, current.docRoot, docRoot)
+        root = updated
+        if (blocks.length) file = await state.store.commit(blocks, state.head?.heads ?? [])
+      } catch (error) {
+        // The tree it reflects can no longer be read (compacted away, or a derived tree gone): rebuild it.
+        if (!(error instanceof MissingBlockError)) throw error
+        ;({ root, file } = await buildPersisted(state, map, docRoot))
+      }
+    }
     // A delta head's tree is in no file: the record names the head event (and its file) to derive it from.
     const docFile = state.store.locationOf(docRoot)
     const derived = !docFile && head?.heads.length === 1
@@ -106,8 +123,13 @@ export class Indexes {
     for (const [name, index] of state.indexes) {
       const map = this.#mappers.get(name) ?? (name.startsWith('field:') ? mapper(name.slice(6)) : undefined)
       if (map) {
-        const { root, blocks } = await updateIndex(state.store, map, state.emptyRoot, state.emptyRoot, headRoot)
-        for (const { block, links } of blocks) state.store.putUnsaved(block, links)
+        // Unsaved blocks are in memory until the compaction writes them, so the rows are sorted in one run.
+        const built = await buildIndex(state.store, map, headRoot, {
+          sink: ({ block, links }) => state.store.putUnsaved(block, links),
+          flush: async () => {},
+          runRows: Infinity,
+        })
+        const root = built ?? state.emptyRoot
         indexes.set(name, { ...index, root, docRoot: headRoot, docEvent: undefined })
       } else if (index.docRoot.equals(headRoot)) {
         indexes.set(name, index)

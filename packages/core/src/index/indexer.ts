@@ -26,11 +26,18 @@ function toDoc(id: string, body: Body, store?: BlockStore): StoredDoc {
   return { _id: id, ...(body ? presentFiles(body, store, `document ${JSON.stringify(id)}`) : {}) } as StoredDoc
 }
 
-function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string, unknown>> {
+/** The rows document `id` emits, by index key (the emitted key's encoding, then the id). */
+export function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>()
   if (body === null) return out
+  const emitted = map(toDoc(id, body))
+  if (emitted.length === 1) {
+    // The usual case (a field, a map function emitting once): no grouping of repeated keys needed.
+    const [key, value] = emitted[0]!
+    return out.set(encodeKey(key) + id, value === undefined ? {} : { v: value })
+  }
   const grouped = new Map<string, unknown[]>()
-  for (const [key, value] of map(toDoc(id, body))) {
+  for (const [key, value] of emitted) {
     const full = encodeKey(key) + id
     let values = grouped.get(full)
     if (!values) grouped.set(full, (values = []))
