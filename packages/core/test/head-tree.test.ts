@@ -49,6 +49,25 @@ describe('the tree at a delta head', () => {
     await again.close()
   })
 
+  it('a run of single writes with no read in between, longer than a checkpoint interval, loses none of them', async () => {
+    const dir = tempDir()
+    const db = database('run', { dir, compactEvery: 0 })
+    await db.put(doc('first', 0))
+    await db.get('first')
+    const expected: Record<string, unknown> = { first: doc('first', 0) }
+    // Distinct ids, then rewrites of early ones: the pending entries of one delta chain, and a checkpoint.
+    for (let i = 0; i < 70; i++) {
+      const id = i < 50 ? `w${i}` : `w${i - 50}`
+      await db.put(doc(id, i))
+      expected[id] = doc(id, i)
+    }
+    expect(await allOf(db)).toEqual(expected)
+    await db.close()
+    const again = database('run', { dir })
+    expect(await allOf(again)).toEqual(expected)
+    await again.close()
+  })
+
   it('random writes with reads racing them, a second instance over the same directory, a reopen and a fresh device all see every acknowledged write', async () => {
     const next = seededRandom(2026)
     const dir = tempDir()

@@ -13,7 +13,7 @@ import { applyEntries, diff } from '../crdt/tree.js'
 import type { ChangeRow } from './api.js'
 import type { ChangeFeed } from './changes.js'
 import { markMerged, readHeads, writeHead, type HeadState } from './head.js'
-import { notePendingTree, pendingTree, rootAt, sortedEntries } from './head-tree.js'
+import { notePendingTree, pendingEntries, pendingTree, rootAt, sortedEntries } from './head-tree.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 
@@ -60,7 +60,7 @@ export class LocalHead {
       notePendingTree(head, previous, state.emptyRoot, entries)
     } else {
       const pending = pendingTree(previous, state.emptyRoot)
-      const all = new Map(pending.entries)
+      const all = pendingEntries(pending)
       for (const entry of entries) all.set(entry[0], entry)
       const { root, blocks } = await store.whilePinned(pending.base, () => applyEntries(store, pending.base, sortedEntries(all), () => true))
       await openLinkedManifests(store, blocks)

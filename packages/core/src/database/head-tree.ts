@@ -15,31 +15,67 @@ import type { OpenState } from './open.js'
  * Immutable: a later delta makes a new one, so a reader holding an older head still sees its own tree.
  */
 export interface PendingTree {
-  base: CID
-  entries: ReadonlyMap<string, Entry>
+  readonly base: CID
+  /** The entries of this head's own delta(s), by id: they replace those of `parent` and below. */
+  readonly own: ReadonlyMap<string, Entry>
+  /** The pending tree of the head before it, down to `base` (undefined: none). */
+  readonly parent: PendingTree | undefined
+  /** Layers from this one down: lookups walk them, so a chain is flattened past `MAX_LAYERS`. */
+  readonly depth: number
 }
+
+/**
+ * Layers a lookup may walk before the chain is copied into one: a copy every 8 writes keeps lookups short
+ * while copying an eighth of what copying on every write did (a writer checkpoints every 32 events).
+ */
+const MAX_LAYERS = 8
 
 const pendingOf = new WeakMap<HeadState, PendingTree>()
 
-/** Notes that `head` (a delta this writer made, with no root) holds `previous`'s tree plus `entries`. */
+/**
+ * Notes that `head` (a delta this writer made, with no root) holds `previous`'s tree plus `entries`. A new
+ * layer over the previous head's, not a copy: copying every pending entry on each small write made the
+ * writes between two checkpoints quadratic in allocations.
+ */
 export function notePendingTree(head: HeadState, previous: HeadState | undefined, emptyRoot: CID, entries: Entry[]): void {
-  const before = previous && pendingOf.get(previous)
-  const base = before?.base ?? previous?.root ?? emptyRoot
-  const merged = new Map(before?.entries)
-  for (const entry of entries) merged.set(entry[0], entry)
-  pendingOf.set(head, { base, entries: merged })
+  const below = previous && pendingOf.get(previous)
+  const base = below?.base ?? previous?.root ?? emptyRoot
+  const own = new Map<string, Entry>()
+  for (const entry of entries) own.set(entry[0], entry)
+  const layer: PendingTree = below && below.depth < MAX_LAYERS
+    ? { base, own, parent: below, depth: below.depth + 1 }
+    : { base, own: below ? new Map([...pendingEntries(below), ...own]) : own, parent: undefined, depth: 1 }
+  pendingOf.set(head, layer)
 }
 
-/** The entries not built into a tree yet under `head` (empty when its root is known). */
+/** The entries not built into a tree yet under `head` (none when its root is known). */
 export function pendingTree(head: HeadState | undefined, emptyRoot: CID): PendingTree {
   const pending = head && !head.root ? pendingOf.get(head) : undefined
-  return pending ?? { base: head?.root ?? emptyRoot, entries: new Map() }
+  return pending ?? { base: head?.root ?? emptyRoot, own: new Map(), parent: undefined, depth: 1 }
+}
+
+/** The newest pending entry of `id`, or undefined. */
+export function pendingEntry(pending: PendingTree, id: string): Entry | undefined {
+  for (let layer: PendingTree | undefined = pending; layer; layer = layer.parent) {
+    const entry = layer.own.get(id)
+    if (entry) return entry
+  }
+  return undefined
+}
+
+/** Every pending entry, the newest of each id. */
+export function pendingEntries(pending: PendingTree): Map<string, Entry> {
+  const layers: PendingTree[] = []
+  for (let layer: PendingTree | undefined = pending; layer; layer = layer.parent) layers.push(layer)
+  const all = new Map<string, Entry>()
+  for (let i = layers.length - 1; i >= 0; i--) for (const [id, entry] of layers[i]!.own) all.set(id, entry)
+  return all
 }
 
 /** The entry of `id` at the local head (undefined when it has none): the pending entries first, then the tree. */
 export async function lookupAtHead(state: OpenState, id: string): Promise<Entry | undefined> {
-  const { base, entries } = pendingTree(state.head, state.emptyRoot)
-  return entries.get(id) ?? (await lookup(state.store, base, id))
+  const pending = pendingTree(state.head, state.emptyRoot)
+  return pendingEntry(pending, id) ?? (await lookup(state.store, pending.base, id))
 }
 
 /** The sorted entries of a pending tree, each replacing its id's entry in `base` (as the writer's deltas did). */
@@ -69,7 +105,7 @@ async function buildRoot(state: OpenState, head: HeadState): Promise<CID> {
   const pending = pendingOf.get(head)
   // A checkpoint written meanwhile sweeps derived nodes its tree does not reach: the base may be some.
   const root = pending
-    ? await state.store.whilePinned(pending.base, () => applyDelta(state.store, pending.base, sortedEntries(pending.entries)))
+    ? await state.store.whilePinned(pending.base, () => applyDelta(state.store, pending.base, sortedEntries(pendingEntries(pending))))
     : await resolveRoot(state.store, head.heads, state.emptyRoot, head.heads.map(String))
   // A root is a fact about the head's clock, whichever head is current by now.
   head.root = root

@@ -56,6 +56,8 @@ let buffer = new Uint8Array(INITIAL_BUFFER_SIZE)
 let view = new DataView(buffer.buffer)
 let position = 0
 const utf8 = new TextEncoder()
+/** A string holding one has no UTF-8 form: the library's replacement is its own business. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 /** Encoded map keys, by key: object keys repeat on every write (`p`, `h`, `d`, `_id`, a document's fields). */
 const keyCache = new Map<string, Uint8Array>()
 const KEY_CACHE_LIMIT = 4096
@@ -115,7 +117,7 @@ function writeString(text: string): void {
   }
   if (i === length) return
   position = start
-  if (!text.isWellFormed()) throw UNSUPPORTED
+  if (LONE_SURROGATE.test(text)) throw UNSUPPORTED
   // At most 3 bytes per UTF-16 code unit.
   reserve(9 + length * 3)
   const headerAt = position
