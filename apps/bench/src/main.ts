@@ -2,16 +2,16 @@
  * Orchestrator: runs every system's workloads in child processes (one system per process, never two in one
  * heap), kills a child that stalls, keeps going when a peer fails, and writes the report.
  *
- *   node --conditions source --import tsx src/main.ts [--quick] [--runs 3] [--n 10000] [--timeout 120]
+ *   node --import tsx src/main.ts [--quick] [--runs 3] [--n 10000] [--timeout 120]
  *        [--systems floor,ours,ours-process,pouch-leveldb,pouch-memory,fireproof] [--write | --no-write]
  *        [--workloads W1,W8b]   only these workloads (a quick look: RESULTS.md is not written)
- *   node --conditions source --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
- *   node --conditions source --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
- *   node --conditions source --import tsx src/main.ts --attachments [--attachment-mb 100] [--attachment-transport raw|s3|partykit]
+ *   node --import tsx src/main.ts --soak [1000] [--replicas 3]   seeded fault runs (SOAK.md)
+ *   node --import tsx src/main.ts --soak-time 60 [--replicas 3] [--seed 1]   timed soak
+ *   node --import tsx src/main.ts --attachments [--attachment-mb 100] [--attachment-transport raw|s3|partykit]
  *        only W10 (attachments); s3 / partykit start radosgw / `partykit dev` on 127.0.0.1
- *   node --conditions source --import tsx src/main.ts --scale 10000,100000,1000000 [--systems ours,ours-process,pouch-leveldb]
+ *   node --import tsx src/main.ts --scale 10000,100000,1000000 [--systems ours,ours-process,pouch-leveldb]
  *        how each cost grows with N (src/scale.ts): merged into SCALE.json, the Scale section of RESULTS.md
- *   node --conditions source --import tsx src/main.ts --crash-soak [200] [--levels process,power]
+ *   node --import tsx src/main.ts --crash-soak [200] [--levels process,power]
  *        kill -9 rounds of the local write path (packages/core/bench/crash-soak.ts), writes CRASH-SOAK.md
  * A run with `ours` also runs W10 (100 MiB, quick 16 MiB; --attachment-mb N, --no-attachments).
  */
@@ -20,6 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { assertBuilt } from './built-packages.js'
 import { meanDocBytes } from './docs.js'
 import { median } from './util.js'
 import type { Task, WorkloadResult } from './workloads.js'
@@ -32,6 +33,8 @@ const opt = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`)
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback
 }
+
+assertBuilt(join(here, '..', '..', '..'))
 
 if (flag('soak')) {
   const { runSeededSoak } = await import('./seeded-soak.js')
@@ -95,7 +98,7 @@ async function runAttachments(mb: number, timeoutMs: number, command: string, tr
   const root = mkdtempSync(join(os.tmpdir(), 'bench-attachments-'))
   console.log(`W10 attachments: ${mb} MiB through connect.${transport}, against the floor ...`)
   try {
-    const r = spawnSync(process.execPath, ['--expose-gc', '--conditions', 'source', '--import', 'tsx', join(here, 'attachments.ts'), JSON.stringify({ root, mb, transport })], {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'attachments.ts'), JSON.stringify({ root, mb, transport })], {
       cwd: join(here, '..'),
       encoding: 'utf8',
       timeout: timeoutMs,
@@ -244,7 +247,7 @@ function runChild(task: Task, versions: Map<string, string>, env: NodeJS.Process
     let stderr = ''
     let timer: NodeJS.Timeout | undefined
     const child = fork(join(here, 'child.ts'), [JSON.stringify(task)], {
-      execArgv: ['--conditions', 'source', '--import', 'tsx', '--max-old-space-size=8192'],
+      execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
     })
@@ -303,7 +306,7 @@ const fmt = (x: number): string =>
   !Number.isFinite(x) ? String(x) : x >= 1000 ? Math.round(x).toLocaleString('en-US').replace(/,/g, ' ') : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
 
 // ------------------------------------------------------------------------------------------------ run
-/** What is measured: the commit, and whether the core's sources had uncommitted changes (the bench runs sources). */
+/** What is measured: the commit, and whether the core's sources had uncommitted changes (built with them). */
 function codeState(): string {
   const git = (...args: string[]) => spawnSync('git', args, { cwd: join(here, '..', '..', '..'), encoding: 'utf8' }).stdout?.trim() ?? '?'
   const dirty = git('status', '--porcelain', '--', 'packages/core/src').split('\n').filter(Boolean).length

@@ -4,7 +4,7 @@
  * also after a forced full GC, so live data (heap after GC) is told apart from garbage not yet collected and from
  * the module baseline. One system per process, as in the bench:
  *
- *   node --expose-gc --conditions source --import tsx apps/bench/src/rss-probe.ts <system> W1|W6 [n] [--no-gc]
+ *   node --expose-gc --import tsx apps/bench/src/rss-probe.ts <system> W1|W6 [n] [--no-gc]
  *   ... rss-probe.ts <system> W1 --alloc     also: bytes the JS heap allocates per put (V8's sampling heap
  *        profiler, counting objects already collected), by function: what drives the young generation's growth
  *

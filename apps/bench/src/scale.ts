@@ -46,7 +46,7 @@ function runOne(task: Task, env: NodeJS.ProcessEnv): Promise<{ result: WorkloadR
     let stderr = ''
     const id = task.workloads[0]!
     const child = fork(join(here, 'child.ts'), [JSON.stringify(task)], {
-      execArgv: ['--conditions', 'source', '--import', 'tsx', '--max-old-space-size=8192'],
+      execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
     })
@@ -113,7 +113,7 @@ export async function runScale(options: { sizes: number[]; systems: string[]; ti
         rmSync(root, { recursive: true, force: true })
       }
       entry.loadAvg = os.loadavg().map((x) => Number(x.toFixed(1)))
-      // The bench runs the core's sources: say so when they changed while this system and N ran.
+      // Say so when the core's sources changed while this system and N ran (the build measured may predate them).
       const codeAtEnd = codeState()
       if (codeAtEnd !== codeAtStart) entry.code = `${codeAtStart} → ${codeAtEnd} (changed during the run)`
       store[`${system}@${n}`] = entry

@@ -82,7 +82,7 @@ const pkgVersion = (name: string): string => {
  */
 async function ours(durability?: 'process' | 'power'): Promise<System> {
   const core = await import('@proj/core')
-  const version = `@proj/core ${(JSON.parse(readFileSync(new URL('../../../packages/core/package.json', import.meta.url), 'utf8')) as { version: string }).version} (workspace source)`
+  const version = `@proj/core ${(JSON.parse(readFileSync(new URL('../../../packages/core/package.json', import.meta.url), 'utf8')) as { version: string }).version} (workspace build)`
   type Db = import('@proj/core').Database
   const wrap = (db: Db): BenchDb => ({
     put: async (doc) => void (await db.put(doc)),
