@@ -1,7 +1,7 @@
 import type { BlockFetcher, CID } from '../blockstore/block.js'
 import type { Entry } from '../crdt/entry.js'
 import { load, type BranchNode, type LeafNode, type TreeNode } from '../crdt/tree.js'
-import { rowsOf } from './indexer.js'
+import { emitRows } from './indexer.js'
 import type { Mapper } from './query.js'
 import { TreeBuilder, type BlockSink } from './tree-builder.js'
 
@@ -35,50 +35,55 @@ const FAN_IN = 16
 /** The root of the index of `map` over the document tree `docRoot`, or undefined when it emits no row. */
 export async function buildIndex(store: BlockFetcher, map: Mapper, docRoot: CID, target: BuildTarget): Promise<CID | undefined> {
   const runRows = target.runRows ?? RUN_ROWS
-  let runs: CID[] = []
+  /** Sorted runs: trees written, and at the end the last rows, sorted in memory. */
+  let runs: (CID | Entry[])[] = []
   let buffer: Entry[] = []
   let chars = 0
   let run: TreeBuilder | undefined
   let runEnd = ''
+  const sortBuffer = () => buffer.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   const writeBuffer = async () => {
-    if (buffer.length === 0) return
-    buffer.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    sortBuffer()
     if (run && buffer[0]![0] <= runEnd) {
       runs.push((await run.finish())!)
       run = undefined
     }
     run ??= new TreeBuilder(target.sink)
-    for (const entry of buffer) await run.add(entry)
+    for (const entry of buffer) {
+      const closing = run.add(entry)
+      if (closing) await closing
+    }
     runEnd = buffer[buffer.length - 1]![0]
     buffer = []
     chars = 0
   }
   for await (const leaf of leavesOf(store, docRoot)) {
-    for (const [id, , body] of leaf) {
-      if (body === null) continue
-      for (const [key, row] of rowsOf(map, id, body)) {
+    for (const entry of leaf) {
+      if (entry[2] === null) continue
+      emitRows(map, entry[0], entry[2], (key, row) => {
         buffer.push([key, 0, row])
         chars += key.length + weight(row)
-      }
+      })
     }
     if (buffer.length >= runRows || chars >= RUN_CHARS) await writeBuffer()
   }
-  await writeBuffer()
+  if (buffer.length && run && sortBuffer()[0]![0] <= runEnd) {
+    // The last rows start a run of their own: merged from memory rather than written and read back.
+    runs.push((await run.finish())!, buffer)
+    run = undefined
+  } else if (buffer.length) await writeBuffer()
   if (run) runs.push((await run.finish())!)
   while (runs.length > 1) {
     await target.flush()
     const merged: CID[] = []
     for (let i = 0; i < runs.length; i += FAN_IN) {
       const group = runs.slice(i, i + FAN_IN)
-      if (group.length === 1) {
-        merged.push(group[0]!)
-        continue
-      }
-      merged.push(await mergeRuns(store, group, new TreeBuilder(target.sink)))
+      if (group.length === 1) merged.push(group[0] as CID)
+      else merged.push(await mergeRuns(store, group, new TreeBuilder(target.sink)))
     }
     runs = merged
   }
-  return runs[0]
+  return runs[0] as CID | undefined
 }
 
 /**
@@ -106,9 +111,9 @@ async function* leavesOf(store: BlockFetcher, root: CID): AsyncGenerator<Entry[]
 /** Leaves read ahead of the one a build uses. */
 const READ_AHEAD = 4
 
-/** Merges sorted runs (no key in two of them) into `builder`; returns the merged tree's root. */
-async function mergeRuns(store: BlockFetcher, runs: CID[], builder: TreeBuilder): Promise<CID> {
-  const cursors = runs.map((root) => ({ leaves: leavesOf(store, root), leaf: [] as Entry[], at: 0 }))
+/** Merges sorted runs (no key in two of them; trees, or rows in memory) into `builder`; returns its root. */
+async function mergeRuns(store: BlockFetcher, runs: (CID | Entry[])[], builder: TreeBuilder): Promise<CID> {
+  const cursors = runs.map((run) => ({ leaves: Array.isArray(run) ? inMemory(run) : leavesOf(store, run), leaf: [] as Entry[], at: 0 }))
   // A run's leaves are never empty (the builder makes none): an empty leaf marks a run merged to its end.
   const advance = async (cursor: (typeof cursors)[number]) => {
     const next = await cursor.leaves.next()
@@ -122,9 +127,14 @@ async function mergeRuns(store: BlockFetcher, runs: CID[], builder: TreeBuilder)
       if (cursor.at < cursor.leaf.length && (!least || cursor.leaf[cursor.at]![0] < least.leaf[least.at]![0])) least = cursor
     }
     if (!least) return (await builder.finish())!
-    await builder.add(least.leaf[least.at++]!)
+    const closing = builder.add(least.leaf[least.at++]!)
+    if (closing) await closing
     if (least.at === least.leaf.length) await advance(least)
   }
+}
+
+async function* inMemory(run: Entry[]): AsyncGenerator<Entry[]> {
+  yield run
 }
 
 /** Roughly how many characters a row's body adds to a run. */

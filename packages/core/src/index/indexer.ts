@@ -26,15 +26,13 @@ function toDoc(id: string, body: Body, store?: BlockStore): StoredDoc {
   return { _id: id, ...(body ? presentFiles(body, store, `document ${JSON.stringify(id)}`) : {}) } as StoredDoc
 }
 
-/** The rows document `id` emits, by index key (the emitted key's encoding, then the id). */
-export function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>()
-  if (body === null) return out
+/** Hands each row document `id` emits to `row`: its index key (the emitted key's encoding, then the id) and body. */
+export function emitRows(map: Mapper, id: string, body: Exclude<Body, null>, row: (key: string, body: Record<string, unknown>) => void): void {
   const emitted = map(toDoc(id, body))
   if (emitted.length === 1) {
     // The usual case (a field, a map function emitting once): no grouping of repeated keys needed.
-    const [key, value] = emitted[0]!
-    return out.set(encodeKey(key) + id, value === undefined ? {} : { v: value })
+    const value = emitted[0]![1]
+    return row(encodeKey(emitted[0]![0]) + id, value === undefined ? {} : { v: value })
   }
   const grouped = new Map<string, unknown[]>()
   for (const [key, value] of emitted) {
@@ -44,9 +42,14 @@ export function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<
     values.push(value)
   }
   for (const [full, values] of grouped) {
-    if (values.length === 1) out.set(full, values[0] === undefined ? {} : { v: values[0] })
-    else out.set(full, { m: values.map((v) => (v === undefined ? null : v)) })
+    if (values.length === 1) row(full, values[0] === undefined ? {} : { v: values[0] })
+    else row(full, { m: values.map((v) => (v === undefined ? null : v)) })
   }
+}
+
+function rowsOf(map: Mapper, id: string, body: Body): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>()
+  if (body !== null) emitRows(map, id, body, (key, row) => out.set(key, row))
   return out
 }
 

@@ -31,12 +31,20 @@ export class TreeBuilder {
     this.#sink = sink
   }
 
-  async add(entry: Entry): Promise<void> {
+  /** Adds the next entry; a promise only when it ends a leaf (await it before the next add). */
+  add(entry: Entry): Promise<void> | undefined {
     if (this.#last !== undefined && !(entry[0] > this.#last)) {
       throw new Error(`TreeBuilder: key ${JSON.stringify(entry[0])} does not follow ${JSON.stringify(this.#last)}`)
     }
     this.#last = entry[0]
-    await this.#push(0, entry)
+    // Most entries only join the leaf being filled: no promise for them (a build adds millions).
+    const leaf = this.#levels[0]
+    if (leaf && !endsNode(entry[0], 0)) {
+      leaf.arrived++
+      leaf.items.push(entry)
+      return undefined
+    }
+    return this.#push(0, entry)
   }
 
   /** The root of the tree built, or undefined when no entry was added (the caller's empty tree stands). */
