@@ -4,7 +4,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import type { Block, BlockFetcher, CID } from '../src/blockstore/block.js'
+import type { BlockFetcher, CID } from '../src/blockstore/block.js'
 import type { BlockStore } from '../src/blockstore/store.js'
 import type { Body, Entry } from '../src/crdt/entry.js'
 import { applyEntries, emptyTree, type NewBlock } from '../src/crdt/tree.js'
@@ -15,25 +15,11 @@ import { updateIndex } from '../src/index/indexer.js'
 import { mapper, type Mapper } from '../src/index/query.js'
 import { readIndexes } from '../src/index/record.js'
 import { nodeFileStorage } from '../src/storage/node-files.js'
+import { BlockMap } from './block-map.js'
 import { dataFiles, seededRandom, tempDir } from './helpers.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
-
-class BlockMap implements BlockFetcher {
-  readonly blocks = new Map<string, Block>()
-  async get(cid: CID): Promise<Block> {
-    const block = this.blocks.get(cid.toString())
-    if (!block) throw new Error(`no block ${cid}`)
-    return block
-  }
-  has(cid: CID): boolean {
-    return this.blocks.has(cid.toString())
-  }
-  keep(blocks: NewBlock[]): void {
-    for (const { block } of blocks) this.blocks.set(block.cid.toString(), block)
-  }
-}
 
 type Bodies = Map<string, Exclude<Body, null> | null>
 

@@ -1,26 +1,12 @@
 // A prolly tree's shape depends only on its entries, so the bottom-up build of a first index must make the very
 // tree (same root CID, same blocks) that applyEntries makes from the same sorted entries on an empty tree.
 import { describe, expect, it } from 'vitest'
-import type { Block, BlockFetcher, CID } from '../src/blockstore/block.js'
+import type { CID } from '../src/blockstore/block.js'
 import type { Entry } from '../src/crdt/entry.js'
 import { applyEntries, emptyTree, endsNode, scan, type NewBlock } from '../src/crdt/tree.js'
 import { TreeBuilder } from '../src/index/tree-builder.js'
+import { BlockMap } from './block-map.js'
 import { seededRandom } from './helpers.js'
-
-class BlockMap implements BlockFetcher {
-  readonly blocks = new Map<string, Block>()
-  async get(cid: CID): Promise<Block> {
-    const block = this.blocks.get(cid.toString())
-    if (!block) throw new Error(`no block ${cid}`)
-    return block
-  }
-  has(cid: CID): boolean {
-    return this.blocks.has(cid.toString())
-  }
-  keep(blocks: NewBlock[]): void {
-    for (const { block } of blocks) this.blocks.set(block.cid.toString(), block)
-  }
-}
 
 const ALPHABET = ['a', 'b', 'z', '0', '9', 'é', 'ß', '中', '😀', '\u0001', ' ']
 
