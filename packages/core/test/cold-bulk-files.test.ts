@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { seededBytes } from '@proj/test-utils'
 import type { Connector } from '../src/connector/api.js'
-import { IntegrityError, database, isPermanentError } from '../src/index.js'
+import { IntegrityError, database, isPermanentError, type Attachment, type Doc } from '../src/index.js'
 import { dataFiles, overwriteDataFile, readDataFile, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
@@ -114,5 +115,44 @@ describe('cold reads of a bulk-loaded database', () => {
     expect(downloads.size).toBe(uploaded)
     await Promise.all([sa.close(), sb.close()])
     await Promise.all([a.close(), b.close()])
+  })
+
+  it('after a key rotation, a bulk with attachments cut into files reads back on a fresh device: docs, attachments, older docs', async () => {
+    const backend = memoryBackend()
+    const a = database('cut', { storage: 'memory', compactEvery: 0 })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    await a.put({ _id: 'before', v: 1 })
+    const key = await a.rotateKey()
+    const withFile = (i: number) => (i % 500 === 7 ? { ...doc(i), _files: { 'f.bin': { data: seededBytes(3000 + i, i), type: 'application/x-test' } } } : doc(i))
+    await a.bulk(Array.from({ length: DOCS }, (_, i) => withFile(i)))
+    await sa.flush()
+    // A merge of two bulks is one large transaction too.
+    const b = database('cut', { storage: 'memory', key, compactEvery: 0 })
+    const sb = b.connect(backend(), { pollInterval: 0 })
+    await sb.ready
+    await b.bulk(Array.from({ length: 2000 }, (_, i) => ({ ...doc(i * 3), by: 'b' })))
+    await a.bulk(Array.from({ length: 2000 }, (_, i) => ({ ...doc(i * 3 + 1), by: 'a' })))
+    await sa.flush()
+    await sb.flush()
+    await sa.refresh()
+    await sb.refresh()
+    expect(await a.clock()).toEqual(await b.clock())
+
+    const c = database('cut', { storage: 'memory', key, compactEvery: 0 })
+    const sc = c.connect(backend(), { pollInterval: 0 })
+    await sc.ready
+    const got = (await c.get(doc(2507)._id)) as Doc
+    const file = await (got._files as Record<string, Attachment>)['f.bin']!.file()
+    expect(Buffer.from(await file.arrayBuffer()).equals(seededBytes(3000 + 2507, 2507))).toBe(true)
+    expect(await c.get('before')).toEqual({ _id: 'before', v: 1 })
+    const rows = (await c.allDocs()).rows
+    expect(rows).toHaveLength(DOCS + 1)
+    for (const i of [0, 1, 2, 7, 2999, 4500, DOCS - 1]) {
+      const expected = i < 6000 && i % 3 === 0 ? { ...doc(i), by: 'b' } : i % 3 === 1 ? { ...doc(i), by: 'a' } : doc(i)
+      const { _files, ...value } = rows.find((row) => row.key === doc(i)._id)!.value as Doc
+      expect(value).toEqual(expected)
+    }
+    await Promise.all([sa.close(), sb.close(), sc.close()])
+    await Promise.all([a.close(), b.close(), c.close()])
   })
 })
