@@ -1,7 +1,7 @@
 import { MissingBlockError } from '../blockstore/store.js'
 import { rootOf } from '../clock/root.js'
 import { BatchedCommit } from '../index/batched-commit.js'
-import { buildIndex } from '../index/build.js'
+import { allRows, buildIndex } from '../index/build.js'
 import { indexChanges, updateIndex } from '../index/indexer.js'
 import { MemoryIndex } from '../index/memory.js'
 import { mapper, type Mapper } from '../index/query.js'
@@ -108,7 +108,8 @@ export class Indexes {
       }
     }
     const index = new MemoryIndex(docRoot)
-    index.apply(await indexChanges(state.store, map, state.emptyRoot, docRoot), docRoot)
+    // Read leaf by leaf, not as a diff from the empty tree (which holds every document at once).
+    index.apply(await state.store.whilePinned(docRoot, () => allRows(state.store, map, docRoot)), docRoot)
     this.#memoryIndexes.set(fn, index)
     return index
   }

@@ -1,5 +1,5 @@
 import type { BlockFetcher, CID } from '../blockstore/block.js'
-import type { Entry } from '../crdt/entry.js'
+import type { Body, Entry } from '../crdt/entry.js'
 import { load, type BranchNode, type LeafNode, type TreeNode } from '../crdt/tree.js'
 import { emitRows } from './indexer.js'
 import type { Mapper } from './query.js'
@@ -84,6 +84,15 @@ export async function buildIndex(store: BlockFetcher, map: Mapper, docRoot: CID,
     runs = merged
   }
   return runs[0] as CID | undefined
+}
+
+/** Every row of the index of `map` over `docRoot`, read leaf by leaf (for an index kept in memory). */
+export async function allRows(store: BlockFetcher, map: Mapper, docRoot: CID): Promise<Map<string, Body>> {
+  const rows = new Map<string, Body>()
+  for await (const leaf of leavesOf(store, docRoot)) {
+    for (const entry of leaf) if (entry[2] !== null) emitRows(map, entry[0], entry[2], (key, row) => rows.set(key, row))
+  }
+  return rows
 }
 
 /**
