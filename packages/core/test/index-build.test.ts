@@ -190,12 +190,23 @@ describe('first index build (streamed, sorted runs, bottom-up)', () => {
     const many: MapFn = (doc, emit) => {
       for (const key of doc.keys as number[]) emit(key)
     }
-    const db = database('runs', { dir })
+    const db = database('runs', { dir, compactEvery: 0 })
     await db.bulk([...bodies].map(([id, body]) => ({ _id: id, ...body })))
     const { rows } = await db.query(many, { index: 'many' })
     expect(rows).toEqual(expectedRows(bodies, mapper(many)))
     await db.close()
     expect((await persistedRoots(dir, 'runs')).get('named:many')).toBe(await inMemoryIndexRoot(bodies, mapper(many)))
+    // Committed in several batches: a reopened database with a tiny cache reads it across their files, builds
+    // nothing again, and a compaction (which deletes the run trees' files) keeps it answering.
+    const files = dataFiles(dir, 'runs').length
+    const again = database('runs', { dir, compactEvery: 0, cacheBytes: 64 * 1024 })
+    const range: QueryOptions = { range: [250_000, 260_000] }
+    expect((await again.query(many, { index: 'many', ...range })).rows).toEqual(expectedRows(bodies, mapper(many), range))
+    expect(dataFiles(dir, 'runs')).toHaveLength(files)
+    await again.compact()
+    expect(dataFiles(dir, 'runs').length).toBeLessThan(files)
+    expect((await again.query(many, { index: 'many', descending: true })).rows).toEqual(expectedRows(bodies, mapper(many), { descending: true }))
+    await again.close()
   })
 
   it('reopens the built index without rebuilding it, and updates it after writes and deletes', async () => {
