@@ -5,17 +5,7 @@ import { emitRows } from './indexer.js'
 import type { Mapper } from './query.js'
 import { TreeBuilder, type BlockSink } from './tree-builder.js'
 
-/**
- * Builds an index from nothing (its first query, or a rebuild) in memory bounded whatever the database's size,
- * as an external merge sort: the document tree is read in id order, leaf by leaf; the rows it emits are sorted
- * in runs of at most `RUN_ROWS` rows, each written as a tree of its own (a run that starts past the end of the
- * previous one continues that tree, so rows emitted in index order, such as a field that grows with the id,
- * make one run that is the index itself); the runs are then merged `FAN_IN` at a time into the index tree.
- * Every tree is built bottom-up (TreeBuilder), so the index has the root an in-memory build gives.
- *
- * The cost: at more than one run, the rows are written twice (the run trees, then the index) and the run trees
- * stay in files nothing links to until the next compaction deletes them.
- */
+/** Where a build's nodes go: committed in batches (a persisted index), or kept unsaved (a compaction's rebuild). */
 export interface BuildTarget {
   /** Receives each finished node, children first (see TreeBuilder). */
   sink: BlockSink
@@ -25,14 +15,27 @@ export interface BuildTarget {
   runRows?: number
 }
 
-/** ~11 MB of rows as objects (an entry, its key and a small body): few runs at a million rows. */
+/** ~17 MB of rows as objects (~270 B for an entry, its key and a small body): 16 runs at a million rows. */
 export const RUN_ROWS = 65_536
 /** Characters of keys and values in a run before it is written, whatever the row count (large emitted values). */
 const RUN_CHARS = 8_000_000
 /** Runs merged at once: each holds one leaf and its file in the block cache while merged. */
 const FAN_IN = 16
 
-/** The root of the index of `map` over the document tree `docRoot`, or undefined when it emits no row. */
+/**
+ * The root of the index of `map` over the document tree `docRoot`, or undefined when it emits no row.
+ *
+ * Builds an index from nothing (its first query, or a rebuild) in memory bounded whatever the database's size,
+ * as an external merge sort: the document tree is read in id order, leaf by leaf; the rows it emits are sorted
+ * in runs of at most `RUN_ROWS` rows, each written as a tree of its own (a run that starts past the end of the
+ * previous one continues that tree, so rows emitted in index order, such as a field that grows with the id,
+ * make one run that is the index itself); the runs are then merged `FAN_IN` at a time into the index tree, the
+ * last rows from memory.
+ * Every tree is built bottom-up (TreeBuilder), so the index has the root an in-memory build gives.
+ *
+ * The cost: at more than one run, the rows are written twice (the run trees, then the index) and the run trees
+ * stay in files nothing links to until the next compaction deletes them.
+ */
 export async function buildIndex(store: BlockFetcher, map: Mapper, docRoot: CID, target: BuildTarget): Promise<CID | undefined> {
   const runRows = target.runRows ?? RUN_ROWS
   /** Sorted runs: trees written, and at the end the last rows, sorted in memory. */
