@@ -418,15 +418,21 @@ export class BlockStore {
       }
     }
     const groups = size <= cutAbove ? [[...inFile.values()]] : cutInFiles(inFile, CUT_FILE_BYTES)
-    let file = ''
-    let bytes = 0
+    // Sealed one after the other (a file's header names the files of the blocks it links to), then stored
+    // together: in one storage transaction where the storage has them (IndexedDB), at once otherwise.
+    const sealed: SealedFile[] = []
+    const placed = new Map<string, string>()
     for (const [i, group] of groups.entries()) {
       const last = i === groups.length - 1
-      const written = await this.#writeFile(group, heads, last ? history : [], last ? carry : [])
-      file = written.file
-      bytes += written.bytes
+      const file = await this.#sealFile(group, heads, placed, last ? history : [], last ? carry : [])
+      for (const { block } of group) placed.set(block.cid.toString(), file.file)
+      sealed.push(file)
     }
-    for (const listener of this.#onCommit) listener(file, bytes)
+    if (sealed.length > 1 && this.storage.writeFiles) await this.storage.writeFiles(sealed.map(({ file, bytes }) => [file, bytes]))
+    else await Promise.all(sealed.map(({ file, bytes }) => this.storage.writeFile(file, bytes)))
+    for (const file of sealed) this.#stored(file)
+    const file = sealed[sealed.length - 1]!.file
+    for (const listener of this.#onCommit) listener(file, sealed.reduce((sum, { bytes }) => sum + bytes.length, 0))
     return file
   }
 
@@ -436,15 +442,24 @@ export class BlockStore {
     return () => this.#onCommit.delete(listener)
   }
 
-  /** Writes one file of a transaction: `group`'s blocks, linking only into itself and files already written. */
-  async #writeFile(group: Pending[], heads: CID[], history: [CID, string[]][], carry: string[]): Promise<{ file: string; bytes: number }> {
+  /**
+   * Seals one file of a transaction: `group`'s blocks, linking only into itself, blocks `placed` in the
+   * transaction's files sealed before it, and blocks already stored.
+   */
+  async #sealFile(
+    group: Pending[],
+    heads: CID[],
+    placed: ReadonlyMap<string, string>,
+    history: [CID, string[]][],
+    carry: string[],
+  ): Promise<SealedFile> {
     const inFile = new Set(group.map(({ block }) => block.cid.toString()))
     const outside = new Map<string, Map<string, CID>>()
     for (const { links } of group) {
       for (const link of links) {
         const key = link.toString()
         if (inFile.has(key)) continue
-        const holder = this.#locations.get(key)?.[0]
+        const holder = placed.get(key) ?? this.#locations.get(key)?.[0]
         if (!holder) throw new MissingBlockError(key, 'a new block links to a block with no known file')
         let linked = outside.get(holder)
         if (!linked) outside.set(holder, (linked = new Map()))
@@ -465,9 +480,13 @@ export class BlockStore {
     }
     if (history.length) header.history = groupByFile(history)
     const blocks = group.map((entry) => entry.block)
-    const sealed = await seal(this.key, await encodeCar(header, blocks))
-    const file = (await fileCid(sealed)).toString()
-    await this.storage.writeFile(file, sealed)
+    const bytes = await seal(this.key, await encodeCar(header, blocks))
+    const file = (await fileCid(bytes)).toString()
+    return { file, bytes, blocks, history, references: header.locations.map(([holder]) => holder.toString()) }
+  }
+
+  /** Records a file of a transaction once stored: its blocks are kept (cache) and found there. */
+  #stored({ file, bytes, blocks, history, references }: SealedFile): void {
     for (const block of blocks) {
       const key = block.cid.toString()
       this.#cache.addBlock(key, block, file)
@@ -477,10 +496,18 @@ export class BlockStore {
     }
     for (const [cid, files] of history) for (const holder of files) this.locate(cid, holder)
     this.#loaded.add(file)
-    this.#references.set(file, header.locations.map(([holder]) => holder.toString()))
-    for (const listener of this.#onFile) listener(file, sealed.length)
-    return { file, bytes: sealed.length }
+    this.#references.set(file, references)
+    for (const listener of this.#onFile) listener(file, bytes.length)
   }
+}
+
+/** A file of a transaction, sealed and named, before it is stored. */
+interface SealedFile {
+  file: string
+  bytes: Uint8Array
+  blocks: Block[]
+  history: [CID, string[]][]
+  references: string[]
 }
 
 /**

@@ -13,6 +13,11 @@ export interface Storage {
    * acknowledged only after its record change. Writing an existing file again is a no-op.
    */
   writeFile(cid: string, bytes: Uint8Array): Promise<void>
+  /**
+   * Optional: `writeFile` of several files in one storage transaction, for a storage that makes each write
+   * durable on its own (IndexedDB: one flush for a transaction cut into files, not one per file).
+   */
+  writeFiles?(files: [cid: string, bytes: Uint8Array][]): Promise<void>
   deleteFile(cid: string): Promise<void>
   listFiles(): Promise<string[]>
   readRecord(name: string): Promise<Uint8Array | undefined>

@@ -71,6 +71,19 @@ export function indexedDBStorage(name: string, options: { dir?: string; durabili
     })
   }
 
+  async function writeFiles(list: [cid: string, bytes: Uint8Array][]): Promise<void> {
+    const copies = list.map(([cid, bytes]) => [cid, bytes.slice()] as const)
+    await run(FILES, 'readwrite', (files) => {
+      for (const [cid, copy] of copies) {
+        // A stored file is immutable: writing an existing one again is a no-op.
+        const existing = files.getKey(cid)
+        existing.onsuccess = () => {
+          if (existing.result === undefined) files.put(copy, cid)
+        }
+      }
+    })
+  }
+
   function announce(record: string): void {
     channel?.postMessage({ record })
   }
@@ -80,16 +93,8 @@ export function indexedDBStorage(name: string, options: { dir?: string; durabili
     async readFile(cid) {
       return asBytes(await run<unknown>(FILES, 'readonly', (files) => files.get(cid)))
     },
-    async writeFile(cid, bytes) {
-      const copy = bytes.slice()
-      await run(FILES, 'readwrite', (files) => {
-        // A stored file is immutable: writing an existing one again is a no-op.
-        const existing = files.getKey(cid)
-        existing.onsuccess = () => {
-          if (existing.result === undefined) files.put(copy, cid)
-        }
-      })
-    },
+    writeFile: (cid, bytes) => writeFiles([[cid, bytes]]),
+    writeFiles,
     async deleteFile(cid) {
       await run(FILES, 'readwrite', (files) => files.delete(cid))
     },
