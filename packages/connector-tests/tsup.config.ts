@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // `./memory` alone: the in-memory connector without the suite's test runner (vitest), e.g. for the bench.
+  entry: ['src/index.ts', 'src/memory.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

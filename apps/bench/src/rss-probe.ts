@@ -4,7 +4,7 @@
  * also after a forced full GC, so live data (heap after GC) is told apart from garbage not yet collected and from
  * the module baseline. One system per process, as in the bench:
  *
- *   node --expose-gc --import tsx apps/bench/src/rss-probe.ts <system> W1|W6 [n] [--no-gc]
+ *   node --expose-gc --import tsx apps/bench/src/rss-probe.ts <system> W1|W6|W8b [n] [--no-gc]
  *   ... rss-probe.ts <system> W1 --alloc     also: bytes the JS heap allocates per put (V8's sampling heap
  *        profiler, counting objects already collected), by function: what drives the young generation's growth
  *
@@ -67,6 +67,31 @@ try {
   phase('start')
   const sys = await loadSystem(system)
   phase('system loaded')
+  if (workload === 'W8b') {
+    // Two databases in this process, live sync through the in-memory connector, as the bench's W8b.
+    const pair = await sys.syncPair!(dir, 'bench', 'memory')
+    await pair.startA()
+    await pair.startB()
+    const seen = new Set<string>()
+    pair.onBChange((ids) => ids.forEach((id) => seen.add(id)))
+    const docs = makeDocs(1000, 'live')
+    phase('pair started, docs made')
+    const session = process.argv.includes('--alloc') ? new Session() : undefined
+    if (session) {
+      session.connect()
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never)
+    }
+    for (let i = 0; i < docs.length; i++) {
+      await pair.a.put(docs[i]!)
+      if ((i + 1) % 250 === 0) phase(`${i + 1} puts on A`, false)
+    }
+    while (seen.size < docs.length) await new Promise((resolve) => setTimeout(resolve, 5))
+    if (session) printAllocations(((await session.post('HeapProfiler.stopSampling')) as { profile: SamplingProfile }).profile, docs.length)
+    phase(`B saw ${seen.size}`)
+    await pair.stop()
+    phase('stopped')
+    process.exit(0)
+  }
   const db = await sys.open(dir, 'bench')
   if (workload === 'W1') {
     const docs = makeDocs(1000, 'single')

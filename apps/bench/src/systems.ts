@@ -151,7 +151,8 @@ async function ours(durability?: 'process' | 'power'): Promise<System> {
  */
 async function makeTransport(transport: string): Promise<() => import('@proj/core/connector').Connector> {
   if (transport === 'memory') {
-    const { MemoryBackend, MemoryConnector } = await import('@proj/connector-tests')
+    // The subpath, not the package: its index loads the conformance suite and with it vitest (~17 MB RSS).
+    const { MemoryBackend, MemoryConnector } = await import('@proj/connector-tests/memory')
     const backend = new MemoryBackend()
     return () => new MemoryConnector(backend)
   }
