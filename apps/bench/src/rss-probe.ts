@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { Session } from 'node:inspector/promises'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -132,6 +132,8 @@ interface SamplingProfile {
 
 /** Allocated KB per put by function: self, and inclusive for the core's own functions. */
 function printAllocations(profile: SamplingProfile, puts: number): void {
+  // ALLOC_PROFILE=<file.heapprofile>: the whole profile too, for DevTools or a by-caller breakdown.
+  if (process.env.ALLOC_PROFILE) writeFileSync(process.env.ALLOC_PROFILE, JSON.stringify(profile))
   const self = new Map<string, number>()
   const inclusive = new Map<string, number>()
   let total = 0

@@ -1,9 +1,14 @@
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ClosedError, database, DatabaseInUseError, KeyMismatchError } from '@proj/core'
 import { dataFiles, readDataFile, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
+
+/** Bytes this process has read through read(2) and friends so far. */
+function readChars(): number {
+  return Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1])
+}
 
 describe('db.info()', () => {
   it('counts live documents and local files, and follows the clock', async () => {
@@ -23,6 +28,29 @@ describe('db.info()', () => {
     await db.put({ _id: 'b', back: true })
     expect((await db.info()).docCount).toBe(3)
     await db.close()
+  })
+
+  it('sums the stored files without reading them: bytes read stay a small part of the database, and every place a file lives counts', async () => {
+    const dir = tempDir()
+    const db = database('sizes', { dir, compactEvery: 0 })
+    // Large files (written to files/ directly), small ones (in the write log), then a reopen seals the log
+    // into a segment and new small files start a new log.
+    await db.bulk(Array.from({ length: 3000 }, (_, i) => ({ _id: `big-${i}`, pad: 'x'.repeat(300) })))
+    for (let i = 0; i < 20; i++) await db.put({ _id: `small-${i}` })
+    await db.close()
+    const again = database('sizes', { dir, compactEvery: 0 })
+    for (let i = 0; i < 20; i++) await again.put({ _id: `late-${i}` })
+    await again.get('late-0')
+    const files = dataFiles(dir, 'sizes')
+    const stored = files.reduce((sum, file) => sum + readDataFile(dir, 'sizes', file).length, 0)
+    const before = readChars()
+    const info = await again.info()
+    const read = readChars() - before
+    expect(info.files).toEqual({ count: files.length, bytes: stored })
+    expect(info.docCount).toBe(3040)
+    // Counting documents walks the tree (its blocks are cached by now); the files themselves are not read.
+    expect(read).toBeLessThan(stored / 10)
+    await again.close()
   })
 
   it('reports, per open sync, the files not uploaded yet, and none after flush()', async () => {

@@ -262,11 +262,10 @@ class DatabaseImpl extends TreeView implements Database {
       this.#counted = { root: root.toString(), count }
     }
     const files = { count: 0, bytes: 0 }
-    for (const file of await state.storage.listFiles()) {
-      const bytes = await state.storage.readFile(file)
-      if (!bytes) continue
+    const sizes = state.storage.fileSizes ? await state.storage.fileSizes() : await readSizes(state.storage)
+    for (const size of sizes.values()) {
       files.count++
-      files.bytes += bytes.length
+      files.bytes += size
     }
     const syncs = await Promise.all(
       [...this.#syncs].map(async ([sync, connector]) => ({
@@ -343,4 +342,14 @@ class DatabaseImpl extends TreeView implements Database {
 async function snapshotOf(state: OpenState): Promise<Snapshot> {
   const head = state.head
   return { store: state.store, root: await rootAt(state, head), clock: head?.heads.map(String) ?? [] }
+}
+
+/** File sizes from storage that cannot tell them without reading (IndexedDB). */
+async function readSizes(storage: Storage): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>()
+  for (const file of await storage.listFiles()) {
+    const bytes = await storage.readFile(file)
+    if (bytes) sizes.set(file, bytes.length)
+  }
+  return sizes
 }

@@ -20,6 +20,11 @@ export interface Storage {
   writeFiles?(files: [cid: string, bytes: Uint8Array][]): Promise<void>
   deleteFile(cid: string): Promise<void>
   listFiles(): Promise<string[]>
+  /**
+   * Optional: the stored files and their sizes in bytes, without reading them (info() sums them; reading
+   * every file for it cost a read of the whole database). Without it, info() reads each file.
+   */
+  fileSizes?(): Promise<Map<string, number>>
   readRecord(name: string): Promise<Uint8Array | undefined>
   /** Atomic replace, durable before it resolves. */
   writeRecord(name: string, bytes: Uint8Array): Promise<void>

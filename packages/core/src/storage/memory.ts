@@ -53,6 +53,10 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
       await gate()
       return [...files.keys()]
     },
+    async fileSizes() {
+      await gate()
+      return new Map([...files].map(([cid, bytes]) => [cid, bytes.length]))
+    },
     async readRecord(key) {
       await gate()
       return records.get(key)

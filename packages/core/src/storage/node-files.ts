@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { localPeers } from './local-peers.js'
 import type { Storage } from './api.js'
@@ -168,6 +168,16 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       const stored = (await readdir(filesDir)).filter((f) => !f.startsWith('.'))
       const logged = log.fileNames().filter((file) => !stored.includes(file))
       return [...stored, ...logged]
+    },
+    async fileSizes() {
+      await gate()
+      const sizes = new Map<string, number>()
+      for (const file of (await readdir(filesDir)).filter((f) => !f.startsWith('.'))) {
+        const size = await stat(join(filesDir, file)).then(({ size }) => size, () => undefined)
+        if (size !== undefined) sizes.set(file, size)
+      }
+      for (const file of log.fileNames()) if (!sizes.has(file)) sizes.set(file, log.fileSize(file)!)
+      return sizes
     },
     async readRecord(record) {
       await gate()

@@ -63,6 +63,8 @@ export interface WriteLog {
   /** The record's bytes, `null` when the log deletes it, `undefined` when the log does not name it. */
   readRecord(name: string): Uint8Array | null | undefined
   fileNames(): string[]
+  /** The bytes of a file the log holds, without reading it; undefined when it holds none. */
+  fileSize(cid: string): number | undefined
   recordNames(): Map<string, boolean>
   /** Bytes in the current log file (0 when there is none). */
   size(): number
@@ -263,6 +265,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     },
     readRecord: (name) => state.records.get(name),
     fileNames: () => [...state.files.keys()],
+    fileSize: (cid) => state.files.get(cid)?.length,
     recordNames: () => new Map([...state.records].map(([name, bytes]) => [name, bytes !== null])),
     size: () => state.size,
     deletedBytes: () => state.deletedBytes,
