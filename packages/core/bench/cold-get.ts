@@ -1,25 +1,31 @@
-// A get on a freshly opened large database: how many of its files it reads, how long it takes, and memory.
+// A get on a freshly opened large database, in a fresh process per get: time, CPU, the bytes it reads (of the
+// bytes stored) and memory. Stored files live in the write log's segments or files/, so reads are counted as
+// bytes (/proc/self/io rchar), not as files opened.
 // Run: cd packages/core && node --conditions source --import tsx bench/cold-get.ts [docs] [docsPerTransaction]
+// (e.g. `10000 10000`: the bench's W6, one bulk; default 100 000 docs in transactions of 100.)
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { database } from '@proj/core'
 
 const [mode, ...args] = process.argv.slice(2)
-const here = dirname(fileURLToPath(import.meta.url))
+const readBytes = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1])
 
 if (mode === '--child') {
   const [dir, id] = args as [string, string]
   const rssBefore = process.memoryUsage().rss
+  const read0 = readBytes()
+  const cpu0 = process.cpuUsage()
   const t = performance.now()
   const db = database('big', { dir })
   const doc = await db.get(id)
   const ms = performance.now() - t
-  const filesRead = (globalThis as unknown as { __filesRead(): number }).__filesRead()
+  const cpu = process.cpuUsage(cpu0)
+  const bytesRead = readBytes() - read0
   const rssAfter = process.memoryUsage().rss
-  console.log(JSON.stringify({ ms, filesRead, doc: doc._id, rssGrowthMB: (rssAfter - rssBefore) / 2 ** 20 }))
+  console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, bytesRead, doc: doc._id, rssGrowthMB: (rssAfter - rssBefore) / 2 ** 20 }))
   await db.close()
 } else {
   const docs = Number(mode ?? 100_000)
@@ -27,27 +33,29 @@ if (mode === '--child') {
   const dir = mkdtempSync(join(tmpdir(), 'proj-cold-'))
   try {
     const db = database('big', { dir, compactEvery: Number(process.env.COMPACT_EVERY ?? 0) })
-    let t = performance.now()
+    const t = performance.now()
     for (let tx = 0; tx < docs / perTx; tx++) {
       await db.bulk(Array.from({ length: perTx }, (_, i) => ({ _id: `doc-${tx * perTx + i}`, title: 'x'.repeat(150), n: i })))
     }
     const writeMs = performance.now() - t
+    const { files } = await db.info()
     await db.close()
-    const files = readdirSync(join(dir, 'big', 'files')).length
     const runs = []
     for (const n of [7, 31_337, docs - 1]) {
       const out = execFileSync(
         process.execPath,
-        ['--require', join(here, 'count-reads.cjs'), '--conditions', 'source', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', dir, `doc-${n % docs}`],
+        ['--conditions', 'source', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', dir, `doc-${n % docs}`],
         { encoding: 'utf8' },
       )
       runs.push(JSON.parse(out.trim().split('\n').pop()!))
     }
-    console.log(`${docs} docs written in ${docs / perTx} transactions (${files} files) in ${writeMs.toFixed(0)} ms`)
-    console.log('| cold get (fresh process) | time | files read | share of files | RSS growth |')
-    console.log('| --- | --- | --- | --- | --- |')
+    console.log(`${docs} docs written in ${docs / perTx} transactions (${files.count} files, ${files.bytes} bytes) in ${writeMs.toFixed(0)} ms`)
+    console.log('| cold get (fresh process) | time | CPU | bytes read | share of bytes stored | RSS growth |')
+    console.log('| --- | --- | --- | --- | --- | --- |')
     for (const run of runs) {
-      console.log(`| ${run.doc} | ${run.ms.toFixed(1)} ms | ${run.filesRead} | ${((run.filesRead / files) * 100).toFixed(2)}% | ${run.rssGrowthMB.toFixed(1)} MB |`)
+      console.log(
+        `| ${run.doc} | ${run.ms.toFixed(1)} ms | ${run.cpuMs.toFixed(1)} ms | ${run.bytesRead} | ${((run.bytesRead / files.bytes) * 100).toFixed(2)}% | ${run.rssGrowthMB.toFixed(1)} MB |`,
+      )
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
