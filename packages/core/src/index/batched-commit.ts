@@ -3,7 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import type { NewBlock } from '../crdt/tree.js'
 
 /** Block bytes of an index build held before they are committed: bounds its memory, ~1 commit per MiB. */
-export const INDEX_BATCH_BYTES = 1024 * 1024
+const INDEX_BATCH_BYTES = 1024 * 1024
 
 /**
  * Commits the nodes of an index build as they are made, a batch of about INDEX_BATCH_BYTES per commit, instead

@@ -16,7 +16,7 @@ export interface BuildTarget {
 }
 
 /** ~17 MB of rows as objects (~270 B for an entry, its key and a small body): 16 runs at a million rows. */
-export const RUN_ROWS = 65_536
+const RUN_ROWS = 65_536
 /** Characters of keys and values in a run before it is written, whatever the row count (large emitted values). */
 const RUN_CHARS = 8_000_000
 /** Runs merged at once: each holds one leaf and its file in the block cache while merged. */
