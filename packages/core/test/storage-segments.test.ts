@@ -47,6 +47,17 @@ describe('sealed segments', () => {
     expect(readFileSync(join(root, 'log'))).toEqual(Buffer.from(WRITE_LOG_HEADER))
     expect(segmentFiles(root)).toEqual(['1.index', '1.log', '2.index', '2.log'])
     expect(readdirSync(join(root, 'records'))).toContain('head.main')
+    // A segment keeps files only: every record entry (the keybag's among them) is blanked, whole entries with
+    // their CRC, and the file entries around them are intact (every entry decodes; the reads below).
+    for (const n of [1, 2]) {
+      const segment = readFileSync(join(root, 'segments', `${n}.log`))
+      const { entries, validLength } = decodeWriteLog(segment, `segment ${n}`)
+      expect(validLength).toBe(segment.length)
+      const records = entries.filter(({ entry }) => entry.kind === 'record')
+      expect(records.length).toBeGreaterThan(0)
+      for (const { entry } of records) expect('body' in entry && entry.body.every((byte) => byte === 0)).toBe(true)
+      expect(entries.filter(({ entry }) => entry.kind === 'file').length).toBeGreaterThan(0)
+    }
     const again = database('seal', { dir })
     expect((await again.get('t099-099')).body).toMatch(/^99-99-y+$/)
     expect(await ids(again)).toHaveLength(100 * 100)
