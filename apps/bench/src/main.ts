@@ -521,8 +521,8 @@ p()
 p(`| workload | ${SYSTEMS.map(head).join(' | ')} |`)
 p(`|---|${SYSTEMS.map(() => '---:').join('|')}|`)
 for (const w of ROWS.filter((r) => !DERIVED[r])) p(`| ${w} | ${SYSTEMS.map((s) => { const c = cell(s, w); return c && c.rssMb ? c.rssMb.toFixed(0) : '—' }).join(' | ')} |`)
-// W6's peak includes the harness' count check, which reads every doc for ours and Fireproof (allDocs) and only
-// info().doc_count for PouchDB: the open + get alone is its own row.
+// W6's peak includes the harness' count check (ours and PouchDB: their info()'s count, ours walking the tree's
+// leaves; Fireproof: allDocs, every doc): the open + get alone is its own row.
 p(`| W6 open + get only (before the count check) | ${SYSTEMS.map((s) => { const v = cell(s, 'W6')?.extra?.['peak RSS at get MB']; return typeof v === 'number' ? v.toFixed(0) : '—' }).join(' | ')} |`)
 p()
 p(`## Runs without a result`)

@@ -181,7 +181,7 @@ export async function runWorkload(sys: System | undefined, id: string, task: Tas
       const ms = performance.now() - t0
       const rchar = readChars() - rchar0
       const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6
-      // The workload's own peak, before the check below (ours counts by reading every doc, PouchDB by info()).
+      // The workload's own peak, before the check below (ours and PouchDB count with info(), Fireproof reads every doc).
       const peakAtGet = peakRssMb()
       check(sameDoc(got, target), `get(${target._id}) after reopen returned ${JSON.stringify(got)}`)
       const count = await db.count()
