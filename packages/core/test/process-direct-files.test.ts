@@ -44,6 +44,10 @@ describe("durability 'process': a large stored file bypasses the write log", () 
       const present = new Set((await db.allDocs()).rows.map((row) => row.key))
       const lost = acknowledged.filter((id) => !present.has(id))
       expect(lost, `round ${round}: lost ${lost.length} acknowledged writes`).toEqual([])
+      // A bulk this large is written as several files (invariant 1): one killed between them is all or nothing.
+      const perBulk = new Map<string, number>()
+      for (const id of present) perBulk.set(id.split('-')[0]!, (perBulk.get(id.split('-')[0]!) ?? 0) + 1)
+      for (const [bulk, count] of perBulk) expect(count, `round ${round}: bulk ${bulk} is partly there`).toBe(100)
       await db.close()
     }
     expect(acknowledged.length).toBeGreaterThan(0)
