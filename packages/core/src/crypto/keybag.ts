@@ -20,8 +20,9 @@ const RECORD = 'keybag'
  */
 export async function loadKey(storage: Storage, database: string, given: string | undefined): Promise<KeyRing> {
   const givenRaw = given === undefined ? undefined : keyFromString(given)
-  const fresh = givenRaw ?? generateKeyBytes()
-  const stored = await storage.updateRecord(RECORD, (current) => (current ? undefined : encodeKeybag(fresh)))
+  // A key is drawn only for a new keybag: the first random bytes of a process cost ~2 ms (Node loads its
+  // WebCrypto on first use), which every cold open paid.
+  const stored = await storage.updateRecord(RECORD, (current) => (current ? undefined : encodeKeybag(givenRaw ?? generateKeyBytes())))
   const where = describeKeybag(storage)
   if (!stored) throw new CorruptRecordError(where, 'it holds no 32-byte key')
   const { key, earlier, epochFile } = decodeKeyRing(stored, where)
