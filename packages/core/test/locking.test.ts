@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -114,6 +114,18 @@ describe('one database directory, several processes', () => {
     const db = database(NAME, { dir })
     expect((await db.allDocs()).rows.map((row) => row.key)).toEqual(['after-kill', 'from-killed'])
     await db.close()
+  }, 60_000)
+
+  it('a LOCK a power loss left empty or torn names no holder: the next opener takes it over', async () => {
+    for (const left of ['', '{"pid":12', '\u0000\u0000\u0000']) {
+      const dir = tempDir()
+      const first = await holder(dir, 'before')
+      first.stdin.write('exit\n')
+      await exited(first)
+      writeFileSync(join(dir, NAME, 'LOCK'), left)
+      expect(await attempt(dir, 'after')).toEqual({ ok: true, ids: ['after', 'before'] })
+      expect(existsSync(join(dir, NAME, 'LOCK'))).toBe(false)
+    }
   }, 60_000)
 
   it('two database() instances in one process share the directory: both see both writes, the lock lasts until both close', async () => {

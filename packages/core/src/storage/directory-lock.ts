@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseLockedError } from '../errors.js'
@@ -71,7 +71,8 @@ function create(path: string, holder: Holder): boolean {
     const bytes = Buffer.from(JSON.stringify(holder))
     let offset = 0
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset)
-    fsyncSync(fd)
+    // No fsync: other processes read the bytes written before the link from the page cache, and a lock a power
+    // loss left empty or torn names no holder, which `acquire` treats as stale (so does one left by a crash).
   } finally {
     closeSync(fd)
   }
