@@ -76,17 +76,13 @@ try {
     pair.onBChange((ids) => ids.forEach((id) => seen.add(id)))
     const docs = makeDocs(1000, 'live')
     phase('pair started, docs made')
-    const session = process.argv.includes('--alloc') ? new Session() : undefined
-    if (session) {
-      session.connect()
-      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never)
-    }
+    const sampling = await startAllocationSampling()
     for (let i = 0; i < docs.length; i++) {
       await pair.a.put(docs[i]!)
       if ((i + 1) % 250 === 0) phase(`${i + 1} puts on A`, false)
     }
     while (seen.size < docs.length) await new Promise((resolve) => setTimeout(resolve, 5))
-    if (session) printAllocations(((await session.post('HeapProfiler.stopSampling')) as { profile: SamplingProfile }).profile, docs.length)
+    await sampling?.(docs.length)
     phase(`B saw ${seen.size}`)
     await pair.stop()
     phase('stopped')
@@ -96,16 +92,12 @@ try {
   if (workload === 'W1') {
     const docs = makeDocs(1000, 'single')
     phase('opened, docs made')
-    const session = process.argv.includes('--alloc') ? new Session() : undefined
-    if (session) {
-      session.connect()
-      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never)
-    }
+    const sampling = await startAllocationSampling()
     for (let i = 0; i < docs.length; i++) {
       await db.put(docs[i]!)
       if ((i + 1) % 250 === 0) phase(`${i + 1} puts`, false)
     }
-    if (session) printAllocations(((await session.post('HeapProfiler.stopSampling')) as { profile: SamplingProfile }).profile, docs.length)
+    await sampling?.(docs.length)
     phase('1000 puts')
     const count = await db.count()
     phase(`count ${count}`)
@@ -119,6 +111,15 @@ try {
   phase('closed')
 } finally {
   if (!root) rmSync(dir, { recursive: true, force: true })
+}
+
+/** With --alloc: starts V8's sampling heap profiler (collected objects included); call the result to print it per put. */
+async function startAllocationSampling(): Promise<((puts: number) => Promise<void>) | undefined> {
+  if (!process.argv.includes('--alloc')) return undefined
+  const session = new Session()
+  session.connect()
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never)
+  return async (puts) => printAllocations(((await session.post('HeapProfiler.stopSampling')) as { profile: SamplingProfile }).profile, puts)
 }
 
 interface SamplingNode {

@@ -3,20 +3,10 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { encodeDagCbor } from '../src/format/dag-cbor-encode.js'
+import { seededRandom as rng } from './helpers.js'
 
 // The fast encoder must be @ipld/dag-cbor's encode, byte for byte and error for error: every CID, file and
 // record this database writes depends on it.
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const BOUNDARY_INTS = [0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 64]
 const NUMBERS = [...BOUNDARY_INTS, ...BOUNDARY_INTS.map((n) => -n), -0, 0.5, -1.25, 1e300, 5e-324, Math.PI]
