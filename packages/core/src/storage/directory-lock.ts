@@ -6,7 +6,7 @@ import { DatabaseLockedError } from '../errors.js'
 
 /**
  * One process at a time per database directory: `<root>/LOCK` names the holder (pid, host, the process's
- * start time where /proc has it, a random nonce). It is created complete or not at all (written to a temp
+ * start time where /proc has it, a nonce). It is created complete or not at all (written to a temp
  * file, then hard-linked into place, which fails when LOCK exists). A lock whose process is gone (not
  * running on this host, a zombie, or a pid since reused by a process that started later) is stale and
  * taken over. Inside one process the lock is shared: every storage over the directory counts as a user and
@@ -32,7 +32,7 @@ export function lockDirectory(root: string): () => void {
     mine.users++
     return releaser(path)
   }
-  const me: Holder = { pid: process.pid, host: hostname(), start: startTime(process.pid), nonce: randomBytes(12).toString('hex') }
+  const me: Holder = { pid: process.pid, host: hostname(), start: startTime(process.pid), nonce: lockNonce() }
   for (let attempt = 0; !create(path, me); attempt++) {
     if (attempt >= 5) throw new Error(`Cannot take the lock ${JSON.stringify(path)}: it keeps changing`)
     const current = readLock(path)
@@ -49,6 +49,17 @@ export function lockDirectory(root: string): () => void {
     })
   }
   return releaser(path)
+}
+
+let acquired = 0
+
+/**
+ * Tells this acquisition's LOCK (and temp file) from any other: the pid and a count tell it from this host's
+ * other holders, the time and Math.random from other hosts' and earlier processes'. Not a secret, so not
+ * drawn from the CSPRNG, whose first use in a process costs a cold open ~1 ms.
+ */
+function lockNonce(): string {
+  return `${process.pid.toString(36)}.${(acquired++).toString(36)}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`
 }
 
 function releaser(path: string): () => void {

@@ -411,25 +411,23 @@ export function joinWriteLog(root: string, location: string): WriteLog {
  * every file against its CID). An index without its segment is what a crash during sealing left: deleted.
  */
 function openSegments(dir: string, where: string, state: State, tidy = true): void {
-  const names = existsSync(dir) ? readdirSync(dir) : []
-  const numbers = (suffix: string) =>
-    names
-      .filter((name) => name.endsWith(suffix) && /^\d+$/.test(name.slice(0, -suffix.length)))
-      .map((name) => Number(name.slice(0, -suffix.length)))
+  const names = readdirIfThere(dir)
+  const numbers = (suffix: string) => names.filter((name) => isNumbered(name, suffix)).map((name) => Number(name.slice(0, -suffix.length)))
   const logs = new Set(numbers('.log'))
   if (tidy) {
     for (const n of numbers('.index')) if (!logs.has(n)) unlinkSync(join(dir, `${n}.index`))
     for (const name of names) if (name.endsWith('.tmp')) unlinkSync(join(dir, name))
   }
+  const indexes = new Set(numbers('.index'))
   for (const n of [...logs].sort((a, b) => a - b)) {
     const fd = openSync(join(dir, `${n}.log`), 'r')
     const size = fstatSync(fd).size
     state.segments.set(n, { fd, size })
-    const indexPath = join(dir, `${n}.index`)
     let entries: SegmentIndexEntry[] | undefined
-    if (existsSync(indexPath)) {
+    // Listed just now: a segment's index is only deleted with the segment, under the directory lock.
+    if (indexes.has(n)) {
       try {
-        entries = decodeSegmentIndex(readFileSync(indexPath), `${where}: the index of segment ${n}`)
+        entries = decodeSegmentIndex(readFileSync(join(dir, `${n}.index`)), `${where}: the index of segment ${n}`)
       } catch (error) {
         if ((error as Error).name !== 'CorruptRecordError') throw error
       }
@@ -444,6 +442,25 @@ function openSegments(dir: string, where: string, state: State, tidy = true): vo
       else if (entry.kind === 'file-deleted' && state.files.get(entry.name)?.segment === n) state.files.delete(entry.name)
     }
   }
+}
+
+function readdirIfThere(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+}
+
+/** `<digits><suffix>`, checked by hand: a regular expression is compiled on first use, which a cold open pays. */
+function isNumbered(name: string, suffix: string): boolean {
+  if (!name.endsWith(suffix) || name.length === suffix.length) return false
+  for (let i = 0; i < name.length - suffix.length; i++) {
+    const code = name.charCodeAt(i)
+    if (code < 48 || code > 57) return false
+  }
+  return true
 }
 
 /**
@@ -494,10 +511,26 @@ export function loggedFiles(root: string): Map<string, Uint8Array> {
  * after it. Version 1 (earlier versions): moved into `files/` and `records/`, fsync'd, and deleted.
  */
 function recover(path: string, where: string, state: State, dirs: { filesDir: string; recordsDir: string; root: string }): void {
-  if (!existsSync(path)) return
-  const buffer = readFileSync(path)
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
-  const { entries, validLength, version } = decodeWriteLog(bytes, where)
+  // Opened once, for reading it and appending after it (a version 2 log), rather than checked, read and opened.
+  let fd: number
+  try {
+    fd = openSync(path, 'r+')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  let bytes: Uint8Array
+  let decoded: ReturnType<typeof decodeWriteLog>
+  try {
+    bytes = readAll(fd)
+    decoded = decodeWriteLog(bytes, where)
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+  const { entries, validLength, version } = decoded
+  if (version === 2 && validLength >= WRITE_LOG_HEADER.length) state.fd = fd
+  else closeSync(fd)
   if (version === 2) {
     if (validLength < WRITE_LOG_HEADER.length) {
       unlinkSync(path)
@@ -515,8 +548,7 @@ function recover(path: string, where: string, state: State, dirs: { filesDir: st
         if (entry.kind === 'record') state.recordEntries.push({ start: bodyOffset - 7 - Buffer.byteLength(entry.name), name: entry.name, length: entry.body.length })
       }
     }
-    state.fd = openSync(path, 'r+')
-    if (validLength < bytes.length) ftruncateSync(state.fd, validLength)
+    if (validLength < bytes.length) ftruncateSync(fd, validLength)
     state.size = validLength
     return
   }
@@ -536,6 +568,17 @@ function recover(path: string, where: string, state: State, dirs: { filesDir: st
   fsyncDir(dirs.recordsDir)
   unlinkSync(path)
   fsyncDir(dirs.root)
+}
+
+function readAll(fd: number): Uint8Array {
+  const bytes = new Uint8Array(fstatSync(fd).size)
+  let done = 0
+  while (done < bytes.length) {
+    const read = readSync(fd, bytes, done, bytes.length - done, done)
+    if (read === 0) return bytes.subarray(0, done)
+    done += read
+  }
+  return bytes
 }
 
 export function hashesTo(name: string, body: Uint8Array): boolean {
