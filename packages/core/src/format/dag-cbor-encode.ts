@@ -4,9 +4,9 @@ import { CID } from 'multiformats/cid'
 /**
  * `@ipld/dag-cbor`'s `encode`, byte for byte, for the values this database writes on every transaction
  * (clock events, file headers, tree nodes, local records, documents): null, booleans, numbers, well-formed
- * strings, byte arrays, arrays, plain objects and CIDs. Anything else (a Map, a Date, a lone surrogate, a
- * bigint, undefined, NaN...) is handed to `dagCbor.encode` whole, so its bytes, or its error, are the
- * library's.
+ * strings, byte arrays up to 64 KiB, arrays, plain objects and CIDs. Anything else (a Map, a Date, a lone
+ * surrogate, a bigint, undefined, NaN, an attachment chunk...) is handed to `dagCbor.encode` whole, so its
+ * bytes, or its error, are the library's.
  *
  * Why: cborg builds a token per map key and sorts token pairs, which made encoding the largest single cost of
  * a small put (~40 % of the bytes a put allocates, `bench/sequential-puts.ts` under V8's sampling heap
@@ -51,6 +51,7 @@ const CID_TAG_HEADER = 0xd8
 const CID_TAG = 42
 
 const INITIAL_BUFFER_SIZE = 64 * 1024
+const LARGE_BYTES = 64 * 1024
 const RETAINED_BUFFER_LIMIT = 1024 * 1024
 let buffer = new Uint8Array(INITIAL_BUFFER_SIZE)
 let view = new DataView(buffer.buffer)
@@ -188,6 +189,9 @@ function write(value: unknown, depth: number): void {
     return
   }
   if (value instanceof Uint8Array) {
+    // An attachment chunk (1 MiB) is left to the library, which writes it without a scratch copy: through the
+    // scratch buffer, two more chunks were alive while one was stored (attachments-memory.test.ts).
+    if (value.length > LARGE_BYTES) throw UNSUPPORTED
     writeHead(2, value.length)
     writeBytes(value)
     return
