@@ -106,8 +106,8 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   }
 
   // Records are small (a head, a keybag, an index root): read synchronously, as they are written. Through
-  // fs/promises each read was four threadpool round trips (open, stat, read, close), and an open reads five
-  // records, two of them absent, before its first get.
+  // fs/promises each read was four threadpool round trips (open, stat, read, close), and an open makes six
+  // record reads, three of absent records, before its first get.
   function readRecordSync(record: string): Uint8Array | undefined {
     const logged = log.readRecord(record)
     if (logged !== undefined) return logged ?? undefined
