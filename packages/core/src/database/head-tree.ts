@@ -42,10 +42,13 @@ export function notePendingTree(head: HeadState, previous: HeadState | undefined
   const base = below?.base ?? previous?.root ?? emptyRoot
   const own = new Map<string, Entry>()
   for (const entry of entries) own.set(entry[0], entry)
-  const layer: PendingTree = below && below.depth < MAX_LAYERS
-    ? { base, own, parent: below, depth: below.depth + 1 }
-    : { base, own: below ? new Map([...pendingEntries(below), ...own]) : own, parent: undefined, depth: 1 }
-  pendingOf.set(head, layer)
+  if (below && below.depth < MAX_LAYERS) {
+    pendingOf.set(head, { base, own, parent: below, depth: below.depth + 1 })
+    return
+  }
+  const flat = below ? pendingEntries(below) : own
+  if (below) for (const [id, entry] of own) flat.set(id, entry)
+  pendingOf.set(head, { base, own: flat, parent: undefined, depth: 1 })
 }
 
 /** The entries not built into a tree yet under `head` (none when its root is known). */

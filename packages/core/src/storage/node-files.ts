@@ -108,6 +108,11 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   // Records are small (a head, a keybag, an index root): read synchronously, as they are written. Through
   // fs/promises each read was four threadpool round trips (open, stat, read, close), and an open makes six
   // record reads, three of absent records, before its first get.
+  /** The stored files in `files/` (dot files are temp files of writes in progress). */
+  function filesInDir(): string[] {
+    return readdirSync(filesDir).filter((f) => !f.startsWith('.'))
+  }
+
   function readRecordSync(record: string): Uint8Array | undefined {
     const logged = log.readRecord(record)
     if (logged !== undefined) return logged ?? undefined
@@ -161,14 +166,14 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     // counts the files written since the last compaction.
     async listFiles() {
       await gate()
-      const stored = readdirSync(filesDir).filter((f) => !f.startsWith('.'))
-      const logged = log.fileNames().filter((file) => !stored.includes(file))
-      return [...stored, ...logged]
+      const stored = filesInDir()
+      const inDir = new Set(stored)
+      return [...stored, ...log.fileNames().filter((file) => !inDir.has(file))]
     },
     async fileSizes() {
       await gate()
       const sizes = new Map<string, number>()
-      for (const file of (await readdir(filesDir)).filter((f) => !f.startsWith('.'))) {
+      for (const file of filesInDir()) {
         const size = await stat(join(filesDir, file)).then(({ size }) => size, () => undefined)
         if (size !== undefined) sizes.set(file, size)
       }
