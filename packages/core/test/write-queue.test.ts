@@ -16,7 +16,7 @@ describe('write queue', () => {
       const ranDuringWrites = immediate
       clearInterval(counter)
       await Promise.all(immediates)
-      // Before each commit the queue waits a turn: the setImmediate queued before the loop ran during it.
+      // A run of commits lets the event loop turn every few ms: the setImmediate queued before the loop ran during it.
       expect(ranDuringWrites).toBe(1)
       expect(turns).toBeGreaterThan(0)
       expect((await db.allDocs()).rows).toHaveLength(201)

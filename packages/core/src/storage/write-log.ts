@@ -14,6 +14,7 @@ import {
   renameSync,
   unlinkSync,
   writeSync,
+  writevSync,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { CID } from 'multiformats/cid'
@@ -153,6 +154,16 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset, position + offset)
 }
 
+/** One writev for the buffers (no concatenated copy); a short write finishes with writeAll. */
+function writeAllGathered(fd: number, buffers: Uint8Array[], position: number): void {
+  if (buffers.length === 1) return writeAll(fd, buffers[0]!, position)
+  // writev takes at most IOV_MAX (1024 on Linux) buffers.
+  if (buffers.length > 256) return writeAll(fd, Buffer.concat(buffers), position)
+  const total = buffers.reduce((sum, bytes) => sum + bytes.length, 0)
+  const written = writevSync(fd, buffers, position)
+  if (written < total) writeAll(fd, Buffer.concat(buffers).subarray(written), position + written)
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r')
   try {
@@ -225,9 +236,9 @@ export function joinWriteLog(root: string, location: string): WriteLog {
 
   function flush(): void {
     if (state.pending.length === 0) return
-    const bytes = state.pending.length === 1 ? state.pending[0]! : Buffer.concat(state.pending)
+    const buffers = state.pending
     state.pending = []
-    writeAll(state.fd!, bytes, state.pendingFrom)
+    writeAllGathered(state.fd!, buffers, state.pendingFrom)
   }
 
   function bytesAt(place: Place): Uint8Array | undefined {
