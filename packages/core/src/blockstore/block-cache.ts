@@ -1,11 +1,13 @@
-import type { Block } from './block.js'
+import { decodeBlock, type Block, type CID } from './block.js'
 import { verifyBlock, type RawBlock } from '../format/file.js'
 
 interface Cached {
-  /** Verified and decoded, once read. */
+  /** Verified and decoded, while among the most recently decoded (see `BlockCache`). */
   block?: Block
-  /** As read from its file, until first read. */
+  /** As read from its file, until first read (not verified yet). */
   raw?: RawBlock
+  /** Verified bytes whose decoded value was dropped: the next read decodes them again, without hashing. */
+  verified?: { cid: CID; bytes: Uint8Array }
   file: string
   size: number
 }
@@ -15,18 +17,34 @@ interface Cached {
  * a database larger than memory is read through it (a scan, an index build) without keeping what it read.
  * Every block here is in a file, so an evicted one is read again from there; `onEvict` is told the file, which
  * must then be opened again for it. Blocks no file holds yet (unsaved, derived) are kept by the store, not here.
+ *
+ * Decoded values cost several times their bytes as objects (a leaf of short documents ~5x, and @ipld/dag-cbor
+ * builds a string of 13-31 ASCII characters as a chain of one-character concatenations, ~30 bytes a
+ * character), so only the most recently decoded blocks, up to `decodedBudget` of their bytes, keep their value;
+ * older ones keep their verified bytes and are decoded again when read (a leaf: tens of microseconds, where
+ * reading its file again decrypts and hashes the whole file). Blocks a commit wrote enter decoded (the objects
+ * the writer made) and leave that tier like any other: a bulk load writes leaves it never reads again.
  */
 export class BlockCache {
   readonly #entries = new Map<string, Cached>()
+  /** Keys of the entries holding a decoded value, least recently used first. */
+  readonly #decoded = new Set<string>()
   #bytes = 0
+  #decodedBytes = 0
 
   constructor(
     readonly budget: number,
     private readonly onEvict: (file: string) => void,
+    readonly decodedBudget = Math.ceil(budget * DECODED_SHARE),
   ) {}
 
   has(key: string): boolean {
     return this.#entries.has(key)
+  }
+
+  /** What the cache holds now: blocks, their bytes, and the bytes of those whose decoded value it keeps. */
+  stats(): { blocks: number; bytes: number; decoded: number; decodedBytes: number } {
+    return { blocks: this.#entries.size, bytes: this.#bytes, decoded: this.#decoded.size, decodedBytes: this.#decodedBytes }
   }
 
   /** The block, verified against its CID and decoded on its first read (an IntegrityError names the file). */
@@ -35,15 +53,21 @@ export class BlockCache {
     if (!entry) return undefined
     this.#entries.delete(key)
     this.#entries.set(key, entry)
-    if (entry.block) return entry.block
-    const verified = await verifyBlock(entry.raw!, entry.file)
-    // Its own bytes: a view into the file's plaintext would keep the whole file alive after the rest is evicted.
-    const block: Block = { cid: verified.cid, bytes: verified.bytes.slice(), value: verified.value }
-    if (this.#entries.get(key) === entry) {
-      entry.block = block
-      entry.raw = undefined
+    if (entry.block) {
+      this.#decoded.delete(key)
+      this.#decoded.add(key)
+      return entry.block
     }
-    return block
+    let block: Block
+    if (entry.verified) {
+      block = decodeBlock(entry.verified.cid, entry.verified.bytes)
+    } else {
+      const verified = await verifyBlock(entry.raw!, entry.file)
+      // Its own bytes: a view into the file's plaintext would keep the whole file alive after the rest is evicted.
+      block = { cid: verified.cid, bytes: verified.bytes.slice(), value: verified.value }
+    }
+    if (this.#entries.get(key) === entry && !entry.block) this.#keepDecoded(key, entry, block)
+    return entry.block ?? block
   }
 
   /** Adds a block of a file being opened; `trim()` once the whole file is in (its blocks outlive older ones). */
@@ -53,21 +77,41 @@ export class BlockCache {
     this.#bytes += raw.bytes.length
   }
 
+  /** Adds a verified block (written by a commit, or made here and found in a file read). */
   addBlock(key: string, block: Block, file: string): void {
     const entry = this.#entries.get(key)
     if (entry) {
-      entry.block = block
-      entry.raw = undefined
       entry.file = file
+      if (!entry.block) this.#keepDecoded(key, entry, block)
       return
     }
-    this.#add(key, { block, file, size: block.bytes.length })
+    const added: Cached = { file, size: block.bytes.length }
+    this.#entries.set(key, added)
+    this.#bytes += added.size
+    this.#keepDecoded(key, added, block)
+    this.trim(file)
   }
 
-  #add(key: string, entry: Cached): void {
-    this.#entries.set(key, entry)
-    this.#bytes += entry.size
-    this.trim(entry.file)
+  #keepDecoded(key: string, entry: Cached, block: Block): void {
+    entry.block = block
+    entry.raw = undefined
+    entry.verified = undefined
+    this.#decoded.add(key)
+    this.#decodedBytes += entry.size
+    if (this.#decodedBytes <= this.decodedBudget) return
+    for (const oldest of this.#decoded) {
+      if (this.#decodedBytes <= this.decodedBudget || oldest === key) break
+      const older = this.#entries.get(oldest)!
+      this.#dropDecoded(oldest, older)
+    }
+  }
+
+  #dropDecoded(key: string, entry: Cached): void {
+    const { cid, bytes } = entry.block!
+    entry.verified = { cid, bytes }
+    entry.block = undefined
+    this.#decoded.delete(key)
+    this.#decodedBytes -= entry.size
   }
 
   /**
@@ -82,8 +126,14 @@ export class BlockCache {
       if (evicted.file === keepFile) continue
       this.#entries.delete(oldest)
       this.#bytes -= evicted.size
+      if (evicted.block) {
+        this.#decoded.delete(oldest)
+        this.#decodedBytes -= evicted.size
+      }
       this.onEvict(evicted.file)
     }
   }
-
 }
+
+/** Share of the cache's bytes whose blocks also keep their decoded value (see `BlockCache`). */
+const DECODED_SHARE = 1 / 4
