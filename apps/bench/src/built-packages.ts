@@ -6,7 +6,7 @@ import { join } from 'node:path'
  * TypeScript sources through tsx (whose transpiling and source maps cost the measured process ~7 MB of RSS
  * and compile time no user pays). A build older than its sources would measure other code: refuse it.
  */
-const MEASURED = ['core', 'connect-raw', 'connector-tests']
+const MEASURED = ['core', 'connect-raw', 'connect-partykit', 'connector-tests']
 
 function newest(dir: string): { path: string; ms: number } {
   let found = { path: dir, ms: 0 }

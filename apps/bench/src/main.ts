@@ -208,6 +208,7 @@ function allWorkloadsOf(system: string): { batch: string[]; fresh: string[][] } 
   const batch = ['W1', 'W2', 'W3', 'W4', 'W5', 'W8a', 'W8b']
   batch.push('W9')
   if (system === 'ours') for (const t of OUR_SYNC_TRANSPORTS) if (t !== 'memory') batch.push(`W8a.${t}`, `W8b.${t}`)
+  if (isOurs(system)) batch.push('W8c')
   batch.push('W6prep')
   const fresh = [['W6']]
   if (system === 'ours') {
@@ -399,9 +400,10 @@ function cell(system: string, workload: string): Cell | undefined {
 const DERIVED: Record<string, { extra: string; unit: string; title: string }> = {
   'W8b:p50': { extra: 'latency p50 ms', unit: 'ms', title: 'W8b live latency p50: put acknowledged on A → change seen on B (subscribe / changes feed)' },
   'W8b:p99': { extra: 'latency p99 ms', unit: 'ms', title: 'W8b live latency p99 (same)' },
+  'W8c:p99': { extra: 'latency p99 ms', unit: 'ms', title: 'W8c live latency p99 through `partykit dev` (same)' },
   'W9:p90': { extra: 'p90', unit: 'B/put', title: 'W9 bytes written locally per single put (p90)' },
 }
-const ROWS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8a', 'W8b', 'W8b:p50', 'W8b:p99', 'W9', 'W9:p90',
+const ROWS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8a', 'W8b', 'W8b:p50', 'W8b:p99', 'W8c', 'W8c:p99', 'W9', 'W9:p90',
   ...OUR_SYNC_TRANSPORTS.filter((t) => t !== 'memory').flatMap((t) => [`W8a.${t}`, `W8b.${t}`])]
 const baseOf = (w: string) => w.replace(/[.:].*$/, '')
 const unitOf = (w: string) => DERIVED[w]?.unit ?? UNITS[baseOf(w)]!.unit
@@ -412,7 +414,7 @@ const rowTitle = (w: string) => {
   const counts = singleCounts(quick)
   const t = u.title.replace('1 000 single', `${counts.puts} single`).replace('1 000 writes', `${counts.live} writes`).replace(/\bN\b/g, N.toLocaleString('en-US').replace(/,/g, ' '))
   if (w.endsWith('.raw')) return `${t.split(' ')[0]}.raw ours through connect.raw over a Map (poll 100 ms)`
-  if (w.startsWith('W8')) return `${t} (ours: MemoryConnector)`
+  if (w.startsWith('W8') && !w.startsWith('W8c')) return `${t} (ours: MemoryConnector)`
   return t
 }
 /** A row's cell: the workload's own, or for a derived row the workload's extra. */
@@ -557,7 +559,8 @@ p(`- W8: ours replicates through \`db.connect(new MemoryConnector(backend))\` (t
   `PouchDB through \`a.replicate.to(b)\` (W8a) and \`PouchDB.sync(a, b, { live: true })\` (W8b); Fireproof through \`attach()\` of both ledgers to one shared file store, ` +
   `set up as Fireproof's own attach tests do: the same named store key \`storekey=@fireproof:attach@\` on both ledgers and the shared store, \`selfReflect\` on the shared store ` +
   `(same setup: [repro/fireproof-replication.ts](./repro/fireproof-replication.ts)). Fireproof's A is closed and reopened (untimed) after its N docs are written: attached in the ` +
-  `session that wrote them, 0.24.19 leaves B unable to read them (\`missing block\`; \`repro/fireproof-replication.ts --same-session\`). PartyKit: not measured yet (hook in systems.ts / OUR_SYNC_TRANSPORTS).`)
+  `session that wrote them, 0.24.19 leaves B unable to read them (\`missing block\`; \`repro/fireproof-replication.ts --same-session\`). ` +
+  `W8c (ours only; PouchDB has no PartyKit transport): connect-partykit's built connector on both databases, one room of a \`partykit dev\` (workerd, local room storage) started by the child on 127.0.0.1 with the package's test fixture; ${quick ? 50 : 200} puts made one at a time, each after the previous one reached B, so the figure is a put's latency without queueing behind earlier ones (a burst queues behind what the dev server stores per second).`)
 p()
 if (attachmentReport) {
   p(attachmentReport.trimEnd())

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { BenchDoc } from './docs.js'
 
 const require = createRequire(import.meta.url)
@@ -112,7 +113,7 @@ async function ours(durability?: 'process' | 'power'): Promise<System> {
     async syncPair(root, name, transport) {
       const a = core.database(name, { dir: join(root, 'a'), storage: 'file', ...level })
       const b = core.database(name, { dir: join(root, 'b'), storage: 'file', key: await a.exportKey(), ...level })
-      const connector = await makeTransport(transport)
+      const { connector, stop } = await makeTransport(transport)
       const syncs: import('@proj/core').Sync[] = []
       return {
         a: wrap(a),
@@ -138,6 +139,7 @@ async function ours(durability?: 'process' | 'power'): Promise<System> {
           for (const s of syncs) await s.close()
           await a.close()
           await b.close()
+          await stop()
         },
       }
     },
@@ -145,17 +147,18 @@ async function ours(durability?: 'process' | 'power'): Promise<System> {
 }
 
 /**
- * Transports for our sync. Each returns a factory: one connector per replica, all sharing one backend.
- * HOOK: 'partykit' (connect.partykit against `partykit dev`, INFRA.md) is another engineer's; add it here as
- * `partykit: async () => { start the dev server once; return () => partykitConnector(url, room) }` and list it
- * in OUR_SYNC_TRANSPORTS in main.ts.
+ * Transports for our sync: one connector per replica, all sharing one backend, and what stops the backend.
+ * - memory: connector-tests' in-process MemoryConnector (pushes new heads);
+ * - raw: connect.raw over a Map (polls);
+ * - partykit: connect-partykit's built connector against a real `partykit dev` (workerd) started here on
+ *   127.0.0.1 with the package's test fixture, as its tests start it (packages/test-utils, INFRA.md).
  */
-async function makeTransport(transport: string): Promise<() => import('@proj/core/connector').Connector> {
+async function makeTransport(transport: string): Promise<{ connector: () => import('@proj/core/connector').Connector; stop(): Promise<void> }> {
   if (transport === 'memory') {
     // The subpath, not the package: its index loads the conformance suite and with it vitest (~17 MB RSS).
     const { MemoryBackend, MemoryConnector } = await import('@proj/connector-tests/memory')
     const backend = new MemoryBackend()
-    return () => new MemoryConnector(backend)
+    return { connector: () => new MemoryConnector(backend), stop: async () => {} }
   }
   if (transport === 'raw') {
     const { rawConnector } = await import('@proj/connect-raw')
@@ -166,9 +169,21 @@ async function makeTransport(transport: string): Promise<() => import('@proj/cor
       upload: async (bytes: Uint8Array, p: Parameters<typeof key>[0]) => void objects.set(key(p), bytes.slice()),
       download: async (p: Parameters<typeof key>[0]) => objects.get(key(p))?.slice(),
     }
-    return () => rawConnector(fns)
+    return { connector: () => rawConnector(fns), stop: async () => {} }
   }
-  throw new Error(`unknown transport ${transport} (partykit: not in scope yet, see the hook in systems.ts)`)
+  if (transport === 'partykit') {
+    const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
+    const packageDir = join(repoRoot, 'packages/connect-partykit')
+    // The test launcher by path (a test helper, not measured); the connector as built, like the core.
+    const { startPartykitDev } = await import(pathToFileURL(join(repoRoot, 'packages/test-utils/src/partykit-dev.ts')).href)
+    const { partykitConnector } = (await import(pathToFileURL(join(packageDir, 'dist/index.js')).href)) as {
+      partykitConnector(host: string, options: { room: string }): import('@proj/core/connector').Connector
+    }
+    const dev = await startPartykitDev({ cwd: packageDir, config: join(packageDir, 'test/fixture/partykit.json') })
+    const room = `bench-${process.pid}-${Date.now()}`
+    return { connector: () => partykitConnector(dev.url, { room }), stop: () => dev.stop() }
+  }
+  throw new Error(`unknown transport ${transport}`)
 }
 
 // ------------------------------------------------------------------------------------------------ PouchDB

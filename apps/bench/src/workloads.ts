@@ -43,9 +43,16 @@ export const UNITS: Record<string, { unit: string; higherIsBetter: boolean; titl
   W7: { unit: 'MB', higherIsBetter: false, title: 'W7 bytes on disk for N docs (bulk-loaded)' },
   W8a: { unit: 'ms', higherIsBetter: false, title: 'W8a initial sync of N docs to an empty replica' },
   W8b: { unit: 'ms', higherIsBetter: false, title: 'W8b live sync of 1 000 writes (first put to last seen)' },
+  W8c: {
+    unit: 'ms',
+    higherIsBetter: false,
+    title: 'W8c live latency p50 through connect.partykit against `partykit dev` on 127.0.0.1, one put at a time (put acknowledged on A → seen on B)',
+  },
   W9: { unit: 'B/put', higherIsBetter: false, title: 'W9 bytes written locally per single put of a ~200 B doc into an N-doc db (median)' },
 }
 
+/** W8c: puts made one at a time, each after the previous one reached B. */
+const PARTYKIT_PUTS = 200
 let SINGLE_PUTS = 1000
 let LIVE_WRITES = 1000
 /** W9: single puts measured one by one on the N-doc database. */
@@ -251,6 +258,44 @@ export async function runWorkload(sys: System | undefined, id: string, task: Tas
           'latency p99 ms': quantile(lat, 0.99),
         },
       }
+    }
+    case 'W8c': {
+      // Latency without queueing: the next put starts once the previous one reached B (a burst through
+      // `partykit dev` queues behind what the dev server stores per second, and measures that instead).
+      if (!sys.id.startsWith('ours')) throw new Error('n/a: PartyKit is a transport of ours (connect-partykit); PouchDB has none')
+      const pair = await sys.syncPair!(dir, 'bench', 'partykit')
+      await pair.startA()
+      await pair.startB()
+      const seen = new Map<string, number>()
+      const waiting = new Map<string, () => void>()
+      pair.onBChange((ids) => {
+        const now = performance.now()
+        for (const x of ids) {
+          if (seen.has(x)) continue
+          seen.set(x, now)
+          waiting.get(x)?.()
+        }
+      })
+      const puts = task.quick ? 50 : PARTYKIT_PUTS
+      const lat: number[] = []
+      for (const doc of makeDocs(puts, 'party')) {
+        const arrived = new Promise<void>((resolve) => waiting.set(doc._id, resolve))
+        await pair.a.put(doc)
+        const acked = performance.now()
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const late = await new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()))
+          void arrived.then(() => resolve(false))
+        })
+        clearTimeout(timer)
+        if (late) break
+        lat.push(Math.max(0, seen.get(doc._id)! - acked))
+      }
+      check(lat.length === puts, `replica saw ${lat.length} of ${puts} puts made one at a time (did not converge)`)
+      const count = await pair.b.count()
+      check(count === puts, `replica holds ${count} of ${puts}`)
+      await pair.stop()
+      return { value: median(lat), extra: { 'latency p99 ms': quantile(lat, 0.99), 'max ms': Math.max(...lat), puts } }
     }
     case 'W9': {
       // Bytes this process hands to write(2) (/proc/self/io wchar) during each awaited put, on an N-doc database
