@@ -1,4 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
+import { decodeDagCbor } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -21,7 +22,7 @@ export async function encodeBlock<T>(value: T): Promise<Block<T>> {
 
 /** Decodes bytes that were already verified against `cid`. */
 export function decodeBlock<T>(cid: CID, bytes: Uint8Array): Block<T> {
-  return { cid, bytes, value: dagCbor.decode(bytes) as T }
+  return { cid, bytes, value: decodeDagCbor<T>(bytes) }
 }
 
 export { CID }

@@ -4,6 +4,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { varint } from 'multiformats'
 import { FormatVersionError, IntegrityError } from '../errors.js'
 import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
+import { cidV1, decodeWithoutLibrary } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 
 /**
@@ -89,26 +90,78 @@ export async function decodeCar(
   label: string,
   options: { headerOnly?: boolean } = {},
 ): Promise<{ header: FileHeader; blocks: RawBlock[] }> {
+  const car = readCar(bytes) ?? readCarWithLibrary(bytes, label)
+  const root = car.roots[0]
+  if (!root) throw new IntegrityError(label, 'CAR file has no root')
+  let header: FileHeader | undefined
+  const blocks: RawBlock[] = []
+  for (const block of car.blocks) {
+    if (block.cid.equals(root)) {
+      header = checkHeader((await verifyBlock(block, label)).value, label)
+    } else if (!options.headerOnly) {
+      blocks.push(block)
+    }
+  }
+  if (!header) throw new IntegrityError(label, 'missing file header')
+  return { header, blocks }
+}
+
+interface ParsedCar {
+  roots: CID[]
+  blocks: RawBlock[]
+}
+
+function readCarWithLibrary(bytes: Uint8Array, label: string): ParsedCar {
   let reader: CarBufferReader
   try {
     reader = CarBufferReader.fromBytes(bytes)
   } catch (error) {
     throw new IntegrityError(label, `not a CAR file (${(error as Error).message})`)
   }
-  const [root] = reader.getRoots()
-  if (!root) throw new IntegrityError(label, 'CAR file has no root')
-  let header: FileHeader | undefined
-  const blocks: RawBlock[] = []
-  for (const { cid, bytes: blockBytes } of reader.blocks()) {
-    if (cid.equals(root)) {
-      header = checkHeader((await verifyBlock({ cid, bytes: blockBytes }, label)).value, label)
-    } else if (!options.headerOnly) {
-      blocks.push({ cid: CID.asCID(cid) ?? cid, bytes: blockBytes })
-    }
-  }
-  if (!header) throw new IntegrityError(label, 'missing file header')
-  return { header, blocks }
+  return { roots: reader.getRoots(), blocks: reader.blocks().map(({ cid, bytes }) => ({ cid: CID.asCID(cid) ?? cid, bytes })) }
 }
+
+/**
+ * The CARv1 as `writeCar` writes it — a `{ roots, version: 1 }` header, then sections of a CIDv1 of sha2-256
+ * with a one-byte codec and the block's bytes — read in one pass; undefined for anything else (another CID
+ * kind, a CARv2, a damaged file), which the library then reads or refuses. Same CIDs and block bytes as the
+ * library's reader (`cold-car.test.ts`), without its per-section varint parsing and CID re-encoding: a cold
+ * open reads a few files of a few hundred blocks each.
+ */
+function readCar(bytes: Uint8Array): ParsedCar | undefined {
+  let at = 0
+  const varint = (): number => {
+    let value = 0
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (at >= bytes.length) return -1
+      const byte = bytes[at++]!
+      value += (byte & 0x7f) * 2 ** shift
+      // The shortest form only (a last byte of 0 after others is padding): anything else is the library's.
+      if (byte < 0x80) return byte === 0 && shift > 0 ? -1 : value
+    }
+    return -1
+  }
+  const headerLength = varint()
+  if (headerLength <= 0 || headerLength > bytes.length - at) return undefined
+  const header = decodeWithoutLibrary(bytes.subarray(at, at + headerLength)) as { version?: unknown; roots?: unknown } | symbol
+  at += headerLength
+  if (typeof header !== 'object' || header === null || Object.keys(header).length !== 2 || header.version !== 1) return undefined
+  const roots = header.roots
+  if (!Array.isArray(roots) || !roots.every((root) => root instanceof CID)) return undefined
+  const blocks: RawBlock[] = []
+  while (at < bytes.length) {
+    const length = varint()
+    const start = at
+    if (length < CID_V1_SHA256_LENGTH || length > bytes.length - start) return undefined
+    if (bytes[start] !== 1 || bytes[start + 1]! >= 0x80 || bytes[start + 2] !== sha256.code || bytes[start + 3] !== 32) return undefined
+    at = start + length
+    blocks.push({ cid: cidV1(bytes.slice(start, start + CID_V1_SHA256_LENGTH)), bytes: bytes.subarray(start + CID_V1_SHA256_LENGTH, at) })
+  }
+  return { roots: roots as CID[], blocks }
+}
+
+/** A CIDv1 of sha2-256 with a one-byte codec: version, codec, hash code, digest length, 32 bytes of digest. */
+const CID_V1_SHA256_LENGTH = 36
 
 function checkHeader(value: unknown, label: string): FileHeader {
   const header = value as Partial<FileHeader> | null

@@ -1,12 +1,12 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import { CorruptRecordError } from '../errors.js'
+import { decodeDagCbor } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 
 /** The dag-cbor map a local record holds, or a CorruptRecordError naming it (`where`). */
 export function decodeRecordMap(bytes: Uint8Array, where: string): Record<string, unknown> {
   let value: unknown
   try {
-    value = dagCbor.decode(bytes)
+    value = decodeDagCbor(bytes)
   } catch (error) {
     throw new CorruptRecordError(where, `not dag-cbor (${(error as Error).message})`)
   }
