@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { decodeDagCbor } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
+import { sha256Cid } from './sha256-cid.js'
 
 /**
  * A dag-cbor block addressed by a CIDv1 with sha2-256: clock events, tree nodes and file headers. The
@@ -16,8 +16,7 @@ export interface Block<T = unknown> {
 
 export async function encodeBlock<T>(value: T): Promise<Block<T>> {
   const bytes = encodeDagCbor(value)
-  const digest = await sha256.digest(bytes)
-  return { cid: CID.createV1(dagCbor.code, digest), bytes, value }
+  return { cid: await sha256Cid(dagCbor.code, bytes), bytes, value }
 }
 
 /** Decodes bytes that were already verified against `cid`. */

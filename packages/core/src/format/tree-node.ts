@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import { sha256 } from 'multiformats/hashes/sha2'
+import { sha256Cid } from './sha256-cid.js'
 import { IntegrityError } from '../errors.js'
 import { CID, type Block } from './block.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
@@ -65,7 +65,7 @@ export async function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
   }
   bytes.set(LEVEL_KEY, at)
   bytes.set(level, at + LEVEL_KEY.length)
-  return { cid: CID.createV1(dagCbor.code, await sha256.digest(bytes)), bytes, value: node }
+  return { cid: await sha256Cid(dagCbor.code, bytes), bytes, value: node }
 }
 
 /** map(2), text "e" (then the items array), and text "l" (then the level). */

@@ -4,13 +4,14 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError } from '../errors.js'
+import { sha256Cid } from '../format/sha256-cid.js'
 
 /**
  * The name of every stored file and meta entry: a CIDv1 with the raw codec and sha2-256, written in its
  * canonical (base32) spelling, so one file has exactly one name on every backend.
  */
 export async function fileCid(bytes: Uint8Array): Promise<CID> {
-  return CID.createV1(raw.code, await sha256.digest(bytes))
+  return sha256Cid(raw.code, bytes)
 }
 
 /** Decodes every multibase multiformats knows, so that another spelling of a file name is named as such. */
