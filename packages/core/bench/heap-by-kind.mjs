@@ -101,6 +101,7 @@ if (process.env.WHY) {
   let seen = 0
   for (let i = 0; i < count && shown < 3; i++) {
     if (!strings[nodes[i * NF + nName]].includes(process.env.WHY)) continue
+    if (nodes[i * NF + nSize] < Number(process.env.MIN_SIZE ?? 0)) continue
     if (seen++ < skip) continue
     shown++
     console.log(`\npath to ${kind(i)}`)
@@ -111,4 +112,43 @@ if (process.env.WHY) {
       console.log(`  <- [${t} ${String(name).slice(0, 40)}] ${kind(parent[n])}`)
     }
   }
+}
+
+// BY_PATH=substring: nodes whose name contains it, their self size summed by retainer path (edge names, 9 levels).
+if (process.env.BY_PATH) {
+  const parent = new Int32Array(count).fill(-1)
+  const parentEdge = new Int32Array(count).fill(-1)
+  const queue = new Int32Array(count)
+  let head = 0
+  let tail = 0
+  queue[tail++] = 0
+  parent[0] = 0
+  while (head < tail) {
+    const i = queue[head++]
+    for (let e = firstEdge[i]; e < firstEdge[i + 1]; e += EF) {
+      if (etypes[edges[e + eType]] === 'weak') continue
+      const c = edges[e + eTo] / NF
+      if (parent[c] !== -1) continue
+      parent[c] = i
+      parentEdge[c] = e
+      queue[tail++] = c
+    }
+  }
+  const sums = new Map()
+  for (let i = 0; i < count; i++) {
+    if (!strings[nodes[i * NF + nName]].includes(process.env.BY_PATH)) continue
+    const steps = []
+    for (let n = i, d = 0; n > 0 && d < 9 && parentEdge[n] !== -1; n = parent[n], d++) {
+      const e = parentEdge[n]
+      const t = etypes[edges[e + eType]]
+      steps.push(t === 'element' || t === 'hidden' ? `[${t}]` : strings[edges[e + eName]])
+      steps.push(strings[nodes[parent[n] * NF + nName]].slice(0, 30))
+    }
+    const k = steps.join(' < ')
+    const v = sums.get(k) ?? [0, 0]
+    v[0] += nodes[i * NF + nSize]
+    v[1]++
+    sums.set(k, v)
+  }
+  for (const [k, [s, c]] of [...sums].sort((a, b) => b[1][0] - a[1][0]).slice(0, 15)) console.log(`${(s / 1e6).toFixed(2).padStart(8)} MB ${String(c).padStart(7)}  ${k}`)
 }

@@ -20,9 +20,18 @@ function hwmMb(): number {
   const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))
   return Number(line!.split(/\s+/)[1]) / 1024
 }
+/** Peaks between reports, sampled every 50 ms without a GC: what the RSS peak is made of. */
+const peak = { heapTotal: 0, heapUsed: 0, external: 0, rss: 0 }
+setInterval(() => {
+  const m = process.memoryUsage()
+  for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = Math.max(peak[k], m[k])
+}, 50).unref()
 function report(label: string): void {
+  const p = Object.entries(peak).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)}`).join(' ')
+  for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = 0
   gc!()
   const m = process.memoryUsage()
+  console.log(`${''.padEnd(14)} peaks since last: ${p}`)
   console.log(
     `${label.padEnd(14)} heap ${(m.heapUsed / 1e6).toFixed(1).padStart(7)} MB  external ${(m.external / 1e6).toFixed(1).padStart(6)} MB  arrayBuffers ${(m.arrayBuffers / 1e6).toFixed(1).padStart(6)} MB  rss ${(m.rss / 1e6).toFixed(0).padStart(5)} MB  peak ${hwmMb().toFixed(0)} MB`,
   )

@@ -1,6 +1,8 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
+import { BlockCache } from '../src/blockstore/block-cache.js'
+import { encodeBlock, type Block } from '../src/blockstore/block.js'
 import { database } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
@@ -77,4 +79,31 @@ describe('memory at scale', () => {
     for (const i of [0, 999, 30_000, DOCS - 1]) expect(await db.get(doc(i)._id)).toMatchObject(doc(i))
     await db.close()
   })
+
+  it('keeps a block read from a file without keeping the rest of the file', async () => {
+    const blocks = await Promise.all(Array.from({ length: 8 }, (_, i) => encodeBlock({ i, text: `block ${i}` })))
+    const cache = new BlockCache(1024 * 1024, () => {})
+    const plaintext = fileRead(cache, blocks)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    heapAfterGc()
+    expect(plaintext.deref()).toBeUndefined()
+    for (const block of blocks) expect((await cache.read(block.cid.toString()))?.value).toEqual(block.value)
+  })
 })
+
+/**
+ * Caches `blocks` as a file read does: views into the file's plaintext (1 MiB, the blocks at the front; views
+ * kept all of it alive while any one of them was cached unread, a 256 KiB compaction file for a 4 KiB block).
+ * Synchronous, so no suspended frame keeps a view. Returns a weak reference to the plaintext.
+ */
+function fileRead(cache: BlockCache, blocks: Block[]): WeakRef<ArrayBufferLike> {
+  const plaintext = new Uint8Array(1024 * 1024)
+  let at = 0
+  for (const { cid, bytes } of blocks) {
+    plaintext.set(bytes, at)
+    cache.addRaw(cid.toString(), { cid, bytes: plaintext.subarray(at, at + bytes.length) }, 'file')
+    at += bytes.length
+  }
+  cache.trim('file')
+  return new WeakRef(plaintext.buffer)
+}
