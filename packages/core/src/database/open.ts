@@ -1,11 +1,12 @@
-import type { CID } from '../blockstore/block.js'
+import type { Block, CID } from '../blockstore/block.js'
 import { openCompaction } from '../blockstore/compact.js'
 import { BlockStore, MissingBlockError } from '../blockstore/store.js'
 import { isDelta, loadEvent } from '../clock/event.js'
 import { checkedHeadRoot, rootOf } from '../clock/root.js'
-import { emptyTree, type NewBlock } from '../crdt/tree.js'
 import { followKeybag, keyLearner, loadKey } from '../crypto/keybag.js'
 import { CorruptRecordError, IntegrityError, KeyMismatchError } from '../errors.js'
+import { cidV1 } from '../format/dag-cbor-decode.js'
+import type { TreeNode } from '../format/tree-node.js'
 import { readIndexes, type IndexState } from '../index/record.js'
 import type { Storage } from '../storage/api.js'
 import type { DatabaseOptions } from './api.js'
@@ -37,6 +38,23 @@ export interface OpenState {
   damagedHead?: { file: string; error: unknown }
 }
 
+/**
+ * The empty tree `{ l: 0, e: [] }` (crdt/tree.ts `emptyTree`), the root of a database with no documents, which
+ * every open keeps at hand: its bytes and CID are fixed, so they are given as they are rather than encoded and
+ * hashed in a cold process (test/cold-open.test.ts checks them against emptyTree).
+ */
+export function emptyTreeBlock(): Block<TreeNode> {
+  return { cid: cidV1(EMPTY_TREE_CID.slice()), bytes: EMPTY_TREE_BYTES.slice(), value: { l: 0, e: [] } }
+}
+
+/** dag-cbor `{ e: [], l: 0 }`. */
+const EMPTY_TREE_BYTES = Uint8Array.of(0xa2, 0x61, 0x65, 0x80, 0x61, 0x6c, 0x00)
+/** CIDv1, dag-cbor, sha2-256 of EMPTY_TREE_BYTES: bafyreig62sfuqj3lx36vf7qgzewoc7equcco6lu63snfr3vbcxbskslidi. */
+const EMPTY_TREE_CID = Uint8Array.of(
+  0x01, 0x71, 0x12, 0x20, 0xde, 0xd4, 0x8b, 0x48, 0x27, 0x6b, 0xbe, 0xfd, 0x52, 0xfe, 0x06, 0xc9, 0x2c, 0xe1, 0x7c, 0x90,
+  0xa0, 0x84, 0xef, 0x2e, 0x9e, 0xdc, 0x9a, 0x58, 0xee, 0xa1, 0x15, 0xc3, 0x25, 0x49, 0x68, 0x1a,
+)
+
 /** What a file written before this session is counted as (a single write's file is ~0.5–1 KB). */
 const ESTIMATED_FILE_BYTES = 1024
 
@@ -47,9 +65,9 @@ export async function openState(name: string, branch: string, options: DatabaseO
   key.onLearn(keyLearner(key, storage, name, (file) => store.fileBytes(file)))
   followKeybag(key, storage)
   const head = await readHead(storage, branch)
-  const scratch: NewBlock[] = []
-  const emptyRoot = await emptyTree(scratch)
-  for (const { block, links } of scratch) store.putUnsaved(block, links)
+  const empty = emptyTreeBlock()
+  store.putUnsaved(empty, [])
+  const emptyRoot = empty.cid
   // The last compaction's locations come first: older headers may still name files it deleted.
   const compaction = await openCompaction(storage, store)
   const indexes = await readIndexes(storage, branch)

@@ -113,9 +113,12 @@ export function decodeTreeNode(value: unknown, cid: CID | string): TreeNode {
 
 export function isEntry(entry: unknown): boolean {
   if (!Array.isArray(entry) || entry.length < 3 || entry.length > 4) return false
-  const [id, height, body, meta] = entry as unknown[]
-  if (typeof id !== 'string' || !Number.isInteger(height) || !isBody(body)) return false
+  // Indexed, not destructured: array destructuring runs the iterator protocol, per entry of every leaf a
+  // cold open checks, in a JIT that has not warmed up.
+  const height: unknown = entry[1]
+  if (typeof entry[0] !== 'string' || !Number.isInteger(height) || !isBody(entry[2])) return false
   if (entry.length === 3) return true
+  const meta: unknown = entry[3]
   if (meta === null || typeof meta !== 'object') return false
   const { c, s } = meta as EntryMeta
   return (
