@@ -12,7 +12,7 @@ const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src')
  */
 const LAYERS: string[][] = [
   ['errors.ts'],
-  ['format/', 'kit/cid.ts', 'kit/names.ts'],
+  ['format/', 'kit/cid.ts', 'kit/names.ts', 'kit/sha256-cid.ts'],
   ['connector/', 'storage/', 'clock/api.ts'],
   ['crypto/'],
   ['blockstore/'],

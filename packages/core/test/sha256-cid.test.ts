@@ -3,7 +3,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
-import { sha256Cid } from '../src/format/sha256-cid.js'
+import { sha256Cid } from '../src/kit/sha256-cid.js'
 import { seededRandom } from './helpers.js'
 
 // Every block and file this database writes is named by sha256Cid: it must be the CID multiformats makes.

@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { decodeDagCbor } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 import { CID } from 'multiformats/cid'
-import { sha256Cid } from './sha256-cid.js'
+import { sha256Cid } from '../kit/sha256-cid.js'
 
 /**
  * A dag-cbor block addressed by a CIDv1 with sha2-256: clock events, tree nodes and file headers. The

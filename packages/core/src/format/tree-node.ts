@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import { sha256Cid } from './sha256-cid.js'
+import { sha256Cid } from '../kit/sha256-cid.js'
 import { IntegrityError } from '../errors.js'
 import { CID, type Block } from './block.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'

@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError } from '../errors.js'
-import { sha256Cid } from '../format/sha256-cid.js'
+import { sha256Cid } from './sha256-cid.js'
 
 /**
  * The name of every stored file and meta entry: a CIDv1 with the raw codec and sha2-256, written in its
