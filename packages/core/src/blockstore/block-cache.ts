@@ -47,17 +47,25 @@ export class BlockCache {
     return { blocks: this.#entries.size, bytes: this.#bytes, decoded: this.#decoded.size, decodedBytes: this.#decodedBytes }
   }
 
+  /** The block when it is held decoded (marked as just used), without waiting; `read` otherwise. */
+  peek(key: string): Block | undefined {
+    const entry = this.#entries.get(key)
+    if (!entry?.block) return undefined
+    this.#entries.delete(key)
+    this.#entries.set(key, entry)
+    this.#decoded.delete(key)
+    this.#decoded.add(key)
+    return entry.block
+  }
+
   /** The block, verified against its CID and decoded on its first read (an IntegrityError names the file). */
   async read(key: string): Promise<Block | undefined> {
+    const held = this.peek(key)
+    if (held) return held
     const entry = this.#entries.get(key)
     if (!entry) return undefined
     this.#entries.delete(key)
     this.#entries.set(key, entry)
-    if (entry.block) {
-      this.#decoded.delete(key)
-      this.#decoded.add(key)
-      return entry.block
-    }
     let block: Block
     if (entry.verified) {
       block = decodeBlock(entry.verified.cid, entry.verified.bytes)

@@ -161,9 +161,23 @@ export class BlockStore {
     return this.#unsaved.has(key) || this.#cache.has(key)
   }
 
-  async get<T>(cid: CID): Promise<Block<T>> {
-    const key = cid.toString()
-    const cached = this.#unsaved.get(key)?.block ?? (await this.#cache.read(key))
+  /**
+   * A block by CID. Held decoded (most reads: a tree's upper nodes, a bulk's right edge), it is returned without
+   * an async step of its own: ~1.2M reads in a 300k-document bulk load allocated ~0.5 GB of promises and frames.
+   */
+  get<T>(cid: CID): Promise<Block<T>> {
+    let key: string
+    try {
+      key = cid.toString()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const held = this.#unsaved.get(key)?.block ?? this.#cache.peek(key)
+    return held ? Promise.resolve(held as Block<T>) : this.#read<T>(key)
+  }
+
+  async #read<T>(key: string): Promise<Block<T>> {
+    const cached = await this.#cache.read(key)
     if (cached) return cached as Block<T>
     const relocations = this.#relocations
     try {
