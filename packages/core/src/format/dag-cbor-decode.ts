@@ -5,7 +5,7 @@ import { Digest } from 'multiformats/hashes/digest'
 /**
  * `@ipld/dag-cbor`'s `decode`, value for value, for the shapes this database writes (canonical maps with
  * string keys, arrays, strings, integers, float64, booleans, null, byte strings, and tag-42 CIDv1 of sha2-256).
- * Anything else — a non-minimal length, an indefinite length, a duplicate key, a float16, a 64-bit length, a
+ * (Strings differ in one way, on purpose: a leading U+FEFF is kept, see `textDecoder`.) Anything else — a non-minimal length, an indefinite length, a duplicate key, a float16, a 64-bit length, a
  * big integer, NaN, an unknown tag, a CIDv0, trailing bytes, truncated input — is handed to `dagCbor.decode`
  * whole, so its value, or its error, is the library's: this never accepts bytes the library refuses.
  *
@@ -49,8 +49,13 @@ const SHA2_256_LENGTH = 32
 /** A CIDv1 of a sha2-256 digest with a one-byte codec: version, codec, hash code, digest length, digest. */
 const CID_V1_LENGTH = 4 + SHA2_256_LENGTH
 
-/** The same decoder the library uses (BOM handling and replacement of bad UTF-8 included). */
-const textDecoder = new TextDecoder()
+/**
+ * UTF-8 as the library decodes it (bad bytes become U+FFFD), except that a leading U+FEFF is kept: it is a
+ * character of the string that was written, not a byte order mark. The library's default TextDecoder drops it,
+ * so a value "\ufeffHi" read back as "Hi", and a map with keys "\ufeffa" and "a" (a valid document) as a
+ * repeated key that made the whole block unreadable.
+ */
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true })
 let data: Uint8Array = EMPTY
 let position = 0
 
@@ -168,8 +173,8 @@ function readString(length: number): string {
   const start = position
   if (length > data.length - start) throw FALLBACK
   position = start + length
-  // The library's decoder, for every string: one native call beats a loop of character appends in a cold
-  // process (ASCII, which cborg decodes by hand when short, decodes to the same string either way).
+  // One native call beats a loop of character appends in a cold process (ASCII, which cborg decodes by hand
+  // when short, decodes to the same string either way).
   return textDecoder.decode(data.subarray(start, position))
 }
 
