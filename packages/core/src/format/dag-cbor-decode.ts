@@ -1,6 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { Digest } from 'multiformats/hashes/digest'
+import { cidV1 } from '../kit/sha256-cid.js'
 
 /**
  * `@ipld/dag-cbor`'s `decode`, value for value, for the shapes this database writes (canonical maps with
@@ -199,10 +199,4 @@ function readCid(): CID {
   }
   position = at + 3 + CID_V1_LENGTH
   return cidV1(data.slice(at + 3, position))
-}
-
-/** A CID from the bytes of a CIDv1 of sha2-256 with a one-byte codec (checked by the caller), kept as they are. */
-export function cidV1(bytes: Uint8Array): CID {
-  const multihash = bytes.subarray(2)
-  return new CID(1, bytes[1]!, new Digest(SHA2_256, SHA2_256_LENGTH, multihash.subarray(2), multihash), bytes) as CID
 }

@@ -4,7 +4,8 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { varint } from 'multiformats'
 import { FormatVersionError, IntegrityError } from '../errors.js'
 import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
-import { cidV1, decodeWithoutLibrary } from './dag-cbor-decode.js'
+import { cidV1 } from '../kit/sha256-cid.js'
+import { decodeWithoutLibrary } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 
 /**

@@ -26,6 +26,14 @@ function cidOf(code: number, digest: Uint8Array): CID {
   bytes[2] = SHA256
   bytes[3] = DIGEST_BYTES
   bytes.set(digest, 4)
+  return cidV1(bytes)
+}
+
+/**
+ * The CID whose bytes are `bytes`, a CIDv1 of sha2-256 with a one-byte codec (the caller checked the shape),
+ * kept as they are: the CID, its multihash and its digest view them, where `CID.decode` copies them.
+ */
+export function cidV1(bytes: Uint8Array): CID {
   const multihash = bytes.subarray(2)
-  return new CID(1, code, new Digest(SHA256, DIGEST_BYTES, multihash.subarray(2), multihash), bytes)
+  return new CID(1, bytes[1]!, new Digest(SHA256, DIGEST_BYTES, multihash.subarray(2), multihash), bytes) as CID
 }
