@@ -93,3 +93,20 @@ export function runUntilKilled(
     })
   })
 }
+
+/**
+ * Damaged copies of `bytes`: a byte changed, a bit flipped, cut short, a byte added, and with `trailing` bytes
+ * appended (one 0 byte, then the given ones).
+ */
+export function damagedCopies(r: () => number, bytes: Uint8Array, trailing: number[]): Uint8Array[] {
+  const at = Math.floor(r() * bytes.length)
+  const flipped = Uint8Array.from(bytes)
+  flipped[at] = Math.floor(r() * 256)
+  const bit = Uint8Array.from(bytes)
+  bit[at]! ^= 1 << Math.floor(r() * 8)
+  const inserted = new Uint8Array(bytes.length + 1)
+  inserted.set(bytes.subarray(0, at))
+  inserted[at] = Math.floor(r() * 256)
+  inserted.set(bytes.subarray(at), at + 1)
+  return [flipped, bit, bytes.subarray(0, at), inserted, Uint8Array.of(...bytes, 0), Uint8Array.of(...bytes, ...trailing)]
+}
