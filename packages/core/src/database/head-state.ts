@@ -42,7 +42,7 @@ export class LocalHead {
    * it when a reader asks. Every `CHECKPOINT_EVERY`-th event, a large one, or one over several heads writes a
    * checkpoint: the tree with every pending entry applied, whose file also holds every derived node it reaches.
    */
-  async advance(state: OpenState, entries: Entry[], height: number, rows: ChangeRow[]): Promise<void> {
+  async advance(state: OpenState, entries: Entry[], height: number, rows: () => ChangeRow[]): Promise<void> {
     const { store } = state
     const previous = state.head
     const parents = previous?.heads ?? []
@@ -73,7 +73,7 @@ export class LocalHead {
     state.head = head
     state.deltaDepth = delta ? state.deltaDepth! + 1 : 0
     if (!delta) store.sweepDerived([head.root!])
-    this.#feed.emit(rows)
+    this.#feed.emit(this.#feed.hasSubscribers ? rows() : [])
   }
 
   /** Merges a remote head into the local one (one new file when the two diverged). */

@@ -24,7 +24,7 @@ function merged(storage: Storage, branch: string): Set<string> {
   return set
 }
 
-const headKey = (head: HeadState) => head.heads.map(String).sort().join(',')
+const headKey = (head: HeadState) => (head.heads.length === 1 ? head.heads[0]!.toString() : head.heads.map(String).sort().join(','))
 
 /** The stored head, or undefined for a new database. */
 export async function readHead(storage: Storage, branch: string): Promise<HeadState | undefined> {
@@ -48,17 +48,23 @@ export function markMerged(storage: Storage, branch: string, head: HeadState): v
  */
 export async function writeHead(storage: Storage, branch: string, head: HeadState): Promise<void> {
   const known = merged(storage, branch)
-  const where = describeRecord(storage, branch)
+  const key = headKey(head)
   await storage.updateRecord(record(branch), (current) => {
-    const stored = current ? decodeStored(storage, branch, current, where) : []
-    const unmerged = dedupe(stored.filter((other) => !known.has(headKey(other)) && headKey(other) !== headKey(head)))
+    const stored = current ? decodeStored(storage, branch, current) : []
+    // Usually the record holds only the head this instance wrote last (known): nothing to keep.
+    const unmerged = stored.length === 1 && known.has(headKey(stored[0]!)) ? [] : unmergedOf(stored, known, key)
     const bytes = encodeHeadRecord(head, unmerged)
-    lastWritten(storage).set(branch, { bytes, heads: [head, ...unmerged] })
+    lastWritten(storage).set(branch, { bytes, heads: unmerged.length ? [head, ...unmerged] : [head] })
     return bytes
   })
   // Only the new head can be in the record now; entries other writers add later are judged then.
   known.clear()
-  known.add(headKey(head))
+  known.add(key)
+}
+
+/** The stored heads neither merged by this instance nor the head being written, once each. */
+function unmergedOf(stored: HeadState[], known: Set<string>, written: string): HeadState[] {
+  return dedupe(stored.filter((other) => !known.has(headKey(other)) && headKey(other) !== written))
 }
 
 /**
@@ -73,10 +79,10 @@ function lastWritten(storage: Storage): Map<string, { bytes: Uint8Array; heads: 
   return branches
 }
 
-function decodeStored(storage: Storage, branch: string, bytes: Uint8Array, where: string): HeadState[] {
+function decodeStored(storage: Storage, branch: string, bytes: Uint8Array): HeadState[] {
   const last = lastWritten(storage).get(branch)
   if (last && equals(last.bytes, bytes)) return last.heads
-  return decodeHeadRecord(bytes, where)
+  return decodeHeadRecord(bytes, describeRecord(storage, branch))
 }
 
 function dedupe(heads: HeadState[]): HeadState[] {

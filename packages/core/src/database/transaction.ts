@@ -66,7 +66,10 @@ export async function screenWrites(
     }
     try {
       // New attachment content becomes chunk files now; a kept one must be an attachment of this database.
-      for (const [id, body] of write.ops) await storeAttachments(state.store, body, `document ${JSON.stringify(id)}`)
+      for (const [id, body] of write.ops) {
+        // Only a document with `_files` can hold attachments (most have none: no await, no message string).
+        if (body?._files !== undefined) await storeAttachments(state.store, body, `document ${JSON.stringify(id)}`)
+      }
     } catch (error) {
       write.reject(error)
       continue
@@ -84,15 +87,22 @@ export async function commitOps(
   ops: Op[],
   previous = new Map<string, Entry | undefined>(),
 ): Promise<Clock> {
-  const latest = new Map<string, Body>()
-  for (const [id, body] of ops) latest.set(id, body)
   const height = (state.head?.height ?? 0) + 1
   // A local write supersedes every version the id holds (it resolves its conflicts), so it carries them.
   const entries: Entry[] = []
-  for (const [id, body] of [...latest].sort(([a], [b]) => compareKeys(a, b))) {
+  for (const [id, body] of latestById(ops)) {
     const before = previous.has(id) || !state.head ? previous.get(id) : await lookupAtHead(state, id)
     entries.push(writeEntry(id, height, body, before))
   }
-  await head.advance(state, entries, height, entries.map((entry) => toRow(entry, state.store)))
+  // The rows only for subscribers (each is a copy of its document).
+  await head.advance(state, entries, height, () => entries.map((entry) => toRow(entry, state.store)))
   return state.head!.heads.map(String)
+}
+
+/** The last op of each id, sorted by id (a single op, the common transaction, as it is). */
+function latestById(ops: Op[]): Op[] {
+  if (ops.length === 1) return ops
+  const latest = new Map<string, Body>()
+  for (const [id, body] of ops) latest.set(id, body)
+  return [...latest].sort(([a], [b]) => compareKeys(a, b))
 }

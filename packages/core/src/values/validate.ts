@@ -61,8 +61,9 @@ export function checkDoc(doc: unknown, where: string): { id: string | undefined;
     if (id === undefined) throw new TypeError(`${where}: a document with _deleted: true needs an _id`)
     return { id, body: null }
   }
-  const subject = id === undefined ? 'document' : `document ${JSON.stringify(id)}`
-  const body = new Normalizer(where, (path) => `${subject} field ${JSON.stringify(path)}`).object(fields, true)
+  // The subject is spelled out only for an error message.
+  const subject = () => (id === undefined ? 'document' : `document ${JSON.stringify(id)}`)
+  const body = new Normalizer(where, (path) => `${subject()} field ${JSON.stringify(path)}`).object(fields, true)
   return { id, body }
 }
 
