@@ -39,6 +39,8 @@ class DatabaseImpl extends TreeView implements Database {
   readonly #options: DatabaseOptions
   readonly #branch: string
   readonly #opening: Promise<OpenState>
+  /** The state once opened: a commit takes it without awaiting (and allocating for) `#ready()`. */
+  #opened: OpenState | undefined
   #closed = false
   readonly #closeHooks: (() => Promise<void>)[] = []
   readonly #feed: ChangeFeed
@@ -80,7 +82,7 @@ class DatabaseImpl extends TreeView implements Database {
       feed: this.#feed,
     })
     this.#opening = this.#open()
-    this.#opening.catch(() => {})
+    this.#opening.then((state) => (this.#opened = state), () => {})
   }
 
   async #open(): Promise<OpenState> {
@@ -172,13 +174,19 @@ class DatabaseImpl extends TreeView implements Database {
 
   /** One transaction of the write queue: the writes that can be made become one commit. */
   async #commit(batch: PendingWrite[]): Promise<void> {
-    const state = await this.#ready().catch(async (error) => {
-      if (error instanceof ClosedError) return this.#opening
-      throw error
-    })
+    // Writes queued before a close() still commit: a closed database gives its state to them.
+    const opened = this.#opened
+    const state =
+      opened && !opened.damagedHead
+        ? opened
+        : await this.#ready().catch(async (error) => {
+            if (error instanceof ClosedError) return this.#opening
+            throw error
+          })
     const { accepted, previous } = await screenWrites(this.name, state, batch)
     if (accepted.length === 0) return
-    const clock = await commitOps(state, this.#head, accepted.flatMap((write) => write.ops), previous)
+    const ops = accepted.length === 1 ? accepted[0]!.ops : accepted.flatMap((write) => write.ops)
+    const clock = await commitOps(state, this.#head, ops, previous)
     for (const write of accepted) write.resolve(clock)
     this.#compactor.maybeCompact(state)
   }

@@ -54,7 +54,7 @@ export class LocalHead {
     let head: HeadState
     if (delta) {
       // Its links past the parent are the attachment manifests its entries name.
-      await openManifests(store, delta.links.slice(1))
+      if (delta.links.length > 1) await openManifests(store, delta.links.slice(1))
       const file = await store.commit([delta], [delta.block.cid])
       head = { heads: [delta.block.cid], files: [file], height }
       notePendingTree(head, previous, state.emptyRoot, entries)

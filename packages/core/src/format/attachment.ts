@@ -98,20 +98,25 @@ export function decodeChunk(value: unknown, cid: CID | string): Uint8Array {
  * leaf block, so that the file holding it names where they live and compaction keeps them.
  */
 export function attachmentLinks(entries: readonly Entry[]): CID[] {
-  const links = new Map<string, CID>()
+  // Most entries name no attachment: nothing is allocated for them (this runs for every event and tree leaf).
+  let links: Map<string, CID> | undefined
   for (const entry of entries) {
-    const bodies = [entry[2], ...(entry[3]?.c ?? []).map(([, body]) => body)]
-    for (const body of bodies) {
-      const files = body?._files
-      if (files === null || typeof files !== 'object' || Array.isArray(files)) continue
-      for (const value of Object.values(files as Record<string, unknown>)) {
-        if (!isAttachmentRef(value)) continue
-        const cid = CID.asCID(value.cid)!
-        links.set(cid.toString(), cid)
-      }
-    }
+    links = addAttachmentLinks(entry[2], links)
+    const conflicts = entry[3]?.c
+    if (conflicts) for (const [, body] of conflicts) links = addAttachmentLinks(body, links)
   }
-  return [...links.values()]
+  return links ? [...links.values()] : []
+}
+
+function addAttachmentLinks(body: Entry[2], links: Map<string, CID> | undefined): Map<string, CID> | undefined {
+  const files = body?._files
+  if (files === null || typeof files !== 'object' || Array.isArray(files)) return links
+  for (const value of Object.values(files as Record<string, unknown>)) {
+    if (!isAttachmentRef(value)) continue
+    const cid = CID.asCID(value.cid)!
+    ;(links ??= new Map()).set(cid.toString(), cid)
+  }
+  return links
 }
 
 function isSize(value: unknown): value is number {
