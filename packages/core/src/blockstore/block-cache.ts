@@ -18,9 +18,9 @@ interface Cached {
  * Every block here is in a file, so an evicted one is read again from there; `onEvict` is told the file, which
  * must then be opened again for it. Blocks no file holds yet (unsaved, derived) are kept by the store, not here.
  *
- * Decoded values cost several times their bytes as objects (a leaf of short documents ~5x, and @ipld/dag-cbor
- * builds a string of 13-31 ASCII characters as a chain of one-character concatenations, ~30 bytes a
- * character), so only the most recently decoded blocks, up to `decodedBudget` of their bytes, keep their value;
+ * Decoded values cost several times their bytes as objects (a leaf of short documents ~5x; @ipld/dag-cbor,
+ * still the fallback decoder, builds a string of 13-31 ASCII characters as a chain of one-character
+ * concatenations, ~400 bytes for 25 characters), so only the most recently decoded blocks, up to `decodedBudget` of their bytes, keep their value;
  * older ones keep their verified bytes and are decoded again when read (a leaf: tens of microseconds, where
  * reading its file again decrypts and hashes the whole file). Blocks a commit wrote enter decoded (the objects
  * the writer made) and leave that tier like any other: a bulk load writes leaves it never reads again.
