@@ -1,6 +1,8 @@
 // node bench/heap-by-kind.mjs <file.heapsnapshot> [Class,...]: self size by node kind (top 25), then for each
 // object of the named classes (default BlockStore,BlockCache) its fields with the size they retain alone
 // (the field's object, its hash table, and what only it reaches, up to 3 levels: keys, value arrays).
+// WHY=<name substring> [MIN_SIZE=bytes] [SKIP=n]: the shortest retainer path of 3 such nodes.
+// BY_PATH=<name substring>: such nodes' self size summed by retainer path (9 levels), e.g. BY_PATH=JSArrayBufferData.
 import { readFileSync } from 'node:fs'
 
 const [file, classes = 'BlockStore,BlockCache'] = process.argv.slice(2)
