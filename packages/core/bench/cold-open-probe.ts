@@ -3,9 +3,11 @@
 // the bench's W6 does (apps/bench/src/workloads.ts). Run, once to build and then in fresh processes:
 //   node --conditions source --import tsx bench/cold-open-probe.ts <dir> <N> [docs per transaction]
 import { existsSync, readFileSync } from 'node:fs'
-import { database } from '@proj/core'
+import type { database as Database } from '@proj/core'
 import { Session } from 'node:inspector/promises'
 import { mkdirSync, writeFileSync } from 'node:fs'
+// CORE=<path to a built index.js>: measure that build instead (before / after comparisons, alternating).
+const { database } = (await import(process.env.CORE ?? '@proj/core')) as { database: typeof Database }
 const [dir = '/tmp/p14/cold', nArg = '300000', perArg = '1000'] = process.argv.slice(2)
 const n = Number(nArg)
 const per = Number(perArg)
@@ -24,7 +26,7 @@ if (!existsSync(`${dir}/cold`)) {
   if (session) {
     session.connect()
     await session.post('Profiler.enable')
-    await session.post('Profiler.setSamplingInterval', { interval: 100 })
+    await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_US ?? 100) })
     await session.post('Profiler.start')
   }
   // `performance` is loaded on first use (node:perf_hooks, ~2-3 ms of CPU): not part of what is measured.

@@ -35,5 +35,65 @@ function cidOf(code: number, digest: Uint8Array): CID {
  */
 export function cidV1(bytes: Uint8Array): CID {
   const multihash = bytes.subarray(2)
-  return new CID(1, bytes[1]!, new Digest(SHA256, DIGEST_BYTES, multihash.subarray(2), multihash), bytes) as CID
+  return new Base32CidV1(1, bytes[1]!, new Digest(SHA256, DIGEST_BYTES, multihash.subarray(2), multihash), bytes) as CID
+}
+
+/**
+ * A CID whose default spelling (base32, what names blocks and files) is written by `base32Text` and kept in a
+ * private field: the library's encoder runs a bit loop per character and caches the string in a WeakMap of
+ * Maps, and a cold open + get spells ~80 CIDs (the block store keys blocks by them) before the JIT has warmed
+ * up (~0.5-1 ms of it, bench/cold-open-probe.ts). Any other base is the library's; the string is the same
+ * (test/cold-cid-text.test.ts). It stays a CID to every check: `instanceof CID`, `constructor === CID` (set
+ * below, so toStrictEqual and code that compares constructors see the library's class), and its fields are the
+ * library's (the kept string is private).
+ */
+class Base32CidV1 extends CID {
+  #text: string | undefined = undefined
+  override toString(base?: Parameters<CID['toString']>[0]): ReturnType<CID['toString']> {
+    if (base !== undefined && base.prefix !== 'b') return super.toString(base)
+    return (this.#text ??= base32Text(this.bytes)) as ReturnType<CID['toString']>
+  }
+}
+Object.defineProperty(Base32CidV1.prototype, 'constructor', { value: CID, writable: true, configurable: true })
+
+/** RFC 4648 base32, lower case, no padding. */
+const BASE32 = Uint8Array.from('abcdefghijklmnopqrstuvwxyz234567', (c) => c.charCodeAt(0))
+
+/** The multibase base32 string of `bytes` ('b' and RFC 4648 base32, as multiformats' base32 encoder writes it). */
+export function base32Text(bytes: Uint8Array): string {
+  const n = bytes.length
+  const out = new Uint8Array(1 + Math.ceil((n * 8) / 5))
+  out[0] = 0x62 // 'b'
+  let o = 1
+  let i = 0
+  // Five bytes are eight characters: straight-line code, which an unwarmed JIT runs several times faster than a
+  // loop over each bit group.
+  for (; i + 5 <= n; i += 5) {
+    const b0 = bytes[i]!
+    const b1 = bytes[i + 1]!
+    const b2 = bytes[i + 2]!
+    const b3 = bytes[i + 3]!
+    const b4 = bytes[i + 4]!
+    out[o] = BASE32[b0 >> 3]!
+    out[o + 1] = BASE32[((b0 & 7) << 2) | (b1 >> 6)]!
+    out[o + 2] = BASE32[(b1 >> 1) & 31]!
+    out[o + 3] = BASE32[((b1 & 1) << 4) | (b2 >> 4)]!
+    out[o + 4] = BASE32[((b2 & 15) << 1) | (b3 >> 7)]!
+    out[o + 5] = BASE32[(b3 >> 2) & 31]!
+    out[o + 6] = BASE32[((b3 & 3) << 3) | (b4 >> 5)]!
+    out[o + 7] = BASE32[b4 & 31]!
+    o += 8
+  }
+  let buffer = 0
+  let bits = 0
+  for (; i < n; i++) {
+    buffer = ((buffer & 0xff) << 8) | bytes[i]!
+    bits += 8
+    while (bits >= 5) {
+      bits -= 5
+      out[o++] = BASE32[(buffer >>> bits) & 31]!
+    }
+  }
+  if (bits > 0) out[o++] = BASE32[(buffer << (5 - bits)) & 31]!
+  return String.fromCharCode.apply(null, out as unknown as number[])
 }

@@ -116,8 +116,12 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
   function readRecordSync(record: string): Uint8Array | undefined {
     const logged = log.readRecord(record)
     if (logged !== undefined) return logged ?? undefined
+    const path = join(recordsDir, record)
+    // An open reads three records that a database without compactions or indexes lacks: a failed read throws
+    // an error with a formatted message and a stack (~0.06 ms each in a cold process), existsSync does not.
+    if (!existsSync(path)) return undefined
     try {
-      const buffer = readFileSync(join(recordsDir, record))
+      const buffer = readFileSync(path)
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
