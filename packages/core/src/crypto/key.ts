@@ -13,6 +13,7 @@ export interface DatabaseKey {
 }
 
 const KEY_LENGTH = 32
+const KEY_ID_PREFIX = new TextEncoder().encode('proj key id v1:')
 
 export function generateKeyBytes(): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(KEY_LENGTH))
@@ -20,7 +21,9 @@ export function generateKeyBytes(): Uint8Array {
 
 export async function importKey(raw: Uint8Array): Promise<DatabaseKey> {
   if (raw.length !== KEY_LENGTH) throw new TypeError(`A database key must be ${KEY_LENGTH} bytes, got ${raw.length}`)
-  const { digest } = await sha256.digest(concat(new TextEncoder().encode('proj key id v1:'), raw))
+  // The hash alone (`encode`), not a multihash (`digest`): building one ran the varint code, which nothing
+  // else on a cold open + get runs.
+  const digest = await sha256.encode(concat(KEY_ID_PREFIX, raw))
   let imported: Promise<CryptoKey> | undefined
   const cryptoKey = () =>
     (imported ??= globalThis.crypto.subtle.importKey('raw', raw as BufferSource, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']))

@@ -135,7 +135,10 @@ export function encodeSegmentIndex(entries: readonly SegmentIndexEntry[]): Uint8
  * A segment index. `where` names it in errors: a newer version is a FormatVersionError, anything cut off,
  * altered (CRC) or not an index is a CorruptRecordError (the storage then reads the segment itself).
  */
-export function decodeSegmentIndex(bytes: Uint8Array, where: string): SegmentIndexEntry[] {
+export function decodeSegmentIndex(input: Uint8Array, where: string): SegmentIndexEntry[] {
+  // A Node Buffer (readFileSync) is read through a plain view: Buffer's own `subarray`, one per entry name, is
+  // JavaScript that a cold process compiles and runs; the typed array's is built in.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
   const corrupt = (detail: string) => new CorruptRecordError(where, detail)
   if (bytes.length < INDEX_MAGIC.length + 9) throw corrupt(`it has ${bytes.length} bytes, fewer than an empty index`)
   for (let i = 0; i < INDEX_MAGIC.length; i++) if (bytes[i] !== INDEX_MAGIC[i]) throw corrupt('it does not start with the segment index header')
