@@ -2,6 +2,8 @@
 // open + get read. `bulk` (default 1000) docs per transaction; `--bulk N` writes them in one transaction, as
 // the bench's W6 does (apps/bench/src/workloads.ts). Run, once to build and then in fresh processes:
 //   node --conditions source --import tsx bench/cold-open-probe.ts <dir> <N> [docs per transaction]
+// CORE=<path>/index.js measures another build (a copy of dist/ kept as before, alternating runs); PROF=<dir> writes
+// a CPU profile of the timed part, sampled every PROF_US µs (default 100).
 import { existsSync, readFileSync } from 'node:fs'
 import type { database as Database } from '@proj/core'
 import { Session } from 'node:inspector/promises'
