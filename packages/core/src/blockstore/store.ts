@@ -437,8 +437,10 @@ export class BlockStore {
     } = {},
   ): Promise<string> {
     const { history = [], carry = [], cutAbove = CUT_ABOVE_BYTES } = options
+    // Indexed loops here and in #sealFile/#stored: a single put runs them before the JIT has optimized
+    // anything, and unoptimized for-of allocates an iterator result per element (sequential-puts.ts).
     const inFile = new Map<string, Pending>()
-    const queue = [...entries]
+    const queue = entries.slice()
     let size = 0
     while (queue.length) {
       const entry = queue.pop()!
@@ -446,9 +448,11 @@ export class BlockStore {
       if (inFile.has(key)) continue
       inFile.set(key, entry)
       size += entry.block.bytes.length
-      for (const link of entry.links) {
-        const unsaved = this.#unsaved.get(link.toString())
-        if (unsaved && !inFile.has(link.toString())) queue.push(unsaved)
+      const links = entry.links
+      for (let i = 0; i < links.length; i++) {
+        const linkKey = links[i]!.toString()
+        const unsaved = this.#unsaved.get(linkKey)
+        if (unsaved && !inFile.has(linkKey)) queue.push(unsaved)
       }
     }
     const groups = size <= cutAbove ? [[...inFile.values()]] : cutInFiles(inFile, CUT_FILE_BYTES)
@@ -456,17 +460,23 @@ export class BlockStore {
     // together: in one storage transaction where the storage has them (IndexedDB), at once otherwise.
     const sealed: SealedFile[] = []
     const placed = new Map<string, string>()
-    for (const [i, group] of groups.entries()) {
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i]!
       const last = i === groups.length - 1
       const file = await this.#sealFile(group, heads, placed, last ? history : [], last ? carry : [])
-      for (const { block } of group) placed.set(block.cid.toString(), file.file)
+      if (!last) for (const { block } of group) placed.set(block.cid.toString(), file.file)
       sealed.push(file)
     }
-    if (sealed.length > 1 && this.storage.writeFiles) await this.storage.writeFiles(sealed.map(({ file, bytes }) => [file, bytes]))
+    if (sealed.length === 1) await this.storage.writeFile(sealed[0]!.file, sealed[0]!.bytes)
+    else if (this.storage.writeFiles) await this.storage.writeFiles(sealed.map(({ file, bytes }) => [file, bytes]))
     else await Promise.all(sealed.map(({ file, bytes }) => this.storage.writeFile(file, bytes)))
-    for (const file of sealed) this.#stored(file)
+    let bytes = 0
+    for (let i = 0; i < sealed.length; i++) {
+      this.#stored(sealed[i]!)
+      bytes += sealed[i]!.bytes.length
+    }
     const file = sealed[sealed.length - 1]!.file
-    for (const listener of this.#onCommit) listener(file, sealed.reduce((sum, { bytes }) => sum + bytes.length, 0))
+    for (const listener of this.#onCommit) listener(file, bytes)
     return file
   }
 
@@ -487,10 +497,13 @@ export class BlockStore {
     history: [CID, string[]][],
     carry: string[],
   ): Promise<SealedFile> {
-    const inFile = new Set(group.map(({ block }) => block.cid.toString()))
+    const inFile = new Set<string>()
+    for (let i = 0; i < group.length; i++) inFile.add(group[i]!.block.cid.toString())
     const outside = new Map<string, Map<string, CID>>()
-    for (const { links } of group) {
-      for (const link of links) {
+    for (let i = 0; i < group.length; i++) {
+      const links = group[i]!.links
+      for (let j = 0; j < links.length; j++) {
+        const link = links[j]!
         const key = link.toString()
         if (inFile.has(key)) continue
         const holder = placed.get(key) ?? this.#locations.get(key)?.[0]
@@ -513,7 +526,8 @@ export class BlockStore {
       }
     }
     if (history.length) header.history = groupByFile(history)
-    const blocks = group.map((entry) => entry.block)
+    const blocks: Block[] = []
+    for (let i = 0; i < group.length; i++) blocks.push(group[i]!.block)
     const bytes = await seal(this.key, await encodeCar(header, blocks))
     const cid = await fileCid(bytes)
     const file = cid.toString()
@@ -523,14 +537,15 @@ export class BlockStore {
 
   /** Records a file of a transaction once stored: its blocks are kept (cache) and found there. */
   #stored({ file, bytes, blocks, history, references }: SealedFile): void {
-    for (const block of blocks) {
+    for (let i = 0; i < blocks.length; i++) {
+      const block = blocks[i]!
       const key = block.cid.toString()
       this.#cache.addBlock(key, block, file)
       this.#place(key, file)
       this.#unsaved.delete(key)
       this.#derived.delete(key)
     }
-    for (const [cid, files] of history) for (const holder of files) this.locate(cid, holder)
+    for (let i = 0; i < history.length; i++) for (const holder of history[i]![1]) this.locate(history[i]![0], holder)
     this.#loaded.add(file)
     this.#references.set(file, references)
     for (const listener of this.#onFile) listener(file, bytes.length)

@@ -31,27 +31,34 @@ export async function screenWrites(
   const previous = new Map<string, Entry | undefined>()
   const live = new Map<string, boolean>()
   const accepted: PendingWrite[] = []
-  for (const write of batch) {
-    const unreadable: string[] = []
+  // Indexed loops and no array destructuring: a single put runs this before the JIT has optimized it, and
+  // unoptimized code allocates an iterator result per element of either (sequential-puts.ts).
+  for (let w = 0; w < batch.length; w++) {
+    const write = batch[w]!
+    const ops = write.ops
+    let unreadable: string[] | undefined
     let cause: unknown
-    for (const [id] of write.ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const id = ops[i]![0]
       if (previous.has(id) || !state.head) continue
       try {
         previous.set(id, await lookupAtHead(state, id))
       } catch (error) {
         // Not stored here, and no backend serves it now (offline, or no sync connected).
         if (isPermanentError(error)) throw error
-        unreadable.push(id)
+        ;(unreadable ??= []).push(id)
         cause ??= error
       }
     }
-    if (unreadable.length) {
+    if (unreadable) {
       write.reject(new NotDownloadedError(name, unreadable, cause))
       continue
     }
     const after = new Map<string, boolean>()
     let unseen: string | undefined
-    for (const [id, body] of write.ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const id = ops[i]![0]
+      const body = ops[i]![1]
       const entry = previous.get(id)
       const isLive = after.get(id) ?? live.get(id) ?? (entry !== undefined && entry[2] !== null)
       if (body === null && !isLive) {
@@ -66,7 +73,9 @@ export async function screenWrites(
     }
     try {
       // New attachment content becomes chunk files now; a kept one must be an attachment of this database.
-      for (const [id, body] of write.ops) {
+      for (let i = 0; i < ops.length; i++) {
+        const body = ops[i]![1]
+        const id = ops[i]![0]
         // Only a document with `_files` can hold attachments (most have none: no await, no message string).
         if (body?._files !== undefined) await storeAttachments(state.store, body, `document ${JSON.stringify(id)}`)
       }
@@ -74,7 +83,7 @@ export async function screenWrites(
       write.reject(error)
       continue
     }
-    for (const [id, value] of after) live.set(id, value)
+    if (batch.length > 1) for (const [id, value] of after) live.set(id, value)
     accepted.push(write)
   }
   return { accepted, previous }
@@ -90,9 +99,11 @@ export async function commitOps(
   const height = (state.head?.height ?? 0) + 1
   // A local write supersedes every version the id holds (it resolves its conflicts), so it carries them.
   const entries: Entry[] = []
-  for (const [id, body] of latestById(ops)) {
+  const latest = latestById(ops)
+  for (let i = 0; i < latest.length; i++) {
+    const id = latest[i]![0]
     const before = previous.has(id) || !state.head ? previous.get(id) : await lookupAtHead(state, id)
-    entries.push(writeEntry(id, height, body, before))
+    entries.push(writeEntry(id, height, latest[i]![1], before))
   }
   // The rows only for subscribers (each is a copy of its document).
   await head.advance(state, entries, height, () => entries.map((entry) => toRow(entry, state.store)))

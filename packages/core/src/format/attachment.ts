@@ -100,7 +100,8 @@ export function decodeChunk(value: unknown, cid: CID | string): Uint8Array {
 export function attachmentLinks(entries: readonly Entry[]): CID[] {
   // Most entries name no attachment: nothing is allocated for them (this runs for every event and tree leaf).
   let links: Map<string, CID> | undefined
-  for (const entry of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
     links = addAttachmentLinks(entry[2], links)
     const conflicts = entry[3]?.c
     if (conflicts) for (const [, body] of conflicts) links = addAttachmentLinks(body, links)

@@ -41,9 +41,11 @@ export interface FileHeader {
   history?: [CID, CID[]][]
 }
 
-export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Promise<Uint8Array> {
+export async function encodeCar(header: FileHeader, blocks: readonly Block[]): Promise<Uint8Array> {
   const headerBlock = await encodeBlock(header)
-  return writeCar(headerBlock.cid, [headerBlock, ...blocks])
+  const all: Block[] = [headerBlock]
+  for (let i = 0; i < blocks.length; i++) all.push(blocks[i]!)
+  return writeCar(headerBlock.cid, all)
 }
 
 /**
@@ -54,8 +56,10 @@ export async function encodeCar(header: FileHeader, blocks: Iterable<Block>): Pr
 export function writeCar(root: CID, blocks: readonly Block[]): Uint8Array {
   const carHeader = encodeDagCbor({ version: 1, roots: [root] })
   let size = varint.encodingLength(carHeader.length) + carHeader.length
-  for (const { cid, bytes } of blocks) {
-    const length = cid.bytes.length + bytes.length
+  // Indexed loops: a single put writes a CAR before the JIT has optimized this, and unoptimized for-of
+  // allocates an iterator result per block.
+  for (let i = 0; i < blocks.length; i++) {
+    const length = blocks[i]!.cid.bytes.length + blocks[i]!.bytes.length
     size += varint.encodingLength(length) + length
   }
   const out = new Uint8Array(size)
@@ -63,7 +67,8 @@ export function writeCar(root: CID, blocks: readonly Block[]): Uint8Array {
   let offset = varint.encodingLength(carHeader.length)
   out.set(carHeader, offset)
   offset += carHeader.length
-  for (const { cid, bytes } of blocks) {
+  for (let i = 0; i < blocks.length; i++) {
+    const { cid, bytes } = blocks[i]!
     const length = cid.bytes.length + bytes.length
     varint.encodeTo(length, out, offset)
     offset += varint.encodingLength(length)

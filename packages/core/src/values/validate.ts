@@ -114,7 +114,10 @@ class Normalizer {
   object(value: Record<string, unknown>, isDoc: boolean): Record<string, unknown> {
     this.#parents.push(value)
     const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value)) {
+    const keys = Object.keys(value)
+    // Indexed: unoptimized for-of allocates an iterator result per key, and a put runs this cold.
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!
       if (isDoc && (key === '_id' || key === '_deleted')) continue
       this.#path.push(key)
       if (!isWellFormed(key)) this.#fail(`named by ${loneSurrogate(key)}`)
