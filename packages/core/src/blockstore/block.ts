@@ -9,4 +9,6 @@ export { CID, decodeBlock, encodeBlock, type Block } from '../format/block.js'
 export interface BlockFetcher {
   get(cid: CID): Promise<Block>
   has(cid: CID): boolean
+  /** The block when it is at hand decoded, without waiting (undefined: ask `get`). */
+  peek?(cid: CID): Block | undefined
 }

@@ -60,14 +60,39 @@ export async function emptyTree(out: NewBlock[]): Promise<CID> {
   return (await makeNode({ l: 0, e: [] }, out))[1]
 }
 
-export async function lookup(store: BlockFetcher, root: CID, key: string): Promise<Entry | undefined> {
+/**
+ * The entry of `key` under `root`. Walks without an async step while the nodes on the way are held decoded
+ * (every write looks up the id it writes: a single put's path is in the cache).
+ */
+export function lookup(store: BlockFetcher, root: CID, key: string): Promise<Entry | undefined> {
+  try {
+    let cid = root
+    for (;;) {
+      const held = store.peek?.(cid)
+      if (!held) return lookupLoading(store, cid, key)
+      const node = decodeTreeNode(held.value, cid)
+      if (node.l === 0) return Promise.resolve(findInLeaf(node as LeafNode, key))
+      const refs = (node as BranchNode).e
+      cid = refs[firstRefCovering(refs, key)]![1]
+    }
+  } catch (error) {
+    // A block that is not a tree node fails as the loading walk's would: a rejected promise.
+    return Promise.reject(error)
+  }
+}
+
+async function lookupLoading(store: BlockFetcher, root: CID, key: string): Promise<Entry | undefined> {
   let node = await load(store, root)
   while (node.l !== 0) {
     const refs = (node as BranchNode).e
     const index = firstRefCovering(refs, key)
     node = await load(store, refs[index]![1])
   }
-  const entries = (node as LeafNode).e
+  return findInLeaf(node as LeafNode, key)
+}
+
+function findInLeaf(leaf: LeafNode, key: string): Entry | undefined {
+  const entries = leaf.e
   let lo = 0
   let hi = entries.length - 1
   while (lo <= hi) {

@@ -15,7 +15,8 @@ import { aesGcmDecrypt as webDecrypt, aesGcmEncrypt as webEncrypt } from './aes-
 const TAG_LENGTH = 16
 const SYNC_MAX_BYTES = 512 * 1024
 
-export async function aesGcmEncrypt(
+/** Not an async function: the synchronous path (every single put) answers with no step of its own. */
+export function aesGcmEncrypt(
   raw: Uint8Array,
   key: () => Promise<CryptoKey>,
   iv: Uint8Array,
@@ -23,6 +24,14 @@ export async function aesGcmEncrypt(
   additionalData?: Uint8Array,
 ): Promise<Uint8Array> {
   if (plaintext.length > SYNC_MAX_BYTES) return webEncrypt(raw, key, iv, plaintext, additionalData)
+  try {
+    return Promise.resolve(encryptNow(raw, iv, plaintext, additionalData))
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+function encryptNow(raw: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Uint8Array {
   const cipher = createCipheriv('aes-256-gcm', raw, iv)
   if (additionalData) cipher.setAAD(additionalData)
   const head = cipher.update(plaintext)

@@ -76,9 +76,10 @@ export function pendingEntries(pending: PendingTree): Map<string, Entry> {
 }
 
 /** The entry of `id` at the local head (undefined when it has none): the pending entries first, then the tree. */
-export async function lookupAtHead(state: OpenState, id: string): Promise<Entry | undefined> {
+export function lookupAtHead(state: OpenState, id: string): Promise<Entry | undefined> {
   const pending = pendingTree(state.head, state.emptyRoot)
-  return pendingEntry(pending, id) ?? (await lookup(state.store, pending.base, id))
+  const entry = pendingEntry(pending, id)
+  return entry ? Promise.resolve(entry) : lookup(state.store, pending.base, id)
 }
 
 /** The sorted entries of a pending tree, each replacing its id's entry in `base` (as the writer's deltas did). */

@@ -14,9 +14,17 @@ export interface Block<T = unknown> {
   readonly value: T
 }
 
-export async function encodeBlock<T>(value: T): Promise<Block<T>> {
-  const bytes = encodeDagCbor(value)
-  return { cid: await sha256Cid(dagCbor.code, bytes), bytes, value }
+/** Not an async function: Node hashes synchronously, and a put encodes two or three blocks. */
+export function encodeBlock<T>(value: T): Promise<Block<T>> {
+  let bytes: Uint8Array
+  let cid: CID | Promise<CID>
+  try {
+    bytes = encodeDagCbor(value)
+    cid = sha256Cid(dagCbor.code, bytes)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return cid instanceof Promise ? cid.then((hashed) => ({ cid: hashed, bytes, value })) : Promise.resolve({ cid, bytes, value })
 }
 
 /** Decodes bytes that were already verified against `cid`. */

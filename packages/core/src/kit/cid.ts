@@ -10,8 +10,12 @@ import { sha256Cid } from './sha256-cid.js'
  * The name of every stored file and meta entry: a CIDv1 with the raw codec and sha2-256, written in its
  * canonical (base32) spelling, so one file has exactly one name on every backend.
  */
-export async function fileCid(bytes: Uint8Array): Promise<CID> {
-  return sha256Cid(raw.code, bytes)
+export function fileCid(bytes: Uint8Array): Promise<CID> {
+  try {
+    return Promise.resolve(sha256Cid(raw.code, bytes))
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }
 
 /** Decodes every multibase multiformats knows, so that another spelling of a file name is named as such. */
