@@ -100,6 +100,8 @@ export interface WriteLog {
  * small segments. The copy is bounded by this size.
  */
 export const SMALL_SEGMENT_BYTES = 1024 * 1024
+/** The most bytes read and written back at once when a seal blanks record entries. */
+const BLANKING_WINDOW_BYTES = 1024 * 1024
 
 /** A segment whose live files fill less than this share of it is rewritten (live files appended to the log). */
 const SPARSE_SEGMENT = 0.25
@@ -234,6 +236,34 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     return bytes
   }
 
+  /**
+   * Overwrites each record entry with the same entry, its body zeroed. Entries close together are patched in
+   * one read and one write of the bytes around them (the file entries between are written back unchanged):
+   * one write per entry was ~80 ms of the put that sealed a log of ~7 500 single puts.
+   */
+  function blankRecordEntries(fd: number, entries: readonly { start: number; name: string; length: number }[]): void {
+    let i = 0
+    while (i < entries.length) {
+      const from = entries[i]!.start
+      const blanks: [at: number, bytes: Uint8Array][] = []
+      let end = from
+      for (; i < entries.length; i++) {
+        const { start, name, length } = entries[i]!
+        const blank = encodeWriteLogEntry({ kind: 'record', name, body: new Uint8Array(length) })
+        if (blanks.length > 0 && start + blank.length - from > BLANKING_WINDOW_BYTES) break
+        blanks.push([start - from, blank])
+        end = start + blank.length
+      }
+      const window = blanks.length === 1 ? undefined : readAt(fd, from, end - from)
+      if (!window) {
+        for (const [at, blank] of blanks) writeAll(fd, blank, from + at)
+        continue
+      }
+      for (const [at, blank] of blanks) window.set(blank, at)
+      writeAll(fd, window, from)
+    }
+  }
+
   function flush(): void {
     if (state.pending.length === 0) return
     const buffers = state.pending
@@ -365,9 +395,7 @@ export function joinWriteLog(root: string, location: string): WriteLog {
         fsyncDir(root)
         // A segment keeps files only: now that it is one (a log is replayed, a segment's records never are),
         // the record entries' bodies (the keybag's key among them) are blanked, as whole entries with their CRC.
-        for (const { start, name, length } of state.recordEntries) {
-          writeAll(state.fd, encodeWriteLogEntry({ kind: 'record', name, body: new Uint8Array(length) }), start)
-        }
+        blankRecordEntries(state.fd, state.recordEntries)
         state.segments.set(n, { fd: state.fd, size: state.size })
         for (const { name } of sealed) state.files.get(name)!.segment = n
       } else {
