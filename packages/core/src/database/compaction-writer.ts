@@ -3,6 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { loadEvent } from '../clock/event.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
+import { Pace } from './compaction-pace.js'
 
 /**
  * Compaction output files are cut once they hold about this many block bytes (here, not by `BlockStore.commit`:
@@ -35,6 +36,7 @@ export async function writeCompacted(
   headRoots: CID[],
   keptFiles: ReadonlySet<string> = new Set(),
   maxBytes = COMPACT_FILE_BYTES,
+  pace = new Pace(),
 ): Promise<{ files: string[]; eventFile: string; located: [CID, string][] }> {
   const seen = new Set<string>()
   const files: string[] = []
@@ -62,6 +64,9 @@ export async function writeCompacted(
     const key = cid.toString()
     if (seen.has(key)) return
     seen.add(key)
+    // Writes go on meanwhile (compactor.ts): they get a turn of the event loop every few ms.
+    const turn = pace.due()
+    if (turn) await turn
     const block = await store.get(cid)
     const node = await load(store, cid)
     if (node.l === 0) {

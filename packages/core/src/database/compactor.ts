@@ -1,11 +1,17 @@
 import type { CID } from '../blockstore/block.js'
 import { writeCompaction } from '../blockstore/compact.js'
-import { writeCompacted } from './compaction-writer.js'
+import type { BlockStore } from '../blockstore/store.js'
+import { COMPACT_FILE_BYTES, writeCompacted } from './compaction-writer.js'
+import { Pace } from './compaction-pace.js'
+import { CompactionNeeds } from './compaction-needs.js'
 import { loadEvent } from '../clock/event.js'
 import { rootOf } from '../clock/root.js'
+import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { KeyRing } from '../crypto/key-epochs.js'
 import { ClosedError } from '../errors.js'
+import { attachmentLinks } from '../format/attachment.js'
 import { decodeReplicatedRecord, encodeReplicatedRecord } from '../format/replicated-record.js'
+import type { IndexState } from '../index/record.js'
 import { writeIndexes } from '../index/record.js'
 import type { ChangeFeed } from './changes.js'
 import { rootAt } from './head-tree.js'
@@ -30,6 +36,9 @@ const COMPACT_GROWTH = 0.5
  */
 const DEFAULT_COMPACT_MIN_BYTES = 1024 * 1024
 
+/** Files deleted at once after a compaction (each deletion waits for the file system, not for the others). */
+const DELETE_BATCH = 32
+
 export interface CompactorParts {
   name: string
   branch: string
@@ -41,13 +50,49 @@ export interface CompactorParts {
   feed: ChangeFeed
 }
 
+/** What a compaction rewrites, taken in the write queue (see Compactor.compact). */
+interface Snapshot {
+  head: HeadState
+  headRoot: CID
+  /** The tree of each head event. */
+  headRoots: CID[]
+  /** The head events' parents and their files, for the compaction's history. */
+  history: [CID, string][]
+  indexes: Map<string, IndexState>
+  /** The local files at the snapshot: only these may be deleted. */
+  files: Set<string>
+  /** Files a connected sync's backend lacks: they stay, and travel with the compaction's files. */
+  retained: Set<string>
+  /** Transactions committed since the snapshot (file, bytes), the compaction's own included. */
+  commits: [string, number][]
+  /** Sizes of the files written since the snapshot. */
+  sizes: Map<string, number>
+  release: () => void
+}
+
+/** What the background part wrote. */
+interface Written {
+  files: string[]
+  eventFile: string
+  /** Every block it wrote, and its file. */
+  located: Map<string, string>
+  indexes: Map<string, IndexState>
+  bytes: number
+  /** The compaction's files and every file they name (attachment chunks, retained files). */
+  keep: Set<string>
+}
+
 /**
  * Rewrites every block the head needs (documents, indexes, head events) into new files of about 256 KiB and
  * deletes the local copies of all other files, on request or every `compactEvery` files. Reading at a clock
  * older than the compaction afterwards needs a connected replica that still holds the old files (they are
  * never deleted remotely); without one it fails with HistoryUnavailableError. Current state never depends
- * on a deleted file: the compaction files name only each other, and the compaction record relocates every
- * block for headers that still name an old file.
+ * on a deleted file: the compaction files name only each other (and files written after the snapshot, which
+ * stay), and the compaction record relocates every block for headers that still name an old file.
+ *
+ * The rewrite is O(database) and runs OUTSIDE the write queue: a short step in the queue takes a snapshot of
+ * the head, the rewrite reads and writes meanwhile (writes go on), and a second short step in the queue,
+ * O(what was written since), makes it current (see `#swap`). Writes never wait for the rewrite.
  */
 export class Compactor {
   readonly #parts: CompactorParts
@@ -56,6 +101,9 @@ export class Compactor {
   /** Whether a sync was ever connected to this database (a durable record, see maybeCompact). */
   #replicated: boolean | undefined
   #compacting = false
+  /** The compaction running now, if any: compactions run one at a time. */
+  #running: Promise<unknown> = Promise.resolve()
+  #closing = false
 
   constructor(parts: CompactorParts) {
     this.#parts = parts
@@ -81,37 +129,53 @@ export class Compactor {
    */
   maybeCompact(state: OpenState): void {
     const every = this.#parts.compactEvery ?? COMPACT_EVERY
-    if (every <= 0 || state.filesSinceCompaction < every || this.#compacting) return
+    if (every <= 0 || state.filesSinceCompaction < every || this.#compacting || this.#closing) return
     const minBytes = this.#parts.compactEvery === undefined ? DEFAULT_COMPACT_MIN_BYTES : 0
     if (state.bytesSinceCompaction < Math.max(COMPACT_GROWTH * state.compactedBytes, minBytes)) return
     this.#compacting = true
-    void this.#parts
-      .exclusive(async () => {
-        // A database that replicates is not compacted automatically while no sync is connected: only a sync
-        // knows which files its backend lacks, and deleting one of those would break the history other
-        // devices walk. The next write after a sync connects compacts.
-        await this.compact(state, { automatic: true })
-      })
-      .catch((error) => {
-        if (!(error instanceof ClosedError)) console.error(`Automatic compaction of ${JSON.stringify(this.#parts.name)} failed:`, error)
-      })
-      .finally(() => {
-        this.#compacting = false
-      })
+    // A database that replicates is not compacted automatically while no sync is connected: only a sync
+    // knows which files its backend lacks, and deleting one of those would break the history other devices
+    // walk. The next write after a sync connects compacts.
+    void this.compact(state, { automatic: true })
+      .then(
+        (done) => {
+          this.#compacting = false
+          // What was written while it ran counts towards the next one, which may be due already.
+          if (done) this.maybeCompact(state)
+        },
+        (error) => {
+          this.#compacting = false
+          if (!(error instanceof ClosedError)) console.error(`Automatic compaction of ${JSON.stringify(this.#parts.name)} failed:`, error)
+        },
+      )
   }
 
   /**
    * Compaction deletes local files that other instances over the same storage (tabs, `database()` calls in
    * one process) may still need, so it runs only while this instance is the only one open (none can open
-   * meanwhile), after merging every head the others stored; otherwise it waits for a later turn. Run it in
-   * the write queue.
+   * meanwhile, for the whole compaction: an instance opening then waits until it ends), after merging every
+   * head the others stored; otherwise it waits for a later turn. Not to be called from the write queue (it
+   * queues its two short steps there). Resolves true when it compacted.
    */
-  async compact(state: OpenState, options: { automatic?: boolean } = {}): Promise<void> {
-    if (!state.storage.whileAlone) return this.#compactAlone(state, options)
-    await state.storage.whileAlone(async () => {
-      await this.#parts.head.mergeStored(state)
-      await this.#compactAlone(state, options)
+  compact(state: OpenState, options: { automatic?: boolean } = {}): Promise<boolean> {
+    if (this.#closing) return Promise.reject(new ClosedError(this.#parts.name))
+    const run = this.#running.then(async () => {
+      const { whileAlone } = state.storage
+      if (!whileAlone) return this.#compactAlone(state, options)
+      let done = false
+      await whileAlone.call(state.storage, async () => {
+        done = await this.#compactAlone(state, { ...options, merge: true })
+      })
+      return done
     })
+    this.#running = run.catch(() => {})
+    return run
+  }
+
+  /** No compaction starts from now on; resolves once the running one (if any) has ended. */
+  async close(): Promise<void> {
+    this.#closing = true
+    await this.#running
   }
 
   async #replicates(state: OpenState): Promise<boolean> {
@@ -127,29 +191,47 @@ export class Compactor {
     return false
   }
 
-  async #compactAlone(state: OpenState, { automatic = false }: { automatic?: boolean } = {}): Promise<void> {
+  async #compactAlone(state: OpenState, options: { automatic?: boolean; merge?: boolean }): Promise<boolean> {
+    const snapshot = await this.#parts.exclusive(() => this.#snapshot(state, options))
+    if (!snapshot) return false
+    try {
+      const written = await this.#write(state, snapshot)
+      const unneeded = await this.#parts.exclusive(() => this.#swap(state, snapshot, written))
+      // Outside the write queue too (a compaction of a database written by single puts deletes thousands):
+      // what is deleted was fixed in the swap, and nothing the state needs from now on is among it (writes
+      // link the compacted blocks, the files written since the snapshot, and what the swap kept).
+      const pace = new Pace()
+      for (let i = 0; i < unneeded.length; i += DELETE_BATCH) {
+        await Promise.all(unneeded.slice(i, i + DELETE_BATCH).map((file) => (this.#retains(file) ? undefined : state.storage.deleteFile(file))))
+        const turn = pace.due()
+        if (turn) await turn
+      }
+      return true
+    } finally {
+      snapshot.release()
+    }
+  }
+
+  /** In the write queue: what the compaction rewrites. O(heads), plus the tree of a delta head's pending entries. */
+  async #snapshot(state: OpenState, { automatic = false, merge = false }: { automatic?: boolean; merge?: boolean }): Promise<Snapshot | undefined> {
+    if (merge) await this.#parts.head.mergeStored(state)
     const head = state.head
-    if (!head) return
+    if (!head) return undefined
     const { store, storage } = state
-    const { branch } = this.#parts
-    // A database that replicates is not compacted automatically while no sync is connected: only a sync
-    // knows which files its backend lacks, and deleting one of those would break the history other devices
-    // walk. The next write after a sync connects compacts. What the syncs retain is asked once, now: a
-    // sync that closes meanwhile must not free its files halfway.
+    // A database that replicates is not compacted automatically while no sync is connected (see
+    // maybeCompact). What the syncs retain is asked once, now: a sync that closes meanwhile must not free
+    // its files halfway.
     const replicates = await this.#replicates(state)
     const local = await storage.listFiles()
     // From here to the list of retained files nothing awaits: a sync closing in between would retain nothing.
-    if (automatic && replicates && this.#retainers.size === 0) return
+    if (automatic && replicates && this.#retainers.size === 0) return undefined
     // Files a connected backend does not hold yet survive the compaction (deleting them would lose what they
     // carry for every other device); the compaction's files name them, so the next push still uploads them.
     const retained = new Set(local.filter((file) => this.#retains(file)))
     const headRoot = await rootAt(state, head)
-    const indexes = await this.#parts.indexes.rebuiltFor(state, headRoot)
     // The tree of each head event (the head's own tree when it has one event: a delta head's parents may be
     // gone since an earlier compaction, and its tree is the head's).
     const headRoots = head.heads.length === 1 ? [headRoot] : await Promise.all(head.heads.map((cid) => rootOf(store, cid)))
-    const roots = [headRoot, ...headRoots]
-    for (const index of indexes.values()) roots.push(index.root)
     const history: [CID, string][] = []
     for (const cid of head.heads) {
       for (const parent of (await loadEvent(store, cid)).p) {
@@ -157,47 +239,164 @@ export class Compactor {
         if (file) history.push([parent, file])
       }
     }
-    const unique = [...new Map(roots.map((cid) => [cid.toString(), cid])).values()]
-    let bytes = 0
-    const stopCounting = store.onFileWritten((_, size) => {
-      bytes += size
-    })
-    let written: Awaited<ReturnType<typeof writeCompacted>>
-    try {
-      written = await writeCompacted(store, unique, head.heads, headRoots, retained)
-    } finally {
-      stopCounting()
+    // The next write is a checkpoint: a delta written meanwhile would derive its tree through the snapshot
+    // head's chain, whose files this compaction deletes (a chain never crosses a compaction).
+    state.deltaDepth = undefined
+    // A write meanwhile that checkpoints sweeps the derived nodes its tree does not reach: the rewrite reads these.
+    const pins = [headRoot, ...headRoots].map((root) => store.pin(root))
+    const commits: [string, number][] = []
+    const sizes = new Map<string, number>()
+    const stopCommits = store.onCommit((file, bytes) => void commits.push([file, bytes]))
+    const stopSizes = store.onFileWritten((file, size) => void sizes.set(file, size))
+    return {
+      head,
+      headRoot,
+      headRoots,
+      history,
+      indexes: new Map(state.indexes),
+      files: new Set(local),
+      retained,
+      commits,
+      sizes,
+      release: () => {
+        stopCommits()
+        stopSizes()
+        for (const release of pins) release()
+      },
     }
-    const { files, eventFile, located } = written
+  }
+
+  /** Outside the write queue: the O(database) part (rebuilding the indexes, rewriting the snapshot's blocks). */
+  async #write(state: OpenState, snapshot: Snapshot): Promise<Written> {
+    const { store, storage } = state
+    const { head, headRoot, headRoots, retained, history } = snapshot
+    const pace = new Pace()
+    // The indexes as they were at the snapshot, rebuilt from its tree, read through a store that lets writes
+    // have their turns (the rebuild reads every document, mostly from the cache, on microtasks alone).
+    const indexes = await this.#parts.indexes.rebuiltFor({ ...state, store: pacedStore(store, pace), indexes: snapshot.indexes }, headRoot)
+    const roots = [headRoot, ...headRoots]
+    for (const index of indexes.values()) roots.push(index.root)
+    const unique = [...new Map(roots.map((cid) => [cid.toString(), cid])).values()]
+    const { files, eventFile, located } = await writeCompacted(store, unique, head.heads, headRoots, retained, COMPACT_FILE_BYTES, pace)
+    const bytes = files.reduce((sum, file) => sum + (snapshot.sizes.get(file) ?? 0), 0)
     const fileIndex = new Map(files.map((file, i) => [file, i]))
+    // The record relocates blocks only into files that exist (these), and the files it replaces stay until
+    // the swap: written now, before the swap, it is true whether or not the swap happens.
     await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history, bytes })
-    // This compaction placed every block it wrote; the previous one's record no longer applies.
-    store.deferLocations(undefined)
-    for (const [name, index] of indexes) {
+    const keep = new Set(files)
+    // The files the compaction's files name (attachment chunks, kept files) stay: the state needs them.
+    for (const file of files) for (const named of await store.fileReferences(file)) keep.add(named)
+    return { files, eventFile, located: new Map(located.map(([cid, file]) => [cid.toString(), file])), indexes, bytes, keep }
+  }
+
+  /**
+   * In the write queue: makes the compaction current and deletes the old files nothing needs. When nothing
+   * was written since the snapshot, the head is the compacted one. Otherwise the head stays the newest
+   * head: every file written since the snapshot stays, and so does every old file the state written since
+   * still reaches outside the compacted blocks (CompactionNeeds, O(what was written since)); a head whose
+   * tree could not be derived after a reopen without a deleted file is anchored (its events rewritten, linking
+   * the tree, which is written with them). The first write after the snapshot was a checkpoint, so a delta
+   * chain written meanwhile derives from a tree that stays.
+   */
+  async #swap(state: OpenState, snapshot: Snapshot, written: Written): Promise<string[]> {
+    const { store, storage } = state
+    const { branch } = this.#parts
+    const current = state.head!
+    const compacted = new Set(written.located.keys())
+    const needs = new CompactionNeeds(store, compacted, (file) => snapshot.files.has(file))
+    let head: HeadState | undefined
+    if (current === snapshot.head) {
+      head = { ...current, root: snapshot.headRoot, files: current.heads.map(() => written.eventFile) }
+    } else if (!(await needs.derivable(current))) {
+      head = await this.#anchor(state, current, snapshot, needs)
+    }
+    // The indexes the snapshot had are the rebuilt ones (an update made meanwhile may link old files; the next
+    // query updates them from the compacted tree); one first built since the snapshot is in new files.
+    const indexes = new Map<string, IndexState>()
+    for (const [name, index] of written.indexes) {
       indexes.set(name, {
         ...index,
-        file: store.locationOf(index.root)!,
-        docFile: store.locationOf(index.docRoot)!,
+        file: written.located.get(index.root.toString())!,
+        docFile: written.located.get(index.docRoot.toString())!,
         docEvent: undefined,
       })
     }
+    for (const [name, index] of state.indexes) if (!snapshot.indexes.has(name) && !indexes.has(name)) indexes.set(name, index)
     state.indexes = indexes
     await writeIndexes(storage, branch, indexes)
-    const compacted: HeadState = { ...head, root: headRoot, files: head.heads.map(() => eventFile) }
-    await writeHead(storage, branch, compacted)
-    state.head = compacted
-    // The compaction deleted the files a delta head's parents live in: the next write is a checkpoint, so
-    // no later delta derives its tree through them (the head's own tree is in the compaction's files).
-    state.deltaDepth = undefined
-    const keep = new Set([...files, ...retained])
+    if (head) {
+      await writeHead(storage, branch, head)
+      state.head = head
+      if (head.heads.length === 1) store.noteEventRoot(head.heads[0]!, head.root!)
+      // The next write is a checkpoint, so no later delta derives its tree through deleted files.
+      state.deltaDepth = undefined
+    }
+    // This compaction placed every block it wrote; the previous one's record no longer applies.
+    store.deferLocations(undefined)
+    const keep = new Set([...written.keep, ...snapshot.retained, ...needs.files])
     // The key-epoch file carries the earlier keys to other devices: it is never deleted (crypto/key-epochs.ts).
     if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)
-    // The files the compaction's files name (attachment chunks, kept files) stay: the state needs them.
-    for (const file of files) for (const named of await store.fileReferences(file)) keep.add(named)
-    for (const file of await storage.listFiles()) if (!keep.has(file) && !this.#retains(file)) await storage.deleteFile(file)
-    state.filesSinceCompaction = 0
-    state.bytesSinceCompaction = 0
-    state.compactedBytes = bytes
-    this.#parts.feed.headChanged()
+    const unneeded = [...snapshot.files].filter((file) => !keep.has(file) && !this.#retains(file))
+    const own = new Set([...written.files, ...(head && head !== current ? head.files : [])])
+    let files = 0
+    let bytes = 0
+    for (const [file, size] of snapshot.commits) {
+      if (own.has(file)) continue
+      files++
+      bytes += size
+    }
+    state.filesSinceCompaction = files
+    state.bytesSinceCompaction = bytes
+    state.compactedBytes = written.bytes
+    if (head) this.#parts.feed.headChanged()
+    return unneeded
   }
+
+  /**
+   * Rewrites the head's events into a new file, each linking its tree (written with it when derived), as the
+   * compaction does for the snapshot's head: a reopen reads the head's tree from there, not through a chain
+   * of events whose files go. Notes the old files that tree still needs.
+   */
+  async #anchor(state: OpenState, current: HeadState, snapshot: Snapshot, needs: CompactionNeeds): Promise<HeadState> {
+    const { store, storage } = state
+    const root = await rootAt(state, current)
+    const roots = current.heads.length === 1 ? [root] : await Promise.all(current.heads.map((cid) => rootOf(store, cid)))
+    const entries: { block: Awaited<ReturnType<typeof store.get>>; links: CID[] }[] = []
+    const history: [CID, string[]][] = []
+    for (const [i, cid] of current.heads.entries()) {
+      const block = await store.get(cid)
+      entries.push({ block, links: [roots[i]!] })
+      for (const parent of (await loadEvent(store, cid)).p) {
+        const holders = store.locationsOf(parent)
+        if (holders.length) history.push([parent, [...holders]])
+      }
+    }
+    // Several heads: their merged tree is the head's, in memory only until now.
+    if (current.heads.length > 1) {
+      const node = await load(store, root)
+      const links = node.l === 0 ? attachmentLinks((node as LeafNode).e) : (node as BranchNode).e.map(([, child]) => child)
+      entries.push({ block: await store.get(root), links })
+    }
+    // Files written since the snapshot that a connected backend lacks travel with it, as the compaction's do.
+    const carry = (await storage.listFiles()).filter((file) => !snapshot.files.has(file) && this.#retains(file))
+    const file = await store.commit(entries, current.heads, { history, carry, cutAbove: Infinity })
+    for (const tree of new Set([root, ...roots])) await needs.tree(tree)
+    return { heads: current.heads, files: current.heads.map(() => file), root, height: current.height }
+  }
+}
+
+/**
+ * What an index rebuild uses of the store (Indexes.rebuiltFor: reads, and its new nodes kept unsaved), each
+ * read first giving the event loop its turn when one is due.
+ */
+function pacedStore(store: BlockStore, pace: Pace): BlockStore {
+  const paced: Pick<BlockStore, 'get' | 'has' | 'putUnsaved'> = {
+    get: <T>(cid: CID) => {
+      const turn = pace.due()
+      return turn ? turn.then(() => store.get<T>(cid)) : store.get<T>(cid)
+    },
+    has: (cid) => store.has(cid),
+    putUnsaved: (block, links) => store.putUnsaved(block, links),
+  }
+  return paced as BlockStore
 }

@@ -211,7 +211,8 @@ class DatabaseImpl extends TreeView implements Database {
   /** See Compactor. */
   async compact(): Promise<void> {
     const state = await this.#ready()
-    await this.#queue.exclusive(() => this.#compactor.compact(state))
+    // Not in the write queue: the compactor queues its two short steps there and rewrites in between.
+    await this.#compactor.compact(state)
   }
 
   subscribe(listener: (changed: ChangeRow[]) => void): () => void {
@@ -339,6 +340,8 @@ class DatabaseImpl extends TreeView implements Database {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    // A compaction running in the background ends first (its last step is in the write queue).
+    await this.#compactor.close()
     await this.#queue.idle()
     this.#closed = true
     for (const hook of this.#closeHooks.splice(0)) await hook().catch(() => {})
