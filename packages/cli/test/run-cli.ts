@@ -1,12 +1,43 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'tsup'
+import { afterAll } from 'vitest'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const bin = join(here, '..', 'src', 'proj.ts')
-// tsx as a loader inside one node process (as core's crash test): a signal then reaches the CLI itself.
-const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+const outDir = mkdtempSync(join(tmpdir(), 'proj-cli-bin-'))
+afterAll(() => rmSync(outDir, { recursive: true, force: true }))
+
+/**
+ * `proj` from the current sources (core and connect-raw through their `source` condition, dependencies
+ * included) bundled into one ES module, once per test file: each run then starts in a fraction of the
+ * CPU time a TypeScript loader takes, and a signal reaches the CLI itself (one node process).
+ */
+const bin = build({
+  entry: { proj: join(packageDir, 'src', 'proj.ts') },
+  outDir,
+  format: ['esm'],
+  outExtension: () => ({ js: '.mjs' }),
+  platform: 'node',
+  target: 'node20',
+  tsconfig: join(packageDir, 'tsconfig.json'),
+  noExternal: [/.*/],
+  // Bundled CommonJS dependencies may require() Node's own modules.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  esbuildOptions(options) {
+    options.conditions = ['source']
+  },
+  splitting: false,
+  sourcemap: false,
+  dts: false,
+  clean: false,
+  silent: true,
+  config: false,
+}).then(() => join(outDir, 'proj.mjs'))
+// A failed build is reported by the first run that awaits it, not as an unhandled rejection at import.
+bin.catch(() => {})
 
 export interface Result {
   code: number | null
@@ -14,9 +45,9 @@ export interface Result {
   stderr: string
 }
 
-/** Runs `proj <args>` as a user does, in its own node process (the sources, through the `source` condition). */
-export function proj(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, bin, ...args], {
+/** Runs `proj <args>` as a user does, in its own node process (the bundled sources). */
+export async function proj(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  const child = spawn(process.execPath, [await bin, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   })
@@ -37,9 +68,10 @@ function outcome(child: ChildProcess): Promise<Result> {
 }
 
 /** `proj serve` on a free port; resolves once it prints its URL. */
-export function serve(args: string[]): Promise<{ url: string; stop: () => Promise<number | null> }> {
+export async function serve(args: string[]): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const script = await bin
   return new Promise((started, fail) => {
-    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, bin, 'serve', '--port', '0', ...args], {
+    const child = spawn(process.execPath, [script, 'serve', '--port', '0', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
@@ -64,8 +96,8 @@ export function serve(args: string[]): Promise<{ url: string; stop: () => Promis
 }
 
 /** Runs `proj <args>` on a pseudo-terminal (util-linux `script`), as in an interactive shell; stdout and stderr merged. */
-export function projInTerminal(args: string[]): Promise<Result> {
+export async function projInTerminal(args: string[]): Promise<Result> {
   const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`
-  const command = [process.execPath, '--conditions', 'source', '--import', tsxLoader, bin, ...args].map(quote).join(' ')
+  const command = [process.execPath, await bin, ...args].map(quote).join(' ')
   return outcome(spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] }))
 }

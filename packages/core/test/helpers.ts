@@ -3,9 +3,9 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach } from 'vitest'
 import { loggedFilePlaces, loggedFiles } from '../src/storage/write-log.js'
+import { fixtureBundle } from './node-fixture.js'
 
 const dirs: string[] = []
 
@@ -58,22 +58,20 @@ export function overwriteDataFile(dir: string, name: string, file: string, bytes
 /** tsx as a loader inside one node process: its CLI would fork a grandchild that outlives SIGKILL. */
 export const tsxLoader = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs')
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures')
-
 /**
- * Runs `test/fixtures/<fixture>` in a child process that prints one line per acknowledged operation, and
- * kills it with SIGKILL `afterMs` after its first line, or once it has printed `afterLines` lines. Resolves
- * with the complete lines printed before the kill (what it acknowledged); rejects if it exits by itself.
+ * Runs `test/fixtures/<fixture>` (bundled from the current sources, see fixtureBundle) in a child process that
+ * prints one line per acknowledged operation, and kills it with SIGKILL `afterMs` after its first line, or once
+ * it has printed `afterLines` lines. Resolves with the complete lines printed before the kill (what it
+ * acknowledged); rejects if it exits by itself.
  */
-export function runUntilKilled(
+export async function runUntilKilled(
   fixture: string,
   args: string[],
   kill: { afterMs: number } | { afterLines: number },
 ): Promise<string[]> {
+  const bundle = await fixtureBundle(fixture)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions', 'source', '--import', tsxLoader, join(fixtures, fixture), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     let killTimer: NodeJS.Timeout | undefined

@@ -1,20 +1,15 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database, DatabaseLockedError } from '@proj/core'
-import { dataFiles, tempDir, tsxLoader } from './helpers.js'
+import { dataFiles, tempDir } from './helpers.js'
+import { fixtureBundle } from './node-fixture.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
 const NAME = 'locked'
 
-function node(dir: string, mode: 'hold' | 'try', id: string): ChildProcessWithoutNullStreams {
-  return spawn(
-    process.execPath,
-    ['--conditions', 'source', '--import', tsxLoader, join(here, 'fixtures', 'lock-holder.ts'), dir, mode, id],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  )
+async function node(dir: string, mode: 'hold' | 'try', id: string): Promise<ChildProcessWithoutNullStreams> {
+  return spawn(process.execPath, [await fixtureBundle('lock-holder.ts'), dir, mode, id], { stdio: ['pipe', 'pipe', 'pipe'] })
 }
 
 /** Resolves with the child's next stdout line that satisfies `match`. */
@@ -47,7 +42,7 @@ function exited(child: ChildProcessWithoutNullStreams): Promise<void> {
 }
 
 async function holder(dir: string, id: string): Promise<ChildProcessWithoutNullStreams> {
-  const child = node(dir, 'hold', id)
+  const child = await node(dir, 'hold', id)
   await nextLine(child, (line) => line === 'ready')
   return child
 }
@@ -62,7 +57,7 @@ interface Attempt {
 }
 
 async function attempt(dir: string, id: string): Promise<Attempt> {
-  const child = node(dir, 'try', id)
+  const child = await node(dir, 'try', id)
   return JSON.parse(await nextLine(child, (line) => line.startsWith('{'))) as Attempt
 }
 
