@@ -76,6 +76,8 @@ interface Written {
   eventFile: string
   /** Every block it wrote, and its file. */
   located: Map<string, string>
+  /** The keys of `located` (built here, not in the swap: a set of every block of the database). */
+  compacted: Set<string>
   indexes: Map<string, IndexState>
   bytes: number
   /** The compaction's files and every file they name (attachment chunks, retained files). */
@@ -286,7 +288,8 @@ export class Compactor {
     const keep = new Set(files)
     // The files the compaction's files name (attachment chunks, kept files) stay: the state needs them.
     for (const file of files) for (const named of await store.fileReferences(file)) keep.add(named)
-    return { files, eventFile, located: new Map(located.map(([cid, file]) => [cid.toString(), file])), indexes, bytes, keep }
+    const locatedFiles = new Map(located.map(([cid, file]) => [cid.toString(), file]))
+    return { files, eventFile, located: locatedFiles, compacted: new Set(locatedFiles.keys()), indexes, bytes, keep }
   }
 
   /**
@@ -302,8 +305,7 @@ export class Compactor {
     const { store, storage } = state
     const { branch } = this.#parts
     const current = state.head!
-    const compacted = new Set(written.located.keys())
-    const needs = new CompactionNeeds(store, compacted, (file) => snapshot.files.has(file))
+    const needs = new CompactionNeeds(store, written.compacted, (file) => snapshot.files.has(file))
     let head: HeadState | undefined
     if (current === snapshot.head) {
       head = { ...current, root: snapshot.headRoot, files: current.heads.map(() => written.eventFile) }
