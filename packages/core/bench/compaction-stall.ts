@@ -5,13 +5,15 @@
 //    and the compaction's wall time.
 // 2. `automatic`: `puts` awaited single puts into the same database with automatic compaction at its default
 //    (reopened with compactEvery unset): slowest put, p99, and main-thread CPU per put (process.cpuUsage).
+// 3. With a fourth argument `load`, only: a bulk load of `docs` documents in transactions of 1 000 with automatic
+//    compaction at its default (as apps/bench S-load): the slowest transaction and the load's CPU.
 // Wall times move with the load of the machine; the CPU figures and the counts less so.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { database } from '@proj/core'
 
-const [docsArg = '10000', durability = 'process', putsArg = '3000'] = process.argv.slice(2)
+const [docsArg = '10000', durability = 'process', putsArg = '3000', only] = process.argv.slice(2)
 const docs = Number(docsArg)
 const puts = Number(putsArg)
 
@@ -25,6 +27,28 @@ const doc = (i: number) => ({
 })
 
 const dir = mkdtempSync(join(tmpdir(), 'proj-stall-'))
+if (only === 'load') {
+  try {
+    const db = database('load', { dir, durability } as Parameters<typeof database>[1])
+    const cpu0 = process.cpuUsage()
+    const start = performance.now()
+    let slowest = 0
+    for (let i = 0; i < docs; i += 1000) {
+      const t = performance.now()
+      await db.bulk(Array.from({ length: Math.min(1000, docs - i) }, (_, k) => doc(i + k)))
+      slowest = Math.max(slowest, performance.now() - t)
+    }
+    const ms = performance.now() - start
+    await db.close()
+    const cpu = process.cpuUsage(cpu0)
+    console.log(
+      JSON.stringify({ mode: 'load', docs, durability, slowestBulkMs: Math.round(slowest), loadMs: Math.round(ms), cpuMsWithClose: Math.round((cpu.user + cpu.system) / 1000) }),
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.exit(0)
+}
 try {
   const options = { dir, durability } as Parameters<typeof database>[1]
   const db = database('stall', { ...options, compactEvery: 0 })
