@@ -129,21 +129,22 @@ export class Compactor {
    * database, so at a fixed file count its cost per write would grow with the database (a 1M-doc database
    * rewrote ~200 MB every 100 puts); paced by bytes, each written byte is rewritten a bounded number of times.
    */
-  maybeCompact(state: OpenState): void {
+  maybeCompact(state: OpenState, { catchUp = false }: { catchUp?: boolean } = {}): void {
     const every = this.#parts.compactEvery ?? COMPACT_EVERY
-    if (every <= 0 || state.filesSinceCompaction < every || this.#compacting || this.#closing) return
+    if (every <= 0 || state.filesSinceCompaction < every || this.#compacting || (this.#closing && !catchUp)) return
     const minBytes = this.#parts.compactEvery === undefined ? DEFAULT_COMPACT_MIN_BYTES : 0
     if (state.bytesSinceCompaction < Math.max(COMPACT_GROWTH * state.compactedBytes, minBytes)) return
     this.#compacting = true
     // A database that replicates is not compacted automatically while no sync is connected: only a sync
     // knows which files its backend lacks, and deleting one of those would break the history other devices
     // walk. The next write after a sync connects compacts.
-    void this.compact(state, { automatic: true })
+    void this.compact(state, { automatic: true, catchUp })
       .then(
         (done) => {
           this.#compacting = false
-          // What was written while it ran counts towards the next one, which may be due already.
-          if (done) this.maybeCompact(state)
+          // What was written while it ran counts towards the next one, which may be due already: it runs even
+          // when the database is closing (close() waits for it), as it would have had it held the write queue.
+          if (done) this.maybeCompact(state, { catchUp: true })
         },
         (error) => {
           this.#compacting = false
@@ -159,8 +160,8 @@ export class Compactor {
    * head the others stored; otherwise it waits for a later turn. Not to be called from the write queue (it
    * queues its two short steps there). Resolves true when it compacted.
    */
-  compact(state: OpenState, options: { automatic?: boolean } = {}): Promise<boolean> {
-    if (this.#closing) return Promise.reject(new ClosedError(this.#parts.name))
+  compact(state: OpenState, options: { automatic?: boolean; catchUp?: boolean } = {}): Promise<boolean> {
+    if (this.#closing && !options.catchUp) return Promise.reject(new ClosedError(this.#parts.name))
     const run = this.#running.then(async () => {
       const { whileAlone } = state.storage
       if (!whileAlone) return this.#compactAlone(state, options)
@@ -174,10 +175,17 @@ export class Compactor {
     return run
   }
 
-  /** No compaction starts from now on; resolves once the running one (if any) has ended. */
+  /**
+   * No compaction starts from now on but the one that the running one makes due (see maybeCompact); resolves
+   * once they have ended.
+   */
   async close(): Promise<void> {
     this.#closing = true
-    await this.#running
+    let running: Promise<unknown>
+    do {
+      running = this.#running
+      await running
+    } while (running !== this.#running)
   }
 
   async #replicates(state: OpenState): Promise<boolean> {
