@@ -82,6 +82,32 @@ describe('compaction outside the write queue', () => {
     await Promise.all([again.close(), fresh.close()])
   }, 120_000)
 
+  it('an attachment written back while a compaction runs, from a version the compaction drops, keeps its files', async () => {
+    const dir = tempDir()
+    const db = database('att', { dir, compactEvery: 0 })
+    const bytes = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) % 251)
+    await db.put({ _id: 'x', _files: { 'a.bin': { data: bytes, type: 'application/octet-stream' } } })
+    const old = await db.get<{ _files: Record<string, unknown> }>('x')
+    // The current state no longer names the attachment: the compaction does not rewrite its manifest.
+    await db.put({ _id: 'x', v: 1 })
+    for (let i = 0; i < DOCS; i += 1000) await db.bulk(Array.from({ length: 1000 }, (_, k) => doc(i + k, 0)))
+    let compacted = false
+    const compaction = db.compact().then(() => {
+      compacted = true
+    })
+    // Queued after the compaction's snapshot (the first put may be queued ahead of it).
+    await db.put({ _id: 'y', v: 1 })
+    expect(compacted, 'the compaction was still running').toBe(false)
+    await db.put({ _id: 'x', v: 2, _files: old._files })
+    await compaction
+    await db.close()
+    const again = database('att', { dir, compactEvery: 0 })
+    const x = await again.get<{ v: number; _files: Record<string, { file(): Promise<Blob> }> }>('x')
+    expect(x.v).toBe(2)
+    expect(new Uint8Array(await (await x._files['a.bin']!.file()).arrayBuffer())).toEqual(bytes)
+    await again.close()
+  }, 120_000)
+
   it('a head adopted from another device while a compaction runs (deltas on the head it compacts) still opens offline', async () => {
     const backend = memoryBackend()
     const dirA = tempDir()

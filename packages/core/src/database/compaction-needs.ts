@@ -3,6 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { isDelta, loadEvent } from '../clock/event.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
+import type { Pace } from './compaction-pace.js'
 import type { HeadState } from './head.js'
 
 /** Delta events walked back from a head before the walk gives up and the head is anchored instead. */
@@ -18,7 +19,15 @@ const CHAIN_LIMIT = 64
 export class CompactionNeeds {
   /** Old files that must stay. */
   readonly files = new Set<string>()
+  /**
+   * Blocks walked, each once: a walk made outside the write queue (while writes go on) leaves the one in the
+   * queue only what was written since.
+   */
   readonly #seen = new Set<string>()
+  /** Blocks the last walk visited. */
+  visited = 0
+  /** Outside the write queue: lets writes have their turns. */
+  pace: Pace | undefined
 
   constructor(
     private readonly store: BlockStore,
@@ -33,6 +42,7 @@ export class CompactionNeeds {
    * then writes the head's tree and links the head to it (an anchor), as it does for the snapshot's head.
    */
   async derivable(head: HeadState): Promise<boolean> {
+    this.visited = 0
     if (head.heads.length !== 1) return false
     let at = head.heads[0]!
     for (let step = 0; step < CHAIN_LIMIT; step++) {
@@ -57,6 +67,8 @@ export class CompactionNeeds {
     while (stack.length) {
       const cid = stack.pop()!
       if (!this.#visit(cid)) continue
+      const turn = this.pace?.due()
+      if (turn) await turn
       const node = await load(this.store, cid)
       if (node.l === 0) {
         for (const manifest of attachmentLinks((node as LeafNode).e)) await this.#manifest(manifest)
@@ -79,6 +91,7 @@ export class CompactionNeeds {
     const key = cid.toString()
     if (this.compacted.has(key) || this.#seen.has(key)) return false
     this.#seen.add(key)
+    this.visited++
     for (const file of this.store.locationsOf(key)) if (this.isOld(file)) this.files.add(file)
     return true
   }
