@@ -36,7 +36,7 @@ export class CompactionNeeds {
   ) {}
 
   /**
-   * Walks each head's chain of delta events back to the tree it derives from, noting what the chain needs.
+   * Walks the head's chain of delta events back to the tree it derives from, noting what they need.
    * Returns false when the head cannot be derived without a deleted file after a reopen (a chain that reaches
    * a delta event of the snapshot, whose own chain goes, or an event older than the snapshot): the compaction
    * then writes the head's tree and links the head to it (an anchor), as it does for the snapshot's head.
@@ -54,7 +54,8 @@ export class CompactionNeeds {
         await this.tree(event.r)
         return true
       }
-      // Only history needs a superseded entry's manifest, but it costs nothing to keep.
+      // The manifests its entries name: the head's derived leaves link those still current (its tree is not
+      // walked: it is derived from these entries and the checkpoint's tree below).
       for (const manifest of attachmentLinks(event.d)) await this.#manifest(manifest)
       at = event.p[0]
     }
