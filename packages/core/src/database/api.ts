@@ -157,9 +157,10 @@ export interface Database extends ReadView {
   /** The current clock heads. */
   clock(): Promise<Clock>
   /**
-   * Rewrites the blocks the current head needs (documents, indexes) into new files of about 1 MiB and
+   * Rewrites the blocks the current head needs (documents, indexes) into new files of about 256 KiB and
    * deletes the local copies of older files, so disk shrinks after deletes. Remote copies stay valid; reading
-   * at a clock older than the compaction then needs a connected replica holding them.
+   * at a clock older than the compaction then needs a connected replica holding them. Writes made meanwhile
+   * do not wait for the rewrite, and are kept.
    */
   compact(): Promise<void>
   /** The database key as a string, for `database(name, { key })` on another device. */
