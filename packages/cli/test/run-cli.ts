@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'tsup'
+import { bundleForNode } from '@proj/test-utils'
 import { afterAll } from 'vitest'
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -15,27 +15,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }))
  * included) bundled into one ES module, once per test file: each run then starts in a fraction of the
  * CPU time a TypeScript loader takes, and a signal reaches the CLI itself (one node process).
  */
-const bin = build({
-  entry: { proj: join(packageDir, 'src', 'proj.ts') },
-  outDir,
-  format: ['esm'],
-  outExtension: () => ({ js: '.mjs' }),
-  platform: 'node',
-  target: 'node20',
-  tsconfig: join(packageDir, 'tsconfig.json'),
-  noExternal: [/.*/],
-  // Bundled CommonJS dependencies may require() Node's own modules.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  esbuildOptions(options) {
-    options.conditions = ['source']
-  },
-  splitting: false,
-  sourcemap: false,
-  dts: false,
-  clean: false,
-  silent: true,
-  config: false,
-}).then(() => join(outDir, 'proj.mjs'))
+const bin = bundleForNode({ entry: join(packageDir, 'src', 'proj.ts'), name: 'proj', outDir, tsconfig: join(packageDir, 'tsconfig.json') })
 // A failed build is reported by the first run that awaits it, not as an unhandled rejection at import.
 bin.catch(() => {})
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll } from 'vitest'
-import { build } from 'tsup'
+import { bundleForNode } from '@proj/test-utils'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 const fixtures = join(packageDir, 'test', 'fixtures')
@@ -29,27 +29,7 @@ export function fixtureBundle(fixture: string): Promise<string> {
     outDir ??= mkdtempSync(join(tmpdir(), 'proj-fixture-'))
     const name = fixture.replace(/\.ts$/, '')
     const dir = outDir
-    bundle = build({
-      entry: { [name]: join(fixtures, fixture) },
-      outDir: dir,
-      format: ['esm'],
-      outExtension: () => ({ js: '.mjs' }),
-      platform: 'node',
-      target: 'node20',
-      tsconfig: join(packageDir, 'tsconfig.json'),
-      noExternal: [/.*/],
-      // Bundled CommonJS dependencies may require() Node's own modules.
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      esbuildOptions(options) {
-        options.conditions = ['source']
-      },
-      splitting: false,
-      sourcemap: false,
-      dts: false,
-      clean: false,
-      silent: true,
-      config: false,
-    }).then(() => join(dir, `${name}.mjs`))
+    bundle = bundleForNode({ entry: join(fixtures, fixture), name, outDir: dir, tsconfig: join(packageDir, 'tsconfig.json') })
     bundles.set(fixture, bundle)
   }
   return bundle
