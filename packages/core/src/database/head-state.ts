@@ -157,6 +157,17 @@ export class LocalHead {
     const head: HeadState = { heads: remote.heads, files: remote.files, height: remote.height }
     notePendingTree(head, local, state.emptyRoot, entries)
     const rows = this.#feed.hasSubscribers ? sortedEntries(new Map(entries.map((entry) => [entry[0], entry]))).map((entry) => toRow(entry, state.store)) : []
+    if (local.root && state.store.locationOf(local.root) && isDelta(await loadEvent(state.store, local.heads[0]!))) {
+      // The local head is a delta whose tree a compaction wrote, and whose earlier events' files it deleted:
+      // after a reopen its tree is known only from the head record naming it, so a root-less head over it
+      // could not be opened again without a backend. The adopted head's tree is written now instead, as a
+      // checkpoint on top of it, before any record names it.
+      state.head = head
+      state.deltaDepth = undefined
+      await this.advance(state, [], head.height + 1, () => [])
+      this.#feed.emit(rows)
+      return
+    }
     await writeHead(state.storage, this.#branch, head)
     state.head = head
     // How far the adopted head is from its checkpoint is not known here: the next write is a checkpoint.
