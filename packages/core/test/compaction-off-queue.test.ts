@@ -109,21 +109,7 @@ describe('compaction outside the write queue', () => {
   }, 120_000)
 
   it('a head adopted from another device while a compaction runs (deltas on the head it compacts) still opens offline', async () => {
-    const backend = memoryBackend()
-    const dirA = tempDir()
-    const a = database('r', { dir: dirA, compactEvery: 0 })
-    const b = database('r', { storage: 'memory', key: await a.exportKey(), compactEvery: 0 })
-    const sa = a.connect(backend(), { pollInterval: 0 })
-    const sb = b.connect(backend(), { pollInterval: 0 })
-    for (let i = 0; i < DOCS; i += 1000) await a.bulk(Array.from({ length: 1000 }, (_, k) => doc(i + k, 0)))
-    await sa.flush()
-    await sb.refresh()
-    // B's first write after adopting A's head is a checkpoint, the next ones are deltas on it; A adopts them:
-    // A's head is then one of B's delta events.
-    await b.put(doc(0, 1))
-    await b.put(doc(1, 1))
-    await sb.flush()
-    await sa.refresh()
+    const { dirA, a, b, sa, sb } = await headFromAnotherDevice()
     expect(await a.clock()).toEqual(await b.clock())
     await b.put(doc(2, 2))
     await b.put(doc(DOCS + 1, 3))
@@ -153,20 +139,8 @@ describe('compaction outside the write queue', () => {
   }, 120_000)
 
   it('deltas adopted from another device after a compaction of a delta head still open offline', async () => {
-    const backend = memoryBackend()
-    const dirA = tempDir()
-    const a = database('r', { dir: dirA, compactEvery: 0 })
-    const b = database('r', { storage: 'memory', key: await a.exportKey(), compactEvery: 0 })
-    const sa = a.connect(backend(), { pollInterval: 0 })
-    const sb = b.connect(backend(), { pollInterval: 0 })
-    for (let i = 0; i < DOCS; i += 1000) await a.bulk(Array.from({ length: 1000 }, (_, k) => doc(i + k, 0)))
-    await sa.flush()
-    await sb.refresh()
-    // A adopts B's deltas: its head is one of B's delta events, which A then compacts (its parents' files go).
-    await b.put(doc(0, 1))
-    await b.put(doc(1, 1))
-    await sb.flush()
-    await sa.refresh()
+    const { dirA, a, b, sa, sb } = await headFromAnotherDevice()
+    // A compacts that head (its parents' files go).
     await a.compact()
     // B's next deltas build on that head; A adopts them after the compaction.
     await b.put(doc(2, 2))
@@ -189,3 +163,25 @@ describe('compaction outside the write queue', () => {
     await again.close()
   }, 120_000)
 })
+
+/**
+ * A (file storage) and B (memory) syncing through one backend: A bulk-loads DOCS docs, B adopts them and writes
+ * two docs (its first write after adopting is a checkpoint, the next a delta on it), and A adopts those: A's
+ * head is then one of B's delta events.
+ */
+async function headFromAnotherDevice() {
+  const backend = memoryBackend()
+  const dirA = tempDir()
+  const a = database('r', { dir: dirA, compactEvery: 0 })
+  const b = database('r', { storage: 'memory', key: await a.exportKey(), compactEvery: 0 })
+  const sa = a.connect(backend(), { pollInterval: 0 })
+  const sb = b.connect(backend(), { pollInterval: 0 })
+  for (let i = 0; i < DOCS; i += 1000) await a.bulk(Array.from({ length: 1000 }, (_, k) => doc(i + k, 0)))
+  await sa.flush()
+  await sb.refresh()
+  await b.put(doc(0, 1))
+  await b.put(doc(1, 1))
+  await sb.flush()
+  await sa.refresh()
+  return { dirA, a, b, sa, sb }
+}
