@@ -62,6 +62,33 @@ export class CompactionNeeds {
     return false
   }
 
+  /**
+   * Notes the old files the state at `heads` needs that no earlier walk noted: each head's chain of delta
+   * events back to its checkpoint (or to an event walked before, or compacted), that checkpoint's tree, and
+   * the tree under `root` when given. Made for states that come after the swap (see DeletedFiles). A walk that
+   * fails leaves nothing marked as walked: the next one starts over.
+   */
+  async reaches(heads: readonly CID[], root: CID | undefined): Promise<void> {
+    try {
+      for (const head of heads) {
+        let at: CID | undefined = head
+        while (at && this.#visit(at)) {
+          const event = await loadEvent(this.store, at)
+          if (!isDelta(event)) {
+            await this.tree(event.r)
+            break
+          }
+          for (const manifest of attachmentLinks(event.d)) await this.#manifest(manifest)
+          at = event.p[0]
+        }
+      }
+      if (root) await this.tree(root)
+    } catch (error) {
+      this.#seen.clear()
+      throw error
+    }
+  }
+
   /** Notes the old files holding blocks of the tree under `root` that the compaction did not rewrite. */
   async tree(root: CID): Promise<void> {
     const stack = [root]

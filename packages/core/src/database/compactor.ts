@@ -4,6 +4,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { COMPACT_FILE_BYTES, writeCompacted } from './compaction-writer.js'
 import { Pace } from './compaction-pace.js'
 import { CompactionNeeds } from './compaction-needs.js'
+import { DeletedFiles } from './compaction-deleted.js'
 import { loadEvent } from '../clock/event.js'
 import { rootOf } from '../clock/root.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
@@ -111,9 +112,12 @@ export class Compactor {
   /** The compaction running now, if any: compactions run one at a time. */
   #running: Promise<unknown> = Promise.resolve()
   #closing = false
+  /** What compactions chose to delete; a merge made after a swap keeps or stores again what it needs. */
+  readonly #deleted = new DeletedFiles()
 
   constructor(parts: CompactorParts) {
     this.#parts = parts
+    parts.head.keepDeleted = (store, heads, root) => this.#deleted.keepFor(store, heads, root)
   }
 
   /** See Replica.retainFiles. The first one also records, durably, that this database replicates. */
@@ -225,11 +229,11 @@ export class Compactor {
       needs.pace = undefined
       const unneeded = await this.#parts.exclusive(() => this.#swap(state, snapshot, written, needs))
       // Outside the write queue too (a compaction of a database written by single puts deletes thousands):
-      // what is deleted was fixed in the swap, and nothing the state needs from now on is among it (writes
-      // link the compacted blocks, the files written since the snapshot, and what the swap kept).
+      // what is deleted was chosen in the swap (local writes link the compacted blocks, the files written
+      // since the snapshot, and what the swap kept), less what a merge made since needs (DeletedFiles).
       const pace = new Pace()
       for (let i = 0; i < unneeded.length; i += DELETE_BATCH) {
-        await Promise.all(unneeded.slice(i, i + DELETE_BATCH).map((file) => (this.#retains(file) ? undefined : state.storage.deleteFile(file))))
+        await this.#deleted.delete(unneeded.slice(i, i + DELETE_BATCH), (file) => (this.#retains(file) ? undefined : state.storage.deleteFile(file)))
         const turn = pace.due()
         if (turn) await turn
       }
@@ -363,6 +367,7 @@ export class Compactor {
     // The key-epoch file carries the earlier keys to other devices: it is never deleted (crypto/key-epochs.ts).
     if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)
     const unneeded = [...snapshot.files].filter((file) => !keep.has(file) && !this.#retains(file))
+    this.#deleted.chose(store, unneeded, written.compacted)
     const own = new Set([...written.files, ...(head && head !== current ? head.files : [])])
     let files = 0
     let bytes = 0
