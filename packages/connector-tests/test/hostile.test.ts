@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { database, type SyncStatus, type SyncWarning } from '@proj/core'
 import { FaultyConnector, MemoryBackend, MemoryConnector, metaEntry } from '../src/index.js'
 
@@ -196,9 +196,13 @@ describe('permanent and transient failures', () => {
     await db.put({ _id: 'x' })
     const connector = new MemoryConnector(backend)
     let down = true
+    let refused = 0
     const original = connector.load.bind(connector)
     connector.load = async (...args) => {
-      if (down) throw new TypeError('fetch failed: connect ECONNREFUSED 127.0.0.1')
+      if (down) {
+        refused++
+        throw new TypeError('fetch failed: connect ECONNREFUSED 127.0.0.1')
+      }
       return original(...args)
     }
     const statuses: SyncStatus[] = []
@@ -206,7 +210,8 @@ describe('permanent and transient failures', () => {
     sync.on('status', (status) => statuses.push(status))
     let ready = false
     void sync.ready.then(() => (ready = true))
-    await new Promise((resolve) => setTimeout(resolve, 150))
+    // Retried: a fixed wait instead could end before the first attempt on a loaded machine.
+    await vi.waitFor(() => expect(refused).toBeGreaterThanOrEqual(3), { timeout: 20_000 })
     expect(ready).toBe(false)
     expect(sync.status).toBe('offline')
     down = false
