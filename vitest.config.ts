@@ -31,6 +31,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     maxWorkers,
+    // expect.poll's own default (1 s) is a timing assumption: a poll whose condition a loaded machine reaches
+    // later fails though nothing is wrong. Polls wait on a condition, so the bound only needs to end a real hang.
+    expect: { poll: { timeout: 20_000 } },
     projects: selected.map((dir) =>
       hasOwnConfig(dir)
         ? join(dir, 'vitest.config.ts')

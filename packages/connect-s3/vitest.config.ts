@@ -9,5 +9,7 @@ export default defineProject({
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // As in the root config: expect.poll's own 1 s default is a timing assumption, not a bound on a hang.
+    expect: { poll: { timeout: 20_000 } },
   },
 })
