@@ -56,7 +56,8 @@ describe('connect.raw errors', () => {
     const d = await failingDownload(new Error('connection reset'))
     let settled = false
     void d.sync.ready.then(() => (settled = true), () => (settled = true))
-    await vi.waitFor(() => expect(d.calls()).toBeGreaterThanOrEqual(3))
+    // vi.waitFor's own bound (1 s) could end before a loaded machine makes three attempts.
+    await vi.waitFor(() => expect(d.calls()).toBeGreaterThanOrEqual(3), { timeout: 20_000 })
     expect(d.errors.every((e) => e.permanent === false)).toBe(true)
     expect(d.sync.status).toBe('offline')
     expect(settled).toBe(false)

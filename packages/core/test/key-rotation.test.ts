@@ -201,7 +201,7 @@ describe('key rotation', () => {
     const oldKey = await second.exportKey()
     const newKey = await first.rotateKey()
     expect(newKey).not.toBe(oldKey)
-    await vi.waitFor(async () => expect(await second.exportKey()).toBe(newKey))
+    await vi.waitFor(async () => expect(await second.exportKey()).toBe(newKey), { timeout: 20_000 })
     const backend = memoryBackend()
     const sync = second.connect(backend(), { pollInterval: 0 })
     await second.put({ _id: 'y', v: 2 })
