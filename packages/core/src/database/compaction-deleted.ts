@@ -26,6 +26,7 @@ export class DeletedFiles {
   chose(store: BlockStore, files: readonly string[], compacted: ReadonlySet<string>): void {
     for (const file of files) this.#chosen.add(file)
     this.#needs = new CompactionNeeds(store, compacted, (file) => this.#has(file))
+    this.#needs.onlyHeld = true
   }
 
   /**
@@ -55,14 +56,14 @@ export class DeletedFiles {
   }
 
   /**
-   * In the write queue, before a head record names the state at `heads` (tree `root` when known): keeps or
-   * stores again the deleted files it needs. O(what no earlier call walked); nothing when no compaction
-   * deleted anything.
+   * In the write queue, before a head record names the state at `heads` (tree `root` when known) in place of
+   * the local head (`local`, whose state needs nothing more): keeps or stores again the deleted files it
+   * needs. O(what no earlier call walked); nothing when no compaction deleted anything.
    */
-  async keepFor(store: BlockStore, heads: readonly CID[], root: CID | undefined): Promise<void> {
+  async keepFor(store: BlockStore, heads: readonly CID[], root: CID | undefined, local: readonly CID[]): Promise<void> {
     const needs = this.#needs
     if (!needs) return
-    await needs.reaches(heads, root)
+    await needs.reaches(heads, root, local)
     for (const file of [...needs.files]) {
       if (!this.#chosen.delete(file)) {
         await this.#deleting.get(file)?.catch(() => {})

@@ -28,6 +28,11 @@ export class CompactionNeeds {
   visited = 0
   /** Outside the write queue: lets writes have their turns. */
   pace: Pace | undefined
+  /**
+   * Walks only blocks held in memory or located in an old file (the others are read from their files when
+   * needed, which a source stores again if need be): a lazy device's merge downloads nothing to be walked.
+   */
+  onlyHeld = false
 
   constructor(
     private readonly store: BlockStore,
@@ -65,14 +70,16 @@ export class CompactionNeeds {
   /**
    * Notes the old files the state at `heads` needs that no earlier walk noted: each head's chain of delta
    * events back to its checkpoint (or to an event walked before, or compacted), that checkpoint's tree, and
-   * the tree under `root` when given. Made for states that come after the swap (see DeletedFiles). A walk that
-   * fails leaves nothing marked as walked: the next one starts over.
+   * the tree under `root` when given. Made for states that come after the swap (see DeletedFiles). `known`
+   * are events whose state needs nothing more (the local head: a chain stops there). A walk that fails leaves
+   * nothing marked as walked: the next one starts over.
    */
-  async reaches(heads: readonly CID[], root: CID | undefined): Promise<void> {
+  async reaches(heads: readonly CID[], root: CID | undefined, known: readonly CID[]): Promise<void> {
+    for (const cid of known) this.#seen.add(cid.toString())
     try {
       for (const head of heads) {
         let at: CID | undefined = head
-        while (at && this.#visit(at)) {
+        while (at && this.#walks(at) && this.#visit(at)) {
           const event = await loadEvent(this.store, at)
           if (!isDelta(event)) {
             await this.tree(event.r)
@@ -94,7 +101,7 @@ export class CompactionNeeds {
     const stack = [root]
     while (stack.length) {
       const cid = stack.pop()!
-      if (!this.#visit(cid)) continue
+      if (!this.#walks(cid) || !this.#visit(cid)) continue
       const turn = this.pace?.due()
       if (turn) await turn
       const node = await load(this.store, cid)
@@ -107,11 +114,15 @@ export class CompactionNeeds {
   }
 
   async #manifest(cid: CID): Promise<void> {
-    if (!this.#visit(cid)) return
+    if (!this.#walks(cid) || !this.#visit(cid)) return
     const block = await this.store.get(cid)
     // The chunk files stay where they are (a compaction keeps every file its own files name): an old one a
     // new manifest names must stay too.
     for (const [, chunk] of decodeManifest(block.value, cid).chunks) this.#visit(chunk)
+  }
+
+  #walks(cid: CID): boolean {
+    return !this.onlyHeld || this.store.has(cid) || this.store.locationsOf(cid).some(this.isOld)
   }
 
   /** Notes the old files of a block the compaction did not rewrite; false when there is nothing to walk. */

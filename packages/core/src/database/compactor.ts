@@ -117,7 +117,7 @@ export class Compactor {
 
   constructor(parts: CompactorParts) {
     this.#parts = parts
-    parts.head.keepDeleted = (store, heads, root) => this.#deleted.keepFor(store, heads, root)
+    parts.head.keepDeleted = (store, heads, root, local) => this.#deleted.keepFor(store, heads, root, local)
   }
 
   /** See Replica.retainFiles. The first one also records, durably, that this database replicates. */

@@ -30,7 +30,7 @@ export class LocalHead {
    * Set by the compactor: before a merge's head is stored, keeps (or stores again) the local files a
    * compaction chose to delete that the merged state needs (see DeletedFiles).
    */
-  keepDeleted: (store: BlockStore, heads: readonly CID[], root: CID | undefined) => Promise<void> = async () => {}
+  keepDeleted: (store: BlockStore, heads: readonly CID[], root: CID | undefined, local: readonly CID[]) => Promise<void> = async () => {}
 
   /** `mergeWritten` is told when a merge wrote a new file (it may be time to compact). */
   constructor(branch: string, feed: ChangeFeed, isClosed: () => boolean, mergeWritten: (state: OpenState) => void) {
@@ -126,7 +126,7 @@ export class LocalHead {
     const event = await makeEvent(parents, height, merged.root)
     const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
     state.store.noteEventRoot(event.block.cid, merged.root)
-    await this.keepDeleted(state.store, [event.block.cid], merged.root)
+    await this.keepDeleted(state.store, [event.block.cid], merged.root, local.heads)
     // Only now are the merged tree's new blocks in the store.
     const rows = this.#feed.hasSubscribers ? await changedRows(state.store, localRoot, merged.root) : []
     const head: HeadState = { heads: [event.block.cid], files: [file], root: merged.root, height }
@@ -160,7 +160,7 @@ export class LocalHead {
    * that changed are those entries (no tree diff), and the tree waits for a reader, as after a local delta.
    */
   async #adoptDeltas(state: OpenState, remote: HeadState, local: HeadState, entries: Entry[]): Promise<void> {
-    await this.keepDeleted(state.store, remote.heads, undefined)
+    await this.keepDeleted(state.store, remote.heads, undefined, local.heads)
     const head: HeadState = { heads: remote.heads, files: remote.files, height: remote.height }
     notePendingTree(head, local, state.emptyRoot, entries)
     const rows = this.#feed.hasSubscribers ? sortedEntries(new Map(entries.map((entry) => [entry[0], entry]))).map((entry) => toRow(entry, state.store)) : []
@@ -184,7 +184,7 @@ export class LocalHead {
 
   /** Takes a remote head that already contains everything local (no new file is written). */
   async #adopt(state: OpenState, remote: HeadState, remoteRoot: CID, previousRoot: CID): Promise<void> {
-    await this.keepDeleted(state.store, remote.heads, remoteRoot)
+    await this.keepDeleted(state.store, remote.heads, remoteRoot, state.head?.heads ?? [])
     // Listing what changed reads both trees; without listeners a new device stays lazy.
     const rows = this.#feed.hasSubscribers ? await changedRows(state.store, previousRoot, remoteRoot) : []
     await writeHead(state.storage, this.#branch, remote)
