@@ -85,6 +85,8 @@ describe('changes options', () => {
     await expect(db.changes([], { since: [] } as never)).rejects.toThrow('changes(): unknown option "since"')
     await expect(db.changes('x' as never)).rejects.toThrow('changes(since) must be a clock (an array of CID strings), got the string "x"')
     await expect(db.changes({ since: [], clock: [], after: 5 } as never)).rejects.toThrow("the cursor's after must be a string, got number 5")
+    // Options in place of since: said as such, with the call that works.
+    await expect(db.changes({ limit: 5 } as never)).rejects.toThrow(/^changes\(\) takes \(since, options\): got .* as since; for the changes from the start call changes\(undefined, /)
     await db.close()
   })
 })

@@ -16,6 +16,7 @@ import { scan } from '../crdt/tree.js'
 import type { Replica } from '../sync/replica.js'
 import type { ChangeRow, Clock, Database, DatabaseInfo, DatabaseOptions, DestroyOptions, Doc, MapFn, QueryOptions, QueryRow, ReadView, WriteResult } from './api.js'
 import { ChangeFeed } from './changes.js'
+import { Pace } from './compaction-pace.js'
 import { Compactor } from './compactor.js'
 import { LocalHead } from './head-state.js'
 import { rootAt } from './head-tree.js'
@@ -42,6 +43,8 @@ class DatabaseImpl extends TreeView implements Database {
   /** The state once opened: a commit takes it without awaiting (and allocating for) `#ready()`. */
   #opened: OpenState | undefined
   #closed = false
+  /** Turns of the event loop during a run of reads (see #ready). */
+  readonly #readPace = new Pace()
   readonly #closeHooks: (() => Promise<void>)[] = []
   readonly #feed: ChangeFeed
   readonly #queue = new WriteQueue((batch) => this.#commit(batch))
@@ -130,6 +133,11 @@ class DatabaseImpl extends TreeView implements Database {
    */
   async #ready({ repair = true }: { repair?: boolean } = {}): Promise<OpenState> {
     if (this.#closed) throw new ClosedError(this.name)
+    // Every read starts here. One answered from memory resolves on microtasks alone, so a loop of awaited reads
+    // would starve every timer and I/O callback (a sync's pull, a server's reply, a compaction's writes) until
+    // it ends, as a loop of puts would without the write queue's turns.
+    const turn = this.#readPace.due()
+    if (turn) await turn
     const state = await this.#opening
     if (repair) await repairHead(this.#branch, state)
     return state

@@ -134,6 +134,10 @@ export class TreeView implements ReadView {
     let clock: Clock
     let after: string | undefined
     if (isCursor(since)) {
+      if (!('since' in since) && 'limit' in since) {
+        // changes({ limit }): options where the first argument (since) goes.
+        throw new TypeError(`changes() takes (since, options): got ${describe(since)} as since; for the changes from the start call changes(undefined, ${describe(since)})`)
+      }
       checkClock(since.since, 'changes(): the cursor since')
       checkClock(since.clock, 'changes(): the cursor clock')
       if (typeof since.after !== 'string') {
