@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Connector } from '../src/connector/api.js'
-import { database, type Database } from '../src/index.js'
+import { database, MissingBlockError, type Database } from '../src/index.js'
 import { memoryBackend } from './memory-backend.js'
 import { tempDir } from './helpers.js'
 
@@ -174,6 +174,33 @@ describe('compaction and sync: what a merge keeps opens offline', () => {
     await expectModel(again, model, 'reopened offline')
     await again.close()
   }, 120_000)
+
+  for (const synced of [false, true]) {
+    it(`an attachment written back after a compaction, from a version it dropped, ${synced ? 'is stored again from the backend and reads back offline' : 'is refused without a backend'}`, async () => {
+      const dir = tempDir()
+      const db = database('att', { dir, compactEvery: 0 })
+      const sync = synced ? db.connect(memoryBackend()(), { pollInterval: 0 }) : undefined
+      const bytes = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) % 251)
+      await db.put({ _id: 'x', _files: { 'a.bin': { data: bytes, type: 'application/octet-stream' } } })
+      const old = await db.get<{ _files: Record<string, unknown> }>('x')
+      await db.put({ _id: 'x', v: 1 })
+      await db.bulk(Array.from({ length: 1000 }, (_, k) => doc(k, 0)))
+      await sync?.flush()
+      // The compaction's state no longer names the attachment: its manifest and chunk files go.
+      await db.compact()
+      const writing = db.put({ _id: 'x', v: 2, _files: old._files })
+      if (synced) await writing
+      // Acknowledging it would name files that are gone: it fails, naming what is missing.
+      else await expect(writing).rejects.toThrow(MissingBlockError)
+      await sync?.close()
+      await db.close()
+      const again = database('att', { dir, compactEvery: 0 })
+      const x = await again.get<{ v: number; _files?: Record<string, { file(): Promise<Blob> }> }>('x')
+      expect(x.v).toBe(synced ? 2 : 1)
+      if (synced) expect(new Uint8Array(await (await x._files!['a.bin']!.file()).arrayBuffer())).toEqual(bytes)
+      await again.close()
+    }, 120_000)
+  }
 
   for (const order of ['after the compaction', 'while the compaction runs', 'before the compaction'] as const) {
     it(`a remote head naming no root (deltas past a checkpoint) over a compacted delta head, adopted ${order}, opens offline`, async () => {

@@ -56,14 +56,14 @@ export class DeletedFiles {
   }
 
   /**
-   * In the write queue, before a head record names the state at `heads` (tree `root` when known) in place of
-   * the local head (`local`, whose state needs nothing more): keeps or stores again the deleted files it
-   * needs. O(what no earlier call walked); nothing when no compaction deleted anything.
+   * In the write queue, before a head record names the state at `heads` (tree `root` when known, attachment
+   * `manifests` a write names) in place of the local head (`local`, whose state needs nothing more): keeps or
+   * stores again the deleted files it needs. O(what no earlier call walked).
    */
-  async keepFor(store: BlockStore, heads: readonly CID[], root: CID | undefined, local: readonly CID[]): Promise<void> {
+  async keepFor(store: BlockStore, heads: readonly CID[], root: CID | undefined, local: readonly CID[], manifests: readonly CID[] = []): Promise<void> {
     const needs = this.#needs
     if (!needs) return
-    await needs.reaches(heads, root, local)
+    await needs.reaches(heads, root, local, manifests)
     for (const file of [...needs.files]) {
       if (!this.#chosen.delete(file)) {
         await this.#deleting.get(file)?.catch(() => {})

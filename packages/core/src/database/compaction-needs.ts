@@ -70,13 +70,14 @@ export class CompactionNeeds {
   /**
    * Notes the old files the state at `heads` needs that no earlier walk noted: each head's chain of delta
    * events back to its checkpoint (or to an event walked before, or compacted), that checkpoint's tree, and
-   * the tree under `root` when given. Made for states that come after the swap (see DeletedFiles). `known`
-   * are events whose state needs nothing more (the local head: a chain stops there). A walk that fails leaves
-   * nothing marked as walked: the next one starts over.
+   * the tree under `root` when given, the attachment `manifests` given. Made for states that come after the
+   * swap (see DeletedFiles). `known` are events whose state needs nothing more (the local head: a chain stops
+   * there). A walk that fails leaves nothing marked as walked: the next one starts over.
    */
-  async reaches(heads: readonly CID[], root: CID | undefined, known: readonly CID[]): Promise<void> {
+  async reaches(heads: readonly CID[], root: CID | undefined, known: readonly CID[], manifests: readonly CID[] = []): Promise<void> {
     for (const cid of known) this.#seen.add(cid.toString())
     try {
+      for (const manifest of manifests) await this.#manifest(manifest)
       for (const head of heads) {
         let at: CID | undefined = head
         while (at && this.#walks(at) && this.#visit(at)) {

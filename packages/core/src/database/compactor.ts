@@ -117,7 +117,6 @@ export class Compactor {
 
   constructor(parts: CompactorParts) {
     this.#parts = parts
-    parts.head.keepDeleted = (store, heads, root, local) => this.#deleted.keepFor(store, heads, root, local)
   }
 
   /** See Replica.retainFiles. The first one also records, durably, that this database replicates. */
@@ -368,6 +367,7 @@ export class Compactor {
     if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)
     const unneeded = [...snapshot.files].filter((file) => !keep.has(file) && !this.#retains(file))
     this.#deleted.chose(store, unneeded, written.compacted)
+    this.#parts.head.keepDeleted ??= (...args) => this.#deleted.keepFor(...args)
     const own = new Set([...written.files, ...(head && head !== current ? head.files : [])])
     let files = 0
     let bytes = 0

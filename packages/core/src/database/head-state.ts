@@ -4,6 +4,7 @@ import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
 import { isDelta, loadEvent, makeDeltaEvent, makeEvent, type ClockEvent } from '../clock/event.js'
 import { checkedHeadRoot } from '../clock/root.js'
+import { attachmentLinks } from '../format/attachment.js'
 import { InconsistentHeadError } from '../errors.js'
 import { resolveRoot } from '../clock/resolve.js'
 import type { Entry } from '../crdt/entry.js'
@@ -27,10 +28,10 @@ export class LocalHead {
   readonly #isClosed: () => boolean
   readonly #mergeWritten: (state: OpenState) => void
   /**
-   * Set by the compactor: before a merge's head is stored, keeps (or stores again) the local files a
-   * compaction chose to delete that the merged state needs (see DeletedFiles).
+   * Set by the compactor once a compaction chose files to delete: before a merge's head is stored, or a write
+   * naming attachments, keeps (or stores again) those files the new state needs (see DeletedFiles).
    */
-  keepDeleted: (store: BlockStore, heads: readonly CID[], root: CID | undefined, local: readonly CID[]) => Promise<void> = async () => {}
+  keepDeleted: KeepDeleted | undefined
 
   /** `mergeWritten` is told when a merge wrote a new file (it may be time to compact). */
   constructor(branch: string, feed: ChangeFeed, isClosed: () => boolean, mergeWritten: (state: OpenState) => void) {
@@ -55,6 +56,11 @@ export class LocalHead {
     if (parents.length === 1 && state.deltaDepth !== undefined && state.deltaDepth < CHECKPOINT_EVERY - 1 && entries.length <= DELTA_MAX_ENTRIES) {
       delta = await makeDeltaEvent(parents[0]!, height, entries)
       if (delta.block.bytes.length > DELTA_MAX_BYTES) delta = undefined
+    }
+    // An attachment written back from a version a compaction dropped: its files stay, or the write fails.
+    if (this.keepDeleted) {
+      const manifests = attachmentLinks(entries)
+      if (manifests.length) await this.keepDeleted(store, [], undefined, [], manifests)
     }
     let head: HeadState
     if (delta) {
@@ -126,7 +132,7 @@ export class LocalHead {
     const event = await makeEvent(parents, height, merged.root)
     const file = await state.store.commit([...merged.blocks, event], [event.block.cid])
     state.store.noteEventRoot(event.block.cid, merged.root)
-    await this.keepDeleted(state.store, [event.block.cid], merged.root, local.heads)
+    await this.keepDeleted?.(state.store, [event.block.cid], merged.root, local.heads)
     // Only now are the merged tree's new blocks in the store.
     const rows = this.#feed.hasSubscribers ? await changedRows(state.store, localRoot, merged.root) : []
     const head: HeadState = { heads: [event.block.cid], files: [file], root: merged.root, height }
@@ -160,7 +166,7 @@ export class LocalHead {
    * that changed are those entries (no tree diff), and the tree waits for a reader, as after a local delta.
    */
   async #adoptDeltas(state: OpenState, remote: HeadState, local: HeadState, entries: Entry[]): Promise<void> {
-    await this.keepDeleted(state.store, remote.heads, undefined, local.heads)
+    await this.keepDeleted?.(state.store, remote.heads, undefined, local.heads)
     const head: HeadState = { heads: remote.heads, files: remote.files, height: remote.height }
     notePendingTree(head, local, state.emptyRoot, entries)
     const rows = this.#feed.hasSubscribers ? sortedEntries(new Map(entries.map((entry) => [entry[0], entry]))).map((entry) => toRow(entry, state.store)) : []
@@ -184,7 +190,7 @@ export class LocalHead {
 
   /** Takes a remote head that already contains everything local (no new file is written). */
   async #adopt(state: OpenState, remote: HeadState, remoteRoot: CID, previousRoot: CID): Promise<void> {
-    await this.keepDeleted(state.store, remote.heads, remoteRoot, state.head?.heads ?? [])
+    await this.keepDeleted?.(state.store, remote.heads, remoteRoot, state.head?.heads ?? [])
     // Listing what changed reads both trees; without listeners a new device stays lazy.
     const rows = this.#feed.hasSubscribers ? await changedRows(state.store, previousRoot, remoteRoot) : []
     await writeHead(state.storage, this.#branch, remote)
@@ -194,6 +200,9 @@ export class LocalHead {
     this.#feed.emit(rows)
   }
 }
+
+/** See LocalHead.keepDeleted and DeletedFiles.keepFor. */
+export type KeepDeleted = (store: BlockStore, heads: readonly CID[], root: CID | undefined, local: readonly CID[], manifests?: readonly CID[]) => Promise<void>
 
 /**
  * A checkpoint at least every this many events: a cold reader of a delta head reads at most this many
