@@ -80,7 +80,9 @@ describe('todo page on the PartyKit dev server (headless Chromium, two devices)'
 
     // `/` again starts another list; the first one stays reachable from this device's list of lists.
     await a.goto(`${app.server.url}/`)
-    await expect.poll(() => a.inputValue('#share-link'), PROPAGATION).not.toBe(link)
+    // Not just "not the old link": the new page's field is empty until its list is open.
+    await expect.poll(() => a.inputValue('#share-link'), PROPAGATION).toMatch(/#key=/)
+    expect(await a.inputValue('#share-link')).not.toBe(link)
     expect(await titles(a)).toEqual([])
     expect(await a.locator('#recent-lists a').first().getAttribute('href')).toBe(link)
     await a.locator('#recent-lists a').first().click()
