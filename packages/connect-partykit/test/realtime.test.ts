@@ -71,7 +71,8 @@ it('syncs through a room with a token, and a database without the token cannot w
   await aliceSync.flush()
 
   const bob = await device(name, await alice.exportKey())
-  const bobSync = connect.partykit(bob, lockedHost, { flushTimeout: 3_000, maxBackoff: 200 })
+  // The 401 rejects the flush at once; a short flushTimeout could expire first on a loaded machine.
+  const bobSync = connect.partykit(bob, lockedHost, { flushTimeout: 20_000, maxBackoff: 200 })
   cleanups.push(() => bobSync.close())
   await bobSync.ready
   // Reads are open: Bob gets Alice's document; his own write is refused with 401.

@@ -21,7 +21,9 @@ function device(name = 'shared', options: { key?: string; dir?: string; storage?
 }
 
 function connect(db: Database, connector: MeteredConnector | MemoryConnector, pollInterval = 20): Sync {
-  const sync = db.connect(connector, { pollInterval, maxBackoff: 50, flushTimeout: 2_000 })
+  // flushTimeout bounds the whole flush (ready, uploads, the confirming pull): no test here expects it to expire,
+  // and 2 s of it could run out on a loaded machine while two devices push and merge.
+  const sync = db.connect(connector, { pollInterval, maxBackoff: 50, flushTimeout: 20_000 })
   open.push(sync)
   return sync
 }
