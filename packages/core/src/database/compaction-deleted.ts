@@ -22,9 +22,15 @@ export class DeletedFiles {
     return this.#chosen.has(file) || this.#deleting.has(file) || this.#gone.has(file)
   }
 
-  /** In the swap: `files` are to be deleted; `compacted` are the blocks the compaction rewrote. */
-  chose(store: BlockStore, files: readonly string[], compacted: ReadonlySet<string>): void {
+  /**
+   * In the swap: `files` are to be deleted; `written` are the compaction's files. A block one of those holds is
+   * not walked (the compaction's own blocks: tested by location, not kept as a set of every block for as long
+   * as the instance is open).
+   */
+  chose(store: BlockStore, files: readonly string[], written: readonly string[]): void {
     for (const file of files) this.#chosen.add(file)
+    const compaction = new Set(written)
+    const compacted = { has: (cid: string) => store.locationsOf(cid).some((file) => compaction.has(file)) }
     this.#needs = new CompactionNeeds(store, compacted, (file) => this.#has(file))
     this.#needs.onlyHeld = true
   }

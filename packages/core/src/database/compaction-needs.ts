@@ -36,7 +36,7 @@ export class CompactionNeeds {
 
   constructor(
     private readonly store: BlockStore,
-    private readonly compacted: ReadonlySet<string>,
+    private readonly compacted: { has(cid: string): boolean },
     private readonly isOld: (file: string) => boolean,
   ) {}
 

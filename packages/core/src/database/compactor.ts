@@ -366,7 +366,7 @@ export class Compactor {
     // The key-epoch file carries the earlier keys to other devices: it is never deleted (crypto/key-epochs.ts).
     if (store.key instanceof KeyRing && store.key.epochFile) keep.add(store.key.epochFile)
     const unneeded = [...snapshot.files].filter((file) => !keep.has(file) && !this.#retains(file))
-    this.#deleted.chose(store, unneeded, written.compacted)
+    this.#deleted.chose(store, unneeded, written.files)
     this.#parts.head.keepDeleted ??= (...args) => this.#deleted.keepFor(...args)
     const own = new Set([...written.files, ...(head && head !== current ? head.files : [])])
     let files = 0
