@@ -19,7 +19,7 @@ const runnable = readmes(repo)
   .flatMap((file) => examplesOf(repo, file))
   .filter((example) => example.run)
 
-/** ws keeps a closed socket 30 s; a script still running this long after it started holds something open. */
+/** ws keeps a closed socket 30 s; a script still running this long after its top-level code finished holds something open. */
 const EXIT_BOUND = 25_000
 /** The token of the README's `npx proj-serve … --token s3cret`. */
 const PROJ_SERVE_TOKEN = 's3cret'
@@ -94,5 +94,5 @@ const tsx = pathToFileURL(createRequire(join(packageDir, 'package.json')).resolv
 
 /** Runs a file as a user would (`node`; tsx for TypeScript and the workspace sources), in `cwd`. */
 function run(file: string, cwd: string, env: Record<string, string>) {
-  return runNodeUntilExit(['--conditions', 'source', '--import', tsx, file], { cwd, env, exitWithinMs: EXIT_BOUND })
+  return runNodeUntilExit(['--conditions', 'source', '--import', tsx], file, [], { cwd, env, exitWithinMs: EXIT_BOUND, workWithinMs: 60_000 })
 }
