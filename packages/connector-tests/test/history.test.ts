@@ -67,7 +67,12 @@ function part(docs: Docs, prefix: string): Docs {
   return Object.fromEntries(Object.entries(docs).filter(([id]) => id.startsWith(prefix)))
 }
 
-async function runSeed(seed: number): Promise<{ checked: number; failures: string[] }> {
+/**
+ * `concurrent`: the ops of a group of 2-8 are issued without awaiting one another (writes, compactions, pulls
+ * and pushes of both replicas in flight together; writes apply in issue order, so the model is updated as each
+ * is issued), and the clocks are recorded once the group has settled and both replicas flushed.
+ */
+async function runSeed(seed: number, concurrent = false): Promise<{ checked: number; failures: string[] }> {
   const random = seededRandom(seed)
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!
   const backend = new MemoryBackend()
@@ -108,7 +113,87 @@ async function runSeed(seed: number): Promise<{ checked: number; failures: strin
   const ids = (prefix: string) => Array.from({ length: 8 }, (_, i) => `${prefix}${i}`)
   const sorted = (docs: Docs) => Object.fromEntries(Object.entries(docs).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
 
+  const settle = async (step: number) => {
+    await sb.flush()
+    flushed.push({ ...(await snapshot(b)), label: `B@${step}` })
+    await sa.refresh()
+    await sa.flush()
+    const now = await snapshot(a)
+    checkA(now.docs, `step ${step}`)
+    flushed.push({ ...now, label: `A@${step}` })
+  }
+  let inFlight: Promise<unknown>[] = []
+  let groupEnds = 0
   for (let step = 0; step < OPS; step++) {
+    if (concurrent && step >= groupEnds) {
+      const results = await Promise.allSettled(inFlight)
+      for (const result of results) if (result.status === 'rejected') failures.push(`step ${step}: ${(result.reason as Error).name}: ${(result.reason as Error).message}`)
+      inFlight = []
+      if (step > 0) await settle(step)
+      if (step > 0 && random() < 0.15) {
+        await sa.close()
+        await a.close()
+        a = openA()
+        sa = sync(a)
+        await sa.ready
+      }
+      groupEnds = step + 2 + Math.floor(random() * 7)
+    }
+    if (concurrent) {
+      const op = pick(['putA', 'putA', 'delA', 'bulkA', 'compactA', 'writeB', 'writeB', 'compactB', 'pushB', 'pullA', 'pushA'] as const)
+      const id = pick(ids('a-'))
+      switch (op) {
+        case 'putA': {
+          const doc = { _id: id, v: step }
+          modelA[id] = doc
+          inFlight.push(a.put(doc))
+          break
+        }
+        case 'delA': {
+          const present = Object.keys(modelA)
+          if (present.length === 0) break
+          const target = pick(present)
+          delete modelA[target]
+          inFlight.push(a.del(target))
+          break
+        }
+        case 'bulkA': {
+          const docs = [id, pick(ids('a-'))].map((_id) => ({ _id, v: step, bulk: true }))
+          for (const doc of docs) modelA[doc._id] = doc
+          inFlight.push(a.bulk(docs))
+          break
+        }
+        case 'compactA':
+          inFlight.push(a.compact())
+          break
+        case 'writeB': {
+          const bid = pick(ids('b-'))
+          if (random() < 0.3 && modelB[bid]) {
+            delete modelB[bid]
+            inFlight.push(b.del(bid))
+          } else {
+            const doc = { _id: bid, w: step }
+            modelB[bid] = doc
+            inFlight.push(b.put(doc))
+          }
+          statesB.push(JSON.stringify(sorted(modelB)))
+          break
+        }
+        case 'compactB':
+          inFlight.push(b.compact())
+          break
+        case 'pushB':
+          inFlight.push(sb.flush())
+          break
+        case 'pullA':
+          inFlight.push(sa.refresh())
+          break
+        case 'pushA':
+          inFlight.push(sa.flush())
+          break
+      }
+      continue
+    }
     const op = pick(['putA', 'putA', 'delA', 'bulkA', 'compactA', 'writeB', 'writeB', 'compactB', 'merge', 'flushA', 'flushA', 'reopenA'] as const)
     switch (op) {
       case 'putA': {
@@ -172,6 +257,10 @@ async function runSeed(seed: number): Promise<{ checked: number; failures: strin
         break
     }
   }
+  for (const result of await Promise.allSettled(inFlight)) {
+    if (result.status === 'rejected') failures.push(`end: ${(result.reason as Error).name}: ${(result.reason as Error).message}`)
+  }
+  if (concurrent) await settle(OPS)
   // Everything flushed reaches A, then the backend.
   await sb.flush()
   await sa.refresh()
@@ -201,7 +290,23 @@ async function runSeed(seed: number): Promise<{ checked: number; failures: strin
   return { checked, failures }
 }
 
+const CONCURRENT_SEEDS = Number(process.env.HISTORY_SEEDS) || 20
+
 describe('history stays readable', () => {
+  it(`with ops in flight together: every settled clock reads back exactly, ${CONCURRENT_SEEDS} seeds of ${OPS} random ops`, async () => {
+    const report: string[] = []
+    let checked = 0
+    const only = Number(process.env.HISTORY_SEED) || undefined
+    for (let seed = only ?? 1; seed <= (only ?? CONCURRENT_SEEDS); seed++) {
+      const result = await runSeed(1000 + seed, true)
+      checked += result.checked
+      for (const failure of result.failures) report.push(`seed ${1000 + seed}: ${failure}`)
+      for (const item of open.splice(0).reverse()) await item.close().catch(() => {})
+    }
+    expect(report).toEqual([])
+    expect(checked).toBeGreaterThan(only ? 0 : CONCURRENT_SEEDS * 3)
+  }, 120_000 + CONCURRENT_SEEDS * 3_000)
+
   it(`every flushed clock reads back exactly, ${SEEDS} seeds of ${OPS} random ops (writes, compactions, merges, cold starts)`, async () => {
     const report: string[] = []
     let checked = 0
