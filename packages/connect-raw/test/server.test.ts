@@ -249,7 +249,8 @@ async function startBin(args: string[]): Promise<{ child: ChildProcess; url: str
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const lines = createInterface({ input: child.stdout! })
   const url = await new Promise<string>((done, fail) => {
-    child.once('exit', (code) => fail(Object.assign(new Error(`proj-serve exited with ${code}: ${stderr}`), { code, stderr })))
+    // 'close', not 'exit': the message that the tests compare may not have been read from stderr when 'exit' comes.
+    child.once('close', (code) => fail(Object.assign(new Error(`proj-serve exited with ${code}: ${stderr}`), { code, stderr })))
     lines.on('line', (line) => {
       const match = /(http:\/\/\S+?)\/? serving/.exec(line)
       if (match) done(match[1]!)

@@ -84,7 +84,8 @@ export async function runUntilKilled(
       }
     })
     child.stderr.on('data', (chunk) => (err += chunk))
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the lines printed just before the kill may not have been read when 'exit' comes.
+    child.on('close', (code, signal) => {
       if (signal !== 'SIGKILL') return reject(new Error(`${fixture} exited with ${code}: ${err}`))
       // Only complete lines were acknowledged before the kill.
       resolve(out.split('\n').slice(0, -1))

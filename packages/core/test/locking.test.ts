@@ -24,7 +24,7 @@ function nextLine(child: ChildProcessWithoutNullStreams, match: (line: string) =
       const found = lines.find(match)
       if (found !== undefined) {
         child.stdout.off('data', onData)
-        child.off('exit', onExit)
+        child.off('close', onExit)
         resolve(found)
       }
     }
@@ -32,7 +32,8 @@ function nextLine(child: ChildProcessWithoutNullStreams, match: (line: string) =
       reject(new Error(`child exited (${code ?? signal}) before printing the expected line: ${err}`))
     child.stdout.on('data', onData)
     child.stderr.on('data', (chunk) => (err += chunk))
-    child.once('exit', onExit)
+    // 'close', not 'exit': a child that prints its line and exits may be seen exiting before the line is read.
+    child.once('close', onExit)
   })
 }
 
