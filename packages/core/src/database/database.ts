@@ -14,7 +14,26 @@ import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
 import { scan } from '../crdt/tree.js'
 import type { Replica } from '../sync/replica.js'
-import type { ChangeRow, Clock, Database, DatabaseInfo, DatabaseOptions, DestroyOptions, Doc, MapFn, QueryOptions, QueryRow, ReadView, WriteResult } from './api.js'
+import type {
+  AllDocsOptions,
+  AllDocsResult,
+  ChangeRow,
+  ChangesCursor,
+  ChangesOptions,
+  ChangesResult,
+  Clock,
+  Database,
+  DatabaseInfo,
+  DatabaseOptions,
+  DestroyOptions,
+  Doc,
+  MapFn,
+  QueryOptions,
+  QueryRow,
+  ReadView,
+  StoredDoc,
+  WriteResult,
+} from './api.js'
 import { ChangeFeed } from './changes.js'
 import { Pace } from './compaction-pace.js'
 import { Compactor } from './compactor.js'
@@ -133,11 +152,6 @@ class DatabaseImpl extends TreeView implements Database {
    */
   async #ready({ repair = true }: { repair?: boolean } = {}): Promise<OpenState> {
     if (this.#closed) throw new ClosedError(this.name)
-    // Every read starts here. One answered from memory resolves on microtasks alone, so a loop of awaited reads
-    // would starve every timer and I/O callback (a sync's pull, a server's reply, a compaction's writes) until
-    // it ends, as a loop of puts would without the write queue's turns.
-    const turn = this.#readPace.due()
-    if (turn) await turn
     const state = await this.#opening
     if (repair) await repairHead(this.#branch, state)
     return state
@@ -199,8 +213,39 @@ class DatabaseImpl extends TreeView implements Database {
     this.#compactor.maybeCompact(state)
   }
 
+  /**
+   * A read answered from memory resolves on microtasks alone, so a loop of awaited reads would starve every
+   * timer and I/O callback (a sync's pull, a server's reply, a compaction's file writes) until it ends, as a
+   * loop of puts would without the write queue's turns. The turn comes once the read has its answer: a read
+   * still takes its state when it is called, so it never sees a write issued after it.
+   */
+  async #paced<R>(read: Promise<R>): Promise<R> {
+    try {
+      return await read
+    } finally {
+      const turn = this.#readPace.due()
+      if (turn) await turn
+    }
+  }
+
+  override get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
+    return this.#paced(super.get<T>(id, options))
+  }
+
+  override allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
+    return this.#paced(super.allDocs<T>(options))
+  }
+
+  override changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
+    return this.#paced(super.changes<T>(since, options))
+  }
+
+  override query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
+    return this.#paced(this.#query<T>(field, options))
+  }
+
   /** Answers from an index brought up to date first, in the write queue (see Indexes). */
-  override async query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
+  async #query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
     const checked = checkQueryOptions(options)
     const map = mapper(field)
     const identity = indexIdentity(field, checked)
@@ -227,9 +272,8 @@ class DatabaseImpl extends TreeView implements Database {
     return this.#feed.subscribe(listener)
   }
 
-  async clock(): Promise<Clock> {
-    const state = await this.#ready()
-    return state.head?.heads.map(String) ?? []
+  clock(): Promise<Clock> {
+    return this.#paced(this.#ready().then((state) => state.head?.heads.map(String) ?? []))
   }
 
   async at(clock: Clock): Promise<ReadView> {
@@ -240,6 +284,9 @@ class DatabaseImpl extends TreeView implements Database {
     // Resolved again at each read: a delta event's tree is derived, and a later write may sweep it (the
     // derivation is remembered, so this is a lookup while it lasts).
     return new HistoricalView(this.name, frozen, async () => {
+      // A fixed clock: the turn (see #paced) may come first.
+      const turn = this.#readPace.due()
+      if (turn) await turn
       await this.#ready()
       return { store: state.store, root: await this.#rootAt(frozen), clock: frozen }
     }, (since) => this.#rootAt(since))
