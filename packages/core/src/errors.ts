@@ -208,10 +208,16 @@ export class DatabaseInUseError extends Error {
   constructor(
     readonly database: string,
     readonly location: string,
+    /** What was refused: destroy() deletes nothing, compact() changes nothing. */
+    readonly operation: 'destroy()' | 'compact()' = 'destroy()',
   ) {
     super(
       `Database ${JSON.stringify(database)} at ${JSON.stringify(location)} is open elsewhere (another tab or another ` +
-        `database() of the same name): close it there, then destroy() again. Nothing was deleted`,
+        `database() of the same name)` +
+        (operation === 'destroy()'
+          ? ': close it there, then destroy() again. Nothing was deleted'
+          : ': compact() deletes files the other may still read, so it finishes only while this is the one instance ' +
+            'open. Close the other, then compact() again. Nothing was changed'),
     )
   }
 }

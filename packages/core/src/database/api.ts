@@ -160,7 +160,9 @@ export interface Database extends ReadView {
    * Rewrites the blocks the current head needs (documents, indexes) into new files of about 256 KiB and
    * deletes the local copies of older files, so disk shrinks after deletes. Remote copies stay valid; reading
    * at a clock older than the compaction then needs a connected replica holding them. Writes made meanwhile
-   * do not wait for the rewrite, and are kept.
+   * do not wait for the rewrite, and are kept. It deletes files another instance over the same storage (a tab,
+   * another `database()` of the name) may read: while one is open it rejects with `DatabaseInUseError`,
+   * nothing changed (automatic compaction waits for a moment this instance is the only one open).
    */
   compact(): Promise<void>
   /** The database key as a string, for `database(name, { key })` on another device. */

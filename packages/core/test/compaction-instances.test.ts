@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest'
+import { database, DatabaseInUseError } from '../src/index.js'
+import { tempDir } from './helpers.js'
+
+/**
+ * A compaction and other instances over the same storage (another `database()` of the name in this process;
+ * tabs get the same through Web Locks): only its swap and deletions need this instance alone, so an instance
+ * opening during the rewrite does not wait for it; a compaction that cannot finish alone changes nothing and,
+ * when asked for, says so.
+ */
+const DOCS = 4000
+const doc = (i: number, v: number) => ({ _id: `d${String(i).padStart(5, '0')}`, v, text: 'z'.repeat(300) })
+type Doc = ReturnType<typeof doc>
+
+async function loaded(name: string, dir: string, docs = DOCS) {
+  const db = database(name, { dir, compactEvery: 0 })
+  const model = new Map<string, Doc>()
+  for (let i = 0; i < docs; i += 1000) {
+    const batch = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
+    await db.bulk(batch)
+    for (const d of batch) model.set(d._id, d)
+  }
+  for (let k = 1; k <= 100; k++) {
+    const value = doc((k * 37) % docs, k)
+    await db.put(value)
+    model.set(value._id, value)
+  }
+  return { db, model }
+}
+
+/** Resolves once the compaction's rewrite has written its first file (the rewrite has begun, alone). */
+async function rewriting(db: ReturnType<typeof database>, filesBefore: number, done: () => boolean) {
+  while ((await db.info()).files.count <= filesBefore) {
+    if (done()) throw new Error('the compaction ended before its rewrite was seen: make the database larger')
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+async function expectAll(db: ReturnType<typeof database>, model: Map<string, Doc>, where: string) {
+  const { rows } = await db.allDocs()
+  expect(rows.length, where).toBe(model.size)
+  for (const row of rows) expect(row.value, `${where}: ${row.key}`).toEqual(model.get(row.key))
+}
+
+describe('a compaction and other instances over the same storage', () => {
+  it('an instance opening during the rewrite reads at once; open at the swap, it makes compact() reject with DatabaseInUseError, nothing changed', async () => {
+    const dir = tempDir()
+    const { db: a, model } = await loaded('inst', dir)
+    const filesBefore = (await a.info()).files.count
+    let compacted: 'pending' | 'resolved' | Error = 'pending'
+    const compaction = a.compact().then(
+      () => void (compacted = 'resolved'),
+      (error: Error) => void (compacted = error),
+    )
+    await rewriting(a, filesBefore, () => compacted !== 'pending')
+    const b = database('inst', { dir, compactEvery: 0 })
+    // Before: b's first read waited for the whole compaction.
+    expect(await b.get(doc(5, 0)._id)).toEqual(model.get(doc(5, 0)._id))
+    expect(compacted).toBe('pending')
+    const fromB = { _id: 'from-b', v: -1, text: 'written during the rewrite' }
+    await b.put(fromB)
+    model.set(fromB._id, fromB as Doc)
+    await compaction
+    expect(compacted).toBeInstanceOf(DatabaseInUseError)
+    expect((compacted as unknown as Error).message).toMatch(/is open elsewhere .*compact\(\) deletes files the other may still read.*Nothing was changed$/)
+    // Nothing was deleted: both read everything, and b's write reaches a.
+    await expectAll(b, model, 'b')
+    await expect.poll(async () => (await a.get('from-b').catch(() => undefined)) !== undefined).toBe(true)
+    await expectAll(a, model, 'a')
+    await b.close()
+
+    // Alone again: it compacts, and what b wrote stays.
+    await a.compact()
+    expect((await a.info()).files.count).toBeLessThan(filesBefore)
+    await expectAll(a, model, 'a compacted')
+    await a.close()
+    const reopened = database('inst', { dir })
+    await expectAll(reopened, model, 'reopened')
+    await reopened.close()
+  }, 120_000)
+
+  it('compact() while another instance is open rejects with DatabaseInUseError at once and writes nothing', async () => {
+    const dir = tempDir()
+    const a = database('busy', { dir, compactEvery: 0 })
+    for (let i = 0; i < 50; i++) await a.put({ _id: `p${i}`, i })
+    const b = database('busy', { dir })
+    await b.get('p1')
+    const files = (await a.info()).files.count
+    // Before: it resolved without compacting.
+    await expect(a.compact()).rejects.toBeInstanceOf(DatabaseInUseError)
+    expect((await a.info()).files.count).toBe(files)
+    await b.close()
+    await a.compact()
+    expect((await a.info()).files.count).toBeLessThan(files)
+    expect((await a.allDocs()).rows).toHaveLength(50)
+    await a.close()
+  })
+
+  it('an instance that opens, writes and closes during the rewrite: the compaction finishes alone, and its writes survive a reopen', async () => {
+    const dir = tempDir()
+    // Larger: the other instance opens, writes and closes well within the rewrite.
+    const { db: a, model } = await loaded('brief', dir, 3 * DOCS)
+    const filesBefore = (await a.info()).files.count
+    let done = false
+    const compaction = a.compact().then(() => (done = true))
+    await rewriting(a, filesBefore, () => done)
+    const b = database('brief', { dir, compactEvery: 0 })
+    const value = { _id: 'brief', v: 1, text: 'written by the other instance' }
+    await b.put(value)
+    model.set(value._id, value as Doc)
+    await b.close()
+    expect(done).toBe(false)
+    await compaction
+    await expectAll(a, model, 'a after the compaction')
+    await a.close()
+    const reopened = database('brief', { dir })
+    await expectAll(reopened, model, 'reopened')
+    await reopened.close()
+  }, 120_000)
+})
