@@ -3,7 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { isDelta, loadEvent } from '../clock/event.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
-import type { Pace } from './compaction-pace.js'
+import type { Pace } from './next-turn.js'
 import type { HeadState } from './head.js'
 
 /** Delta events walked back from a head before the walk gives up and the head is anchored instead. */

@@ -3,7 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { loadEvent } from '../clock/event.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
-import { Pace } from './compaction-pace.js'
+import { Pace } from './next-turn.js'
 
 /**
  * Compaction output files are cut once they hold about this many block bytes (here, not by `BlockStore.commit`:

@@ -35,7 +35,7 @@ import type {
   WriteResult,
 } from './api.js'
 import { ChangeFeed } from './changes.js'
-import { Pace } from './compaction-pace.js'
+import { Pace } from './next-turn.js'
 import { Compactor } from './compactor.js'
 import { LocalHead } from './head-state.js'
 import { rootAt } from './head-tree.js'

@@ -1,6 +1,6 @@
 import type { Body } from '../crdt/entry.js'
 import type { Clock } from './api.js'
-import { nextTurn } from './next-turn.js'
+import { Pace } from './next-turn.js'
 
 /** One document write: its id and new body (null deletes). */
 export type Op = [id: string, body: Body]
@@ -11,9 +11,6 @@ export interface PendingWrite {
   reject: (error: unknown) => void
 }
 
-/** The longest a run of commits keeps the event loop from turning (timers, I/O callbacks). */
-const TURN_EVERY_MS = 4
-
 /**
  * Runs a database's tasks one at a time (commits, merges, index updates, compactions), and gathers the
  * writes that queue up while one runs into the next transaction.
@@ -23,7 +20,7 @@ export class WriteQueue {
   #pending: PendingWrite[] = []
   #scheduled = false
   #tail: Promise<unknown> = Promise.resolve()
-  #lastTurn = 0
+  readonly #pace = new Pace()
 
   /** `commit` settles the writes of a batch it accepts; when it throws, every write of the batch rejects. */
   constructor(commit: (batch: PendingWrite[]) => Promise<void>) {
@@ -37,13 +34,11 @@ export class WriteQueue {
         this.#scheduled = true
         // With durability 'process' a commit never waits on I/O, so a loop of awaited puts would starve every
         // timer and I/O callback of the process (a sync's pull, a server's reply) until it ends: a commit
-        // first lets the event loop turn when it last did more than TURN_EVERY_MS ago. A turn per commit
-        // cost 5-10 % of single puts/s (sequential-puts.ts). Writes arriving meanwhile join the transaction.
+        // first lets the event loop turn when one is due (Pace). A turn per commit cost 5-10 % of single
+        // puts/s (sequential-puts.ts). Writes arriving meanwhile join the transaction.
         void this.exclusive(async () => {
-          if (performance.now() - this.#lastTurn >= TURN_EVERY_MS) {
-            await nextTurn()
-            this.#lastTurn = performance.now()
-          }
+          const turn = this.#pace.due()
+          if (turn) await turn
           await this.#drain()
         })
       }
