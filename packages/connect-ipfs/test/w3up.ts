@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { Message } from '@ucanto/core'
 import * as UcantoCAR from '@ucanto/transport/car'
-import { parseLink } from '@ucanto/core'
+import { delegate, parseLink } from '@ucanto/core'
 import { createContext, cleanupContext } from '@web3-storage/upload-api/test/context'
 import { create as createClient, type Client } from '@web3-storage/w3up-client'
 import { StoreMemory } from '@web3-storage/w3up-client/stores/memory'
@@ -79,6 +79,19 @@ export async function startW3up(): Promise<W3upBackend> {
   const blockstore = helia.blockstore as unknown as GatewayBlockstore
 
   const ctx = await createContext({ http: loopbackHttp as unknown as typeof http, requirePaymentPlan: false })
+  // The test context's claims service lets the upload service publish location claims through a delegation of
+  // ucanto's default lifetime, 30 s: every blob/accept after that fails (Unauthorized, proof expired) and the
+  // client's upload with it, so a test file that ran past 30 s (a loaded machine) failed its later uploads.
+  // The same delegation (assert/* on the claims service, to the upload service's agent), without expiry.
+  const claims = ctx.claimsService.invocationConfig
+  claims.proofs = [
+    await delegate({
+      issuer: claims.audience as unknown as Parameters<typeof delegate>[0]['issuer'],
+      audience: claims.issuer,
+      capabilities: [{ can: 'assert/*', with: claims.with }],
+      expiration: Infinity,
+    }),
+  ]
 
   // Every blob the upload service stores is a CAR (data shards and their indexes): its blocks go to Helia,
   // so the gateway serves exactly what was uploaded through w3up.
