@@ -15,12 +15,7 @@ import type { Sync, SyncOptions } from '../sync/api.js'
 import { scan } from '../crdt/tree.js'
 import type { Replica } from '../sync/replica.js'
 import type {
-  AllDocsOptions,
-  AllDocsResult,
   ChangeRow,
-  ChangesCursor,
-  ChangesOptions,
-  ChangesResult,
   Clock,
   Database,
   DatabaseInfo,
@@ -31,7 +26,6 @@ import type {
   QueryOptions,
   QueryRow,
   ReadView,
-  StoredDoc,
   WriteResult,
 } from './api.js'
 import { ChangeFeed } from './changes.js'
@@ -219,7 +213,7 @@ class DatabaseImpl extends TreeView implements Database {
    * loop of puts would without the write queue's turns. The turn comes once the read has its answer: a read
    * still takes its state when it is called, so it never sees a write issued after it.
    */
-  async #paced<R>(read: Promise<R>): Promise<R> {
+  protected override async settle<R>(read: Promise<R>): Promise<R> {
     try {
       return await read
     } finally {
@@ -228,20 +222,8 @@ class DatabaseImpl extends TreeView implements Database {
     }
   }
 
-  override get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
-    return this.#paced(super.get<T>(id, options))
-  }
-
-  override allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
-    return this.#paced(super.allDocs<T>(options))
-  }
-
-  override changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
-    return this.#paced(super.changes<T>(since, options))
-  }
-
   override query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
-    return this.#paced(this.#query<T>(field, options))
+    return this.settle(this.#query<T>(field, options))
   }
 
   /** Answers from an index brought up to date first, in the write queue (see Indexes). */
@@ -273,7 +255,7 @@ class DatabaseImpl extends TreeView implements Database {
   }
 
   clock(): Promise<Clock> {
-    return this.#paced(this.#ready().then((state) => state.head?.heads.map(String) ?? []))
+    return this.settle(this.#ready().then((state) => state.head?.heads.map(String) ?? []))
   }
 
   async at(clock: Clock): Promise<ReadView> {
@@ -284,7 +266,7 @@ class DatabaseImpl extends TreeView implements Database {
     // Resolved again at each read: a delta event's tree is derived, and a later write may sweep it (the
     // derivation is remembered, so this is a lookup while it lasts).
     return new HistoricalView(this.name, frozen, async () => {
-      // A fixed clock: the turn (see #paced) may come first.
+      // A fixed clock: the turn (see settle) may come first.
       const turn = this.#readPace.due()
       if (turn) await turn
       await this.#ready()

@@ -66,12 +66,21 @@ export class TreeView implements ReadView {
     protected readonly resolveClock: (clock: Clock) => Promise<CID>,
   ) {}
 
+  /** Every read's answer passes through here (a subclass may turn the event loop, or name an error). */
+  protected settle<R>(read: Promise<R>): Promise<R> {
+    return read
+  }
+
   /**
    * With `{ conflicts: true }` the document also carries `_conflicts`: the losing versions of concurrent
    * writes on other replicas, a concurrent deletion as `{ _id, _deleted: true }`, until a later write (or
    * delete) of the id resolves them.
    */
-  async get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
+  get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
+    return this.settle(this.#get<T>(id, options))
+  }
+
+  async #get<T extends Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
     checkId(id, 'get()')
     if (options !== undefined && (options === null || typeof options !== 'object')) {
       throw new TypeError(`get() options must be an object, got ${JSON.stringify(options)}`)
@@ -89,7 +98,11 @@ export class TreeView implements ReadView {
     return doc
   }
 
-  async allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
+  allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
+    return this.settle(this.#allDocs<T>(options))
+  }
+
+  async #allDocs<T extends Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
     const { keys, limit = Infinity, descending = false, after } = checkAllDocsOptions(options)
     const { root, clock, store } = await this.snapshot()
     const rows: AllDocsResult<T>['rows'] = []
@@ -125,7 +138,11 @@ export class TreeView implements ReadView {
    * The newest state of every id that changed since `since` (every id without it, deletions marked), in id
    * order. With `limit`, a `next` cursor in the result reads the rest of the same changes.
    */
-  async changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
+  changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
+    return this.settle(this.#changes<T>(since, options))
+  }
+
+  async #changes<T extends Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
     const { limit = Infinity } = checkOptions(options, 'changes()', ['limit']) as ChangesOptions
     const snapshot = await this.snapshot()
     const { store } = snapshot
@@ -187,7 +204,11 @@ export class TreeView implements ReadView {
     return { rows: rows as ChangeRow<T>[], clock, next }
   }
 
-  async query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
+  query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
+    return this.settle(this.#query<T>(field, options))
+  }
+
+  async #query<T extends Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
     const checked = checkQueryOptions(options)
     const map = mapper(field)
     indexIdentity(field, checked)
@@ -260,23 +281,7 @@ export class HistoricalView extends TreeView {
     super(name, snapshot, resolveClock)
   }
 
-  override get<T extends Doc = Doc>(id: string, options?: { conflicts?: boolean }): Promise<StoredDoc<T>> {
-    return this.#history(super.get<T>(id, options))
-  }
-
-  override allDocs<T extends Doc = Doc>(options?: AllDocsOptions): Promise<AllDocsResult<T>> {
-    return this.#history(super.allDocs<T>(options))
-  }
-
-  override changes<T extends Doc = Doc>(since?: Clock | ChangesCursor, options?: ChangesOptions): Promise<ChangesResult<T>> {
-    return this.#history(super.changes<T>(since, options))
-  }
-
-  override query<T extends Doc = Doc>(field: string | MapFn, options?: QueryOptions): Promise<{ rows: QueryRow<T>[] }> {
-    return this.#history(super.query<T>(field, options))
-  }
-
-  async #history<R>(read: Promise<R>): Promise<R> {
+  protected override async settle<R>(read: Promise<R>): Promise<R> {
     try {
       return await read
     } catch (error) {
