@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { database, DatabaseInUseError } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { bulkLoad, tempDir } from './helpers.js'
 
 /**
  * A compaction and other instances over the same storage (another `database()` of the name in this process;
@@ -15,11 +15,7 @@ type Doc = ReturnType<typeof doc>
 async function loaded(name: string, dir: string, docs = DOCS) {
   const db = database(name, { dir, compactEvery: 0 })
   const model = new Map<string, Doc>()
-  for (let i = 0; i < docs; i += 1000) {
-    const batch = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-    await db.bulk(batch)
-    for (const d of batch) model.set(d._id, d)
-  }
+  await bulkLoad(db, docs, (i) => doc(i, 0), (d) => model.set(d._id, d))
   for (let k = 1; k <= 100; k++) {
     const value = doc((k * 37) % docs, k)
     await db.put(value)

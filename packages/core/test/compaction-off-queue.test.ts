@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { database, type Clock } from '../src/index.js'
 import { memoryBackend } from './memory-backend.js'
-import { tempDir } from './helpers.js'
+import { bulkLoad, tempDir } from './helpers.js'
 
 const DOCS = 4000
 const doc = (i: number, v: number) => ({ _id: `d${String(i).padStart(5, '0')}`, n: i % 10, v, text: 'x'.repeat(300) })
@@ -11,11 +11,7 @@ describe('compaction outside the write queue', () => {
     const dir = tempDir()
     const db = database('q', { dir, compactEvery: 0 })
     const model = new Map<string, { _id: string; n: number; v: number; text: string }>()
-    for (let i = 0; i < DOCS; i += 1000) {
-      const docs = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-      await db.bulk(docs)
-      for (const d of docs) model.set(d._id, d)
-    }
+    await bulkLoad(db, DOCS, (i) => doc(i, 0), (d) => model.set(d._id, d))
     // A persisted index, which the compaction rebuilds.
     expect((await db.query('n', { key: 3 })).rows).toHaveLength(DOCS / 10)
 

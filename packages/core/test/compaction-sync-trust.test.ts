@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Connector } from '../src/connector/api.js'
 import { database, MissingBlockError, type Database } from '../src/index.js'
 import { memoryBackend } from './memory-backend.js'
-import { tempDir } from './helpers.js'
+import { bulkLoad, tempDir } from './helpers.js'
 
 /**
  * Compaction deletes local files while syncs download and merge: whatever head a merge leaves must open and
@@ -92,11 +92,7 @@ describe('compaction and sync: what a merge keeps opens offline', () => {
     const sa = a.connect(backend.client('a', { controlled: true }), { pollInterval: 0 })
     const sb = b.connect(backend.client('b'), { pollInterval: 0 })
     const model = new Map<string, Row>()
-    for (let i = 0; i < DOCS; i += 1000) {
-      const docs = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-      await a.bulk(docs)
-      for (const d of docs) model.set(d._id, d)
-    }
+    await bulkLoad(a, DOCS, (i) => doc(i, 0), (x) => model.set(x._id, x))
     await sa.flush()
     await sb.refresh()
     // B rewrites a quarter of the documents in one transaction (several files: its head file holds the top
@@ -142,11 +138,7 @@ describe('compaction and sync: what a merge keeps opens offline', () => {
     const sb = b.connect(backend.client('b', { keepReplaced: true }), { pollInterval: 0 })
     const sd = d.connect(backend.client('d'), { pollInterval: 0 })
     const model = new Map<string, Row>()
-    for (let i = 0; i < DOCS; i += 1000) {
-      const docs = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-      await a.bulk(docs)
-      for (const x of docs) model.set(x._id, x)
-    }
+    await bulkLoad(a, DOCS, (i) => doc(i, 0), (x) => model.set(x._id, x))
     await sa.flush()
     const fromD = Array.from({ length: 10 }, (_, k) => doc(k * 200, 2))
     const fromB = Array.from({ length: 10 }, (_, k) => doc(k * 200 + 100, 1))
@@ -252,11 +244,7 @@ async function headFromAnotherDevice() {
   const sa = a.connect(backend(), { pollInterval: 0 })
   const sb = b.connect(backend(), { pollInterval: 0 })
   const model = new Map<string, Row>()
-  for (let i = 0; i < DOCS; i += 1000) {
-    const docs = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-    await a.bulk(docs)
-    for (const x of docs) model.set(x._id, x)
-  }
+  await bulkLoad(a, DOCS, (i) => doc(i, 0), (x) => model.set(x._id, x))
   await sa.flush()
   await sb.refresh()
   for (const x of [doc(0, 1), doc(1, 1)]) {

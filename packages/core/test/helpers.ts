@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach } from 'vitest'
+import type { Database } from '../src/index.js'
 import { loggedFilePlaces, loggedFiles } from '../src/storage/write-log.js'
 import { fixtureBundle } from './node-fixture.js'
 
@@ -108,4 +109,16 @@ export function damagedCopies(r: () => number, bytes: Uint8Array, trailing: numb
   inserted[at] = Math.floor(r() * 256)
   inserted.set(bytes.subarray(at), at + 1)
   return [flipped, bit, bytes.subarray(0, at), inserted, Uint8Array.of(...bytes, 0), Uint8Array.of(...bytes, ...trailing)]
+}
+
+/**
+ * Writes `count` documents, `make(0)` to `make(count - 1)`, in bulks of 1 000 (a database with some volume, so a
+ * compaction takes a while), and hands each written document to `written` (a model).
+ */
+export async function bulkLoad<D extends { _id: string }>(db: Database, count: number, make: (i: number) => D, written: (doc: D) => void = () => {}): Promise<void> {
+  for (let i = 0; i < count; i += 1000) {
+    const docs = Array.from({ length: Math.min(1000, count - i) }, (_, k) => make(i + k))
+    await db.bulk(docs)
+    docs.forEach(written)
+  }
 }

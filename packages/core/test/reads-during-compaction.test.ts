@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { database } from '../src/index.js'
-import { seededRandom, tempDir } from './helpers.js'
+import { bulkLoad, seededRandom, tempDir } from './helpers.js'
 
 /**
  * Reads in flight while a compaction runs outside the write queue, swaps its head and deletes the files the
@@ -23,11 +23,7 @@ describe('reads while a compaction runs', () => {
         if (!seen) versions.set(value._id, (seen = new Set()))
         seen.add(JSON.stringify(value))
       }
-      for (let i = 0; i < DOCS; i += 1000) {
-        const docs = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-        await db.bulk(docs)
-        docs.forEach(note)
-      }
+      await bulkLoad(db, DOCS, (i) => doc(i, 0), note)
       // Many single-put files, which the compaction drops.
       for (let k = 1; k <= 150; k++) {
         const value = doc((k * 53) % DOCS, k)

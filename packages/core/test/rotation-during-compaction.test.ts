@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { database, inspectBackend, KeyRevokedError, type Clock } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { bulkLoad, tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
 /**
@@ -15,11 +15,7 @@ type Doc = ReturnType<typeof doc>
 async function loaded(name: string, dir: string) {
   const db = database(name, { dir, compactEvery: 0 })
   const model = new Map<string, Doc>()
-  for (let i = 0; i < DOCS; i += 1000) {
-    const docs = Array.from({ length: 1000 }, (_, k) => doc(i + k, 0))
-    await db.bulk(docs)
-    for (const d of docs) model.set(d._id, d)
-  }
+  await bulkLoad(db, DOCS, (i) => doc(i, 0), (d) => model.set(d._id, d))
   // Single puts too, so the compaction has many small files to rewrite and drop.
   for (let k = 0; k < 60; k++) {
     const value = doc((k * 37) % DOCS, 1)
