@@ -91,7 +91,8 @@ async function runUntilSeen(args: string[], times: number): Promise<string[]> {
       if (at >= 0 && lines.length > at + 2) child.kill('SIGKILL')
     })
     child.stderr.on('data', (chunk) => (err += chunk))
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the lines printed just before the kill may not have been read when 'exit' comes.
+    child.on('close', (code, signal) => {
       if (signal !== 'SIGKILL') return reject(new Error(`the writer exited with ${code}: ${err}`))
       resolve(out.split('\n').slice(0, -1))
     })
