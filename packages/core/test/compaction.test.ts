@@ -186,4 +186,41 @@ describe('compaction', () => {
     await Promise.all([sa.close(), sb.close(), sc.close()])
     await Promise.all([coldA.close(), b.close(), c.close()])
   })
+
+  it('a device that reads lazily, compacting offline: a MissingBlockError that says to connect a sync, nothing changed; with one it compacts', async () => {
+    const backend = memoryBackend()
+    const a = database('lazy', { storage: 'memory' })
+    const sa = a.connect(backend(), { pollInterval: 0 })
+    await sa.ready
+    await a.bulk(Array.from({ length: 5000 }, (_, i) => ({ _id: `d${String(i).padStart(5, '0')}`, i, text: 'x'.repeat(100) })))
+    await sa.flush()
+    const key = await a.exportKey()
+    await sa.close()
+    await a.close()
+
+    const dir = tempDir()
+    const lazy = database('lazy', { dir, key, compactEvery: 0 })
+    let sync = lazy.connect(backend(), { pollInterval: 0 })
+    await sync.ready
+    expect(await lazy.get('d00007')).toMatchObject({ i: 7 })
+    for (let i = 0; i < 5; i++) await lazy.put({ _id: `local${i}`, i })
+    await sync.flush()
+    await sync.close()
+    const clock = await lazy.clock()
+    const error = await lazy.compact().then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    // Before: the store's own message, with nothing about compaction or what to do.
+    expect(error?.name).toBe('MissingBlockError')
+    expect(error?.message).toMatch(/^Block \S+ cannot be found: compact\(\) of "lazy" reads every block; .*Connect a sync, then compact\(\) again\. Nothing was changed$/)
+    expect(await lazy.clock()).toEqual(clock)
+    expect(await lazy.get('local3')).toEqual({ _id: 'local3', i: 3 })
+    sync = lazy.connect(backend(), { pollInterval: 0 })
+    await sync.ready
+    await lazy.compact()
+    expect((await lazy.allDocs()).rows).toHaveLength(5005)
+    await sync.close()
+    await lazy.close()
+  })
 })

@@ -11,8 +11,12 @@ export type FileSource = (cid: string) => Promise<Uint8Array | undefined>
 
 export class MissingBlockError extends Error {
   override readonly name = 'MissingBlockError'
-  constructor(cid: string, detail: string) {
-    super(`Block ${cid} cannot be found: ${detail}`)
+  constructor(
+    readonly cid: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Block ${cid} cannot be found: ${detail}`, options)
   }
 }
 

@@ -1,6 +1,6 @@
 import type { CID } from '../blockstore/block.js'
 import { writeCompaction } from '../blockstore/compact.js'
-import type { BlockStore } from '../blockstore/store.js'
+import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { COMPACT_FILE_BYTES, writeCompacted } from './compaction-writer.js'
 import { Pace } from './next-turn.js'
 import { CompactionNeeds } from './compaction-needs.js'
@@ -175,7 +175,18 @@ export class Compactor {
     if (this.#closing && !options.catchUp) return Promise.reject(new ClosedError(this.#parts.name))
     const run = this.#running.then(async () => {
       const { whileAlone } = state.storage
-      if (!whileAlone) return this.#compactAlone(state, options, (task) => task().then(() => true))
+      // A device that syncs reads lazily, holding only the files it read: the rewrite reads every block.
+      const lazy = async (error: unknown): Promise<never> => {
+        if (!(error instanceof MissingBlockError) || !(await this.#replicates(state))) throw error
+        throw new MissingBlockError(
+          error.cid,
+          `compact() of ${JSON.stringify(this.#parts.name)} reads every block; this device holds only the files it read ` +
+            `(it syncs, and reads lazily), and no connected sync serves this one. Connect a sync, then compact() again. ` +
+            `Nothing was changed`,
+          { cause: error },
+        )
+      }
+      if (!whileAlone) return this.#compactAlone(state, options, (task) => task().then(() => true)).catch(lazy)
       let refused = false
       const alone = async (task: () => Promise<void>) => {
         const ran = await whileAlone.call(state.storage, task)
@@ -185,7 +196,7 @@ export class Compactor {
       // Held through the rewrite, an instance opening meanwhile waited for the whole compaction (7.4 s at
       // 100 000 documents): only the swap and the deletions hold it. A rewrite begun while another instance is
       // open would only be dropped at its swap.
-      const done = (await alone(async () => {})) && (await this.#compactAlone(state, { ...options, merge: true }, alone))
+      const done = (await alone(async () => {})) && (await this.#compactAlone(state, { ...options, merge: true }, alone).catch(lazy))
       if (refused && !options.automatic) throw new DatabaseInUseError(this.#parts.name, state.storage.location, 'compact()')
       return done
     })
