@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { database, DatabaseInUseError } from '../src/index.js'
-import { bulkLoad, tempDir } from './helpers.js'
+import { bulkLoad, seededRandom, tempDir } from './helpers.js'
 
 /**
  * A compaction and other instances over the same storage (another `database()` of the name in this process;
@@ -113,4 +113,82 @@ describe('a compaction and other instances over the same storage', () => {
     await expectAll(reopened, model, 'reopened')
     await reopened.close()
   }, 120_000)
+
+  for (const seed of [1, 2, 3]) {
+    it(`random interleavings of two instances' writes, compactions (automatic and asked for), opens and closes keep every acknowledged write (seed ${seed})`, async () => {
+      const random = seededRandom(seed)
+      const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!
+      const dir = tempDir()
+      const options = { dir, compactEvery: 1 + Math.floor(random() * 8) }
+      // Each instance writes its own ids, so what each holds of its own is exactly its model.
+      const models = { a: new Map<string, unknown>(), b: new Map<string, unknown>() }
+      let a = database('mix2', options)
+      await bulkLoad(a, 2000, (i) => ({ _id: `a${i % 300}-${Math.floor(i / 300)}`, i }), (d) => models.a.set(d._id, d))
+      let b: ReturnType<typeof database> | undefined
+      const failures: string[] = []
+      let inFlight: Promise<unknown>[] = []
+      const compacting = (db: ReturnType<typeof database>) =>
+        db.compact().catch((error: Error) => {
+          // Refused while the other is open: said, nothing changed. Anything else is a failure.
+          if (!(error instanceof DatabaseInUseError)) failures.push(`compact: ${error.name}: ${error.message}`)
+        })
+      for (let step = 0; step < 120; step++) {
+        const op = pick(['putA', 'putA', 'putB', 'putB', 'compactA', 'compactB', 'openB', 'closeB', 'settle'] as const)
+        const id = `${Math.floor(random() * 40)}`
+        if (op === 'putA') {
+          const value = { _id: `a${id}`, step }
+          models.a.set(value._id, value)
+          inFlight.push(a.put(value))
+        } else if (op === 'putB' && b) {
+          const value = { _id: `b${id}`, step }
+          models.b.set(value._id, value)
+          inFlight.push(b.put(value))
+        } else if (op === 'compactA') {
+          inFlight.push(compacting(a))
+        } else if (op === 'compactB' && b) {
+          inFlight.push(compacting(b))
+        } else if (op === 'openB' && !b) {
+          b = database('mix2', options)
+        } else if (op === 'closeB' && b) {
+          const closing = b
+          b = undefined
+          await Promise.allSettled(inFlight)
+          inFlight = []
+          await closing.close()
+        } else if (op === 'settle') {
+          for (const result of await Promise.allSettled(inFlight)) {
+            if (result.status === 'rejected') failures.push(`step ${step}: ${(result.reason as Error).name}: ${(result.reason as Error).message}`)
+          }
+          inFlight = []
+          // Each instance holds all of its own writes, and (once merged) the other's.
+          for (const [db, own] of [[a, 'a'], ...(b ? [[b, 'b']] : [])] as const) {
+            const rows = new Map((await db.allDocs()).rows.map((row) => [row.key, row.value]))
+            for (const [key, value] of models[own]) {
+              if (JSON.stringify(rows.get(key)) !== JSON.stringify(value)) failures.push(`step ${step}: ${own} reads ${key} as ${JSON.stringify(rows.get(key))}`)
+            }
+          }
+          if (random() < 0.3) {
+            await a.close()
+            a = database('mix2', options)
+          }
+        }
+      }
+      for (const result of await Promise.allSettled(inFlight)) {
+        if (result.status === 'rejected') failures.push(`end: ${(result.reason as Error).name}: ${(result.reason as Error).message}`)
+      }
+      await b?.close()
+      await a.close()
+      const reopened = database('mix2', { dir, compactEvery: 0 })
+      const rows = new Map((await reopened.allDocs()).rows.map((row) => [row.key, row.value]))
+      for (const [key, value] of [...models.a, ...models.b]) {
+        if (JSON.stringify(rows.get(key)) !== JSON.stringify(value)) failures.push(`reopened: ${key} is ${JSON.stringify(rows.get(key))}`)
+      }
+      expect(rows.size).toBe(models.a.size + models.b.size)
+      // Alone now: a compaction runs, and nothing is lost by it.
+      await reopened.compact()
+      expect((await reopened.allDocs()).rows.map((row) => row.value)).toEqual([...rows.values()])
+      await reopened.close()
+      expect(failures).toEqual([])
+    }, 120_000)
+  }
 })
