@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { database } from '../src/index.js'
 import { runUntilKilled, tempDir } from './helpers.js'
 
-const ROUNDS = 10
+/** CC_ROUNDS=n soaks more rounds (CI runs 10). */
+const ROUNDS = Number(process.env.CC_ROUNDS) || 10
 
 /**
  * SIGKILL while compactions run in the background of writes (fixtures/compaction-crash-writer.ts): every
