@@ -70,4 +70,28 @@ describe('conflicts', () => {
     expect(seen).toEqual([['p', 'q']])
     await close()
   })
+  it('resolving by writing back the document read with its conflicts stores no _conflicts field', async () => {
+    // The read-modify-write pattern: get with conflicts, pick a winner, put the same object back. The
+    // losers it carried in `_conflicts` are what the put resolves; stored as a field, every later read (with
+    // or without `conflicts`, on any replica) would show them as conflicts that never go away.
+    const { a, b, sync, close } = await pair('c-writeback')
+    await a.put({ _id: 'x', v: 0 })
+    await sync()
+    await a.put({ _id: 'x', v: 'from a' })
+    await b.put({ _id: 'x', v: 'from b' })
+    await sync()
+    const read = await a.get<{ _id: string; v: string }>('x', { conflicts: true })
+    expect(read._conflicts).toHaveLength(1)
+    await a.put({ ...read, v: 'merged' })
+    await sync()
+    for (const db of [a, b]) {
+      expect(await db.get('x')).toEqual({ _id: 'x', v: 'merged' })
+      expect(await db.get('x', { conflicts: true })).toEqual({ _id: 'x', v: 'merged' })
+      expect((await db.allDocs()).rows.map((row) => row.value)).toEqual([{ _id: 'x', v: 'merged' }])
+    }
+    // bulk takes the same documents.
+    await b.bulk([{ _id: 'y', v: 1, _conflicts: [{ _id: 'y', v: 0 }] }])
+    expect(await b.get('y')).toEqual({ _id: 'y', v: 1 })
+    await close()
+  })
 })

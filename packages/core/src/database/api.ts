@@ -145,7 +145,10 @@ export interface ReadView {
 }
 
 export interface Database extends ReadView {
-  /** `{ _id, _deleted: true }` deletes the document, as `del(_id)`. */
+  /**
+   * `{ _id, _deleted: true }` deletes the document, as `del(_id)`. A `_conflicts` field is ignored: the put
+   * resolves the conflicts a read with `{ conflicts: true }` listed there.
+   */
   put<T extends Doc>(doc: T): Promise<WriteResult>
   del(id: string): Promise<WriteResult>
   /** One transaction; a document `{ _id, _deleted: true }` is a deletion. */

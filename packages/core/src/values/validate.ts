@@ -110,7 +110,11 @@ class Normalizer {
     }
   }
 
-  /** A copy without undefined fields (and, for a document, without `_id` and `_deleted`). */
+  /**
+   * A copy without undefined fields (and, for a document, without `_id`, `_deleted` and `_conflicts`: the
+   * losers a read with `{ conflicts: true }` added are what a write resolves, so a document read that way and
+   * written back stores none of them; stored, every later read would show them as unresolved conflicts).
+   */
   object(value: Record<string, unknown>, isDoc: boolean): Record<string, unknown> {
     this.#parents.push(value)
     const out: Record<string, unknown> = {}
@@ -118,7 +122,7 @@ class Normalizer {
     // Indexed: unoptimized for-of allocates an iterator result per key, and a put runs this cold.
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k]!
-      if (isDoc && (key === '_id' || key === '_deleted')) continue
+      if (isDoc && (key === '_id' || key === '_deleted' || key === '_conflicts')) continue
       this.#path.push(key)
       if (!isWellFormed(key)) this.#fail(`named by ${loneSurrogate(key)}`)
       // A document's attachments are checked here and stored when the write commits (attachments/).
