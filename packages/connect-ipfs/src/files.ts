@@ -2,13 +2,16 @@ import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import type { CID } from 'multiformats/cid'
 import type { FileStore } from '@proj/core/connector'
 import { AuthError, BackendConfigError, IntegrityError, parseFileCid, verifyCid } from '@proj/core/kit'
+import { receiptRecorder, type ReceiptFailure } from './receipt-failures.js'
+import { W3upServiceError } from './w3up-service-error.js'
 
 /**
  * The part of a `@web3-storage/w3up-client` Client (or `@storacha/client`) this package uses: a client with a
  * current space that may `blob/add`, `index/add` and `upload/add`.
  */
 export interface W3upClient {
-  uploadCAR(car: Blob, options?: object): Promise<{ toString(): string }>
+  /** `options.fetch` is the fetch it uses for the blob's PUT and for polling receipts. */
+  uploadCAR(car: Blob, options?: { fetch?: typeof globalThis.fetch }): Promise<{ toString(): string }>
 }
 
 /** Where files are read: one trustless gateway base URL (`https://w3s.link`) or several, tried in order. */
@@ -94,13 +97,22 @@ function causeNamed(error: unknown, name: string): Error | undefined {
 }
 
 /**
- * What a failed w3up upload becomes. A space this agent holds no valid delegation for (missing, expired,
- * revoked: ucanto's `Unauthorized`) is AuthError; a client without a current space, or a space without a
- * storage provider (`InsufficientStorage`), is BackendConfigError: both permanent, never retried. Anything
+ * What a failed w3up upload becomes. A step the service runs itself that failed (`receipt`: e.g. its
+ * blob/accept) is W3upServiceError, retried. A space this agent holds no valid delegation for (missing,
+ * expired, revoked: ucanto's `Unauthorized`) is AuthError; a client without a current space, or a space without
+ * a storage provider (`InsufficientStorage`), is BackendConfigError: both permanent, never retried. Anything
  * else (network, service errors) stays a plain error that sync retries.
  */
-function uploadFailure(cid: string, error: unknown): Error {
+function uploadFailure(cid: string, error: unknown, receipt: ReceiptFailure | undefined): Error {
   const what = `upload of ${cid}`
+  if (receipt) {
+    // ucanto's messages nest the reasons; the first line says what failed, the last one why.
+    const lines = receipt.message.split('\n').map((line) => line.replace(/^\s*-\s*/, '').trim()).filter(Boolean)
+    const reason = [lines[0], lines.length > 1 ? lines.at(-1) : undefined].filter(Boolean).join(': ')
+    return Object.assign(new W3upServiceError(cid, receipt.ability, `${receipt.name}${reason ? `: ${reason}` : ''}`), {
+      cause: error,
+    })
+  }
   const unauthorized = causeNamed(error, 'Unauthorized')
   const noStorage = causeNamed(error, 'InsufficientStorage')
   const message = (error as Error)?.message ?? String(error)
@@ -137,11 +149,12 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid bytes for ${cid}: expected a Uint8Array`)
       await verifyCid(parsed, bytes)
       const car = singleBlockCar(parsed, bytes)
+      const receipts = receiptRecorder()
       let root
       try {
-        root = await client.uploadCAR(new Blob([car]))
+        root = await client.uploadCAR(new Blob([car]), { fetch: receipts.fetch })
       } catch (error) {
-        throw uploadFailure(cid, error)
+        throw uploadFailure(cid, error, await receipts.lastFailure())
       }
       if (root.toString() !== parsed.toString()) {
         throw new Error(`w3up stored ${cid} under root ${root.toString()}`)

@@ -1,9 +1,9 @@
 import { ConnectorError, database, IntegrityError, type Database } from '@proj/core'
 import { isPermanentError } from '@proj/core/kit'
 import { fileCid } from '@proj/connector-tests'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { expectPermanentFailure } from '@proj/test-utils'
-import { connect, createSnapshot, ipfsFiles, type W3upClient } from '../src/index.js'
+import { connect, createSnapshot, ipfsFiles, W3upServiceError, type W3upClient } from '../src/index.js'
 import { startW3up, type W3upBackend } from './w3up.js'
 
 // w3up refusing this agent, and gateways answering other bytes: failures that retrying cannot fix reach the
@@ -21,10 +21,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function device(client: W3upClient) {
+async function device(client: W3upClient, gateway = backend.gateway) {
   const db: Database = database(`ipfs-errors-${crypto.randomUUID()}`, { storage: 'memory' })
   await db.put({ _id: 'milk', title: 'milk' })
-  const sync = connect.ipfs(db, { client, gateway: backend.gateway }, { maxBackoff: 200, flushTimeout: 20_000 })
+  const sync = connect.ipfs(db, { client, gateway }, { maxBackoff: 200, flushTimeout: 20_000 })
   const errors: ConnectorError[] = []
   sync.on('error', (error) => errors.push(error))
   cleanups.push(async () => {
@@ -109,5 +109,45 @@ describe('permanent w3up failures', () => {
     expect(error.message).toContain(`(snapshot ${snapshot}) is read-only: cannot upload`)
     expect(sync.status).toBe('error')
     expect(await db.get('local')).toMatchObject({ title: 'only here' })
+  })
+})
+
+describe('transient w3up failures', () => {
+  // The service's own delegation to publish location claims has expired: it stores each blob but fails the
+  // blob/accept it runs itself. Nothing the agent holds is at fault, and the service can recover.
+  let failingAccept: W3upBackend
+  beforeAll(async () => {
+    failingAccept = await startW3up({ claimsDelegation: 'expired' })
+  })
+  afterAll(async () => {
+    await failingAccept?.stop()
+  })
+
+  it("the service failing its blob/accept is W3upServiceError naming the file and the service's reason, not permanent", async () => {
+    const bytes = new TextEncoder().encode(`not accepted ${crypto.randomUUID()}`)
+    const cid = await fileCid(bytes)
+    const error = await ipfsFiles({ client: await failingAccept.client(), gateway: failingAccept.gateway })
+      .upload('db', cid, bytes)
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(W3upServiceError)
+    expect(error).toMatchObject({ name: 'W3upServiceError', cid, ability: 'web3.storage/blob/accept', permanent: false })
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^w3up did not complete the upload of ${cid}: the service's web3\\.storage/blob/accept failed: ` +
+          `Unauthorized: Claim \\{"can":"assert/location"\\} is not authorized: Proof bafy\\w+ has expired on `,
+      ),
+    )
+    expect(isPermanentError(error)).toBe(false)
+  })
+
+  it('sync retries it (status offline, every report transient) and keeps the write', async () => {
+    const d = await device(await failingAccept.client(), failingAccept.gateway)
+    void d.sync.flush().catch(() => {}) // pending while the service fails; rejected by close()
+    await vi.waitFor(() => expect(d.errors.length).toBeGreaterThanOrEqual(2), { timeout: 20_000 })
+    expect(d.errors.filter((e) => e.permanent)).toEqual([])
+    expect(d.errors[0]!.cause).toBeInstanceOf(W3upServiceError)
+    expect(d.errors[0]!.message).toMatch(/^Connector ipfs failed to upload: w3up did not complete the upload of bafkrei\w+: the service's web3\.storage\/blob\/accept failed: Unauthorized/)
+    expect(d.sync.status).toBe('offline')
+    expect(await d.db.get('milk')).toMatchObject({ title: 'milk' })
   })
 })

@@ -72,7 +72,15 @@ export interface W3upBackend {
   stop(): Promise<void>
 }
 
-export async function startW3up(): Promise<W3upBackend> {
+export interface W3upServiceOptions {
+  /**
+   * `'expired'`: the upload service's delegation to publish location claims has expired, so the service
+   * stores each blob but fails its blob/accept (Unauthorized): a service whose accept step fails.
+   */
+  claimsDelegation?: 'valid' | 'expired'
+}
+
+export async function startW3up(options: W3upServiceOptions = {}): Promise<W3upBackend> {
   // Loaded after the polyfill: Helia's modules use Promise.withResolvers.
   const { createHeliaHTTP } = await import('@helia/http')
   const helia = await createHeliaHTTP({ blockstore: new MemoryBlockstore(), blockBrokers: [], routers: [] })
@@ -89,7 +97,7 @@ export async function startW3up(): Promise<W3upBackend> {
       issuer: claims.audience as unknown as Parameters<typeof delegate>[0]['issuer'],
       audience: claims.issuer,
       capabilities: [{ can: 'assert/*', with: claims.with }],
-      expiration: Infinity,
+      expiration: options.claimsDelegation === 'expired' ? Math.floor(Date.now() / 1000) - 60 : Infinity,
     }),
   ]
 
