@@ -20,10 +20,24 @@ export async function readCompactionSummary(storage: Storage): Promise<Compactio
   return bytes ? decodeCompactionSummary(bytes, where(storage, SUMMARY)) : undefined
 }
 
-/** The full record first (the summary only stands for it), then the summary. */
-export async function writeCompaction(storage: Storage, record: CompactionRecord & { bytes: number }): Promise<void> {
-  await storage.writeRecord(RECORD, encodeCompactionRecord(record))
-  await storage.writeRecord(SUMMARY, encodeCompactionSummary({ files: record.files, bytes: record.bytes }))
+/** A compaction's record and summary, encoded while it rewrites, stored at its swap (`writeCompaction`). */
+export interface EncodedCompaction {
+  record: Uint8Array
+  summary: Uint8Array
+}
+
+export function encodeCompaction(record: CompactionRecord & { bytes: number }): EncodedCompaction {
+  return { record: encodeCompactionRecord(record), summary: encodeCompactionSummary({ files: record.files, bytes: record.bytes }) }
+}
+
+/**
+ * The full record first (the summary only stands for it), then the summary. It replaces the previous
+ * compaction's record, which the stored head may still need (see Compactor: only once the head is the
+ * compaction's state, before it deletes anything).
+ */
+export async function writeCompaction(storage: Storage, encoded: EncodedCompaction): Promise<void> {
+  await storage.writeRecord(RECORD, encoded.record)
+  await storage.writeRecord(SUMMARY, encoded.summary)
 }
 
 /**

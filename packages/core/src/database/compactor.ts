@@ -1,5 +1,5 @@
 import type { CID } from '../blockstore/block.js'
-import { writeCompaction } from '../blockstore/compact.js'
+import { encodeCompaction, writeCompaction, type EncodedCompaction } from '../blockstore/compact.js'
 import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { COMPACT_FILE_BYTES, writeCompacted } from './compaction-writer.js'
 import { Pace } from './next-turn.js'
@@ -88,6 +88,8 @@ interface Written {
   bytes: number
   /** The compaction's files and every file they name (attachment chunks, retained files). */
   keep: Set<string>
+  /** Its compaction record, stored after the swap (see #compactAlone). */
+  record: EncodedCompaction
 }
 
 /**
@@ -259,6 +261,13 @@ export class Compactor {
           if (options.merge) await this.#parts.head.mergeStored(state)
           return this.#swap(state, snapshot, written, needs)
         })
+        // The record replaces the previous compaction's, which the stored head may need until the swap: a head
+        // written during that compaction's rewrite (a checkpoint, and deltas on it) names the files it deleted
+        // for the nodes it shared, and only its record relocates them; the snapshot's tree holds none of those
+        // its deltas replaced. Stored before the swap, a kill -9 (or a swap refused) until the head moved left
+        // a head that could not be opened (MissingBlockError deriving its tree). From the swap on, the stored
+        // head needs this record alone, and only once it is stored may the files it stands for go.
+        await writeCompaction(state.storage, written.record)
         // Outside the write queue too (a compaction of a database written by single puts deletes thousands):
         // what is deleted was chosen in the swap (local writes link the compacted blocks, the files written
         // since the snapshot, and what the swap kept), less what a merge made since needs (DeletedFiles).
@@ -330,7 +339,7 @@ export class Compactor {
 
   /** Outside the write queue: the O(database) part (rebuilding the indexes, rewriting the snapshot's blocks). */
   async #write(state: OpenState, snapshot: Snapshot): Promise<Written> {
-    const { store, storage } = state
+    const { store } = state
     const { head, headRoot, headRoots, retained, history } = snapshot
     const pace = new Pace()
     // The indexes as they were at the snapshot, rebuilt from its tree, read through a store that lets writes
@@ -342,14 +351,13 @@ export class Compactor {
     const { files, eventFile, located } = await writeCompacted(store, unique, head.heads, headRoots, retained, COMPACT_FILE_BYTES, pace)
     const bytes = files.reduce((sum, file) => sum + (snapshot.sizes.get(file) ?? 0), 0)
     const fileIndex = new Map(files.map((file, i) => [file, i]))
-    // The record relocates blocks only into files that exist (these), and the files it replaces stay until
-    // the swap: written now, before the swap, it is true whether or not the swap happens.
-    await writeCompaction(storage, { files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history, bytes })
+    // Encoded here, outside the write queue (it names every block of the database); stored after the swap.
+    const record = encodeCompaction({ files, blocks: located.map(([cid, file]) => [cid, fileIndex.get(file)!]), history, bytes })
     const keep = new Set(files)
     // The files the compaction's files name (attachment chunks, kept files) stay: the state needs them.
     for (const file of files) for (const named of await store.fileReferences(file)) keep.add(named)
     const locatedFiles = new Map(located.map(([cid, file]) => [cid.toString(), file]))
-    return { files, eventFile, located: locatedFiles, compacted: new Set(locatedFiles.keys()), indexes, bytes, keep }
+    return { files, eventFile, located: locatedFiles, compacted: new Set(locatedFiles.keys()), indexes, bytes, keep, record }
   }
 
   /**
