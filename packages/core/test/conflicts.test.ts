@@ -80,7 +80,7 @@ describe('conflicts', () => {
     await a.put({ _id: 'x', v: 'from a' })
     await b.put({ _id: 'x', v: 'from b' })
     await sync()
-    const read = await a.get<{ _id: string; v: string }>('x', { conflicts: true })
+    const read = await a.get('x', { conflicts: true })
     expect(read._conflicts).toHaveLength(1)
     await a.put({ ...read, v: 'merged' })
     await sync()
