@@ -359,6 +359,14 @@ describe('attachments', () => {
     await refused({ _id: 'a', _files: { 'x.bin': { data: new Uint8Array(1), type: 'x', lastModified: 'today' } } }, /field "_files.x.bin" has lastModified the string "today", not a number of milliseconds/)
     await refused({ _id: 'a', _files: { 'x.bin': { cid: 'not a cid', type: 'x' } } }, /has cid the string "not a cid", which is not the CID of an attachment/)
     await refused({ _id: 'a', _files: { '': new Blob(['x']) } }, /field "_files." has an empty file name/)
+    // Names and types that would read back otherwise: a lone surrogate (stored as U+FFFD), `__proto__` (the
+    // attachment was lost: assigning it set the prototype of the files object).
+    await refused({ _id: 'a', _files: { 'a\uD800.txt': new Blob(['x']) } }, /field "_files.a\\ud800.txt" is named by a string with a lone UTF-16 surrogate at index 1, which cannot be stored/)
+    await refused({ _id: 'a', _files: { 'x.bin': { data: new Uint8Array(1), type: 'text/\uDC00' } } }, /field "_files.x.bin" has type a string with a lone UTF-16 surrogate at index 5, which cannot be stored/)
+    await refused(JSON.parse('{"_id":"a","_files":{"__proto__":{"data":[1],"type":"x"}}}') as Record<string, unknown>, /field "_files.__proto__" is named "__proto__", which cannot be a file name/)
+    const protoNamed: Record<string, unknown> = {}
+    Object.defineProperty(protoNamed, '__proto__', { value: new Blob(['x']), enumerable: true })
+    await refused({ _id: 'a', _files: protoNamed }, /field "_files.__proto__" is named "__proto__", which cannot be a file name/)
     // A well-formed CID this database holds no attachment for: refused when the write commits.
     const stranger = 'bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
     await refused({ _id: 'a', _files: { 'x.bin': { cid: stranger, type: 'x', size: 1 } } }, /_files.x.bin: cid .* names no attachment stored in this database/)

@@ -1,5 +1,6 @@
 import { CID } from '../format/block.js'
 import { describe } from '../kit/names.js'
+import { isWellFormed, loneSurrogate } from '../format/well-formed.js'
 import type { Body } from '../format/tree-node.js'
 
 /** New content to store as an attachment: read in chunks at commit time, never whole. */
@@ -37,6 +38,9 @@ export function checkFiles(value: unknown, where: string, field: (path: string) 
       throw new TypeError(`${where}: ${field(path)} ${what}`)
     }
     if (name.length === 0) fail('has an empty file name')
+    // Read back, such a name would differ from the one written (U+FFFD), or (`__proto__`) not be read back at all.
+    if (!isWellFormed(name)) fail(`is named by ${loneSurrogate(name)}, which cannot be stored`)
+    if (name === '__proto__') fail('is named "__proto__", which cannot be a file name')
     if (item === undefined) continue
     if (typeof Blob !== 'undefined' && item instanceof Blob) {
       const lastModified = typeof File !== 'undefined' && item instanceof File ? item.lastModified : undefined
@@ -52,6 +56,7 @@ export function checkFiles(value: unknown, where: string, field: (path: string) 
       fail(`has lastModified ${describe(lastModified)}, not a number of milliseconds`)
     }
     if (typeof fields.type !== 'string') fail(`has type ${describe(fields.type)}, not a MIME type string`)
+    if (!isWellFormed(fields.type as string)) fail(`has type ${loneSurrogate(fields.type as string)}, which cannot be stored`)
     if ('data' in fields) {
       if (!(fields.data instanceof Uint8Array)) fail(`has data ${describe(fields.data)}, not a Uint8Array`)
       // A copy: later changes to the caller's array must not reach what is stored.

@@ -1,6 +1,7 @@
 import type { Body } from '../crdt/entry.js'
 import { checkFiles } from '../attachments/input.js'
 import { checkName as checkNameRule, describe } from '../kit/names.js'
+import { isWellFormed, loneSurrogate } from '../format/well-formed.js'
 
 /**
  * The deepest nesting of objects and arrays a stored value may have. Deeper values are refused with a
@@ -8,22 +9,7 @@ import { checkName as checkNameRule, describe } from '../kit/names.js'
  */
 export const MAX_DEPTH = 256
 
-export { describe }
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-/**
- * Whether a string can be stored: UTF-8 (and so dag-cbor) has no encoding for a lone UTF-16 surrogate, which
- * the encoder would silently replace by U+FFFD — the value read back would differ from the one written.
- */
-export const isWellFormed: (text: string) => boolean =
-  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
-    ? (text) => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
-    : (text) => !LONE_SURROGATE.test(text)
-
-function loneSurrogate(text: string): string {
-  return `a string with a lone UTF-16 surrogate at index ${text.search(LONE_SURROGATE)}`
-}
+export { describe, isWellFormed }
 
 export function checkId(id: unknown, where: string): string {
   if (typeof id !== 'string' || id.length === 0) {
