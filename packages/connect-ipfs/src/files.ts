@@ -2,7 +2,7 @@ import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import type { CID } from 'multiformats/cid'
 import type { FileStore } from '@proj/core/connector'
 import { AuthError, BackendConfigError, IntegrityError, parseFileCid, verifyCid } from '@proj/core/kit'
-import { receiptRecorder, type ReceiptFailure } from './receipt-failures.js'
+import { receiptRecorder, type ReceiptProblem } from './receipt-failures.js'
 import { W3upServiceError } from './w3up-service-error.js'
 
 /**
@@ -98,20 +98,23 @@ function causeNamed(error: unknown, name: string): Error | undefined {
 
 /**
  * What a failed w3up upload becomes. A step the service runs itself that failed (`receipt`: e.g. its
- * blob/accept) is W3upServiceError, retried. A space this agent holds no valid delegation for (missing,
- * expired, revoked: ucanto's `Unauthorized`) is AuthError; a client without a current space, or a space without
- * a storage provider (`InsufficientStorage`), is BackendConfigError: both permanent, never retried. Anything
- * else (network, service errors) stays a plain error that sync retries.
+ * blob/accept), or a receipt that cannot be read, is W3upServiceError, retried. A space this agent holds no
+ * valid delegation for (missing, expired, revoked: ucanto's `Unauthorized`) is AuthError; a client without a
+ * current space, or a space without a storage provider (`InsufficientStorage`), is BackendConfigError: both
+ * permanent, never retried. Anything else (network, service errors) stays a plain error that sync retries.
  */
-function uploadFailure(cid: string, error: unknown, receipt: ReceiptFailure | undefined): Error {
+function uploadFailure(cid: string, error: unknown, receipt: ReceiptProblem | undefined): Error {
   const what = `upload of ${cid}`
-  if (receipt) {
+  if (receipt?.kind === 'failed') {
     // ucanto's messages nest the reasons; the first line says what failed, the last one why.
     const lines = receipt.message.split('\n').map((line) => line.replace(/^\s*-\s*/, '').trim()).filter(Boolean)
-    const reason = [lines[0], lines.length > 1 ? lines.at(-1) : undefined].filter(Boolean).join(': ')
-    return Object.assign(new W3upServiceError(cid, receipt.ability, `${receipt.name}${reason ? `: ${reason}` : ''}`), {
-      cause: error,
-    })
+    const reason = [receipt.name, lines[0], lines.length > 1 ? lines.at(-1) : undefined].filter(Boolean).join(': ')
+    const detail = `the service's ${receipt.ability} failed: ${reason}`
+    return Object.assign(new W3upServiceError(cid, detail, receipt.ability), { cause: error })
+  }
+  if (receipt?.kind === 'unreadable') {
+    const detail = `its receipt ${receipt.url} is unreadable: ${receipt.detail}`
+    return Object.assign(new W3upServiceError(cid, detail), { cause: error })
   }
   const unauthorized = causeNamed(error, 'Unauthorized')
   const noStorage = causeNamed(error, 'InsufficientStorage')
@@ -154,7 +157,7 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
       try {
         root = await client.uploadCAR(new Blob([car]), { fetch: receipts.fetch })
       } catch (error) {
-        throw uploadFailure(cid, error, await receipts.lastFailure())
+        throw uploadFailure(cid, error, await receipts.problem())
       }
       if (root.toString() !== parsed.toString()) {
         throw new Error(`w3up stored ${cid} under root ${root.toString()}`)

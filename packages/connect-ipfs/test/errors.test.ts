@@ -130,12 +130,30 @@ describe('transient w3up failures', () => {
       .upload('db', cid, bytes)
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(W3upServiceError)
-    expect(error).toMatchObject({ name: 'W3upServiceError', cid, ability: 'web3.storage/blob/accept', permanent: false })
+    expect(error).toMatchObject({ cid, ability: 'web3.storage/blob/accept', permanent: false })
     expect((error as Error).message).toMatch(
       new RegExp(
         `^w3up did not complete the upload of ${cid}: the service's web3\\.storage/blob/accept failed: ` +
           `Unauthorized: Claim \\{"can":"assert/location"\\} is not authorized: Proof bafy\\w+ has expired on `,
       ),
+    )
+    expect(isPermanentError(error)).toBe(false)
+  })
+
+  it.each([
+    { receipts: 'garbage', answer: 'bytes that are no receipt', detail: /is unreadable: not a receipt \(/ },
+    { receipts: 'failing', answer: 'HTTP 500', detail: /is unreadable: HTTP 500 Internal Server Error$/ },
+  ] as const)('a receipts endpoint answering $answer is W3upServiceError naming the receipt, not permanent', async ({ receipts, detail }) => {
+    const service = await startW3up({ receipts })
+    cleanups.push(() => service.stop())
+    const bytes = new TextEncoder().encode(`receipt ${receipts} ${crypto.randomUUID()}`)
+    const cid = await fileCid(bytes)
+    const error = await ipfsFiles({ client: await service.client(), gateway: service.gateway })
+      .upload('db', cid, bytes)
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(W3upServiceError)
+    expect((error as Error).message).toMatch(
+      new RegExp(`^w3up did not complete the upload of ${cid}: its receipt http://127\\.0\\.0\\.1:\\d+/receipt/bafy\\w+ ${detail.source}`),
     )
     expect(isPermanentError(error)).toBe(false)
   })

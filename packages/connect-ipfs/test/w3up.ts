@@ -78,6 +78,8 @@ export interface W3upServiceOptions {
    * stores each blob but fails its blob/accept (Unauthorized): a service whose accept step fails.
    */
   claimsDelegation?: 'valid' | 'expired'
+  /** What the receipts endpoint answers: the receipts (default), `'garbage'` (200, no CAR) or `'failing'` (500). */
+  receipts?: 'served' | 'garbage' | 'failing'
 }
 
 export async function startW3up(options: W3upServiceOptions = {}): Promise<W3upBackend> {
@@ -118,6 +120,8 @@ export async function startW3up(options: W3upServiceOptions = {}): Promise<W3upB
 
   // The receipts endpoint w3up clients poll for blob/accept, answered from the service's agent store.
   const receipts = await listen((req, res) => {
+    if (options.receipts === 'garbage') return void res.writeHead(200, { 'content-type': 'application/vnd.ipld.car' }).end('garbage')
+    if (options.receipts === 'failing') return void res.writeHead(500).end('receipts store unavailable')
     const task = (req.url ?? '').split('/').filter(Boolean).pop() ?? ''
     void (async () => {
       const found = await ctx.agentStore.receipts.get(parseLink(task))
