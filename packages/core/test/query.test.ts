@@ -88,6 +88,27 @@ describe('query', () => {
     await db.close()
   })
 
+  it('indexes a field by the documents that hold it, never by what every object inherits', async () => {
+    // Field names a document may hold that every object also inherits: a document without one is not in its
+    // index (before, `constructor` and `toString` failed every query, `__proto__` listed every document).
+    const db = database('inherited', { storage: 'memory' })
+    await db.bulk<Record<string, unknown> & { _id: string }>([
+      { _id: 'a', constructor: 'mine', toString: 3, nested: { valueOf: 'v' } },
+      { _id: 'b', x: 1, nested: {} },
+      JSON.parse('{"_id":"c","__proto__":5}') as { _id: string },
+    ])
+    const rows = async (field: string) => (await db.query(field)).rows.map((row) => [row.id, row.key])
+    expect(await rows('constructor')).toEqual([['a', 'mine']])
+    expect(await rows('toString')).toEqual([['a', 3]])
+    expect(await rows('__proto__')).toEqual([['c', 5]])
+    expect(await rows('hasOwnProperty')).toEqual([])
+    expect(await rows('nested.valueOf')).toEqual([['a', 'v']])
+    expect(await rows('x.constructor')).toEqual([])
+    await db.put({ _id: 'b', x: 1, constructor: 'now b' })
+    expect(await rows('constructor')).toEqual([['a', 'mine'], ['b', 'now b']])
+    await db.close()
+  })
+
   it('persists indexes: the first query after reopen writes nothing and reads the stored index', async () => {
     const dir = tempDir()
     const db = await seeded(dir)

@@ -18,7 +18,8 @@ export function mapper(field: string | MapFn): Mapper {
     return (doc) => {
       let value: unknown = doc
       for (const part of path) {
-        if (value === null || typeof value !== 'object') return []
+        // Own fields only: every document inherits `constructor`, `toString` or `__proto__`, none holds them.
+        if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, part)) return []
         value = (value as Record<string, unknown>)[part]
       }
       return value === undefined ? [] : [[value, undefined]]
