@@ -6,7 +6,16 @@ export type { PartykitDev }
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** This package's party server (test/fixture/partykit.json) under the real `partykit dev`; `vars` are its `--var`s. */
-export function startPartykit(vars: Record<string, string> = {}, persist?: string): Promise<PartykitDev> {
-  return startPartykitDev({ cwd: packageDir, config: join(packageDir, 'test', 'fixture', 'partykit.json'), vars, ...(persist ? { persist } : {}) })
+/**
+ * This package's party server (test/fixture/partykit.json) under the real `partykit dev`; `vars` are its
+ * `--var`s, `port` the port to try first (see startPartykitDev).
+ */
+export function startPartykit(vars: Record<string, string> = {}, persist?: string, port?: number): Promise<PartykitDev> {
+  return startPartykitDev({
+    cwd: packageDir,
+    config: join(packageDir, 'test', 'fixture', 'partykit.json'),
+    vars,
+    ...(persist ? { persist } : {}),
+    ...(port === undefined ? {} : { port }),
+  })
 }
