@@ -211,6 +211,41 @@ describe('proj dump and load', () => {
     expect(live.stdout.trim().split('\n').map((line) => JSON.parse(line)._id)).toEqual(['a', 'c'])
   })
 
+  it('a dump loaded into a new database reads back as written: attachment content, and objects keyed by "/"', async () => {
+    // Before, the dump held an attachment's reference only (a new database refused it: the content was not in
+    // the backup), and a document's own { "/": { bytes } } object came back as bytes.
+    const dir = fresh('slash')
+    const photo = new File([new Uint8Array([0xff, 0xd8, 0, 1])], 'p.jpg', { type: 'image/jpeg', lastModified: 1_700_000_000_000 })
+    const written = {
+      looksLikeBytes: { '/': { bytes: 'AQI' } },
+      looksLikeLink: { '/': 'bafyreih5hu4iu3fmz64w6mp623u4gvvj2x2s4cpjldu5nmebenodrpuplm' },
+      escapedForm: { '/': { object: { '/': 1 } } },
+      nested: [{ '/': { '/': null } }],
+      bytes: new Uint8Array([9, 8]),
+    }
+    await withDb(dir, 'todos', async (db) => {
+      await db.put({ _id: 'photo', caption: 'beach', _files: { 'p.jpg': photo, 'n.txt': { data: new Uint8Array([110]), type: 'text/plain' } } })
+      await db.put({ _id: 'slash', ...written })
+    })
+    const dumped = await proj(['dump', join(dir, 'todos')])
+    expect(dumped.code).toBe(0)
+    const target = fresh('slash-restored')
+    const loaded = await proj(['load', join(target, 'todos')], { input: dumped.stdout })
+    expect(loaded.stderr).not.toMatch(/names no attachment/)
+    expect(loaded.code).toBe(0)
+    await withDb(target, 'todos', async (db) => {
+      expect(await db.get('slash')).toEqual({ _id: 'slash', ...written })
+      const doc = await db.get('photo')
+      expect(doc.caption).toBe('beach')
+      const files = doc._files as Record<string, { type: string; lastModified?: number; file(): Promise<File> }>
+      expect(Object.keys(files).sort()).toEqual(['n.txt', 'p.jpg'])
+      expect(files['p.jpg']!.type).toBe('image/jpeg')
+      expect(files['p.jpg']!.lastModified).toBe(1_700_000_000_000)
+      expect(new Uint8Array(await (await files['p.jpg']!.file()).arrayBuffer())).toEqual(new Uint8Array([0xff, 0xd8, 0, 1]))
+      expect(await (await files['n.txt']!.file()).text()).toBe('n')
+    })
+  })
+
   it('loads PouchDB/CouchDB _all_docs and _changes, Fireproof rows and plain docs', async () => {
     // _all_docs?include_docs=true as CouchDB writes it: one row per line.
     const couch = [

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs'
 import { finished } from 'node:stream/promises'
-import type { Database } from '@proj/core'
+import type { Attachment, Database } from '@proj/core'
 import { docToLine } from '../ndjson.js'
 import { progress } from '../progress.js'
 import { openTarget, resolveTarget } from '../target.js'
@@ -13,7 +13,9 @@ const help = `Usage: proj dump <dir|url> [--name <database>] [--key <key>] [--ou
 Writes every document as one JSON line (NDJSON), in id order, to stdout or --out, reading page by page
 (memory stays flat for any size). A deleted document is the line {"_id":"…","_deleted":true}, so loading
 the dump into an older copy deletes it there too; --live leaves deletions out. Bytes (Uint8Array) are
-written as DAG-JSON writes them: {"/":{"bytes":"<base64>"}}. proj load reads the file back.
+written as DAG-JSON writes them: {"/":{"bytes":"<base64>"}}. Attachments (_files) are written with their
+content, { type, data: <bytes>, lastModified }, so a line holds its document's files whole (read one
+document at a time). proj load reads the file back, into this database or a new one.
 
 ${targetHelp}
   --out <file>        write here instead of stdout
@@ -43,7 +45,7 @@ export const dump: Command = {
         let chunk = ''
         for (const row of page.rows) {
           if (row.deleted && values.live) continue
-          chunk += `${docToLine(row.deleted ? { _id: row.key, _deleted: true } : row.value)}\n`
+          chunk += `${docToLine(row.deleted ? { _id: row.key, _deleted: true } : await withFileContent(row.value))}\n`
           count++
         }
         if (chunk) await write(out, chunk)
@@ -62,4 +64,25 @@ export const dump: Command = {
     if (values.out) process.stderr.write(`proj dump: ${count} documents of ${target.label} -> ${values.out}\n`)
     return 0
   },
+}
+
+/**
+ * The document with each attachment's content in place of its reference: a reference names content stored in
+ * this database only, so a dump loaded into another (a restore, a migration) would refuse it, and a dump
+ * without the content would not be a backup of it.
+ */
+async function withFileContent(doc: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const files = doc._files as Record<string, unknown> | undefined
+  if (files === null || typeof files !== 'object') return doc
+  const inlined: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(files)) {
+    const attachment = value as Partial<Attachment>
+    if (typeof attachment?.file !== 'function') {
+      inlined[name] = value
+      continue
+    }
+    const data = new Uint8Array(await (await attachment.file()).arrayBuffer())
+    inlined[name] = { type: attachment.type, data, ...(attachment.lastModified === undefined ? {} : { lastModified: attachment.lastModified }) }
+  }
+  return { ...doc, _files: inlined }
 }
