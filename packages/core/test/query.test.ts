@@ -109,6 +109,61 @@ describe('query', () => {
     await db.close()
   })
 
+  it('answers the same whether its index was built before or after a reopen: object keys in stored order', async () => {
+    // A file stores an object's keys in dag-cbor's order; a document written and read (or indexed) before a
+    // reopen had them in the order it was written in: { bb, a } live, { a, bb } after a reopen. An index of
+    // object keys then depended on when it was built, and a query by an object key on the order it was given.
+    const dir = tempDir()
+    const docs = [
+      { _id: 'a', o: { bb: 1, a: 2 } },
+      { _id: 'b', o: { a: 2, bb: 1 } },
+    ]
+    const live = database('order', { dir })
+    await live.bulk(docs)
+    expect(Object.keys((await live.get('a')).o as object)).toEqual(['a', 'bb'])
+    const answers = async (db: typeof live) => [
+      (await db.query('o', { key: { a: 2, bb: 1 } })).rows.map((row) => row.id),
+      (await db.query('o', { key: { bb: 1, a: 2 } })).rows.map((row) => row.id),
+      (await db.query((doc) => doc.o, { key: { bb: 1, a: 2 } })).rows.map((row) => row.id),
+    ]
+    const builtLive = await answers(live)
+    expect(builtLive).toEqual([['a', 'b'], ['a', 'b'], ['a', 'b']])
+    await live.close()
+    const fresh = tempDir()
+    const writer = database('order', { dir: fresh })
+    await writer.bulk(docs)
+    await writer.close()
+    const reopened = database('order', { dir: fresh })
+    expect(Object.keys((await reopened.get('a')).o as object)).toEqual(['a', 'bb'])
+    expect(await answers(reopened)).toEqual(builtLive)
+    await reopened.close()
+  })
+
+  it('takes key, keys, range and prefix as stored keys are: a Date finds its rows, what no key can be is a TypeError', async () => {
+    const db = database('key-options', { storage: 'memory' })
+    await db.bulk([
+      { _id: 'a', when: new Date(0), n: 1 },
+      { _id: 'b', when: new Date(1000), n: 2 },
+    ])
+    const ids = async (field: string, options: Record<string, unknown>) => (await db.query(field, options)).rows.map((row) => row.id)
+    expect(await ids('when', { key: new Date(0) })).toEqual(['a'])
+    expect(await ids('when', { keys: [new Date(1000)] })).toEqual(['b'])
+    expect(await ids('when', { range: [new Date(0), new Date(5000)] })).toEqual(['a', 'b'])
+    expect(await ids('when', { prefix: new Date(0) })).toEqual(['a'])
+    const refused = async (options: Record<string, unknown>, message: RegExp) => {
+      const error = await db.query('n', options).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TypeError)
+      expect((error as Error).message).toMatch(message)
+    }
+    await refused({ key: NaN }, /query\(\): the key option is NaN/)
+    await refused({ key: 1n }, /query\(\): the key option is bigint 1/)
+    await refused({ keys: [1, Infinity] }, /query\(\): keys\[1\] is Infinity/)
+    await refused({ range: [1, new Map()] }, /query\(\): range\[1\] is an object \(Map\)/)
+    await refused({ range: [2, 1] }, /query\(\): range \[2, 1\] matches nothing: its low end sorts after its high end/)
+    expect(await ids('n', { range: [1, 1] })).toEqual(['a'])
+    await db.close()
+  })
+
   it('persists indexes: the first query after reopen writes nothing and reads the stored index', async () => {
     const dir = tempDir()
     const db = await seeded(dir)

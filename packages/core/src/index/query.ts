@@ -98,14 +98,30 @@ export function rowMatches(key: unknown, options: QueryOptions): boolean {
 
 const QUERY_OPTIONS = ['key', 'keys', 'range', 'prefix', 'limit', 'descending', 'includeDocs', 'index'] as const
 
+/**
+ * Checks a query's options and returns them with `key`, `keys`, `range` and `prefix` as stored keys are (see
+ * normalizeValue): a `Date` finds the rows of that date, an object's keys are in stored order, and a value
+ * no key can be (NaN, a bigint, a function) is a TypeError instead of a query that silently finds nothing.
+ */
 export function checkQueryOptions(given: unknown): QueryOptions {
-  const options = checkOptions(given, 'query()', QUERY_OPTIONS) as QueryOptions
-  if (options.range !== undefined && (!Array.isArray(options.range) || options.range.length !== 2)) {
-    throw new TypeError(`query(): range must be [low, high], got ${describe(options.range)}`)
+  const options = { ...checkOptions(given, 'query()', QUERY_OPTIONS) } as QueryOptions
+  const asKey = (value: unknown, what: string) => normalizeValue(value, 'query()', what)
+  if (options.key !== undefined) options.key = asKey(options.key, 'the key option')
+  if (options.keys !== undefined) {
+    if (!Array.isArray(options.keys)) throw new TypeError(`query(): keys must be an array, got ${describe(options.keys)}`)
+    options.keys = options.keys.map((key, i) => asKey(key, `keys[${i}]`))
   }
-  if (options.keys !== undefined && !Array.isArray(options.keys)) {
-    throw new TypeError(`query(): keys must be an array, got ${describe(options.keys)}`)
+  if (options.range !== undefined) {
+    if (!Array.isArray(options.range) || options.range.length !== 2) {
+      throw new TypeError(`query(): range must be [low, high], got ${describe(options.range)}`)
+    }
+    const range: [unknown, unknown] = [asKey(options.range[0], 'range[0]'), asKey(options.range[1], 'range[1]')]
+    if (collate(range[0], range[1]) > 0) {
+      throw new TypeError(`query(): range [${JSON.stringify(range[0])}, ${JSON.stringify(range[1])}] matches nothing: its low end sorts after its high end (descending: true orders the rows; range stays [low, high])`)
+    }
+    options.range = range
   }
+  if (options.prefix !== undefined) options.prefix = asKey(options.prefix, 'the prefix option')
   if (options.index !== undefined) checkIndexName(options.index, 'query()')
   return options
 }

@@ -2,6 +2,7 @@ import type { Body } from '../crdt/entry.js'
 import { checkFiles } from '../attachments/input.js'
 import { checkName as checkNameRule, describe } from '../kit/names.js'
 import { isWellFormed, loneSurrogate } from '../format/well-formed.js'
+import { sortMapKeys } from '../format/map-key-order.js'
 
 /**
  * The deepest nesting of objects and arrays a stored value may have. Deeper values are refused with a
@@ -97,14 +98,16 @@ class Normalizer {
   }
 
   /**
-   * A copy without undefined fields (and, for a document, without `_id`, `_deleted` and `_conflicts`: the
-   * losers a read with `{ conflicts: true }` added are what a write resolves, so a document read that way and
-   * written back stores none of them; stored, every later read would show them as unresolved conflicts).
+   * A copy without undefined fields, its keys in stored order (and, for a document, without `_id`, `_deleted`
+   * and `_conflicts`: the losers a read with `{ conflicts: true }` added are what a write resolves, so a
+   * document read that way and written back stores none of them; stored, every later read would show them as
+   * unresolved conflicts).
    */
   object(value: Record<string, unknown>, isDoc: boolean): Record<string, unknown> {
     this.#parents.push(value)
     const out: Record<string, unknown> = {}
-    const keys = Object.keys(value)
+    // In the order a file stores them (see map-key-order.ts).
+    const keys = sortMapKeys(Object.keys(value))
     // Indexed: unoptimized for-of allocates an iterator result per key, and a put runs this cold.
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k]!
