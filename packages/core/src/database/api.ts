@@ -9,6 +9,7 @@ export type { Doc, StoredDoc, MapFn, QueryOptions, QueryRow }
 
 export type { Clock }
 
+/** An option not listed here, or a value an option does not take, is a TypeError naming it (database/options.ts). */
 export interface DatabaseOptions {
   /**
    * Node: files under `<dir>/<name>/` (default `./.proj-data`). With `storage: 'memory'`: without `dir` each

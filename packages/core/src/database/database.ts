@@ -40,6 +40,8 @@ import { commitOps, screenWrites } from './transaction.js'
 import { checkDoc, checkId, checkName, describe } from '../values/validate.js'
 import { HistoricalView, HistoryUnavailableError, TreeView, type Snapshot } from './view.js'
 import { WriteQueue, type Op, type PendingWrite } from './write-queue.js'
+import { checkConnector, checkDatabaseOptions } from './options.js'
+import { splitConnectOptions } from '../kit/connect-options.js'
 
 export function database(name: string, options: DatabaseOptions = {}): Database {
   return new DatabaseImpl(checkName(name), options)
@@ -69,13 +71,7 @@ class DatabaseImpl extends TreeView implements Database {
   #counted: { root: string; count: number } | undefined
 
   constructor(name: string, options: DatabaseOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`database(${JSON.stringify(name)}): options must be an object, got ${describe(options)}`)
-    }
-    const { cacheBytes } = options
-    if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes > 0)) {
-      throw new TypeError(`database(${JSON.stringify(name)}): cacheBytes must be a positive integer (bytes), got ${describe(cacheBytes)}`)
-    }
+    checkDatabaseOptions(name, options)
     const ready = () => this.#ready()
     super(
       name,
@@ -291,7 +287,9 @@ class DatabaseImpl extends TreeView implements Database {
 
   connect(connector: Connector, options: SyncOptions = {}): Sync {
     if (this.#closed) throw new ClosedError(this.name)
-    const sync: Sync = createSync(this.#replica(), connector, options, () => this.#syncs.delete(sync))
+    checkConnector(connector)
+    const { sync: checked } = splitConnectOptions('connect()', options, [])
+    const sync: Sync = createSync(this.#replica(), connector, checked, () => this.#syncs.delete(sync))
     this.#syncs.set(sync, connector)
     return sync
   }
