@@ -214,7 +214,8 @@ export class BlockStore {
         try {
           read = await this.#load(file)
         } catch (error) {
-          if (error instanceof MissingBlockError) missing ??= error
+          // Named by the block wanted, not only the file: what a failure says it lost is the block.
+          if (error instanceof MissingBlockError) missing ??= new MissingBlockError(key, `the file ${file} that holds it is stored neither locally nor at any connected source, and no compaction record relocates it`, { cause: error })
           else failure ??= error
           break
         }

@@ -31,7 +31,7 @@ export class HistoryUnavailableError extends Error {
   override readonly name = 'HistoryUnavailableError'
   constructor(clock: string[], cause?: unknown) {
     super(
-      `The history at clock ${JSON.stringify(clock)} is not available: it predates a compaction that removed its local files, and no connected replica serves them`,
+      `The history at clock ${JSON.stringify(clock)} is not available: files it needs are not stored here (a compaction removed them, or this device reads lazily and never downloaded them) and no connected replica serves them`,
       { cause },
     )
   }
