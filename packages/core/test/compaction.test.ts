@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database } from '../src/index.js'
 import { memoryBackend } from './memory-backend.js'
-import { dataFiles, readDataFile, tempDir } from './helpers.js'
+import { dataFiles, readDataFile, seededBackend, tempDir } from './helpers.js'
 
 function diskBytes(dir: string, name: string): number {
   const files = join(dir, name, 'files')
@@ -188,15 +188,7 @@ describe('compaction', () => {
   })
 
   it('a device that reads lazily, compacting offline: a MissingBlockError that says to connect a sync, nothing changed; with one it compacts', async () => {
-    const backend = memoryBackend()
-    const a = database('lazy', { storage: 'memory' })
-    const sa = a.connect(backend(), { pollInterval: 0 })
-    await sa.ready
-    await a.bulk(Array.from({ length: 5000 }, (_, i) => ({ _id: `d${String(i).padStart(5, '0')}`, i, text: 'x'.repeat(100) })))
-    await sa.flush()
-    const key = await a.exportKey()
-    await sa.close()
-    await a.close()
+    const { backend, key } = await seededBackend('lazy', 5000)
 
     const dir = tempDir()
     const lazy = database('lazy', { dir, key, compactEvery: 0 })

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach } from 'vitest'
-import type { Database } from '../src/index.js'
+import { database, type Database } from '../src/index.js'
+import { memoryBackend } from './memory-backend.js'
 import { loggedFilePlaces, loggedFiles } from '../src/storage/write-log.js'
 import { fixtureBundle } from './node-fixture.js'
 
@@ -121,4 +122,21 @@ export async function bulkLoad<D extends { _id: string }>(db: Database, count: n
     await db.bulk(docs)
     docs.forEach(written)
   }
+}
+
+/**
+ * A backend holding `count` documents of database `name` (one bulk, flushed by a device since closed), and the
+ * key: a device opened with it and a sync to `backend()` starts lazily, reading only the files it needs.
+ */
+export async function seededBackend(name: string, count: number): Promise<{ backend: ReturnType<typeof memoryBackend>; key: string }> {
+  const backend = memoryBackend()
+  const writer = database(name, { storage: 'memory' })
+  const sync = writer.connect(backend(), { pollInterval: 0 })
+  await sync.ready
+  await writer.bulk(Array.from({ length: count }, (_, i) => ({ _id: `d${String(i).padStart(5, '0')}`, i, text: 'x'.repeat(100) })))
+  await sync.flush()
+  const key = await writer.exportKey()
+  await sync.close()
+  await writer.close()
+  return { backend, key }
 }

@@ -1,18 +1,9 @@
 import { expect, it } from 'vitest'
 import { database, HistoryUnavailableError, MissingBlockError } from '../src/index.js'
-import { tempDir } from './helpers.js'
-import { memoryBackend } from './memory-backend.js'
+import { seededBackend, tempDir } from './helpers.js'
 
 it('a device that reads lazily, offline: the errors name the block wanted and its file, and blame no compaction', async () => {
-  const backend = memoryBackend()
-  const a = database('lazy-errors', { storage: 'memory' })
-  const sa = a.connect(backend(), { pollInterval: 0 })
-  await sa.ready
-  await a.bulk(Array.from({ length: 5000 }, (_, i) => ({ _id: `d${String(i).padStart(5, '0')}`, i, text: 'x'.repeat(100) })))
-  await sa.flush()
-  const key = await a.exportKey()
-  await sa.close()
-  await a.close()
+  const { backend, key } = await seededBackend('lazy-errors', 5000)
 
   const lazy = database('lazy-errors', { dir: tempDir(), key, compactEvery: 0 })
   const sync = lazy.connect(backend(), { pollInterval: 0 })
