@@ -180,4 +180,20 @@ describe('live sync through a pushing backend', () => {
     await syncB.refresh()
     expect(warnings.map((warning) => warning.cid)).toEqual([newer.cid])
   })
+
+  it('a pushed entry whose merge fails on a transient download failure is pulled again, not dropped', async () => {
+    const { a, b, toB, syncA, syncB } = await pair()
+    let errors = 0
+    syncB.on('error', () => errors++)
+    toB.down = true
+    await a.put({ _id: 'pushed', text: 'x'.repeat(2_000) })
+    await syncA.flush()
+    // B's in-place retries of the head file's download all failed twice: when it preloaded the entry's head
+    // files, then in the merge itself, which failed.
+    await until(() => errors >= 2)
+    toB.down = false
+    // No poll comes (POLL_NEVER) and A writes nothing more: only B's own retry can bring the write in.
+    await expect.poll(() => b.get('pushed').then(() => true, () => false)).toBe(true)
+    await expect.poll(() => syncB.status).toBe('synced')
+  })
 })

@@ -220,7 +220,13 @@ class SyncEngine implements Sync {
           // While paused nothing is merged; resume() pulls the current set.
           if (this.#paused) return
           this.#noteReplaced(replaced)
-          void this.#exclusiveMerge(entries).catch((error) => this.#fail('merge', error))
+          void this.#exclusiveMerge(entries).catch((error) => {
+            this.#fail('merge', error)
+            // The pushed entries are off the queue; nothing else may bring them (no poll, or a slow one): a
+            // pull loads them again, and the loop's backoff retries it while the failure lasts.
+            this.#wantPull = true
+            this.#kick()
+          })
         }),
       )
     }
