@@ -1,3 +1,4 @@
+import { decodeBase64 } from './base64.js'
 import { CliError } from './usage.js'
 
 /**
@@ -31,7 +32,8 @@ export function shapesOfLine(line: string, lineNo: number, parse: (text: string)
   try {
     value = parse(text)
   } catch (error) {
-    throw new CliError(`line ${lineNo}: not JSON (${(error as Error).message}): ${preview(text)}`)
+    if (!(error instanceof SyntaxError)) throw new CliError(`line ${lineNo}: ${(error as Error).message}`)
+    throw new CliError(`line ${lineNo}: not JSON (${error.message}): ${preview(text)}`)
   }
   if (!isObject(value)) throw new CliError(`line ${lineNo}: expected a JSON object (a document or a row), got ${preview(text)}`)
   if (Array.isArray(value.rows)) return value.rows.map((row, i) => fromRowOrDoc(row, `line ${lineNo}, row ${i}`))
@@ -76,11 +78,9 @@ function attachments(value: unknown, where: string, id: unknown): unknown {
         `${where}: attachment ${JSON.stringify(name)} of ${JSON.stringify(id)} has no inline data (a stub): export with attachments=true`,
       )
     }
-    const bytes = Buffer.from(attachment.data, 'base64')
-    out[name] = {
-      ...(typeof attachment.content_type === 'string' ? { content_type: attachment.content_type } : {}),
-      data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    }
+    const data = decodeBase64(attachment.data)
+    if (!data) throw new CliError(`${where}: attachment ${JSON.stringify(name)} of ${JSON.stringify(id)} has data that is not base64: ${preview(JSON.stringify(attachment.data))}`)
+    out[name] = { ...(typeof attachment.content_type === 'string' ? { content_type: attachment.content_type } : {}), data }
   }
   return out
 }

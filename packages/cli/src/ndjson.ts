@@ -1,3 +1,5 @@
+import { decodeBase64 } from './base64.js'
+
 /**
  * Documents as JSON lines. JSON has no bytes: a `Uint8Array` field is written as DAG-JSON writes bytes,
  * `{"/":{"bytes":"<base64>"}}`, and read back as a `Uint8Array`. An object of the document's own whose one key
@@ -12,7 +14,10 @@ export function docToLine(doc: unknown): string {
   })
 }
 
-/** Parses one line (throws SyntaxError): `{"/":{"bytes":…}}` becomes a Uint8Array, `{"/":{"object":v}}` `{"/":v}`. */
+/**
+ * Parses one line (throws SyntaxError for what is not JSON, TypeError for bytes that are not base64):
+ * `{"/":{"bytes":…}}` becomes a Uint8Array, `{"/":{"object":v}}` `{"/":v}`.
+ */
 export function parseLine(line: string): unknown {
   return JSON.parse(line, (_key, value: unknown) => {
     if (!isSlashObject(value)) return value
@@ -21,8 +26,9 @@ export function parseLine(line: string): unknown {
     const { bytes, object } = slash as { bytes?: unknown; object?: unknown }
     if ('object' in slash) return { '/': object }
     if (typeof bytes !== 'string') return value
-    const buffer = Buffer.from(bytes, 'base64')
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    const decoded = decodeBase64(bytes)
+    if (!decoded) throw new TypeError(`{"/":{"bytes":…}} holds ${preview(bytes)}, which is not base64`)
+    return decoded
   })
 }
 
@@ -31,4 +37,8 @@ function isSlashObject(value: unknown): value is { '/': unknown } {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) return false
   const keys = Object.keys(value)
   return keys.length === 1 && keys[0] === '/'
+}
+
+function preview(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
 }

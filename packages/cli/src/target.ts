@@ -98,6 +98,14 @@ export async function openTarget(target: Target): Promise<Opened> {
   const branchOption = target.branch ? { branch: target.branch } : {}
   if (target.kind === 'local') {
     const db = database(target.name, { dir: target.dir, ...(target.key ? { key: target.key } : {}), ...branchOption })
+    try {
+      // Opens it now, so a bad --key or a locked folder fails here, not at the first write (where proj load
+      // would blame the lines it was writing).
+      await db.clock()
+    } catch (error) {
+      await db.close()
+      throw error
+    }
     return { db, close: () => db.close() }
   }
   const db = database(target.name, { storage: 'memory', key: target.key, ...branchOption })

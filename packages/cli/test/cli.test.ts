@@ -295,6 +295,46 @@ describe('proj dump and load', () => {
   })
 })
 
+describe('proj load refuses what it cannot read as written', () => {
+  it('bytes or attachment data that are not base64 stop the load naming the line; nothing of it is written', async () => {
+    // Node's base64 decoder skips what is not base64: these lines loaded as other bytes (empty, or "ab"), silently.
+    const dir = fresh('base64')
+    const bytes = await proj(['load', join(dir, 'db')], { input: '{"_id":"ok"}\n{"_id":"a","b":{"/":{"bytes":"@@@!!"}}}\n' })
+    expect(bytes.code).toBe(1)
+    expect(bytes.stderr).toBe('proj load: line 2: {"/":{"bytes":…}} holds "@@@!!", which is not base64\n')
+    const attachment = '{"id":"p","doc":{"_id":"p","_attachments":{"n.txt":{"content_type":"text/plain","data":"a b"}}}}'
+    const pouch = await proj(['load', join(dir, 'db')], { input: attachment })
+    expect(pouch.code).toBe(1)
+    expect(pouch.stderr).toBe('proj load: line 1: attachment "n.txt" of "p" has data that is not base64: "a b"\n')
+    expect(Object.keys(await withDb(dir, 'db', contents))).toEqual([])
+
+    // What encoders write, padded or not, still loads.
+    const good = await proj(['load', join(dir, 'db')], { input: '{"_id":"a","b":{"/":{"bytes":"AQI"}},"c":{"/":{"bytes":"AQI="}},"e":{"/":{"bytes":""}}}\n' })
+    expect(good.code).toBe(0)
+    expect(await withDb(dir, 'db', (db) => db.get('a'))).toEqual({ _id: 'a', b: Uint8Array.of(1, 2), c: Uint8Array.of(1, 2), e: new Uint8Array() })
+  })
+
+  it('an input file that cannot be read, or a bad --key, is named as such, and no database is made', async () => {
+    const dir = fresh('unreadable')
+    const missing = join(dir, 'missing.ndjson')
+    const absent = await proj(['load', join(dir, 'db'), missing])
+    expect(absent.code).toBe(1)
+    expect(absent.stderr).toBe(`proj load: Cannot read the input ${JSON.stringify(missing)}: ENOENT: no such file or directory, stat '${missing}'\n`)
+    const folder = await proj(['load', join(dir, 'db'), root])
+    expect(folder.code).toBe(1)
+    expect(folder.stderr).toBe(`proj load: The input ${JSON.stringify(root)} is a folder, not a file\n`)
+    expect(existsSync(dir)).toBe(false)
+
+    // A malformed key was reported as a fault of the lines being written ("lines 1-1: Not a database key").
+    const badKey = 'zNotAKeyButSecret0'
+    const keyed = await proj(['load', join(dir, 'db'), '--key', badKey], { input: '{"_id":"a"}\n' })
+    expect(keyed.code).toBe(1)
+    expect(keyed.stderr).toMatch(/^proj load: TypeError: Not a database key: /)
+    expect(keyed.stderr).not.toContain('line')
+    expect(keyed.stderr).not.toContain(badKey)
+  })
+})
+
 describe('against a running proj serve', () => {
   let store: string
   let server: Awaited<ReturnType<typeof serve>>
@@ -332,6 +372,18 @@ describe('against a running proj serve', () => {
     const bad = await proj(['verify', server.url, ...auth])
     expect(bad.code).toBe(1)
     expect(bad.stdout).toMatch(new RegExp(`^corrupt +${file}: `, 'm'))
+  })
+
+  it('a bad line in a load into a URL: the batches before it are pushed, as into a folder', async () => {
+    // They were written into the replica only, and never pushed: the URL held none of them.
+    const key = await withDb(fresh('key'), 'x', (db) => db.exportKey())
+    const auth = ['--name', 'partial', '--key', key, '--token', 't0ken']
+    const input = ['{"_id":"ok1"}', '{"_id":"ok2"}', '{"_id": nope}'].join('\n')
+    const loaded = await proj(['load', server.url, ...auth, '--batch', '1'], { input })
+    expect(loaded.stderr).toContain('line 3: not JSON')
+    expect(loaded.code).toBe(1)
+    const dumped = await proj(['dump', server.url, ...auth])
+    expect(dumped.stdout).toBe('{"_id":"ok1"}\n{"_id":"ok2"}\n')
   })
 
   it('inspect shows, per backend, what is not uploaded yet', async () => {

@@ -48,11 +48,12 @@ export const load: Command = {
     const { values, positionals } = parse('load', args, { ...targetOptions, batch: { type: 'string' } })
     if (values.help) return printHelp(help)
     const batchSize = positiveInt('load', 'batch', values.batch, 1000)!
-    const target = resolveTarget('load', positionals[0], values, { create: true })
     const file = positionals[1] && positionals[1] !== '-' ? positionals[1] : undefined
-    const input = file ? createReadStream(file) : process.stdin
-    const total = file ? statSync(file).size : undefined
+    // Before the target: an input that cannot be read must not leave a new, empty database behind.
+    const total = file ? inputSize(file) : undefined
+    const target = resolveTarget('load', positionals[0], values, { create: true })
     const opened = await openTarget(target)
+    const input = file ? createReadStream(file) : process.stdin
     const bar = progress('loading', { quiet: values.quiet ?? false })
     const counts = { written: 0, deleted: 0, absent: 0, skipped: 0 }
     let batch: { doc: Record<string, unknown>; line: number }[] = []
@@ -64,6 +65,7 @@ export const load: Command = {
       counts.absent += written.absent
       batch = []
     }
+    let failure: unknown
     try {
       let lineNo = 0
       const lines = createInterface({ input, crlfDelay: Infinity })
@@ -77,12 +79,20 @@ export const load: Command = {
         bar.update(total ? { done: (input as { bytesRead?: number }).bytesRead ?? 0, total, unit: 'bytes' } : { done: lineNo, unit: 'lines' })
       }
       await flush()
-      bar.end()
+    } catch (error) {
+      failure = error
+    }
+    bar.end()
+    try {
+      // Into a backend the batches written before a bad line are pushed too, as the help promises.
       if (opened.sync) await opened.sync.flush()
+    } catch (error) {
+      if (failure === undefined) failure = error
+      else failure = new CliError(`${(failure as Error).message}; pushing the batches before it failed too: ${(error as Error).message}`)
     } finally {
-      bar.end()
       await opened.close()
     }
+    if (failure !== undefined) throw failure
     process.stderr.write(
       `proj load: ${counts.written} documents written, ${counts.deleted} deleted` +
         `${counts.absent ? `, ${counts.absent} deletions of documents not there` : ''}` +
@@ -90,6 +100,18 @@ export const load: Command = {
     )
     return 0
   },
+}
+
+/** The size of the input file, or a CliError naming what is not a readable file. */
+function inputSize(file: string): number | undefined {
+  let stats
+  try {
+    stats = statSync(file)
+  } catch (error) {
+    throw new CliError(`Cannot read the input ${JSON.stringify(file)}: ${(error as Error).message}`)
+  }
+  if (stats.isDirectory()) throw new CliError(`The input ${JSON.stringify(file)} is a folder, not a file`)
+  return stats.isFile() ? stats.size : undefined
 }
 
 /**
