@@ -1,40 +1,68 @@
 import { database } from '@proj/core'
 import type { ChangeRow, Database, DatabaseOptions } from '@proj/core'
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react'
+import { sameValue } from './same.js'
 
 // ---------------------------------------------------------------------------------------------------------------
-// useDatabase: one open Database per (name, options), shared by every component that asks for it.
+// useDatabase: one open Database per place (name, dir, storage, branch, key), shared by every component that
+// asks for it with the same options.
 
 interface Shared {
   db: Database
+  /** The options it was opened with besides those of `cacheKey`, as `otherOptions` gives them. */
+  others: Record<string, unknown>
   users: number
   closing: ReturnType<typeof setTimeout> | undefined
 }
 
 const open = new Map<string, Shared>()
 
+const LOCATION = ['dir', 'storage', 'branch', 'key']
+
+/** Where the database is: one Database per place (two instances of one place would not see each other's writes). */
 function cacheKey(name: string, options: DatabaseOptions): string {
   return JSON.stringify([name, options.dir ?? null, options.storage ?? null, options.branch ?? 'main', options.key ?? null])
+}
+
+/** The options that do not say where the database is (durability, compactEvery, … and misspelled ones). */
+function otherOptions(options: DatabaseOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([option, value]) => !LOCATION.includes(option) && value !== undefined))
 }
 
 function acquire(key: string, name: string, options: DatabaseOptions): Shared {
   let shared = open.get(key)
   if (!shared) {
-    shared = { db: database(name, options), users: 0, closing: undefined }
+    shared = { db: database(name, options), others: otherOptions(options), users: 0, closing: undefined }
     open.set(key, shared)
   }
   return shared
 }
 
+/** Throws a TypeError when `options` are not those `shared` was opened with: they would be ignored, silently. */
+function checkSameOptions(shared: Shared, name: string, options: DatabaseOptions): void {
+  const asked = otherOptions(options)
+  const differing = [...new Set([...Object.keys(asked), ...Object.keys(shared.others)])].filter(
+    (option) => !sameValue(asked[option], shared.others[option]),
+  )
+  if (differing.length) {
+    throw new TypeError(
+      `useDatabase(${JSON.stringify(name)}): it is open already with other options (${differing.join(', ')} differ${differing.length === 1 ? 's' : ''}); every useDatabase of one database takes the same options`,
+    )
+  }
+}
+
 /**
  * Opens (or reuses) the database `name` and keeps it open while a component that asked for it is mounted.
  * Components asking for the same name and options share one Database; it is closed shortly after the last
- * of them unmounts (the delay lets React's StrictMode remount without reopening).
+ * of them unmounts (the delay lets React's StrictMode remount without reopening). Asking for an open one with
+ * other options (durability, compactEvery, cacheBytes, a misspelled one) is a TypeError naming them: the open
+ * Database could not follow them.
  */
 export function useDatabase(name: string, options: DatabaseOptions = {}): Database {
   if (typeof name !== 'string' || name === '') throw new TypeError(`useDatabase() expects a database name, got ${JSON.stringify(name)}`)
   const key = cacheKey(name, options)
   const shared = useMemo(() => acquire(key, name, options), [key]) // eslint-disable-line react-hooks/exhaustive-deps
+  checkSameOptions(shared, name, options)
   useEffect(() => {
     // The render that made it may have been discarded and the db closed since: take the current one.
     const current = acquire(key, name, options)

@@ -1,7 +1,7 @@
 import { cleanup, renderHook, waitFor } from '@testing-library/react'
 import { createElement, StrictMode, type ReactNode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
-import { useDatabase } from '../src/index.js'
+import { useDatabase, type DatabaseOptions } from '../src/index.js'
 import { closeOpened, unique } from './helpers.js'
 
 afterEach(async () => {
@@ -29,5 +29,27 @@ describe('useDatabase', () => {
     expect(again.result.current).not.toBe(db)
     expect(await again.result.current.get('kept')).toEqual({ _id: 'kept', n: 1 })
     again.unmount()
+  })
+
+  it('refuses to share an open database with other options, naming them, instead of ignoring them', () => {
+    // Another component's durability, cache size or a misspelled option was silently dropped: it got the
+    // database the first component opened.
+    const name = unique('app')
+    const dir = unique('device')
+    const first = renderHook(() => useDatabase(name, { storage: 'memory', dir, durability: 'process' }))
+    const same = renderHook(() => useDatabase(name, { dir, durability: 'process', storage: 'memory', cacheBytes: undefined }))
+    expect(same.result.current).toBe(first.result.current)
+    const misspelled = { storage: 'memory', dir, durability: 'process', compactevery: 3 } as DatabaseOptions
+    expect(() => renderHook(() => useDatabase(name, misspelled))).toThrow(
+      new TypeError(`useDatabase(${JSON.stringify(name)}): it is open already with other options (compactevery differs); every useDatabase of one database takes the same options`),
+    )
+    expect(() => renderHook(() => useDatabase(name, { storage: 'memory', dir, cacheBytes: 1024 }))).toThrow(/other options \(cacheBytes, durability differ\)/)
+
+    // Options that change in a later render of the same component are refused too.
+    const changing = renderHook(({ cacheBytes }: { cacheBytes?: number }) => useDatabase(name, { storage: 'memory', dir, durability: 'process', ...(cacheBytes ? { cacheBytes } : {}) }), {
+      initialProps: {},
+    })
+    expect(changing.result.current).toBe(first.result.current)
+    expect(() => changing.rerender({ cacheBytes: 1024 })).toThrow(/other options \(cacheBytes differs\)/)
   })
 })
