@@ -89,6 +89,20 @@ describe('proj --help', () => {
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('<dir|url>')
   })
+
+  it('proj serve refuses an empty --port and a --dir that is a file, instead of serving', async () => {
+    // Number('') is 0: an empty --port served on a random free port; a file as --dir served, failing every request.
+    for (const port of ['', ' ', '0x50', '1e3']) {
+      const result = await proj(['serve', '--dir', root, '--port', port])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`--port must be 0-65535, got ${JSON.stringify(port)}`)
+    }
+    const file = join(root, `not-a-folder-${++counter}`)
+    writeFileSync(file, 'x')
+    const result = await proj(['serve', '--dir', file, '--port', '0'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`--dir ${JSON.stringify(file)} is a file, not a folder`)
+  })
 })
 
 describe('proj inspect and verify on a local database', () => {

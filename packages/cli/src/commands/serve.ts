@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs'
 import { createStoreServer } from '@proj/connect-raw/server'
 import type { Command } from './command.js'
 import { parse, positiveInt, printHelp, UsageError } from '../usage.js'
@@ -41,7 +42,11 @@ export const serve: Command = {
     })
     if (values.help) return printHelp(help)
     if (!values.dir) throw new UsageError('serve', 'Missing --dir <folder>: where the store lives')
-    const port = Number(values.port ?? '8787')
+    if (existsSync(values.dir) && !statSync(values.dir).isDirectory()) {
+      throw new UsageError('serve', `--dir ${JSON.stringify(values.dir)} is a file, not a folder: every request would fail`)
+    }
+    // Digits only: Number('') is 0, which would serve on a random port instead of refusing an empty --port.
+    const port = /^\d{1,5}$/.test(values.port ?? '8787') ? Number(values.port ?? '8787') : Number.NaN
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError('serve', `--port must be 0-65535, got ${JSON.stringify(values.port)}`)
     }
