@@ -268,8 +268,11 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       const socket = new PartySocket({
         host: base,
         protocol: secure ? 'wss' : 'ws',
-        party,
-        room: name,
+        // partysocket puts these into the URL as they are: escaped as the HTTP requests escape them (roomUrl),
+        // or a name with ':', '|', '@' or '&' is another room for saves than for loads and files, and one with
+        // '?' or '#' ends the path (its saves land in the room named by what comes before).
+        party: encodeURIComponent(party),
+        room: encodeURIComponent(name),
         query: options.token ? { token: options.token } : undefined,
         WebSocket,
         maxReconnectionDelay: options.maxReconnectionDelay ?? 10_000,

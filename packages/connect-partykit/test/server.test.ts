@@ -201,6 +201,26 @@ describe('party server: meta', () => {
     expect(await client(host, { room }).download('another-db', cid)).toEqual(bytes)
     expect(await client(host).download(room, cid)).toEqual(bytes)
   })
+
+  // A URL path keeps ':', '|', '@', '&' as they are, and ends at '?' or '#'; the file and meta requests
+  // escape them. One room name must be one room for the socket (saves) and for HTTP (loads, files).
+  for (const mark of [':', '?', '#', '|', '@', '&', '%']) {
+    it(`a fixed \`room\` with ${JSON.stringify(mark)} in its name is one room for saves, loads and files`, async () => {
+      const prefix = dbName()
+      const room = `${prefix}${mark}shared`
+      const writer = client(host, { room, timeout: 10_000 })
+      const entry = await metaEntry(text(`saved in ${room}`))
+      await writer.save('any-db', 'main', entry, [])
+      const bytes = text(`a file in ${room}`)
+      const cid = await fileCid(bytes)
+      await writer.upload('any-db', cid, bytes)
+      const reader = client(host, { room, timeout: 10_000 })
+      expect((await reader.load('any-db', 'main')).map((e) => e.cid)).toEqual([entry.cid])
+      expect(await reader.download('any-db', cid)).toEqual(bytes)
+      // Nothing landed in the room named by the part before the mark.
+      expect(await client(host).load(prefix, 'main')).toEqual([])
+    })
+  }
 })
 
 /** One HTTP request; its status and the server's `error` text (JSON bodies). */
