@@ -46,14 +46,19 @@ export function useLiveQuery<T extends Doc = Doc>(source: LiveQuerySource, optio
   const [answer, setAnswer] = useState<Answer<T>>(() => ({ db, shape, rows: [], error: undefined, done: false }))
   const latest = useRef({ source, query })
   latest.current = { source, query }
-  const generation = useRef(0)
+  // Runs are numbered. An answer is shown when no later run has answered yet and its query is still the one
+  // asked: a run that is not the newest still answers from a newer state than the one shown. (Only the newest
+  // one was shown before, so while changes kept coming faster than a query answered, nothing ever was.)
+  const runs = useRef({ started: 0, answered: 0, void: 0 })
 
   const run = useCallback(() => {
-    const mine = ++generation.current
+    const mine = ++runs.current.started
+    const current = () => mine > runs.current.void && mine > runs.current.answered
     const { source, query } = latest.current
     ask<T>(source, query, db).then(
       (rows) => {
-        if (mine !== generation.current) return
+        if (!current()) return
+        runs.current.answered = mine
         setAnswer((previous) =>
           previous.db === db && previous.shape === shape && previous.done && !previous.error && sameValue(previous.rows, rows)
             ? previous
@@ -61,7 +66,9 @@ export function useLiveQuery<T extends Doc = Doc>(source: LiveQuerySource, optio
         )
       },
       (error: unknown) => {
-        if (mine === generation.current) setAnswer({ db, shape, rows: [], error: asError(error), done: true })
+        if (!current()) return
+        runs.current.answered = mine
+        setAnswer({ db, shape, rows: [], error: asError(error), done: true })
       },
     )
   }, [db, shape])
@@ -71,7 +78,8 @@ export function useLiveQuery<T extends Doc = Doc>(source: LiveQuerySource, optio
   useEffect(() => {
     run()
     return () => {
-      generation.current++
+      // The runs so far asked another query (or the component is gone): their answers are not shown.
+      runs.current.void = runs.current.started
     }
   }, [run, source])
   useChanges(db, () => run())

@@ -1,4 +1,4 @@
-import type { MapFn } from '@proj/core'
+import type { Doc, Index, MapFn, QueryOptions } from '@proj/core'
 import { MemoryConnector } from '@proj/connector-tests'
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
 import { useMemo } from 'react'
@@ -146,6 +146,46 @@ describe('useLiveQuery', () => {
     await waitFor(() => expect(result.current.named.rows.map((row) => row.key)).toEqual([3, 2, 1]))
     await syncHere.close()
     await syncThere.close()
+  })
+
+  it('shows an answer while changes keep coming faster than the query answers, never an older one over a newer', async () => {
+    // Only the newest run's answer was shown: with a change arriving while each run was still answering (a
+    // sync bringing many transactions, a slow index), the list stayed empty and `loading` forever.
+    const db = memoryDb()
+    await db.put({ _id: 'a', n: 1 })
+    // The real db.index() handle, each answer held until the test lets it through: the runs' order is the test's.
+    const real = db.index('byN', (doc) => doc.n)
+    const held: { answer: () => void }[] = []
+    const gated: Index = Object.assign(Object.create(real) as Index, {
+      query: async <T extends Doc>(options?: QueryOptions) => {
+        const answer = await real.query<T>(options)
+        await new Promise<void>((release) => held.push({ answer: release }))
+        return answer
+      },
+    })
+    const { result } = renderHook(() => useLiveQuery(gated, { db }))
+    await waitFor(() => expect(held).toHaveLength(1))
+    await act(() => db.put({ _id: 'b', n: 2 }))
+    await waitFor(() => expect(held).toHaveLength(2))
+
+    // The first run answers while the second (started by the change) still runs: its rows are shown.
+    act(() => held[0]!.answer())
+    await waitFor(() => expect(ids(result.current.rows)).toEqual(['a']))
+    expect(result.current.loading).toBe(false)
+
+    // A third run answers before the second: the second's older answer, coming last, does not replace it.
+    await act(() => db.put({ _id: 'c', n: 3 }))
+    await waitFor(() => expect(held).toHaveLength(3))
+    act(() => held[2]!.answer())
+    await waitFor(() => expect(ids(result.current.rows)).toEqual(['a', 'b', 'c']))
+    await act(async () => {
+      held[1]!.answer()
+      await db.put({ _id: 'settled', n: 0 }) // its run is a fourth, after the second in every queue
+    })
+    await waitFor(() => expect(held).toHaveLength(4))
+    expect(ids(result.current.rows)).toEqual(['a', 'b', 'c'])
+    act(() => held[3]!.answer())
+    await waitFor(() => expect(ids(result.current.rows)).toEqual(['settled', 'a', 'b', 'c']))
   })
 
   it('names a missing database, a source that is not a query, and an index option next to a handle', () => {
