@@ -1,5 +1,6 @@
 import { decodeBlock, type Block, type CID } from './block.js'
-import { verifyBlock, type RawBlock } from '../format/file.js'
+import { undecodedBlock } from '../format/block.js'
+import { verifyBlock, verifyBytes, type RawBlock } from '../format/file.js'
 
 interface Cached {
   /** Verified and decoded, while among the most recently decoded (see `BlockCache`). */
@@ -74,6 +75,28 @@ export class BlockCache {
     }
     if (this.#entries.get(key) === entry && !entry.block) this.#keepDecoded(key, entry, block)
     return entry.block ?? block
+  }
+
+  /**
+   * The block, verified against its CID, without decoding it or moving it to the decoded tier (its value is
+   * decoded if read): for a reader that wants its bytes (a compaction). Marked as just used.
+   */
+  async readUndecoded(key: string): Promise<Block | undefined> {
+    const entry = this.#entries.get(key)
+    if (!entry) return undefined
+    this.#entries.delete(key)
+    this.#entries.set(key, entry)
+    if (entry.block) return entry.block
+    if (!entry.verified) {
+      const verified = await verifyBytes(entry.raw!, entry.file)
+      if (this.#entries.get(key) === entry && !entry.block && !entry.verified) {
+        entry.verified = verified
+        entry.raw = undefined
+      }
+      if (entry.block) return entry.block
+      return undecodedBlock(verified.cid, verified.bytes)
+    }
+    return undecodedBlock(entry.verified.cid, entry.verified.bytes)
   }
 
   /**

@@ -185,6 +185,17 @@ export class BlockStore {
     return held ? Promise.resolve(held as Block<T>) : this.#read<T>(key)
   }
 
+  /**
+   * A block by CID for its bytes (a compaction copying it): verified, its value decoded only when read. A block
+   * not in memory is read from its file as `get` reads it.
+   */
+  async getUndecoded<T>(cid: CID): Promise<Block<T>> {
+    const key = cid.toString()
+    const held = this.#unsaved.get(key)?.block ?? this.#cache.peek(key)
+    if (held) return held as Block<T>
+    return ((await this.#cache.readUndecoded(key)) as Block<T> | undefined) ?? this.#read<T>(key)
+  }
+
   async #read<T>(key: string): Promise<Block<T>> {
     const cached = await this.#cache.read(key)
     if (cached) return cached as Block<T>

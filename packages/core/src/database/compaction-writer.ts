@@ -3,6 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { loadEvent } from '../clock/event.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
+import { isLinklessLeaf } from '../format/tree-node.js'
 import { Pace } from './next-turn.js'
 
 /**
@@ -67,7 +68,12 @@ export async function writeCompacted(
     // Writes go on meanwhile (compactor.ts): they get a turn of the event loop every few ms.
     const turn = pace.due()
     if (turn) await turn
-    const block = await store.get(cid)
+    const block = await store.getUndecoded(cid)
+    // Most leaves link nothing: copied by their bytes, never decoded (see isLinklessLeaf).
+    if (isLinklessLeaf(block.bytes)) {
+      await add({ block, links: [] })
+      return
+    }
     const node = await load(store, cid)
     if (node.l === 0) {
       // The attachment manifests a leaf links go first (a file links only into itself or earlier files);

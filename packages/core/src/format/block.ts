@@ -32,4 +32,30 @@ export function decodeBlock<T>(cid: CID, bytes: Uint8Array): Block<T> {
   return { cid, bytes, value: decodeDagCbor<T>(bytes) }
 }
 
+/**
+ * A verified block whose value is decoded when first read: for what passes blocks along by their bytes (a
+ * compaction copying the leaves of a database into new files) without building objects nobody reads.
+ */
+export function undecodedBlock<T>(cid: CID, bytes: Uint8Array): Block<T> {
+  return new UndecodedBlock<T>(cid, bytes)
+}
+
+class UndecodedBlock<T> implements Block<T> {
+  #value: T | undefined = undefined
+  #decoded = false
+
+  constructor(
+    readonly cid: CID,
+    readonly bytes: Uint8Array,
+  ) {}
+
+  get value(): T {
+    if (!this.#decoded) {
+      this.#value = decodeDagCbor<T>(this.bytes)
+      this.#decoded = true
+    }
+    return this.#value as T
+  }
+}
+
 export { CID }

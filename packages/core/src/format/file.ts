@@ -201,12 +201,18 @@ function isLocations(value: unknown): boolean {
 
 /** Verifies a block's bytes against its CID, then decodes it. `label` names the file it came from. */
 export async function verifyBlock<T>(block: RawBlock, label: string): Promise<Block<T>> {
+  const { cid, bytes } = await verifyBytes(block, label)
+  return decodeBlock<T>(cid, bytes)
+}
+
+/** `block` once its bytes hash to its CID (an IntegrityError naming `label` otherwise), not decoded. */
+export async function verifyBytes(block: RawBlock, label: string): Promise<RawBlock> {
   const { cid, bytes } = block
   const digest = await sha256.digest(bytes)
   if (cid.multihash.code !== sha256.code || !equals(digest.digest, cid.multihash.digest)) {
     throw new IntegrityError(label, `block ${cid} does not hash to its CID`)
   }
-  return decodeBlock<T>(CID.asCID(cid) ?? cid, bytes)
+  return { cid: CID.asCID(cid) ?? cid, bytes }
 }
 
 /** A stored file's name (and a meta entry's) and its check: the kit's, which connectors use too. */

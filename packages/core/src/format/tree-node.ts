@@ -72,6 +72,22 @@ export async function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
 const NODE_PREFIX = Uint8Array.of(0xa2, 0x61, 0x65)
 const LEVEL_KEY = Uint8Array.of(0x61, 0x6c)
 
+/**
+ * Whether the bytes of a tree node are a leaf that links nothing (no attachment), told without decoding it: a
+ * node ends with its level (`"l": 0` is the three bytes 61 6c 00), and every link in dag-cbor is tag 42
+ * (d8 2a). The pair may also occur inside a string or a number, which only sends the caller to the full
+ * decode; a link never goes unseen. A compaction walks every leaf of the database this way: decoding them
+ * was a third of what a 100 000-document bulk load allocated.
+ */
+export function isLinklessLeaf(bytes: Uint8Array): boolean {
+  const n = bytes.length
+  if (n < 3 || bytes[n - 3] !== 0x61 || bytes[n - 2] !== 0x6c || bytes[n - 1] !== 0x00) return false
+  for (let i = bytes.indexOf(0xd8); i >= 0 && i < n - 1; i = bytes.indexOf(0xd8, i + 1)) {
+    if (bytes[i + 1] === 0x2a) return false
+  }
+  return true
+}
+
 const itemBytes = new WeakMap<object, Uint8Array>()
 
 function encodedItem(item: object): Uint8Array {
