@@ -98,26 +98,34 @@ export function useDocument<T extends Doc = Doc>(
 
   const id = session.id
   const [stored, setStored] = useState<Stored<T>>({ db, id, doc: undefined, done: id === undefined, error: undefined })
-  const generation = useRef(0)
+  // Reads are numbered; one is shown when no later read has answered and it still reads the followed id (as
+  // useLiveQuery's runs): with changes coming faster than a read answered, none was shown while they lasted.
+  const reads = useRef({ started: 0, answered: 0, void: 0 })
   const read = useCallback(() => {
-    const mine = ++generation.current
+    const mine = ++reads.current.started
+    const current = () => mine > reads.current.void && mine > reads.current.answered
     if (id === undefined) {
+      reads.current.answered = mine
       setStored({ db, id, doc: undefined, done: true, error: undefined })
       return
     }
     readStored<T>(db, id).then(
       (doc) => {
-        if (mine === generation.current) setStored((previous) => (isSame(previous, db, id, doc) ? previous : { db, id, doc, done: true, error: undefined }))
+        if (!current()) return
+        reads.current.answered = mine
+        setStored((previous) => (isSame(previous, db, id, doc) ? previous : { db, id, doc, done: true, error: undefined }))
       },
       (error: unknown) => {
-        if (mine === generation.current) setStored({ db, id, doc: undefined, done: true, error: asError(error) })
+        if (!current()) return
+        reads.current.answered = mine
+        setStored({ db, id, doc: undefined, done: true, error: asError(error) })
       },
     )
   }, [db, id])
   useEffect(() => {
     read()
     return () => {
-      generation.current++
+      reads.current.void = reads.current.started
     }
   }, [read])
   useChanges(db, (changed) => {

@@ -1,4 +1,4 @@
-import type { WriteResult } from '@proj/core'
+import type { Database, WriteResult } from '@proj/core'
 import { MemoryConnector } from '@proj/connector-tests'
 import { act, cleanup, fireEvent, render, renderHook, waitFor } from '@testing-library/react'
 import { createElement, type ChangeEvent } from 'react'
@@ -186,6 +186,46 @@ describe('useDocument', () => {
     expect((await db.allDocs<Todo>()).rows.map((row) => row.value.title)).toEqual(['milk'])
     expect(result.current.doc).toEqual({ title: '', done: false })
     expect(result.current.dirty).toBe(false)
+  })
+
+  it('shows a stored version read while changes keep coming faster than reads answer', async () => {
+    // Only the newest read's answer was shown: with the document changed again while each read was answering
+    // (a collaborator typing, a lazy device fetching), the hook stayed loading until the changes stopped.
+    const db = memoryDb()
+    await db.put({ _id: 'todo', title: 'v1', done: false })
+    // The real database, each get() answer held until the test lets it through: the reads' order is the test's.
+    const held: (() => void)[] = []
+    const gated = new Proxy(db, {
+      get(target, property) {
+        if (property === 'get') {
+          return async (...args: Parameters<Database['get']>) => {
+            const doc = await target.get(...args)
+            await new Promise<void>((release) => held.push(release))
+            return doc
+          }
+        }
+        const value: unknown = Reflect.get(target, property, target)
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      },
+    })
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo' }, { db: gated }))
+    await waitFor(() => expect(held).toHaveLength(1))
+    await act(() => db.put({ _id: 'todo', title: 'v2', done: false }))
+    await waitFor(() => expect(held).toHaveLength(2))
+
+    act(() => held[0]!())
+    await waitFor(() => expect(result.current.doc.title).toBe('v1'))
+    expect(result.current.loading).toBe(false)
+    await act(() => db.put({ _id: 'todo', title: 'v3', done: false }))
+    await waitFor(() => expect(held).toHaveLength(3))
+    act(() => held[2]!())
+    await waitFor(() => expect(result.current.doc.title).toBe('v3'))
+    // The second read, answering last with v2, does not take the newer version's place.
+    await act(async () => {
+      held[1]!()
+      await new Promise((resolve) => setTimeout(resolve, 0)) // its answer is a few promise steps away, no timer
+    })
+    expect(result.current.doc.title).toBe('v3')
   })
 
   it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
