@@ -35,11 +35,23 @@ function toBytes(value: unknown, params: RawParams): Uint8Array | undefined {
 /**
  * A connector from two functions. Files are objects of type `'data'` named by their CID; the meta is ONE blob
  * per branch (type `'meta'`), overwritten by every save, so concurrent writers may overwrite each other: sync
- * notices that its head was overwritten, merges and saves again.
+ * notices that its head was overwritten, merges and saves again. A save first reads the blob and refuses
+ * (transient, so sync pulls, merges and saves again) to overwrite one that this connector never loaded and
+ * whose saver's writes are therefore not in the entry being saved: that saver may have flushed and gone, and
+ * nothing would bring its writes back. What remains is the moment between that read and the write.
  */
 export function rawConnector(fns: RawFunctions): Connector {
   if (typeof fns?.upload !== 'function' || typeof fns?.download !== 'function') {
     throw new TypeError(`rawConnector needs { upload, download } functions, got ${String(fns)}`)
+  }
+  /**
+   * Per database and branch, the CID of the blob this connector last loaded (sync merged or skipped it) or
+   * saved (sync's own entry).
+   */
+  const loaded = new Map<string, string>()
+  const blobCid = async (params: RawParams) => {
+    const bytes = toBytes(await fns.download(params), params)
+    return bytes && (await fileCid(bytes)).toString()
   }
   return {
     name: 'raw',
@@ -53,19 +65,32 @@ export function rawConnector(fns: RawFunctions): Connector {
       const params: RawParams = { type: 'data', name: db, car: cid }
       return toBytes(await fns.download(params), params)
     },
-    async save(db, branch, entry: MetaEntry) {
+    async save(db, branch, entry: MetaEntry, replaces) {
       checkDbName(db)
       checkBranch(branch)
       await verifyCid(entry.cid, entry.bytes)
+      const params: RawParams = { type: 'meta', name: db, branch }
+      const current = await blobCid(params)
+      const known = current === undefined || current === entry.cid || current === loaded.get(JSON.stringify([db, branch]))
+      if (!known && !replaces.includes(current)) {
+        throw new Error(
+          `the meta blob of ${JSON.stringify(db)} branch ${JSON.stringify(branch)} is ${current}, saved by another device ` +
+            'since this one last loaded it: not overwriting it before it is merged',
+        )
+      }
       // One blob per branch: the new entry replaces everything, including `replaces`.
-      await fns.upload(entry.bytes, { type: 'meta', name: db, branch })
+      await fns.upload(entry.bytes, params)
+      loaded.set(JSON.stringify([db, branch]), entry.cid)
     },
     async load(db, branch) {
       checkDbName(db)
       checkBranch(branch)
       const params: RawParams = { type: 'meta', name: db, branch }
       const bytes = toBytes(await fns.download(params), params)
-      return bytes ? [{ cid: (await fileCid(bytes)).toString(), bytes }] : []
+      if (!bytes) return []
+      const cid = (await fileCid(bytes)).toString()
+      loaded.set(JSON.stringify([db, branch]), cid)
+      return [{ cid, bytes }]
     },
   }
 }

@@ -64,6 +64,50 @@ describe('with @proj/core', () => {
     expect(await a.get('eggs')).toEqual({ _id: 'eggs', title: 'eggs', done: true })
   }, timeout)
 
+  it('connect.raw never overwrites a meta blob it has not loaded: a write another device flushed meanwhile stays', async () => {
+    // One meta blob, no compare-and-swap: A's save, started before B's, lands after it. A must not replace B's
+    // entry unread (B has flushed and gone: no one else would ever push that write again).
+    const objects = new Map<string, Uint8Array>()
+    const key = (p: RawParams) => `${p.name}/${p.type}/${p.car ?? p.branch}`
+    const fns = {
+      upload: async (bytes: Uint8Array, p: RawParams) => void objects.set(key(p), bytes.slice()),
+      download: async (p: RawParams) => objects.get(key(p))?.slice(),
+    }
+    let uploading = false
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const heldFns = {
+      upload: async (bytes: Uint8Array, p: RawParams) => {
+        if (p.type === 'data') {
+          uploading = true
+          await released
+        }
+        await fns.upload(bytes, p)
+      },
+      download: fns.download,
+    }
+    const name = uniqueName()
+    const a = open(name, { storage: 'memory' })
+    const b = open(name, { storage: 'memory', key: await a.exportKey() })
+    const syncA = connect.raw(a, heldFns, syncOptions)
+    cleanups.push(() => syncA.close())
+    const syncB = connect.raw(b, fns, syncOptions)
+    await Promise.all([syncA.ready, syncB.ready])
+    await a.put({ _id: 'from-a' })
+    await expect.poll(() => uploading).toBe(true)
+    await b.put({ _id: 'from-b' })
+    await syncB.flush()
+    await syncB.close()
+    release()
+    await syncA.flush()
+
+    const c = open(name, { storage: 'memory', key: await a.exportKey() })
+    const syncC = connect.raw(c, fns, syncOptions)
+    cleanups.push(() => syncC.close())
+    await syncC.ready
+    expect((await c.allDocs()).rows.map((row) => row.key)).toEqual(['from-a', 'from-b'])
+  }, timeout)
+
   it('connect.http replicates between two devices through proj-serve', async () => {
     const url = await serve({ dir: await tempDir('proj-serve-'), token: 't' })
     const name = uniqueName()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { fileCid, metaEntry, runConnectorTests } from '@proj/connector-tests'
-import { IntegrityError } from '@proj/core/kit'
+import { IntegrityError, isPermanentError } from '@proj/core/kit'
 import { rawConnector, type RawParams } from '../src/index.js'
 
 /** The seed's two functions over a Map: what a user would write for any key-value store. */
@@ -48,6 +48,8 @@ describe('rawConnector', () => {
     expect(calls).toEqual([
       ['upload', { type: 'data', name: 'todos', car: cid }],
       ['download', { type: 'data', name: 'todos', car: cid }],
+      // A save reads the blob first: it never overwrites one it has not seen.
+      ['download', { type: 'meta', name: 'todos', branch: 'main' }],
       ['upload', { type: 'meta', name: 'todos', branch: 'main' }],
       ['download', { type: 'meta', name: 'todos', branch: 'main' }],
     ])
@@ -69,6 +71,32 @@ describe('rawConnector', () => {
     await expect(connector.load('../x', 'main')).rejects.toThrow(`database name must be 1-128 letters, digits, '.', '_' or '-' (not starting with a symbol), got the string "../x"`)
     await expect(connector.load('todos', 'a/b')).rejects.toThrow(`branch name must be 1-128 letters, digits, '.', '_' or '-' (not starting with a symbol), got the string "a/b"`)
     await expect(connector.load('todos', 'a.json')).rejects.toThrow(`branch name "a.json" must not contain '.' in this store`)
+  })
+
+  it('a save never overwrites a meta blob another client saved since this one loaded: transient, and nothing is written', async () => {
+    const store = mapStore()
+    const mine = rawConnector(store)
+    const theirs = rawConnector(store)
+    const first = await metaEntry(new TextEncoder().encode('first'))
+    const other = await metaEntry(new TextEncoder().encode('saved by the other client'))
+    const next = await metaEntry(new TextEncoder().encode('next'))
+    await mine.save('todos', 'main', first, [])
+    // Sync loads before it saves: the other client has seen `first`.
+    expect(await theirs.load('todos', 'main')).toEqual([first])
+    await theirs.save('todos', 'main', other, [])
+    const refused = await mine.save('todos', 'main', next, [first.cid]).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(Error)
+    expect((refused as Error).message).toBe(
+      `the meta blob of "todos" branch "main" is ${other.cid}, saved by another device since this one last loaded it: not overwriting it before it is merged`,
+    )
+    expect(isPermanentError(refused)).toBe(false)
+    expect(await theirs.load('todos', 'main')).toEqual([other])
+    // Once loaded (sync merges what it loads), or named in replaces, it may be overwritten.
+    expect(await mine.load('todos', 'main')).toEqual([other])
+    await mine.save('todos', 'main', next, [])
+    expect(await theirs.load('todos', 'main')).toEqual([next])
+    await theirs.save('todos', 'main', first, [next.cid])
+    expect(await mine.load('todos', 'main')).toEqual([first])
   })
 
   it('rejects a download that is not bytes', async () => {
