@@ -225,6 +225,26 @@ describe('proj dump and load', () => {
     expect(live.stdout.trim().split('\n').map((line) => JSON.parse(line)._id)).toEqual(['a', 'c'])
   })
 
+  it('a dump that fails leaves the --out file as it was: an earlier backup is not emptied', async () => {
+    // The --out file was truncated before the database opened: a wrong key or a locked database emptied it.
+    const { dir } = await sampleDatabase()
+    const file = join(root, `backup-${++counter}.ndjson`)
+    expect((await proj(['dump', join(dir, 'todos'), '--out', file])).code).toBe(0)
+    const backup = readFileSync(file, 'utf8')
+    expect(backup.split('\n')).toHaveLength(4)
+    const other = await withDb(fresh('other'), 'x', (db) => db.exportKey())
+    const failed = await proj(['dump', join(dir, 'todos'), '--key', other, '--out', file])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain('KeyMismatchError')
+    expect(readFileSync(file, 'utf8')).toBe(backup)
+    expect(readdirSync(root).filter((name) => name.endsWith('.partial'))).toEqual([])
+
+    const nowhere = join(root, 'no-such-folder', 'x.ndjson')
+    const unwritable = await proj(['dump', join(dir, 'todos'), '--out', nowhere])
+    expect(unwritable.code).toBe(1)
+    expect(unwritable.stderr).toMatch(new RegExp(`^proj dump: Cannot write ${JSON.stringify(nowhere).replaceAll('/', '\\/')}: ENOENT`))
+  })
+
   it('a dump loaded into a new database reads back as written: attachment content, and objects keyed by "/"', async () => {
     // Before, the dump held an attachment's reference only (a new database refused it: the content was not in
     // the backup), and a document's own { "/": { bytes } } object came back as bytes.

@@ -1,8 +1,7 @@
-import { createWriteStream } from 'node:fs'
-import { finished } from 'node:stream/promises'
 import type { Attachment, Database } from '@proj/core'
 import { docToLine } from '../ndjson.js'
 import { progress } from '../progress.js'
+import { outputFile } from '../output-file.js'
 import { openTarget, resolveTarget } from '../target.js'
 import { parse, printHelp } from '../usage.js'
 import type { Command } from './command.js'
@@ -18,7 +17,7 @@ content, { type, data: <bytes>, lastModified }, so a line holds its document's f
 document at a time). proj load reads the file back, into this database or a new one.
 
 ${targetHelp}
-  --out <file>        write here instead of stdout
+  --out <file>        write here instead of stdout (in place of the file only once the dump is complete)
   --live              live documents only (no deletion lines)
 
 Examples:
@@ -34,10 +33,18 @@ export const dump: Command = {
     const { values, positionals } = parse('dump', args, { ...targetOptions, out: { type: 'string' }, live: { type: 'boolean' } })
     if (values.help) return printHelp(help)
     const target = resolveTarget('dump', positionals[0], values)
-    const out = values.out ? createWriteStream(values.out) : process.stdout
-    const opened = await openTarget(target)
+    const file = values.out ? outputFile(values.out) : undefined
+    const out = file ? file.stream : process.stdout
+    let opened
+    try {
+      opened = await openTarget(target)
+    } catch (error) {
+      await file?.abort()
+      throw error
+    }
     const bar = progress('dumping', { quiet: values.quiet ?? false })
     let count = 0
+    let complete = false
     try {
       let since: Parameters<Database['changes']>[0]
       for (;;) {
@@ -53,13 +60,11 @@ export const dump: Command = {
         if (!page.next) break
         since = page.next
       }
+      complete = true
     } finally {
       bar.end()
       await opened.close()
-      if (out !== process.stdout) {
-        out.end()
-        await finished(out)
-      }
+      if (file) await (complete ? file.commit() : file.abort())
     }
     if (values.out) process.stderr.write(`proj dump: ${count} documents of ${target.label} -> ${values.out}\n`)
     return 0
