@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, inject, it } from 'vitest'
 import { database, type Database, type Sync } from '@proj/core'
-import { connect } from '../src/index.js'
+import { connect, partykitConnector } from '../src/index.js'
 import { LOCKED_TOKEN } from './global-setup.js'
 
 const host = inject('partykitHost')
@@ -85,4 +85,22 @@ it('syncs through a room with a token, and a database without the token cannot w
   expect(error?.name).toBe('ConnectorError')
   expect(error?.cause).toMatchObject({ name: 'AuthError', permanent: true, status: 401 })
   await expect(alice.get('b')).rejects.toMatchObject({ name: 'NotFoundError' })
+})
+
+it('one connector serving two databases: closing one database leaves the other syncing', async () => {
+  // A connector serves every database it is given (one room each); it belongs to no single sync.
+  const shared = partykitConnector(host, { timeout: 10_000 })
+  cleanups.push(() => shared.close())
+  const first = await device(`first-${crypto.randomUUID()}`)
+  const second = await device(`second-${crypto.randomUUID()}`)
+  const firstSync = first.connect(shared, { pollInterval: 0 })
+  const secondSync = second.connect(shared, { pollInterval: 0, flushTimeout: 10_000 })
+  await Promise.all([firstSync.ready, secondSync.ready])
+  await firstSync.close()
+  await second.put({ _id: 'after', title: 'written after the other database closed' })
+  await secondSync.flush()
+  const reader = await device(second.name, await second.exportKey())
+  const readerSync = sync(reader)
+  await readerSync.ready
+  expect(await reader.get('after')).toEqual({ _id: 'after', title: 'written after the other database closed' })
 })

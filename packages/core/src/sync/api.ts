@@ -87,6 +87,9 @@ export interface Sync {
    */
   pending(): Promise<{ files: number; bytes: number }>
   on<E extends keyof SyncEvents>(event: E, listener: SyncEvents[E]): () => void
-  /** Stops promptly, even when the backend is down. The outbox stays on disk. */
+  /**
+   * Stops promptly, even when the backend is down. The outbox stays on disk. Closes the connector too, unless
+   * another open sync uses the same connector object (one connector may serve several databases).
+   */
   close(): Promise<void>
 }

@@ -27,6 +27,12 @@ export function createSync(replica: Promise<Replica>, connector: Connector, opti
   return new SyncEngine(replica, connector, options, onClosed)
 }
 
+/**
+ * Open syncs per connector object. One connector may serve several databases (connect-partykit keeps a room
+ * for each): a sync closes its connector only when it was the last one using it, not under the others' feet.
+ */
+const syncsUsing = new WeakMap<Connector, number>()
+
 class SyncEngine implements Sync {
   readonly ready: Promise<void>
   #status: SyncStatus = 'connecting'
@@ -67,6 +73,7 @@ class SyncEngine implements Sync {
 
   constructor(replica: Promise<Replica>, connector: Connector, options: SyncOptions, onClosed?: () => void) {
     this.#connector = connector
+    syncsUsing.set(connector, (syncsUsing.get(connector) ?? 0) + 1)
     this.#onClosed = onClosed
     this.#options = {
       branch: options.branch ?? '',
@@ -775,6 +782,9 @@ class SyncEngine implements Sync {
     for (const cleanup of this.#cleanups.splice(0)) cleanup()
     if (this.#recordTimer) clearTimeout(this.#recordTimer)
     if (this.#replica) await this.#saveRecord()
+    const others = (syncsUsing.get(this.#connector) ?? 1) - 1
+    if (others > 0) return void syncsUsing.set(this.#connector, others)
+    syncsUsing.delete(this.#connector)
     await this.#connector.close?.().catch(() => {})
   }
 }
