@@ -1,4 +1,4 @@
-import type { Database, WriteResult } from '@proj/core'
+import type { Attachment, Database, WriteResult } from '@proj/core'
 import { MemoryConnector } from '@proj/connector-tests'
 import { act, cleanup, fireEvent, render, renderHook, waitFor } from '@testing-library/react'
 import { createElement, type ChangeEvent } from 'react'
@@ -226,6 +226,29 @@ describe('useDocument', () => {
       await new Promise((resolve) => setTimeout(resolve, 0)) // its answer is a few promise steps away, no timer
     })
     expect(result.current.doc.title).toBe('v3')
+  })
+
+  it('an initial document given anew with another file or date is the new one, and saves it', async () => {
+    // Two Files (or Dates) have no own keys, so the initial document with another one compared equal to the
+    // previous and was kept: save() wrote the first file, and the date shown was the first date.
+    const db = memoryDb()
+    type Photo = { taken: Date; _files: Record<string, File> }
+    const photo = (text: string) => new File([text], 'p.txt', { type: 'text/plain', lastModified: 1 })
+    const { result, rerender } = renderHook(
+      ({ text, taken }: { text: string; taken: number }) => useDocument<Photo>({ taken: new Date(taken), _files: { 'p.txt': photo(text) } }, { db }),
+      { initialProps: { text: 'first', taken: 1_000 } },
+    )
+    const shown = result.current.doc
+    rerender({ text: 'first', taken: 1_000 })
+    expect(result.current.doc.taken).toEqual(new Date(1_000))
+    rerender({ text: 'first', taken: 2_000 })
+    expect(result.current.doc).not.toBe(shown)
+    expect(result.current.doc.taken).toEqual(new Date(2_000))
+    rerender({ text: 'second', taken: 2_000 })
+    const { id } = await act(() => result.current.save())
+    const stored = await db.get(id)
+    expect(stored.taken).toBe(new Date(2_000).toISOString())
+    expect(await (await (stored._files as Record<string, Attachment>)['p.txt']!.file()).text()).toBe('second')
   })
 
   it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
