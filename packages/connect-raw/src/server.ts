@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
 import { IntegrityError } from '@proj/core/kit'
@@ -166,15 +165,23 @@ export function createStoreServer(options: StoreServerOptions): Server {
   }
 
   const serveGet = async (req: IncomingMessage, res: ServerResponse, r: Route) => {
-    const path = pathOf(dir, r)
+    // Opened once, its size read from the open file: a save renames a new listing into place at any moment,
+    // and a size taken from the path could belong to the other version than the bytes then read.
+    let handle: FileHandle
+    try {
+      handle = await open(pathOf(dir, r), 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, 'Not found')
+      if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new HttpError(404, 'Not found')
+      throw error
+    }
     let size: number
     try {
-      const info = await stat(path)
+      const info = await handle.stat()
       if (!info.isFile()) throw new HttpError(404, 'Not found')
       size = info.size
     } catch (error) {
-      if (error instanceof HttpError) throw error
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new HttpError(404, 'Not found')
+      await handle.close()
       throw error
     }
     const headers: Record<string, string> = {
@@ -185,9 +192,18 @@ export function createStoreServer(options: StoreServerOptions): Server {
       'cache-control': r.kind === 'file' ? 'public, max-age=31536000, immutable' : 'no-cache',
     }
     res.writeHead(200, headers)
-    if (req.method === 'HEAD') return void res.end()
+    if (req.method === 'HEAD') {
+      await handle.close()
+      return void res.end()
+    }
     await new Promise<void>((done, fail) => {
-      createReadStream(path).on('error', fail).on('end', done).pipe(res)
+      const stream = handle.createReadStream().on('error', fail).on('end', done)
+      // A client that goes away mid-body: close the file now, not whenever the handle is collected.
+      res.on('close', () => {
+        stream.destroy()
+        done()
+      })
+      stream.pipe(res)
     })
   }
 

@@ -161,6 +161,44 @@ describe('proj-serve with a token', () => {
   })
 })
 
+describe('proj-serve reads while saves replace the listing', () => {
+  it('serves every listing read whole: never a mix of the listing before a save and the one after', async () => {
+    const s = await startInProcess()
+    try {
+      const client = httpConnector(s.url)
+      // Each save replaces the previous entry with a longer one, so every listing differs in size from the last.
+      let previous = await metaEntry(text('entry 0'))
+      await client.save('todos', 'main', previous, [])
+      let saving = true
+      const failures: string[] = []
+      let reads = 0
+      const read = async () => {
+        while (saving) {
+          reads++
+          try {
+            const entries = await client.load('todos', 'main')
+            if (entries.length !== 1) failures.push(`${entries.length} entries`)
+          } catch (error) {
+            failures.push((error as Error).message)
+          }
+        }
+      }
+      const readers = [read(), read()]
+      for (let i = 1; i <= 60; i++) {
+        const entry = await metaEntry(text(`entry ${i} ${'x'.repeat(i * 5)}`))
+        await client.save('todos', 'main', entry, [previous.cid])
+        previous = entry
+      }
+      saving = false
+      await Promise.all(readers)
+      expect(reads).toBeGreaterThan(60)
+      expect(failures).toEqual([])
+    } finally {
+      await s.stop()
+    }
+  })
+})
+
 describe('proj-serve limits', () => {
   let s: Awaited<ReturnType<typeof startInProcess>>
   const token = 't0ken'
