@@ -150,38 +150,46 @@ export function useDocument<T extends Doc = Doc>(
     return result
   }, [])
 
-  /** Writes the session's document; returns what was written and the session it was written from. */
-  const write = useCallback(
-    async (changes: Partial<T> | undefined) => {
-      const from = current.current
-      const extra = changes === undefined ? {} : withoutId(checkChanges(changes, from.id, 'save()'))
-      let next: Doc
-      if (from.replaced) {
-        next = { ...from.edits, ...extra }
-      } else {
-        const { _id: _startId, ...defaults } = startRef.current
-        // The newest stored version, not the one last rendered: fields changed elsewhere since are kept.
-        const newest = from.id === undefined ? undefined : await readStored<T>(db, from.id)
-        next = { ...defaults, ...newest, ...from.edits, ...extra }
-      }
-      delete next._id
-      if (from.id !== undefined) next._id = from.id
-      const result = await db.put(next)
-      return { result, written: { ...next, _id: result.id } as StoredDoc<T>, from }
-    },
-    [db],
-  )
   /** The session is still the one `from` started (no other initial document or database since). */
   const stillSame = (from: Session<T>) => current.current.db === from.db && current.current.startId === from.startId
+  /**
+   * What a write called now writes once its turn comes: the session then, when it is still this document's
+   * (a save after another save of a new document writes to the id that one made), else the session now, not
+   * the document the hook has moved on to meanwhile.
+   */
+  const calledOn = () => {
+    const called = { session: current.current, start: startRef.current }
+    return () => (stillSame(called.session) ? { session: current.current, start: startRef.current } : called)
+  }
+
+  /** Writes the session's document; returns what was written and the session it was written from. */
+  const write = useCallback(async (changes: Partial<T> | undefined, turn: () => { session: Session<T>; start: DocumentInitial }) => {
+    const { session: from, start: initial } = turn()
+    const extra = changes === undefined ? {} : withoutId(checkChanges(changes, from.id, 'save()'))
+    let next: Doc
+    if (from.replaced) {
+      next = { ...from.edits, ...extra }
+    } else {
+      const { _id: _startId, ...defaults } = initial
+      // The newest stored version, not the one last rendered: fields changed elsewhere since are kept.
+      const newest = from.id === undefined ? undefined : await readStored<T>(from.db, from.id)
+      next = { ...defaults, ...newest, ...from.edits, ...extra }
+    }
+    delete next._id
+    if (from.id !== undefined) next._id = from.id
+    const result = await from.db.put(next)
+    return { result, written: { ...next, _id: result.id } as StoredDoc<T>, from }
+  }, [])
   const showWritten = useCallback((written: StoredDoc<T>) => {
     // Shown at once (the read after the commit confirms it), so the fields do not flash the older version.
     setStored({ db, id: written._id, doc: written, done: true, error: undefined })
   }, [db])
 
   const save = useCallback(
-    (changes?: Partial<T>) =>
-      enqueue(async () => {
-        const { result, written, from } = await write(changes)
+    (changes?: Partial<T>) => {
+      const turn = calledOn()
+      return enqueue(async () => {
+        const { result, written, from } = await write(changes, turn)
         if (stillSame(from)) {
           const now = current.current
           const editedMeanwhile = now.edits !== from.edits
@@ -189,26 +197,31 @@ export function useDocument<T extends Doc = Doc>(
           showWritten(written)
         }
         return result
-      }),
+      })
+    },
     [enqueue, write, update, showWritten], // eslint-disable-line react-hooks/exhaustive-deps
   )
 
-  const submitting = useRef<Promise<WriteResult> | undefined>(undefined)
+  // The submit in flight and the session it submits: a submit of another document (the `_id` changed meanwhile)
+  // is a submit of its own, not a repeat of that one.
+  const submitting = useRef<{ done: Promise<WriteResult>; from: Session<T> } | undefined>(undefined)
   const submit = useCallback(
     (event?: { preventDefault?: () => void }) => {
       event?.preventDefault?.()
-      if (submitting.current) return submitting.current
+      const pending = submitting.current
+      if (pending && stillSame(pending.from)) return pending.done
+      const turn = calledOn()
       const done = enqueue(async () => {
-        const { result, written, from } = await write(undefined)
+        const { result, written, from } = await write(undefined, turn)
         if (stillSame(from)) {
           update(freshSession(from.db, from.startId))
           if (result.id === from.startId) showWritten(written)
         }
         return result
       })
-      submitting.current = done
+      submitting.current = { done, from: current.current }
       const clear = () => {
-        if (submitting.current === done) submitting.current = undefined
+        if (submitting.current?.done === done) submitting.current = undefined
       }
       done.then(clear, clear)
       return done
@@ -217,14 +230,16 @@ export function useDocument<T extends Doc = Doc>(
   )
 
   const remove = useCallback(
-    () =>
-      enqueue(async () => {
-        const from = current.current
-        const result = from.id === undefined ? undefined : await db.del(from.id)
+    () => {
+      const turn = calledOn()
+      return enqueue(async () => {
+        const { session: from } = turn()
+        const result = from.id === undefined ? undefined : await from.db.del(from.id)
         if (stillSame(from)) update(freshSession(from.db, from.startId))
         return result
-      }),
-    [db, enqueue, update], // eslint-disable-line react-hooks/exhaustive-deps
+      })
+    },
+    [enqueue, update], // eslint-disable-line react-hooks/exhaustive-deps
   )
 
   const merge = useCallback(

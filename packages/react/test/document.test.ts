@@ -251,6 +251,42 @@ describe('useDocument', () => {
     expect(await (await (stored._files as Record<string, Attachment>)['p.txt']!.file()).text()).toBe('second')
   })
 
+  it('a write called before the _id changes goes to the document it was called on: submit, save, remove', async () => {
+    // Each write took the session current when its turn came, so one called just before the hook moved to
+    // another document wrote that one: save({ done }) ticked off the other todo, remove() deleted it, and a
+    // submit for the other one returned the first one's promise, its own edits never written.
+    const db = memoryDb()
+    await db.bulk([{ _id: 'a', title: 'milk', done: false }, { _id: 'b', title: 'bread', done: false }, { _id: 'c', title: 'eggs', done: false }])
+    const { result, rerender } = renderHook(({ id }: { id: string }) => useDocument<Todo>({ _id: id }, { db }), { initialProps: { id: 'a' } })
+    await waitFor(() => expect(result.current.doc.title).toBe('milk'))
+
+    // No await between these steps: each write is still waiting for its turn when the _id changes.
+    act(() => result.current.merge({ done: true }))
+    const submits: Promise<WriteResult>[] = []
+    act(() => void submits.push(result.current.submit()))
+    rerender({ id: 'b' })
+    act(() => result.current.merge({ note: 'wholemeal' }))
+    act(() => void submits.push(result.current.submit()))
+    expect(submits[1]).not.toBe(submits[0])
+    expect((await act(() => Promise.all(submits))).map((written) => written.id)).toEqual(['a', 'b'])
+    expect(await db.get('a')).toEqual({ _id: 'a', title: 'milk', done: true })
+    expect(await db.get('b')).toEqual({ _id: 'b', title: 'bread', done: false, note: 'wholemeal' })
+
+    let saved: Promise<WriteResult> | undefined
+    act(() => void (saved = result.current.save({ done: true })))
+    rerender({ id: 'c' })
+    expect((await act(() => saved!)).id).toBe('b')
+    expect(await db.get('b')).toEqual({ _id: 'b', title: 'bread', done: true, note: 'wholemeal' })
+    expect(await db.get('c')).toEqual({ _id: 'c', title: 'eggs', done: false })
+
+    let removed: Promise<WriteResult | undefined> | undefined
+    act(() => void (removed = result.current.remove()))
+    rerender({ id: 'a' })
+    await act(() => removed!)
+    await expect(db.get('c')).rejects.toMatchObject({ name: 'NotFoundError' })
+    expect(await db.get('a')).toEqual({ _id: 'a', title: 'milk', done: true })
+  })
+
   it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
     const db = memoryDb()
     const missing = renderHook(() => useDocument<Todo>({ _id: 'nope' }, { db }))
