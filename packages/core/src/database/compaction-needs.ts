@@ -3,6 +3,7 @@ import type { BlockStore } from '../blockstore/store.js'
 import { isDelta, loadEvent } from '../clock/event.js'
 import { load, type BranchNode, type LeafNode } from '../crdt/tree.js'
 import { attachmentLinks, decodeManifest } from '../format/attachment.js'
+import { isLinklessLeaf } from '../format/tree-node.js'
 import type { Pace } from './next-turn.js'
 import type { HeadState } from './head.js'
 
@@ -105,6 +106,8 @@ export class CompactionNeeds {
       if (!this.#walks(cid) || !this.#visit(cid)) continue
       const turn = this.pace?.due()
       if (turn) await turn
+      // Most leaves link nothing: told from their bytes, never decoded (see isLinklessLeaf).
+      if (isLinklessLeaf((await this.store.getUndecoded(cid)).bytes)) continue
       const node = await load(this.store, cid)
       if (node.l === 0) {
         for (const manifest of attachmentLinks((node as LeafNode).e)) await this.#manifest(manifest)
