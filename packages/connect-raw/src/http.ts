@@ -132,7 +132,18 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
         return []
       }
       if (!response.ok) throw await failure('load meta', target, response)
-      return decodeListing(await response.text(), target)
+      const text = await response.text()
+      try {
+        return decodeListing(text, target)
+      } catch (error) {
+        // Retrying would fetch the same page: the URL serves something else (a site's index page for every
+        // path, a wrong base URL), which is a configuration to fix, not a store that is away.
+        const type = response.headers.get('content-type')?.split(';')[0]?.trim() || 'a body'
+        throw new BackendConfigError(
+          'http',
+          `no store at this URL: load meta ${shown(target)} answered HTTP ${response.status} with ${type} that is not a meta listing (${(error as Error).message.slice(0, 200)})`,
+        )
+      }
     },
   }
 }

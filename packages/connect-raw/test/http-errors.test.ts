@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConnectorError, database, type Database, type Sync, type SyncOptions } from '@proj/core'
@@ -106,6 +107,29 @@ describe('permanent proj-serve failures', () => {
     const error = await expectPermanentFailure(d, { once: false })
     expect(error.message).toContain(`http: no store at this URL: upload ${store.url}/not/a-store/`)
     expect(d.sync.status).toBe('error')
+  })
+})
+
+describe('a URL that serves something else', () => {
+  it('a web page where the listing should be: ready rejects at once with BackendConfigError naming the URL', async () => {
+    // A site that answers every path with its index page (a single-page app's fallback), as if it were a store.
+    const site = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end('<!doctype html><title>Not a store</title>')
+    })
+    const url = await listenOnLoopback(site)
+    try {
+      const db = name()
+      const d = await device(db, url)
+      const error = await expectPermanentFailure(d, { settle: 'ready' })
+      expect(error.cause).toMatchObject({ name: 'BackendConfigError', permanent: true })
+      // Then the JSON parser's own words, which vary with the Node version.
+      expect(error.message).toContain(
+        `Connector http failed to load: http: no store at this URL: load meta ${url}/${db}/meta/main.json answered HTTP 200 with text/html that is not a meta listing (`,
+      )
+    } finally {
+      await closeServer(site)
+    }
   })
 })
 
