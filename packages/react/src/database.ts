@@ -1,4 +1,5 @@
 import { database } from '@proj/core'
+import { describe } from '@proj/core/kit'
 import type { ChangeRow, Database, DatabaseOptions } from '@proj/core'
 import { createContext, createElement, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react'
 import { sameValue } from './same.js'
@@ -59,7 +60,7 @@ function checkSameOptions(shared: Shared, name: string, options: DatabaseOptions
  * Database could not follow them.
  */
 export function useDatabase(name: string, options: DatabaseOptions = {}): Database {
-  if (typeof name !== 'string' || name === '') throw new TypeError(`useDatabase() expects a database name, got ${JSON.stringify(name)}`)
+  if (typeof name !== 'string' || name === '') throw new TypeError(`useDatabase() expects a database name, got ${describe(name)}`)
   const key = cacheKey(name, options)
   const shared = useMemo(() => acquire(key, name, options), [key]) // eslint-disable-line react-hooks/exhaustive-deps
   checkSameOptions(shared, name, options)

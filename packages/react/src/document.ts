@@ -2,7 +2,7 @@ import type { Database, Doc, StoredDoc, WriteResult } from '@proj/core'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { asError } from './as-error.js'
 import { useChanges, useDb } from './database.js'
-import { describe } from './describe.js'
+import { describe } from '@proj/core/kit'
 import { sameValue } from './same.js'
 
 /** The document a `useDocument` starts from: with an `_id` it follows that stored document. */
@@ -313,7 +313,9 @@ function checkChanges<C>(changes: C, id: string | undefined, where: string): C {
   const given = (changes as Doc)._id
   if (given !== undefined && given !== id) {
     throw new TypeError(
-      `useDocument(): ${where} cannot move the document to _id ${describe(given)} (it edits ${id === undefined ? 'a new document' : JSON.stringify(id)}); pass { _id: ${describe(given)} } as the initial document to edit that one`,
+      typeof given === 'string'
+        ? `useDocument(): ${where} cannot move the document to _id ${JSON.stringify(given)} (it edits ${id === undefined ? 'a new document' : JSON.stringify(id)}); pass { _id: ${JSON.stringify(given)} } as the initial document to edit that one`
+        : `useDocument(): ${where}: _id must be a non-empty string, got ${describe(given)}`,
     )
   }
   return changes

@@ -2,7 +2,7 @@ import type { Database, Doc, Index, MapFn, QueryOptions, QueryRow, StoredDoc } f
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { asError } from './as-error.js'
 import { useChanges, useDb } from './database.js'
-import { describe } from './describe.js'
+import { describe } from '@proj/core/kit'
 import { sameValue } from './same.js'
 
 export interface LiveQueryOptions extends QueryOptions {

@@ -298,7 +298,7 @@ describe('useDocument', () => {
       new TypeError('useDocument() expects the initial document; to follow the stored document "todo" pass { _id: "todo" }'),
     )
     expect(() => renderHook(() => useDocument({ _id: 7 } as never, { db }))).toThrow(
-      new TypeError("useDocument(): the initial document's _id must be a non-empty string, got 7"),
+      new TypeError("useDocument(): the initial document's _id must be a non-empty string, got number 7"),
     )
     act(() => missing.result.current.merge({ title: 'kept' }))
     expect(() => missing.result.current.merge({ _id: 'other' } as Partial<Todo>)).toThrow(
@@ -306,6 +306,7 @@ describe('useDocument', () => {
         'useDocument(): merge() cannot move the document to _id "other" (it edits "nope"); pass { _id: "other" } as the initial document to edit that one',
       ),
     )
+    expect(() => missing.result.current.merge({ _id: 5 } as never)).toThrow(new TypeError('useDocument(): merge(): _id must be a non-empty string, got number 5'))
     expect(missing.result.current.doc).toEqual({ _id: 'nope', title: 'kept' })
     await expect(missing.result.current.save({ _id: 'other' } as Partial<Todo>)).rejects.toThrow(/save\(\) cannot move the document to _id "other"/)
     await expect(db.get('other')).rejects.toMatchObject({ name: 'NotFoundError' })

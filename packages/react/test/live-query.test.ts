@@ -194,7 +194,7 @@ describe('useLiveQuery', () => {
     )
     const db = memoryDb()
     expect(() => renderHook(() => useLiveQuery(42 as unknown as string, { db }))).toThrow(
-      new TypeError('useLiveQuery() expects a field name, a map function or a db.index() handle, got 42'),
+      new TypeError('useLiveQuery() expects a field name, a map function or a db.index() handle, got number 42'),
     )
     expect(() => renderHook(() => useLiveQuery(db.index('byColor', (doc) => doc.color), { db, index: 'other' }))).toThrow(
       new TypeError('useLiveQuery(): the db.index("byColor") handle names the index; drop the index option ("other")'),
