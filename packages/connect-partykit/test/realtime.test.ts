@@ -104,3 +104,20 @@ it('one connector serving two databases: closing one database leaves the other s
   await readerSync.ready
   expect(await reader.get('after')).toEqual({ _id: 'after', title: 'written after the other database closed' })
 })
+
+it('a connector closed before it is connected: ready rejects at once naming it, status error, one error event', async () => {
+  const closed = partykitConnector(host)
+  await closed.close()
+  const db = await device(`closed-${crypto.randomUUID()}`)
+  const handle = db.connect(closed, { pollInterval: 0 })
+  cleanups.push(() => handle.close())
+  const errors: Error[] = []
+  handle.on('error', (error) => errors.push(error))
+  const error = await handle.ready.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  )
+  expect(error).toMatchObject({ name: 'ConnectorError', message: 'Connector partykit failed to subscribe: partykit: subscribe: the connector is closed' })
+  expect(errors).toEqual([error])
+  expect(handle.status).toBe('error')
+})

@@ -206,8 +206,8 @@ class SyncEngine implements Sync {
     )
     replica.onClose(() => this.close())
     if (this.#connector.onStatus) {
-      this.#cleanups.push(
-        this.#connector.onStatus((status) => {
+      this.#listen('watch status', () =>
+        this.#connector.onStatus!((status) => {
           if (status === 'offline') this.#setStatus('offline')
           else if (status === 'open' && (this.#status === 'offline' || this.#status === 'error')) {
             // Back online: catch up on what was missed and push what queued up.
@@ -222,8 +222,8 @@ class SyncEngine implements Sync {
       )
     }
     if (this.#connector.subscribe) {
-      this.#cleanups.push(
-        this.#connector.subscribe(this.#db, this.#branch, (entries, replaced) => {
+      this.#listen('subscribe', () =>
+        this.#connector.subscribe!(this.#db, this.#branch, (entries, replaced) => {
           // While paused nothing is merged; resume() pulls the current set.
           if (this.#paused) return
           this.#noteReplaced(replaced)
@@ -260,6 +260,21 @@ class SyncEngine implements Sync {
     this.#kick()
     this.#schedulePoll()
     if (this.#connector.has) void this.#auditHeldFiles()
+  }
+
+  /**
+   * Registers a connector listener. One that throws (a closed connector, a bad configuration) fails the start
+   * as every permanent failure does: typed and named, status 'error', an 'error' event; a retry would throw again.
+   */
+  #listen(op: string, register: () => () => void): void {
+    try {
+      this.#cleanups.push(register())
+    } catch (error) {
+      const failure = this.#fail(op, error)
+      this.#halted = failure
+      this.#setStatus('error')
+      throw failure
+    }
   }
 
   /**
