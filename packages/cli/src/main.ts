@@ -33,6 +33,11 @@ export async function run(args: string[]): Promise<number> {
   const [name, ...rest] = args
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const command = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined
+    if (name === 'help' && rest[0] !== undefined && !command) {
+      // `proj help lod` printed the general help and exited 0, as if it had been asked for.
+      process.stderr.write(`proj help: Unknown command ${JSON.stringify(rest[0])}; commands: ${commands.map((c) => c.name).join(', ')}\n`)
+      return 2
+    }
     process.stdout.write(command ? command.help : help)
     return name === undefined ? 2 : 0
   }

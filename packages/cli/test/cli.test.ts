@@ -88,6 +88,10 @@ describe('proj --help', () => {
     const missing = await proj(['dump'])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('<dir|url>')
+    // `proj help <command>` for a command that does not exist printed the general help with exit code 0.
+    const helpFor = await proj(['help', 'lod'])
+    expect(helpFor).toEqual({ code: 2, stdout: '', stderr: 'proj help: Unknown command "lod"; commands: serve, export, inspect, verify, dump, load\n' })
+    expect((await proj(['help', 'load'])).stdout.startsWith('Usage: proj load')).toBe(true)
   })
 
   it('proj serve refuses an empty --port and a --dir that is a file, instead of serving', async () => {
@@ -390,6 +394,7 @@ describe('against a running proj serve', () => {
 
     const inspected = await proj(['inspect', server.url, ...auth])
     expect(inspected.code).toBe(0)
+    expect(inspected.stdout).toMatch(new RegExp(`^database +todos at ${server.url}, branch main$`, 'm'))
     expect(inspected.stdout).toMatch(/^docs +2 live, 0 deleted$/m)
     expect(inspected.stdout).toMatch(/^meta +1 entries$/m)
     expect(inspected.stdout).toMatch(/^files +1 \(/m)

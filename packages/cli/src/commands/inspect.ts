@@ -73,7 +73,8 @@ export const inspect: Command = {
     }
     const lines: [string, string][] = []
     if ('location' in report) lines.push(['database', `${report.name} (${report.location}), branch ${report.branch}`])
-    else lines.push(['database', `${report.name} at ${report.backend}, branch ${report.branch}`])
+    // The backend as given (a URL, a store folder), not the connector's id: that read "at http:http://…".
+    else lines.push(['database', `${target.label}, branch ${report.branch}`])
     lines.push(['docs', 'error' in docs ? `unreadable: ${docs.error}` : `${docs.live} live, ${docs.deleted} deleted`])
     lines.push(['heads', report.heads.length ? `${report.heads.length} (height ${report.height}): ${report.heads.join(', ')}` : 'none (no writes yet)'])
     if ('unmerged' in report && report.unmerged) lines.push(['', `${report.unmerged} more stored by other instances, merged on the next open`])
