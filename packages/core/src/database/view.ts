@@ -20,7 +20,7 @@ import type {
   ReadView,
   StoredDoc,
 } from './api.js'
-import { presentFiles } from '../attachments/read.js'
+import { toDoc } from '../values/read-copy.js'
 import { checkId, checkOptions, describe } from '../values/validate.js'
 
 /**
@@ -48,9 +48,6 @@ export interface Snapshot {
  * A stored body as the caller sees it. Its attachments read as metadata with a `file()` method that fetches
  * the content from `store` (without a store, `file()` explains that the document must be read first).
  */
-export function toDoc<T extends Doc>(id: string, body: Body, store?: BlockStore): StoredDoc<T> {
-  return { _id: id, ...(body ? presentFiles(body, store, `document ${JSON.stringify(id)}`) : {}) } as StoredDoc<T>
-}
 
 export function toRow(entry: Entry, store?: BlockStore): ChangeRow {
   return entry[2] === null

@@ -1,10 +1,10 @@
 import type { CID } from '../blockstore/block.js'
-import { presentFiles } from '../attachments/read.js'
 import type { BlockStore } from '../blockstore/store.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys } from '../crdt/entry.js'
 import { applyEntries, diff, lookup, type NewBlock } from '../crdt/tree.js'
 import type { Doc, StoredDoc } from '../values/doc.js'
+import { readCopy, toDoc } from '../values/read-copy.js'
 import type { QueryOptions, QueryRow } from './api.js'
 import { decodeKey, encodeKey, encodePrefix, prefixEnd } from './encode.js'
 import { rowMatches, type Mapper } from './query.js'
@@ -21,10 +21,6 @@ import { rowMatches, type Mapper } from './query.js'
 /** The entries with `gte <= key < lt` of an index, in order or reversed (a tree, or an in-memory index). */
 export type RangeSource = (gte: string | undefined, lt: string | undefined, reverse: boolean) => AsyncIterable<Entry> | Iterable<Entry>
 
-/** As the database reads it: attachments as metadata, with `file()` when a store is given. */
-function toDoc(id: string, body: Body, store?: BlockStore): StoredDoc {
-  return { _id: id, ...(body ? presentFiles(body, store, `document ${JSON.stringify(id)}`) : {}) } as StoredDoc
-}
 
 /** Hands each row document `id` emits to `row`: its index key (the emitted key's encoding, then the id) and body. */
 export function emitRows(map: Mapper, id: string, body: Exclude<Body, null>, row: (key: string, body: Record<string, unknown>) => void): void {
@@ -104,8 +100,9 @@ function* expand(entry: Entry, reverse: boolean): Generator<QueryRow> {
   const [key, next] = decodeKey(entry[0])
   const id = entry[0].slice(next)
   const body = entry[2] as { v?: unknown; m?: unknown[] }
-  if (body.m) for (const value of reverse ? [...body.m].reverse() : body.m) yield { id, key, value }
-  else yield { id, key, value: body.v }
+  // The emitted values are the index leaf's: a caller changing one must not change what later queries return.
+  if (body.m) for (const value of reverse ? [...body.m].reverse() : body.m) yield { id, key, value: readCopy(value) }
+  else yield { id, key, value: readCopy(body.v) }
 }
 
 /** Answers a query from an index; `includeDocs` reads the documents from the tree `docRoot` the index reflects. */
