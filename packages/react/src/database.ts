@@ -1,7 +1,7 @@
 import { database } from '@proj/core'
 import { describe } from '@proj/core/kit'
 import type { ChangeRow, Database, DatabaseOptions } from '@proj/core'
-import { createContext, createElement, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react'
+import { createContext, createElement, useContext, useEffect, useMemo, useReducer, useRef, type ReactNode } from 'react'
 import { sameValue } from './same.js'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -30,13 +30,32 @@ function otherOptions(options: DatabaseOptions): Record<string, unknown> {
   return Object.fromEntries(Object.entries(options).filter(([option, value]) => !LOCATION.includes(option) && value !== undefined))
 }
 
+/**
+ * How long a database opened by a render stays open with no mounted component using it. A render that never
+ * commits (a sibling suspended, a transition was abandoned) runs no effect to release what it opened; without
+ * this the database stayed open for good (its file lock or IndexedDB connection held). Long enough that a render
+ * commits within it; should one not, the effect opens the database again and renders with it.
+ */
+const UNUSED_OPEN_MS = 1000
+
 function acquire(key: string, name: string, options: DatabaseOptions): Shared {
   let shared = open.get(key)
   if (!shared) {
     shared = { db: database(name, options), others: otherOptions(options), users: 0, closing: undefined }
     open.set(key, shared)
+    closeUnused(key, shared, UNUSED_OPEN_MS)
   }
   return shared
+}
+
+/** Closes `shared` after `delay` ms unless a component uses it by then. */
+function closeUnused(key: string, shared: Shared, delay: number): void {
+  if (shared.closing) clearTimeout(shared.closing)
+  shared.closing = setTimeout(() => {
+    if (shared.users > 0 || open.get(key) !== shared) return
+    open.delete(key)
+    void shared.db.close()
+  }, delay)
 }
 
 /** Throws a TypeError when `options` are not those `shared` was opened with: they would be ignored, silently. */
@@ -62,22 +81,20 @@ function checkSameOptions(shared: Shared, name: string, options: DatabaseOptions
 export function useDatabase(name: string, options: DatabaseOptions = {}): Database {
   if (typeof name !== 'string' || name === '') throw new TypeError(`useDatabase() expects a database name, got ${describe(name)}`)
   const key = cacheKey(name, options)
-  const shared = useMemo(() => acquire(key, name, options), [key]) // eslint-disable-line react-hooks/exhaustive-deps
+  const [reopened, reopen] = useReducer((count: number) => count + 1, 0)
+  const shared = useMemo(() => acquire(key, name, options), [key, reopened]) // eslint-disable-line react-hooks/exhaustive-deps
   checkSameOptions(shared, name, options)
   useEffect(() => {
-    // The render that made it may have been discarded and the db closed since: take the current one.
+    // The render that opened it may have committed too late, after it was closed unused: take the open one,
+    // and render again with it.
     const current = acquire(key, name, options)
     current.users++
     if (current.closing) clearTimeout(current.closing)
     current.closing = undefined
+    if (current !== shared) reopen()
     return () => {
       current.users--
-      if (current.users > 0) return
-      current.closing = setTimeout(() => {
-        if (current.users > 0 || open.get(key) !== current) return
-        open.delete(key)
-        void current.db.close()
-      }, 0)
+      if (current.users === 0) closeUnused(key, current, 0)
     }
   }, [key]) // eslint-disable-line react-hooks/exhaustive-deps
   return shared.db

@@ -1,5 +1,6 @@
-import { cleanup, renderHook, waitFor } from '@testing-library/react'
-import { createElement, StrictMode, type ReactNode } from 'react'
+import { act, cleanup, render, renderHook, waitFor } from '@testing-library/react'
+import type { Database } from '@proj/core'
+import { createElement, StrictMode, Suspense, type ReactNode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useDatabase, type DatabaseOptions } from '../src/index.js'
 import { closeOpened, unique } from './helpers.js'
@@ -51,5 +52,34 @@ describe('useDatabase', () => {
     })
     expect(changing.result.current).toBe(first.result.current)
     expect(() => changing.rerender({ cacheBytes: 1024 })).toThrow(/other options \(cacheBytes differs\)/)
+  })
+
+  it('closes a database opened by a render that never committed, and a later mount gets an open one', async () => {
+    // A sibling suspended: the render that opened the database was thrown away and ran no effect, so nothing
+    // ever closed it (its file lock or IndexedDB connection held for good).
+    const name = unique('app')
+    const dir = unique('device')
+    const rendered: Database[] = []
+    function Uses() {
+      rendered.push(useDatabase(name, { storage: 'memory', dir }))
+      return null
+    }
+    let resume!: () => void
+    const waiting = new Promise<void>((resolve) => (resume = resolve))
+    let suspended = true
+    function Waits() {
+      if (suspended) throw waiting
+      return null
+    }
+    render(createElement(Suspense, { fallback: null }, createElement(Uses), createElement(Waits)))
+    const discarded = rendered[0]!
+    await waitFor(() => expect(discarded.get('x')).rejects.toMatchObject({ name: 'ClosedError' }))
+
+    suspended = false
+    await act(async () => resume())
+    const mounted = rendered.at(-1)!
+    expect(mounted).not.toBe(discarded)
+    await mounted.put({ _id: 'x', n: 1 })
+    expect(await mounted.get('x')).toEqual({ _id: 'x', n: 1 })
   })
 })
