@@ -146,6 +146,17 @@ describe('sync through a connector', () => {
     expect(sync.status).toBe('offline')
   })
 
+  it('a sync closed before its first pull: ready rejects (it never pulled), flush and refresh say it was closed', async () => {
+    const connector = new MeteredConnector(new MemoryConnector())
+    const a = device('closed-early')
+    const sync = connect(a, connector)
+    await sync.close()
+    await expect(sync.ready).rejects.toThrow(new ConnectorError('memory', 'pull', new Error('the sync was closed')))
+    await expect(sync.flush()).rejects.toThrow('the sync was closed')
+    await expect(sync.refresh()).rejects.toThrow('the sync was closed')
+    expect(connector.downloads).toBe(0)
+  })
+
   it('raises IntegrityError for altered file bytes and applies nothing from them', async () => {
     const backend = new MemoryBackend()
     const a = device('tamper')

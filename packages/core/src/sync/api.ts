@@ -54,7 +54,8 @@ export interface SyncOptions {
 export interface Sync {
   /**
    * Resolves when the first pull has been merged. Transient failures are retried; a permanent one (auth, a
-   * missing bucket, a key that opens none of the backend's entries: KeyMismatchError) rejects it at once.
+   * missing bucket, a key that opens none of the backend's entries: KeyMismatchError) rejects it at once, and
+   * so does close() before the first pull was merged.
    */
   readonly ready: Promise<void>
   readonly status: SyncStatus

@@ -151,6 +151,14 @@ class SyncEngine implements Sync {
   /** The record of what this backend holds, when the connector names its backend (see Connector.id). */
   #recordName: string | undefined
 
+  /**
+   * What `ready`, flush() and refresh() reject with once the sync is closed. `ready` must not resolve then: it
+   * says the first pull was merged, and none was.
+   */
+  #closedError(op: string): ConnectorError {
+    return new ConnectorError(this.#connector.name, op, new Error('the sync was closed'))
+  }
+
   async #start(replicaPromise: Promise<Replica>): Promise<void> {
     const replica = await replicaPromise
     this.#replica = replica
@@ -160,6 +168,9 @@ class SyncEngine implements Sync {
       this.#recordName = `sync.${this.#connector.name}.${hex}.${this.#branch}`
       this.#outbox = await Outbox.load(replica.storage, this.#recordName)
     }
+    // Closed while the database opened: close() ran before anything below was registered, so register nothing
+    // (a closed sync must not stay a source of the database's missing blocks, nor open its connector again).
+    if (this.#closed) throw this.#closedError('pull')
     this.#cleanups.push(
       replica.store.addSource(async (cid) => {
         try {
@@ -241,7 +252,7 @@ class SyncEngine implements Sync {
     // (or the sync is closed); a permanent one (auth, missing bucket, wrong key) rejects `ready` at once and
     // stops: retrying cannot help until the configuration changes.
     for (;;) {
-      if (this.#closed) return
+      if (this.#closed) throw this.#closedError('pull')
       try {
         await this.#pull({ first: true })
         break
@@ -702,6 +713,7 @@ class SyncEngine implements Sync {
   async refresh(): Promise<void> {
     this.#refusePaused('refresh')
     await this.ready
+    if (this.#closed) throw this.#closedError('refresh')
     const deadline = Date.now() + this.#options.flushTimeout
     this.#resume()
     for (let attempt = 0; ; attempt++) {
@@ -732,7 +744,7 @@ class SyncEngine implements Sync {
     const replica = this.#replica!
     this.#resume()
     for (;;) {
-      if (this.#closed) throw new ConnectorError(this.#connector.name, 'flush', new Error('the sync was closed'))
+      if (this.#closed) throw this.#closedError('flush')
       await replica.idle()
       this.#wantPush = true
       this.#wantPull = true
