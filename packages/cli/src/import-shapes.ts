@@ -36,14 +36,29 @@ export function shapesOfLine(line: string, lineNo: number, parse: (text: string)
     throw new CliError(`line ${lineNo}: not JSON (${error.message}): ${preview(text)}`)
   }
   if (!isObject(value)) throw new CliError(`line ${lineNo}: expected a JSON object (a document or a row), got ${preview(text)}`)
-  if (Array.isArray(value.rows)) return value.rows.map((row, i) => fromRowOrDoc(row, `line ${lineNo}, row ${i}`))
+  if (isListing(value)) return value.rows.map((row, i) => fromRowOrDoc(row, `line ${lineNo}, row ${i}`))
   return [fromRowOrDoc(value, `line ${lineNo}`)]
+}
+
+/**
+ * `{"total_rows":…,"rows":[…]}` (PouchDB/CouchDB), `{"rows":[…],"clock":…}` (Fireproof), or rows that are all
+ * rows. A document's own `rows` field does not make it one: `{"_id":"t","rows":[{"a":1}]}` (as proj dump writes
+ * it) was loaded as a new document per item, and the document itself was lost.
+ */
+function isListing(value: Record<string, unknown>): value is Record<string, unknown> & { rows: unknown[] } {
+  const rows = value.rows
+  if ('_id' in value || !Array.isArray(rows)) return false
+  return 'total_rows' in value || 'clock' in value || (rows.length > 0 && rows.every((row) => isObject(row) && isRow(row)))
+}
+
+/** A row of a listing or of _changes: `{ id | key, doc | value | deleted | changes }`, no `_id`. */
+function isRow(value: Record<string, unknown>): boolean {
+  return !('_id' in value) && ('id' in value || 'key' in value) && ['doc', 'value', 'deleted', 'changes'].some((field) => field in value)
 }
 
 function fromRowOrDoc(value: unknown, where: string): Parsed {
   if (!isObject(value)) throw new CliError(`${where}: expected an object, got ${preview(JSON.stringify(value))}`)
-  const isRow = !('_id' in value) && ('id' in value || 'key' in value) && ['doc', 'value', 'deleted', 'changes'].some((field) => field in value)
-  if (!isRow) return fromDoc(value, where)
+  if (!isRow(value)) return fromDoc(value, where)
   // A row: PouchDB/CouchDB { id, key, value: { rev, deleted? }, doc? }, changes { id, deleted?, doc? }, Fireproof { key, value: doc }.
   const id = typeof value.id === 'string' ? value.id : typeof value.key === 'string' ? value.key : undefined
   if (id === undefined) throw new CliError(`${where}: a row without a string "id" or "key": ${preview(JSON.stringify(value))}`)

@@ -284,6 +284,25 @@ describe('proj dump and load', () => {
     })
   })
 
+  it('a document with a field named rows loads as that document, not as a listing of rows', async () => {
+    // {"_id":"table","rows":[…]} was taken for an _all_docs listing: each item became a new document with a new
+    // id, and the document itself (a dump's line) was lost.
+    const dir = fresh('rows')
+    const table = { _id: 'table', rows: [{ a: 1 }, { b: 2 }], total: 2 }
+    const empty = { _id: 'empty', rows: [] }
+    await withDb(dir, 'db', (db) => db.bulk([table, empty]))
+    const dumped = await proj(['dump', join(dir, 'db')])
+    const target = fresh('rows-restored')
+    const plain = '{"rows":[{"a":1}],"note":"a document without _id whose rows are not rows"}'
+    const loaded = await proj(['load', join(target, 'db')], { input: `${dumped.stdout}${plain}\n` })
+    expect(loaded.code).toBe(0)
+    const docs = await withDb(target, 'db', contents)
+    expect(docs.table).toEqual(table)
+    expect(docs.empty).toEqual(empty)
+    expect(Object.keys(docs)).toHaveLength(3)
+    expect(Object.values(docs).filter((doc) => (doc as { note?: string }).note)).toEqual([expect.objectContaining({ rows: [{ a: 1 }] })])
+  })
+
   it('loads PouchDB/CouchDB _all_docs and _changes, Fireproof rows and plain docs', async () => {
     // _all_docs?include_docs=true as CouchDB writes it: one row per line.
     const couch = [
