@@ -88,6 +88,11 @@ function attachments(value: unknown, where: string, id: unknown): unknown {
   if (!isObject(value)) return value
   const out: Record<string, unknown> = {}
   for (const [name, attachment] of Object.entries(value)) {
+    // Already bytes: a document loaded from PouchDB before, as proj dump writes it back.
+    if (isObject(attachment) && attachment.data instanceof Uint8Array) {
+      out[name] = attachment
+      continue
+    }
     if (!isObject(attachment) || typeof attachment.data !== 'string') {
       throw new CliError(
         `${where}: attachment ${JSON.stringify(name)} of ${JSON.stringify(id)} has no inline data (a stub): export with attachments=true`,
