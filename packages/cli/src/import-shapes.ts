@@ -74,11 +74,13 @@ function fromDoc(doc: Record<string, unknown>, where: string): Parsed {
   if (typeof id === 'string' && (id.startsWith('_design/') || id.startsWith('_local/'))) {
     return { kind: 'skip', id, why: id.startsWith('_design/') ? 'a design document (use db.index() for views)' : 'a local document' }
   }
-  const out: Record<string, unknown> = {}
-  for (const [field, value] of Object.entries(doc)) {
-    if (POUCH_META.includes(field)) continue
-    out[field] = field === '_attachments' ? attachments(value, where, id) : value
-  }
+  // Own properties made as JSON.parse makes them: `out[field] =` would set the prototype for "__proto__", a
+  // field core stores and proj dump writes, and the document would be refused.
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(doc)
+      .filter(([field]) => !POUCH_META.includes(field))
+      .map(([field, value]) => [field, field === '_attachments' ? attachments(value, where, id) : value]),
+  )
   if (out._deleted === true) return { kind: 'doc', doc: { _id: out._id, _deleted: true } }
   if (out._deleted === false) delete out._deleted
   return { kind: 'doc', doc: out }

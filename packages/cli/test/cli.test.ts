@@ -303,6 +303,23 @@ describe('proj dump and load', () => {
     expect(Object.values(docs).filter((doc) => (doc as { note?: string }).note)).toEqual([expect.objectContaining({ rows: [{ a: 1 }] })])
   })
 
+  it('a field named __proto__ survives a dump and a load', async () => {
+    // Core stores it as an own field and dump writes it, but load assigned it, setting the prototype instead:
+    // the document was refused ("expects a document object") and the dump could not be restored.
+    const dir = fresh('proto')
+    const doc = JSON.parse('{"_id":"p","__proto__":{"x":1},"a":2}') as { _id: string }
+    await withDb(dir, 'db', (db) => db.put(doc))
+    const dumped = await proj(['dump', join(dir, 'db')])
+    expect(dumped.stdout).toBe('{"_id":"p","a":2,"__proto__":{"x":1}}\n')
+    const target = fresh('proto-restored')
+    const loaded = await proj(['load', join(target, 'db')], { input: dumped.stdout })
+    expect(loaded.stderr).toContain('1 documents written')
+    expect(loaded.code).toBe(0)
+    const restored = await withDb(target, 'db', (db) => db.get('p'))
+    expect(Object.getPrototypeOf(restored)).toBe(Object.prototype)
+    expect(Object.entries(restored)).toEqual([['_id', 'p'], ['a', 2], ['__proto__', { x: 1 }]])
+  })
+
   it('loads PouchDB/CouchDB _all_docs and _changes, Fireproof rows and plain docs', async () => {
     // _all_docs?include_docs=true as CouchDB writes it: one row per line.
     const couch = [
