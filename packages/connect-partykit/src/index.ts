@@ -463,8 +463,19 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       const what = `load of ${db}/${branch}`
       const response = await request(`${roomUrl(db)}/meta/${encodeURIComponent(branch)}`, { method: 'GET' }, what)
       if (!response.ok) throw await failure(response, what, db)
-      const body = (await response.json()) as { entries: WireEntry[] }
-      return body.entries.map(fromWire)
+      const text = await response.text()
+      let entries: unknown
+      try {
+        entries = (JSON.parse(text) as { entries?: unknown } | null)?.entries
+        if (!Array.isArray(entries)) throw new Error('no "entries" array in it')
+      } catch (error) {
+        // Retrying would read the same page: the host serves something else (a site's index page for every
+        // path, a wrong host), which is a configuration to fix, not a party that is away.
+        const type = response.headers.get('content-type')?.split(';')[0]?.trim() || 'a body'
+        const message = `${what} in ${where(roomOf(db))} answered ${response.status} with ${type} that is not a meta listing (${(error as Error).message.slice(0, 200)})`
+        throw new BackendConfigError('partykit', `no party serves this path: ${message}`)
+      }
+      return (entries as WireEntry[]).map(fromWire)
     },
 
     async save(db, branch, entry, replaces) {

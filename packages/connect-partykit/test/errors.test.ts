@@ -132,3 +132,29 @@ describe('a websocket refused before it opens', () => {
     expect(connector.status).toBe('offline')
   })
 })
+
+describe('a host that is no party', () => {
+  it('a web page where the meta should be: ready rejects at once with BackendConfigError naming the room and host', async () => {
+    // A site that answers every path with its index page (a single-page app's fallback).
+    const site = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end('<!doctype html><title>Not a party</title>')
+    })
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          site.closeAllConnections()
+          site.close(() => resolve())
+        }),
+    )
+    const host = `127.0.0.1:${(site.address() as AddressInfo).port}`
+    const room = `errors-${crypto.randomUUID()}`
+    const d = syncOf(device(room), `http://${host}`)
+    const error = await expectPermanentFailure(d, { settle: 'ready', once: false })
+    expect(error.cause).toMatchObject({ name: 'BackendConfigError', permanent: true })
+    expect(error.message).toContain(
+      `Connector partykit failed to load: partykit: no party serves this path: load of ${room}/main in room "${room}" of party "main" at ${host} answered 200 with text/html that is not a meta listing (`,
+    )
+  })
+})
