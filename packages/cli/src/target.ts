@@ -60,7 +60,7 @@ export function resolveTarget(command: string, where: string | undefined, flags:
     label: `${name} in ${join(dir, name)}`,
   })
 
-  if (isUrl(where)) return backend(flags.name, httpConnector(where, token ? { token } : {}), where)
+  if (isUrl(where)) return backend(flags.name, httpConnector(checkUrl(command, where), token ? { token } : {}), where)
   const path = resolve(where)
   if (flags.name) {
     if (isDatabaseFolder(join(path, flags.name))) return local(flags.name, path)
@@ -81,6 +81,28 @@ export function resolveTarget(command: string, where: string | undefined, flags:
   if (options.create && !existsSync(path)) return local(basename(path), dirname(path))
   if (options.create) throw new UsageError(command, `${path} holds no database: pass --name <database> to create one in it`)
   throw new CliError(`No database in ${path}: expected a database folder (with records/keybag), its parent with --name, or a store folder`)
+}
+
+/**
+ * A store URL, refused with a UsageError that does not repeat the secret when it carries one: a #fragment (a
+ * share link keeps the database key there; it was echoed in every message naming the URL) or user:password@.
+ */
+function checkUrl(command: string, text: string): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(command, `The <url> is not a valid URL`)
+  }
+  const shown = `${url.protocol}//${url.host}${url.pathname}${url.search}`
+  if (url.hash) {
+    throw new UsageError(
+      command,
+      `${shown}#… has a #fragment, which proj does not read (a share link keeps the database key there): pass the store's URL with --name and --key`,
+    )
+  }
+  if (url.username || url.password) throw new UsageError(command, `${shown} has a user or password in it: pass the store's token with --token (or PROJ_TOKEN)`)
+  return text
 }
 
 export interface Opened {

@@ -184,6 +184,19 @@ describe('proj inspect and verify on a local database', () => {
     expect(result.stderr).not.toContain(other)
   })
 
+  it('a URL carrying a key (a share link) or a password is refused without echoing it', async () => {
+    // A share link passed as the URL had its #key=… repeated in every message naming the URL.
+    const key = await withDb(fresh('link'), 'x', (db) => db.exportKey())
+    const link = await proj(['inspect', `http://127.0.0.1:9/?db=todos#key=${key}`, '--name', 'todos', '--key', key])
+    expect(link.code).toBe(2)
+    expect(link.stderr).toContain('proj inspect: http://127.0.0.1:9/?db=todos#… has a #fragment')
+    expect(link.stderr).not.toContain(key)
+    const password = await proj(['dump', 'http://me:s3cret@127.0.0.1:9/', '--name', 'todos', '--key', key])
+    expect(password.code).toBe(2)
+    expect(password.stderr).toContain('proj dump: http://127.0.0.1:9/ has a user or password in it')
+    expect(password.stderr).not.toContain('s3cret')
+  })
+
   it('a folder without a database is an error naming it, and nothing is created there', async () => {
     const empty = fresh('empty')
     const result = await proj(['inspect', empty, '--name', 'todos'])
