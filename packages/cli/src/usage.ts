@@ -23,8 +23,12 @@ export interface Parsed<O extends Options> {
   positionals: string[]
 }
 
-/** node:util parseArgs, with its errors turned into UsageErrors that name the command. */
-export function parse<O extends Options>(command: string, args: string[], options: O): Parsed<O> {
+/**
+ * node:util parseArgs, with its errors turned into UsageErrors that name the command. `positionals` names the
+ * arguments the command reads, in order: one more was ignored, silently (`proj verify ./a ./b` checked ./a only).
+ */
+export function parse<O extends Options>(command: string, args: string[], options: O, positionals: string[]): Parsed<O> {
+  let parsed: Parsed<O>
   try {
     const config: ParseArgsConfig = {
       args,
@@ -32,10 +36,16 @@ export function parse<O extends Options>(command: string, args: string[], option
       allowPositionals: true,
       strict: true,
     }
-    return parseArgs(config) as Parsed<O>
+    parsed = parseArgs(config) as Parsed<O>
   } catch (error) {
     throw new UsageError(command, (error as Error).message)
   }
+  if (parsed.positionals.length > positionals.length && !parsed.values.help) {
+    // Counted, not quoted: a key pasted without --key in front would be repeated.
+    const takes = positionals.length ? `takes ${positionals.join(' and ')}` : 'takes no arguments besides options'
+    throw new UsageError(command, `proj ${command} ${takes}; got ${parsed.positionals.length} arguments (one without its --option in front?)`)
+  }
+  return parsed
 }
 
 /** A positive integer option, or `fallback` when absent. */

@@ -88,6 +88,14 @@ describe('proj --help', () => {
     const missing = await proj(['dump'])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('<dir|url>')
+    // An argument too many was ignored: `proj verify ./a ./b` checked ./a and said nothing of ./b.
+    const extra = await proj(['verify', root, root])
+    expect(extra.code).toBe(2)
+    expect(extra.stderr).toContain('proj verify takes <dir|url>; got 2 arguments')
+    const pasted = await proj(['load', root, 'in.ndjson', 'zPastedKeyWithoutFlag'])
+    expect(pasted.code).toBe(2)
+    expect(pasted.stderr).toContain('proj load takes <dir|url> and <file>; got 3 arguments')
+    expect(pasted.stderr).not.toContain('zPastedKeyWithoutFlag')
     // `proj help <command>` for a command that does not exist printed the general help with exit code 0.
     const helpFor = await proj(['help', 'lod'])
     expect(helpFor).toEqual({ code: 2, stdout: '', stderr: 'proj help: Unknown command "lod"; commands: serve, export, inspect, verify, dump, load\n' })

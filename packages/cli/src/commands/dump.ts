@@ -30,7 +30,7 @@ export const dump: Command = {
   summary: 'every document as NDJSON (backups, migrations)',
   help,
   async run(args) {
-    const { values, positionals } = parse('dump', args, { ...targetOptions, out: { type: 'string' }, live: { type: 'boolean' } })
+    const { values, positionals } = parse('dump', args, { ...targetOptions, out: { type: 'string' }, live: { type: 'boolean' } }, ['<dir|url>'])
     if (values.help) return printHelp(help)
     const target = resolveTarget('dump', positionals[0], values)
     const file = values.out ? outputFile(values.out) : undefined

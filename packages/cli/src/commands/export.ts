@@ -38,7 +38,7 @@ export const exportCommand: Command = {
       key: { type: 'string' },
       branch: { type: 'string' },
       quiet: { type: 'boolean' },
-    })
+    }, [])
     if (values.help) return printHelp(help)
     if (!values.name) throw new UsageError('export', 'Missing --name <database>')
     if (!values.out) throw new UsageError('export', 'Missing --out <folder>: the store folder to write')

@@ -63,7 +63,7 @@ export const inspect: Command = {
   summary: 'documents, heads, files, bytes, indexes and what is not uploaded yet',
   help,
   async run(args) {
-    const { values, positionals } = parse('inspect', args, { ...targetOptions, json: { type: 'boolean' } })
+    const { values, positionals } = parse('inspect', args, { ...targetOptions, json: { type: 'boolean' } }, ['<dir|url>'])
     if (values.help) return printHelp(help)
     const target = resolveTarget('inspect', positionals[0], values)
     const { report, docs } = await inspectTarget(target, values.quiet ?? false, { docs: true })

@@ -45,7 +45,7 @@ export const load: Command = {
   summary: 'write documents from NDJSON, PouchDB/CouchDB or Fireproof exports',
   help,
   async run(args) {
-    const { values, positionals } = parse('load', args, { ...targetOptions, batch: { type: 'string' } })
+    const { values, positionals } = parse('load', args, { ...targetOptions, batch: { type: 'string' } }, ['<dir|url>', '<file>'])
     if (values.help) return printHelp(help)
     const batchSize = positiveInt('load', 'batch', values.batch, 1000)!
     const file = positionals[1] && positionals[1] !== '-' ? positionals[1] : undefined

@@ -39,7 +39,7 @@ export const serve: Command = {
       'read-only': { type: 'boolean' },
       'max-bytes': { type: 'string' },
       'request-timeout': { type: 'string' },
-    })
+    }, [])
     if (values.help) return printHelp(help)
     if (!values.dir) throw new UsageError('serve', 'Missing --dir <folder>: where the store lives')
     if (existsSync(values.dir) && !statSync(values.dir).isDirectory()) {

@@ -27,7 +27,7 @@ export const verify: Command = {
   summary: 'hash and decrypt every file; name anything corrupt or missing (exit 1)',
   help,
   async run(args) {
-    const { values, positionals } = parse('verify', args, targetOptions)
+    const { values, positionals } = parse('verify', args, targetOptions, ['<dir|url>'])
     if (values.help) return printHelp(help)
     const target = resolveTarget('verify', positionals[0], values)
     const { report } = await inspectTarget(target, values.quiet ?? false, { docs: false })
