@@ -93,7 +93,8 @@ export class S3PresignedConnector implements Connector {
     await res.arrayBuffer().catch(() => undefined)
   }
 
-  private async get(what: string, cid: string, signed: SignedRequest): Promise<Uint8Array | undefined> {
+  /** The bytes at a signed URL, verified against `cid` when given (files; sync verifies meta entries itself). */
+  private async get(what: string, cid: string | undefined, signed: SignedRequest): Promise<Uint8Array | undefined> {
     const res = await this.send(what, signed, 'GET')
     if (res.status === 404) {
       await res.arrayBuffer().catch(() => undefined)
@@ -101,7 +102,7 @@ export class S3PresignedConnector implements Connector {
     }
     if (!res.ok) await this.fail(what, res)
     const bytes = new Uint8Array(await res.arrayBuffer())
-    await verifyCid(parseCid(cid), bytes, what)
+    if (cid !== undefined) await verifyCid(parseCid(cid), bytes, what)
     return bytes
   }
 
@@ -135,7 +136,8 @@ export class S3PresignedConnector implements Connector {
     segment('branch', branch)
     const signed = await this.sign({ op: 'load', db, branch })
     const entries = await mapLimit(signed.entries, 8, async (e) => {
-      const bytes = await this.get(`get meta ${e.cid}`, e.cid, e)
+      // Not verified here: one bad object under an entry's name would fail every load, for every device.
+      const bytes = await this.get(`get meta ${e.cid}`, undefined, e)
       return bytes ? { cid: e.cid, bytes } : undefined
     })
     return entries.filter((e): e is MetaEntry => e !== undefined)

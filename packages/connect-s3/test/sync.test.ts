@@ -1,4 +1,6 @@
-import { database, type Database, type Sync } from '@proj/core'
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { database, type Database, type Sync, type SyncWarning } from '@proj/core'
+import { fileCid } from '@proj/connector-tests'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,3 +86,39 @@ describe('connect.s3 end to end (radosgw)', () => {
     }
   })
 })
+
+describe('a stranger writing to the bucket (radosgw)', () => {
+  it('a meta object whose bytes do not hash to its name is skipped with a warning; the devices sync on', async () => {
+    const name = randomName('todos')
+    const target = { bucket, prefix: 'strangers', s3: backend.config }
+    const a = database(name, { dir: join(dir, `${name}-a`) })
+    const syncA = connect.s3(a, target, { pollInterval: 0 })
+    const b = database(name, { dir: join(dir, `${name}-b`), key: await a.exportKey() })
+    let syncB: Sync | undefined
+    try {
+      await a.put({ _id: 'milk', title: 'milk' })
+      await syncA.flush()
+      // Anyone with write access to the bucket can put any bytes under an entry's name (no checksum sent).
+      const forged = await fileCid(new TextEncoder().encode('what the name promises'))
+      const client = new S3Client(backend.config)
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `strangers/${name}/meta/main/${forged}`, Body: new TextEncoder().encode('other bytes') }))
+      client.destroy()
+
+      syncB = connect.s3(b, target, { pollInterval: 0 })
+      const warnings: SyncWarning[] = []
+      syncB.on('warning', (warning) => warnings.push(warning))
+      await syncB.ready
+      expect(await b.get('milk')).toEqual({ _id: 'milk', title: 'milk' })
+      expect(warnings.map(({ kind, cid }) => ({ kind, cid }))).toEqual([{ kind: 'unreadable-entry', cid: forged }])
+      await b.put({ _id: 'eggs', title: 'eggs' })
+      await syncB.flush()
+      await syncA.refresh()
+      expect(await a.get('eggs')).toEqual({ _id: 'eggs', title: 'eggs' })
+    } finally {
+      await syncB?.close()
+      await syncA.close()
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+})
+
