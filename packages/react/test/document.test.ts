@@ -1,10 +1,9 @@
 import type { Attachment, Database, WriteResult } from '@proj/core'
-import { MemoryConnector } from '@proj/connector-tests'
 import { act, cleanup, fireEvent, render, renderHook, waitFor } from '@testing-library/react'
 import { createElement, type ChangeEvent } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DatabaseProvider, useDocument, useLiveQuery } from '../src/index.js'
-import { closeOpened, memoryDb, provide, unique } from './helpers.js'
+import { closeOpened, memoryDb, provide, syncedPair } from './helpers.js'
 
 afterEach(async () => {
   cleanup()
@@ -112,13 +111,7 @@ describe('useDocument', () => {
   })
 
   it('re-renders with a change to its document merged from another device', async () => {
-    const name = unique('synced')
-    const backend = new MemoryConnector()
-    const here = memoryDb(name, unique('device-1'))
-    const other = memoryDb(name, unique('device-2'), await here.exportKey())
-    const syncHere = here.connect(backend)
-    const syncThere = other.connect(backend.peer())
-    await Promise.all([syncHere.ready, syncThere.ready])
+    const { here, other, syncHere, syncThere } = await syncedPair()
     await here.put({ _id: 'todo', title: 'milk', done: false })
     const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo' }), { wrapper: provide(here) })
     await waitFor(() => expect(result.current.doc.title).toBe('milk'))

@@ -1,3 +1,4 @@
+import { MemoryConnector } from '@proj/connector-tests'
 import { database, type Database } from '@proj/core'
 import { createElement, type ReactNode } from 'react'
 import { DatabaseProvider } from '../src/index.js'
@@ -22,3 +23,15 @@ export const provide =
   (db: Database) =>
   ({ children }: { children?: ReactNode }) =>
     createElement(DatabaseProvider, { db }, children)
+
+/** One database on two devices syncing through an in-memory backend, both syncs ready. */
+export async function syncedPair() {
+  const name = unique('synced')
+  const backend = new MemoryConnector()
+  const here = memoryDb(name, unique('device-1'))
+  const other = memoryDb(name, unique('device-2'), await here.exportKey())
+  const syncHere = here.connect(backend)
+  const syncThere = other.connect(backend.peer())
+  await Promise.all([syncHere.ready, syncThere.ready])
+  return { here, other, syncHere, syncThere }
+}

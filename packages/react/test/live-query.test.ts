@@ -1,10 +1,9 @@
 import type { Doc, Index, MapFn, QueryOptions } from '@proj/core'
-import { MemoryConnector } from '@proj/connector-tests'
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
 import { useMemo } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useLiveQuery } from '../src/index.js'
-import { closeOpened, memoryDb, provide, unique } from './helpers.js'
+import { closeOpened, memoryDb, provide, syncedPair } from './helpers.js'
 
 afterEach(async () => {
   cleanup()
@@ -112,13 +111,7 @@ describe('useLiveQuery', () => {
   })
 
   it('queries a named index given by { index } or a db.index() handle, live across devices', async () => {
-    const name = unique('synced')
-    const backend = new MemoryConnector()
-    const here = memoryDb(name, unique('device-1'))
-    const other = memoryDb(name, unique('device-2'), await here.exportKey())
-    const syncHere = here.connect(backend)
-    const syncThere = other.connect(backend.peer())
-    await Promise.all([syncHere.ready, syncThere.ready])
+    const { here, other, syncHere, syncThere } = await syncedPair()
     await here.bulk([{ _id: 'a', color: 'red', size: 1 }, { _id: 'b', color: 'blue', size: 2 }])
 
     const byColor: MapFn = (doc) => doc.color
