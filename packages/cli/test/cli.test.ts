@@ -417,6 +417,27 @@ describe('proj load refuses what it cannot read as written', () => {
     expect(await withDb(dir, 'db', (db) => db.get('a'))).toEqual({ _id: 'a', b: Uint8Array.of(1, 2), c: Uint8Array.of(1, 2), e: new Uint8Array() })
   })
 
+  it('input that is not UTF-8 stops the load instead of storing U+FFFD in place of its bytes', async () => {
+    // A Latin-1 export loaded "café" as "caf\uFFFD": Node's decoding replaces what is not UTF-8, silently.
+    const dir = fresh('latin1')
+    const file = join(root, `latin1-${++counter}.ndjson`)
+    writeFileSync(file, Buffer.from('{"_id":"lat","t":"caf\xe9"}\n', 'latin1'))
+    const latin1 = await proj(['load', join(dir, 'db'), file])
+    expect(latin1.code).toBe(1)
+    expect(latin1.stderr).toMatch(/^proj load: The input is not UTF-8 text \(bytes 0-25 hold one that is not\)/)
+    const cutFile = join(root, `cut-${++counter}.ndjson`)
+    writeFileSync(cutFile, Buffer.from('{"_id":"cut","t":"\xc3', 'latin1'))
+    const cut = await proj(['load', join(dir, 'db'), cutFile])
+    expect(cut.code).toBe(1)
+    expect(cut.stderr).toBe('proj load: The input ends inside a UTF-8 character: it was cut off\n')
+    expect(Object.keys(await withDb(dir, 'db', contents))).toEqual([])
+
+    // UTF-8 with a BOM and \r\n line ends loads as written.
+    const good = await proj(['load', join(dir, 'db')], { input: '\uFEFF{"_id":"ok","t":"café"}\r\n{"_id":"ok2"}' })
+    expect(good.code).toBe(0)
+    expect(await withDb(dir, 'db', contents)).toEqual({ ok: { _id: 'ok', t: 'café' }, ok2: { _id: 'ok2' } })
+  })
+
   it('an input file that cannot be read, or a bad --key, is named as such, and no database is made', async () => {
     const dir = fresh('unreadable')
     const missing = join(dir, 'missing.ndjson')

@@ -1,9 +1,9 @@
 import { createReadStream, statSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import type { Database } from '@proj/core'
 import { shapesOfLine } from '../import-shapes.js'
 import { parseLine } from '../ndjson.js'
 import { progress } from '../progress.js'
+import { utf8Lines } from '../utf8-lines.js'
 import { openTarget, resolveTarget } from '../target.js'
 import { CliError, parse, positiveInt, printHelp } from '../usage.js'
 import type { Command } from './command.js'
@@ -68,7 +68,7 @@ export const load: Command = {
     let failure: unknown
     try {
       let lineNo = 0
-      const lines = createInterface({ input, crlfDelay: Infinity })
+      const lines = utf8Lines(input)
       for await (const line of lines) {
         lineNo++
         for (const parsed of shapesOfLine(line, lineNo, parseLine)) {
