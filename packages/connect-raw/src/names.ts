@@ -11,7 +11,11 @@ export function checkDbName(name: unknown): asserts name is string {
 export function checkBranch(branch: unknown): asserts branch is string {
   checkName(branch, 'branch name')
   if ((branch as string).includes('.')) {
-    throw new TypeError(`branch name ${JSON.stringify(branch)} must not contain '.' in this store (its listing would be <branch>.json)`)
+    // Permanent: core accepts the name, so sync would otherwise retry it for good, never ready, 'offline'.
+    throw Object.assign(
+      new TypeError(`branch name ${JSON.stringify(branch)} must not contain '.' in this store (its listing would be <branch>.json)`),
+      { permanent: true },
+    )
   }
 }
 

@@ -133,6 +133,15 @@ describe('a URL that serves something else', () => {
   })
 })
 
+describe('a name this store cannot hold', () => {
+  it("a branch with '.' (core allows it, a listing <branch>.json could not be told apart): ready rejects at once", async () => {
+    const d = await device(name(), store.url, { token, branch: 'release.1' })
+    const error = await expectPermanentFailure(d, { settle: 'ready' })
+    expect(error.message).toBe(`Connector http failed to load: branch name "release.1" must not contain '.' in this store (its listing would be <branch>.json)`)
+    expect(error.cause).toBeInstanceOf(TypeError)
+  })
+})
+
 describe('transient proj-serve failures', () => {
   it('a stopped server is offline and retried; ready resolves and flush succeeds once it is back', async () => {
     const away = await serve({ token })
