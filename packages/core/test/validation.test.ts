@@ -25,6 +25,22 @@ describe('stored values follow JSON where dag-cbor cannot', () => {
     await again.close()
   })
 
+  it('stores -0 as 0, as the file does: one value before and after a reopen, in reads and in query keys', async () => {
+    // Before: -0 read back as -0 until a reopen, then as 0 (dag-cbor writes the integer 0).
+    const dir = tempDir()
+    const db = database('zero', { dir })
+    await db.put({ _id: 'n', v: -0, list: [-0], deep: { z: -0 } })
+    const isPlusZero = (doc: Record<string, unknown>) =>
+      Object.is(doc.v, 0) && Object.is((doc.list as number[])[0], 0) && Object.is((doc.deep as { z: number }).z, 0)
+    expect(isPlusZero(await db.get('n'))).toBe(true)
+    expect(Object.is((await db.query('v')).rows[0]!.key, 0)).toBe(true)
+    expect((await db.query('v', { key: -0 })).rows.map((row) => row.id)).toEqual(['n'])
+    await db.close()
+    const again = database('zero', { dir })
+    expect(isPlusZero(await again.get('n'))).toBe(true)
+    await again.close()
+  })
+
   it('stores a copy: changing the object after put() does not change what is stored', async () => {
     const db = database('copy', { storage: 'memory' })
     const doc = { _id: 'a', inner: { n: 1 }, list: [1] }

@@ -79,7 +79,8 @@ class Normalizer {
         return value
       case 'number':
         if (!Number.isFinite(value)) this.#fail(String(value))
-        return value
+        // dag-cbor stores -0 as the integer 0 (as JSON writes it): the value kept is what a read of the file gives.
+        return value === 0 ? 0 : value
       case 'object': {
         if (value === null) return null
         if (value instanceof Uint8Array) return new Uint8Array(value)
