@@ -59,4 +59,22 @@ describe('sync progress and pause', () => {
     await Promise.all([syncA.close(), syncB.close()])
     await Promise.all([a.close(), b.close()])
   })
+
+  it('pause() while a flush waits: the flush rejects at once saying so, not after flushTimeout with another reason', async () => {
+    const backend = new MemoryBackend()
+    const a = database('pause-flush', { storage: 'memory', dir: `/pause-flush/a/${Math.random()}` })
+    const sync = a.connect(new MemoryConnector(backend), { pollInterval: 0, flushTimeout: 60_000 })
+    await sync.ready
+    sync.pause()
+    await a.put({ _id: 'queued' })
+    // Back on for a moment (a metered connection toggled): the pull it starts runs, the push after it does not.
+    sync.resume()
+    const flushed = sync.flush()
+    sync.pause()
+    await expect(flushed).rejects.toThrow('Connector memory failed to flush: sync is paused: call resume() first')
+    expect(backend.meta.get('pause-flush')?.get('main')?.size ?? 0).toBe(0)
+    sync.resume()
+    await sync.flush()
+    await Promise.all([sync.close(), a.close()])
+  })
 })

@@ -343,7 +343,8 @@ class SyncEngine implements Sync {
           this.#wantPull = false
           await this.#pull()
         }
-        if (this.#wantPush) {
+        // pause() during the pull holds back the push after it too (a metered connection: no upload starts).
+        if (this.#wantPush && !this.#paused) {
           this.#wantPush = false
           await this.#push()
         }
@@ -752,6 +753,8 @@ class SyncEngine implements Sync {
       this.#kick()
       await this.#raceDeadline(this.#settle(), deadline)
       if (this.#halted) throw this.#halted
+      // Paused while this flush waited: nothing will push until resume(); say so now, not at flushTimeout.
+      this.#refusePaused('flush')
       const head = replica.head()
       if (!head || this.#remoteCovers) {
         // Confirm against the backend: with a one-blob meta another writer may have replaced our entry.
