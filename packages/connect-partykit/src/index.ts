@@ -8,7 +8,10 @@ import { PUSHED_FILE_BYTES, PUSHED_FILES_MAX, type ServerMessage, type WireEntry
 export type { ServerMessage, ClientMessage, WireEntry } from './protocol.js'
 
 export interface PartykitOptions {
-  /** The room for every database (default: the database name, one room per database). */
+  /**
+   * A fixed room (default: the database name, one room per database). A room holds one database's meta: a
+   * second database's load, save or subscribe through this connector is refused (permanent TypeError).
+   */
   room?: string
   /** The party name in partykit.json (default `main`). */
   party?: string
@@ -136,6 +139,24 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   const uploadedSinceSave = new Map<string, string[]>()
 
   const roomOf = (db: string) => options.room ?? db
+  /**
+   * The database whose meta a fixed `room` holds. The server keeps meta entries per branch, not per database:
+   * a second database there would read the first one's entries (merge them, with the same key), so its meta
+   * operations are refused. Files are content-addressed: any database may share them.
+   */
+  let fixedRoomDb: string | undefined
+  const checkFixedRoom = (db: string) => {
+    if (options.room === undefined) return
+    fixedRoomDb ??= db
+    if (db === fixedRoomDb) return
+    throw Object.assign(
+      new TypeError(
+        `partykit: database ${JSON.stringify(db)} cannot use room ${JSON.stringify(options.room)}: it holds the meta of database ` +
+          `${JSON.stringify(fixedRoomDb)} (a room keeps one database's meta entries; give each database its own room)`,
+      ),
+      { permanent: true },
+    )
+  }
   /** The room for messages: its name and the server (never the token). */
   const where = (room: string) => `room "${room}" of party "${party}" at ${base}`
   const roomUrl = (db: string) =>
@@ -460,6 +481,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     async load(db, branch) {
       checkName('db', db)
       checkName('branch', branch)
+      checkFixedRoom(db)
       const what = `load of ${db}/${branch}`
       const response = await request(`${roomUrl(db)}/meta/${encodeURIComponent(branch)}`, { method: 'GET' }, what)
       if (!response.ok) throw await failure(response, what, db)
@@ -481,6 +503,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     async save(db, branch, entry, replaces) {
       checkName('db', db)
       checkName('branch', branch)
+      checkFixedRoom(db)
       if (entry === null || typeof entry !== 'object' || typeof entry.cid !== 'string' || !(entry.bytes instanceof Uint8Array)) {
         throw new TypeError(`save entry must be { cid: string, bytes: Uint8Array }: ${String(entry)}`)
       }
@@ -509,6 +532,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     subscribe(db, branch, onEntries) {
       checkName('db', db)
       checkName('branch', branch)
+      checkFixedRoom(db)
       if (typeof onEntries !== 'function') throw new TypeError(`subscribe onEntries must be a function: ${String(onEntries)}`)
       if (closed) throw new PartykitError('partykit: subscribe: the connector is closed', 0)
       const room = openRoom(db)

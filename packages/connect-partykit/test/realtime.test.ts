@@ -121,3 +121,30 @@ it('a connector closed before it is connected: ready rejects at once naming it, 
   expect(errors).toEqual([error])
   expect(handle.status).toBe('error')
 })
+
+it("a fixed room holds one database's meta: a second database through it is refused, never merged with the first", async () => {
+  // The server keeps a room's meta entries per branch, not per database: two databases in one room would read
+  // each other's entries (merged, when they share a key; KeyMismatchError otherwise).
+  const room = `fixed-${crypto.randomUUID()}`
+  const shared = partykitConnector(host, { room })
+  cleanups.push(() => shared.close())
+  const notes = await device(`notes-${crypto.randomUUID()}`)
+  const notesSync = notes.connect(shared, { pollInterval: 0 })
+  cleanups.push(() => notesSync.close())
+  await notes.put({ _id: 'n1', title: 'a note' })
+  await notesSync.flush()
+  const tasks = await device(`tasks-${crypto.randomUUID()}`, await notes.exportKey())
+  const tasksSync = tasks.connect(shared, { pollInterval: 0 })
+  cleanups.push(() => tasksSync.close())
+  const error = await tasksSync.ready.then(
+    () => undefined,
+    (e: unknown) => e as Error & { permanent?: boolean },
+  )
+  expect(error?.message).toContain(
+    `database "${tasks.name}" cannot use room "${room}": it holds the meta of database "${notes.name}"`,
+  )
+  expect(error?.permanent).toBe(true)
+  await expect(tasks.get('n1')).rejects.toMatchObject({ name: 'NotFoundError' })
+  await notes.put({ _id: 'n2', title: 'another note' })
+  await notesSync.flush()
+})

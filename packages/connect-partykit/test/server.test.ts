@@ -452,7 +452,7 @@ describe('party server: a token per room (PROJ_TOKEN_SECRET)', () => {
     const entry = await metaEntry(text('in a named room'))
     await connector.save('any-db', 'main', entry, [])
     await connector.upload('any-db', await fileCid(text('a file')), text('a file'))
-    expect((await connector.load('other-db', 'main')).map((e) => e.cid)).toEqual([entry.cid])
+    expect((await client(server.url, { room }).load('any-db', 'main')).map((e) => e.cid)).toEqual([entry.cid])
   })
 
   it('roomToken refuses an empty secret or room', async () => {
