@@ -87,16 +87,14 @@ export class BlockCache {
     this.#entries.delete(key)
     this.#entries.set(key, entry)
     if (entry.block) return entry.block
+    const verified = entry.verified ?? (await verifyBytes(entry.raw!, entry.file))
+    // A read while the hash ran may have decoded it: that block stands.
+    if (entry.block) return entry.block
     if (!entry.verified) {
-      const verified = await verifyBytes(entry.raw!, entry.file)
-      if (this.#entries.get(key) === entry && !entry.block && !entry.verified) {
-        entry.verified = verified
-        entry.raw = undefined
-      }
-      if (entry.block) return entry.block
-      return undecodedBlock(verified.cid, verified.bytes)
+      entry.verified = verified
+      entry.raw = undefined
     }
-    return undecodedBlock(entry.verified.cid, entry.verified.bytes)
+    return undecodedBlock(verified.cid, verified.bytes)
   }
 
   /**

@@ -190,9 +190,9 @@ export class BlockStore {
    * not in memory is read from its file as `get` reads it.
    */
   async getUndecoded<T>(cid: CID): Promise<Block<T>> {
+    const held = this.peek<T>(cid)
+    if (held) return held
     const key = cid.toString()
-    const held = this.#unsaved.get(key)?.block ?? this.#cache.peek(key)
-    if (held) return held as Block<T>
     return ((await this.#cache.readUndecoded(key)) as Block<T> | undefined) ?? this.#read<T>(key)
   }
 

@@ -1,6 +1,6 @@
 import type { CID } from '../blockstore/block.js'
 import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
-import type { Body, Entry } from '../crdt/entry.js'
+import type { Entry } from '../crdt/entry.js'
 import { diff, lookup, scan } from '../crdt/tree.js'
 import { NotFoundError } from '../errors.js'
 import { checkIndexName, checkQueryOptions, compareRows, indexIdentity, mapper, rowMatches } from '../index/query.js'
