@@ -1,9 +1,9 @@
-import { open, seal } from '../crypto/envelope.js'
+import { open, seal, sealNow } from '../crypto/envelope.js'
 import type { DatabaseKey } from '../crypto/key.js'
 import { KeyRing } from '../crypto/key-epochs.js'
-import type { Storage } from '../storage/api.js'
+import type { Storage, SynchronousWrites } from '../storage/api.js'
 import { CID, type Block } from './block.js'
-import { FILE_VERSION, decodeCar, encodeCar, fileCid, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
+import { FILE_VERSION, decodeCar, encodeCar, encodeCarNow, fileCid, fileCidNow, verifyBlock, verifyFile, type FileHeader, type RawBlock } from '../format/file.js'
 import { BlockCache } from './block-cache.js'
 
 /** Somewhere else a stored file may be found (a connector); `undefined` when it is not there. */
@@ -518,6 +518,36 @@ export class BlockStore {
     history: [CID, string[]][],
     carry: string[],
   ): Promise<SealedFile> {
+    const header = this.#header(group, heads, placed, history, carry)
+    const blocks = blocksOf(group)
+    const bytes = await seal(this.key, await encodeCar(header, blocks))
+    return this.#named(bytes, await fileCid(bytes), blocks, history, header)
+  }
+
+  /**
+   * The common transaction (a single put: one block that links only to stored blocks) committed before it
+   * returns, through a storage's synchronous writes: `commit`'s file, bytes for bytes. Undefined, with
+   * nothing written, when a step would answer only with a promise (WebCrypto) or the block links to one not
+   * stored yet.
+   */
+  commitNow(entry: Pending, heads: CID[], writes: SynchronousWrites): string | undefined {
+    const links = entry.links
+    for (let i = 0; i < links.length; i++) if (this.#unsaved.has(links[i]!.toString())) return undefined
+    const header = this.#header([entry], heads, new Map(), [], [])
+    const blocks = [entry.block]
+    const plain = encodeCarNow(header, blocks)
+    const bytes = plain && sealNow(this.key, plain)
+    const cid = bytes && fileCidNow(bytes)
+    if (!cid) return undefined
+    const file = this.#named(bytes, cid, blocks, [], header)
+    writes.writeFile(file.file, file.bytes)
+    this.#stored(file)
+    for (const listener of this.#onCommit) listener(file.file, file.bytes.length)
+    return file.file
+  }
+
+  /** The header of a file holding `group`: the heads, and where each block it links to outside it lives. */
+  #header(group: Pending[], heads: CID[], placed: ReadonlyMap<string, string>, history: [CID, string[]][], carry: string[]): FileHeader {
     const inFile = new Set<string>()
     for (let i = 0; i < group.length; i++) inFile.add(group[i]!.block.cid.toString())
     const outside = new Map<string, Map<string, CID>>()
@@ -547,10 +577,10 @@ export class BlockStore {
       }
     }
     if (history.length) header.history = groupByFile(history)
-    const blocks: Block[] = []
-    for (let i = 0; i < group.length; i++) blocks.push(group[i]!.block)
-    const bytes = await seal(this.key, await encodeCar(header, blocks))
-    const cid = await fileCid(bytes)
+    return header
+  }
+
+  #named(bytes: Uint8Array, cid: CID, blocks: Block[], history: [CID, string[]][], header: FileHeader): SealedFile {
     const file = cid.toString()
     this.#noteFileCid(file, cid)
     return { file, bytes, blocks, history, references: header.locations.map(([holder]) => holder.toString()) }
@@ -571,6 +601,12 @@ export class BlockStore {
     this.#references.set(file, references)
     for (const listener of this.#onFile) listener(file, bytes.length)
   }
+}
+
+function blocksOf(group: Pending[]): Block[] {
+  const blocks: Block[] = []
+  for (let i = 0; i < group.length; i++) blocks.push(group[i]!.block)
+  return blocks
 }
 
 /** A file of a transaction, sealed and named, before it is stored. */

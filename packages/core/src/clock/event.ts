@@ -5,6 +5,7 @@ import {
   compareCids,
   decodeEvent,
   encodeDeltaEvent,
+  encodeDeltaEventNow,
   encodeEvent,
   isDelta,
   type ClockEvent,
@@ -32,6 +33,12 @@ export async function makeEvent(parents: CID[], height: number, root: CID): Prom
 export async function makeDeltaEvent(parent: CID, height: number, entries: Entry[]): Promise<{ block: Block<DeltaEvent>; links: CID[] }> {
   const block = await encodeDeltaEvent(parent, height, entries)
   return { block, links: [parent, ...attachmentLinks(entries)] }
+}
+
+/** `makeDeltaEvent` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function makeDeltaEventNow(parent: CID, height: number, entries: Entry[]): { block: Block<DeltaEvent>; links: CID[] } | undefined {
+  const block = encodeDeltaEventNow(parent, height, entries)
+  return block && { block, links: [parent, ...attachmentLinks(entries)] }
 }
 
 export async function loadEvent(store: BlockFetcher, cid: CID): Promise<ClockEvent> {

@@ -66,18 +66,27 @@ export async function emptyTree(out: NewBlock[]): Promise<CID> {
  */
 export function lookup(store: BlockFetcher, root: CID, key: string): Promise<Entry | undefined> {
   try {
-    let cid = root
-    for (;;) {
-      const held = store.peek?.(cid)
-      if (!held) return lookupLoading(store, cid, key)
-      const node = decodeTreeNode(held.value, cid)
-      if (node.l === 0) return Promise.resolve(findInLeaf(node as LeafNode, key))
-      const refs = (node as BranchNode).e
-      cid = refs[firstRefCovering(refs, key)]![1]
-    }
+    const held = lookupHeld(store, root, key)
+    return held && 'notHeld' in held ? lookupLoading(store, held.notHeld, key) : Promise.resolve(held)
   } catch (error) {
     // A block that is not a tree node fails as the loading walk's would: a rejected promise.
     return Promise.reject(error)
+  }
+}
+
+/**
+ * The entry of `key` under `root` (undefined when there is none) as far as the nodes on the way are held
+ * decoded in memory (`peek`), with no async step; `{ notHeld }` names the first node that is not.
+ */
+export function lookupHeld(store: BlockFetcher, root: CID, key: string): Entry | undefined | { notHeld: CID } {
+  let cid = root
+  for (;;) {
+    const held = store.peek?.(cid)
+    if (!held) return { notHeld: cid }
+    const node = decodeTreeNode(held.value, cid)
+    if (node.l === 0) return findInLeaf(node as LeafNode, key)
+    const refs = (node as BranchNode).e
+    cid = refs[firstRefCovering(refs, key)]![1]
   }
 }
 

@@ -14,6 +14,11 @@ export async function aesGcmEncrypt(
   return new Uint8Array(await globalThis.crypto.subtle.encrypt(params, await key(), plaintext as BufferSource))
 }
 
+/** WebCrypto answers only with a promise: nothing is encrypted synchronously here (see aes-gcm.ts). */
+export function aesGcmEncryptNow(_raw: Uint8Array, _iv: Uint8Array, _plaintext: Uint8Array, _additionalData?: Uint8Array): Uint8Array | undefined {
+  return undefined
+}
+
 /** Throws when the tag does not match (the caller reports an IntegrityError). */
 export async function aesGcmDecrypt(
   _raw: Uint8Array,

@@ -25,13 +25,18 @@ export function aesGcmEncrypt(
 ): Promise<Uint8Array> {
   if (plaintext.length > SYNC_MAX_BYTES) return webEncrypt(raw, key, iv, plaintext, additionalData)
   try {
-    return Promise.resolve(encryptNow(raw, iv, plaintext, additionalData))
+    return Promise.resolve(aesGcmEncryptNow(raw, iv, plaintext, additionalData)!)
   } catch (error) {
     return Promise.reject(error)
   }
 }
 
-function encryptNow(raw: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Uint8Array {
+/**
+ * The ciphertext and tag before returning (a single put's file, sealed in one synchronous step), or undefined
+ * when this input is encrypted off the main thread (above SYNC_MAX_BYTES; always in the browser build).
+ */
+export function aesGcmEncryptNow(raw: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, additionalData?: Uint8Array): Uint8Array | undefined {
+  if (plaintext.length > SYNC_MAX_BYTES) return undefined
   const cipher = createCipheriv('aes-256-gcm', raw, iv)
   if (additionalData) cipher.setAAD(additionalData)
   const head = cipher.update(plaintext)

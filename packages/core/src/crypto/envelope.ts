@@ -1,7 +1,7 @@
 import { equals } from 'multiformats/bytes'
 import { IntegrityError, KeyMismatchError, KeyRevokedError } from '../errors.js'
 import { decodeEnvelope, encodeEnvelope, encodeEnvelopeV2, envelopeV2Prefix, type Envelope } from '../format/envelope.js'
-import { aesGcmDecrypt, aesGcmEncrypt } from './aes-gcm.js'
+import { aesGcmDecrypt, aesGcmEncrypt, aesGcmEncryptNow } from './aes-gcm.js'
 import { randomIv } from './random-iv.js'
 import type { DatabaseKey } from './key.js'
 import { KeyRing } from './key-epochs.js'
@@ -12,11 +12,32 @@ import { KeyRing } from './key-epochs.js'
  * a rotation, naming the earlier keys' ids.
  */
 export async function seal(key: DatabaseKey, plaintext: Uint8Array): Promise<Uint8Array> {
-  const iv = randomIv()
+  return sealNow(key, plaintext) ?? sealOffThread(key, plaintext)
+}
+
+/**
+ * `seal` done before returning (Node, inputs up to aes-gcm.ts's synchronous limit: every transaction file of
+ * a single put), or undefined when the cipher only answers with a promise (the browser, large inputs).
+ */
+export function sealNow(key: DatabaseKey, plaintext: Uint8Array): Uint8Array | undefined {
+  const { iv, prefix } = freshEnvelope(key)
+  const ciphertext = aesGcmEncryptNow(key.raw, iv, plaintext, prefix)
+  return ciphertext && sealed(key, iv, prefix, ciphertext)
+}
+
+async function sealOffThread(key: DatabaseKey, plaintext: Uint8Array): Promise<Uint8Array> {
+  const { iv, prefix } = freshEnvelope(key)
+  return sealed(key, iv, prefix, await encrypt(key, iv, plaintext, prefix))
+}
+
+/** A fresh IV, and after a rotation the version 2 prefix naming the earlier keys (authenticated with the file). */
+function freshEnvelope(key: DatabaseKey): { iv: Uint8Array; prefix: Uint8Array | undefined } {
   const earlier = key instanceof KeyRing ? key.earlierIds() : []
-  if (earlier.length === 0) return encodeEnvelope({ keyId: key.id, iv, ciphertext: await encrypt(key, iv, plaintext) })
-  const prefix = envelopeV2Prefix(key.id, earlier)
-  return encodeEnvelopeV2(prefix, iv, await encrypt(key, iv, plaintext, prefix))
+  return { iv: randomIv(), prefix: earlier.length === 0 ? undefined : envelopeV2Prefix(key.id, earlier) }
+}
+
+function sealed(key: DatabaseKey, iv: Uint8Array, prefix: Uint8Array | undefined, ciphertext: Uint8Array): Uint8Array {
+  return prefix ? encodeEnvelopeV2(prefix, iv, ciphertext) : encodeEnvelope({ keyId: key.id, iv, ciphertext })
 }
 
 /**

@@ -2,7 +2,7 @@ import { openLinkedManifests, openManifests } from '../attachments/write.js'
 import type { Block, CID } from '../blockstore/block.js'
 import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
-import { isDelta, loadEvent, makeDeltaEvent, makeEvent, type ClockEvent } from '../clock/event.js'
+import { isDelta, loadEvent, makeDeltaEvent, makeDeltaEventNow, makeEvent, type ClockEvent } from '../clock/event.js'
 import { checkedHeadRoot } from '../clock/root.js'
 import { attachmentLinks } from '../format/attachment.js'
 import { InconsistentHeadError } from '../errors.js'
@@ -13,7 +13,7 @@ import { mergeTrees } from '../crdt/merge.js'
 import { applyEntries, diff } from '../crdt/tree.js'
 import type { ChangeRow } from './api.js'
 import type { ChangeFeed } from './changes.js'
-import { markMerged, readHeads, writeHead, type HeadState } from './head.js'
+import { markMerged, readHeads, writeHead, writeHeadNow, type HeadState } from './head.js'
 import { notePendingTree, pendingEntries, pendingTree, rootAt, sortedEntries } from './head-tree.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
@@ -85,6 +85,32 @@ export class LocalHead {
     state.deltaDepth = delta ? state.deltaDepth! + 1 : 0
     if (!delta) store.sweepDerived([head.root!])
     this.#feed.emit(this.#feed.hasSubscribers ? rows() : [])
+  }
+
+  /**
+   * `advance` for the common transaction, done before it returns: a delta event over the one head, its file
+   * and the head record written through the storage's synchronous writes (Storage.writeNow), the same bytes
+   * `advance` writes. False, with nothing written, when the transaction needs more (a checkpoint is due, an
+   * attachment, a step that answers only with a promise): `advance` takes it then.
+   */
+  advanceNow(state: OpenState, entries: Entry[], height: number, rows: () => ChangeRow[]): boolean {
+    const previous = state.head
+    const depth = state.deltaDepth
+    if (!previous || previous.heads.length !== 1 || depth === undefined || depth >= CHECKPOINT_EVERY - 1 || entries.length > DELTA_MAX_ENTRIES) return false
+    const writes = state.storage.writeNow?.()
+    if (!writes) return false
+    const delta = makeDeltaEventNow(previous.heads[0]!, height, entries)
+    // Links past the parent are attachment manifests, which `advance` opens (and keeps from a compaction).
+    if (!delta || delta.links.length > 1 || delta.block.bytes.length > DELTA_MAX_BYTES) return false
+    const file = state.store.commitNow(delta, [delta.block.cid], writes)
+    if (!file) return false
+    const head: HeadState = { heads: [delta.block.cid], files: [file], height }
+    notePendingTree(head, previous, state.emptyRoot, entries)
+    writeHeadNow(writes, state.storage, this.#branch, head)
+    state.head = head
+    state.deltaDepth = depth + 1
+    this.#feed.emit(this.#feed.hasSubscribers ? rows() : [])
+    return true
   }
 
   /** Merges a remote head into the local one (one new file when the two diverged). */

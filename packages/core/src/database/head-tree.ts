@@ -2,7 +2,7 @@ import type { CID } from '../blockstore/block.js'
 import { resolveRoot } from '../clock/resolve.js'
 import { applyDelta } from '../clock/root.js'
 import { compareKeys, type Entry } from '../crdt/entry.js'
-import { lookup } from '../crdt/tree.js'
+import { lookup, lookupHeld } from '../crdt/tree.js'
 import type { HeadState } from './head.js'
 import type { OpenState } from './open.js'
 
@@ -80,6 +80,12 @@ export function lookupAtHead(state: OpenState, id: string): Promise<Entry | unde
   const pending = pendingTree(state.head, state.emptyRoot)
   const entry = pendingEntry(pending, id)
   return entry ? Promise.resolve(entry) : lookup(state.store, pending.base, id)
+}
+
+/** `lookupAtHead` from what is held in memory, with no async step (see crdt/tree.ts `lookupHeld`). */
+export function lookupHeldAtHead(state: OpenState, id: string): Entry | undefined | { notHeld: CID } {
+  const pending = pendingTree(state.head, state.emptyRoot)
+  return pendingEntry(pending, id) ?? lookupHeld(state.store, pending.base, id)
 }
 
 /** The sorted entries of a pending tree, each replacing its id's entry in `base` (as the writer's deltas did). */

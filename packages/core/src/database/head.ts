@@ -1,6 +1,6 @@
 import { equals } from 'multiformats/bytes'
 import { decodeHeadRecord, encodeHeadRecord, type HeadState } from '../format/head.js'
-import type { Storage } from '../storage/api.js'
+import type { Storage, SynchronousWrites } from '../storage/api.js'
 
 export type { HeadState }
 
@@ -47,19 +47,34 @@ export function markMerged(storage: Storage, branch: string, head: HeadState): v
  * another clock) stays in the record's `unmerged` list.
  */
 export async function writeHead(storage: Storage, branch: string, head: HeadState): Promise<void> {
+  await storage.updateRecord(record(branch), headChange(storage, branch, head))
+  noteWritten(storage, branch, head)
+}
+
+/** `writeHead` through a storage's synchronous writes (see Storage.writeNow). */
+export function writeHeadNow(writes: SynchronousWrites, storage: Storage, branch: string, head: HeadState): void {
+  writes.updateRecord(record(branch), headChange(storage, branch, head))
+  noteWritten(storage, branch, head)
+}
+
+function headChange(storage: Storage, branch: string, head: HeadState): (current: Uint8Array | undefined) => Uint8Array {
   const known = merged(storage, branch)
   const key = headKey(head)
-  await storage.updateRecord(record(branch), (current) => {
+  return (current) => {
     const stored = current ? decodeStored(storage, branch, current) : []
     // Usually the record holds only the head this instance wrote last (known): nothing to keep.
     const unmerged = stored.length === 1 && known.has(headKey(stored[0]!)) ? [] : unmergedOf(stored, known, key)
     const bytes = encodeHeadRecord(head, unmerged)
     lastWritten(storage).set(branch, { bytes, heads: unmerged.length ? [head, ...unmerged] : [head] })
     return bytes
-  })
-  // Only the new head can be in the record now; entries other writers add later are judged then.
+  }
+}
+
+/** Only the new head can be in the record now; entries other writers add later are judged then. */
+function noteWritten(storage: Storage, branch: string, head: HeadState): void {
+  const known = merged(storage, branch)
   known.clear()
-  known.add(key)
+  known.add(headKey(head))
 }
 
 /** The stored heads neither merged by this instance nor the head being written, once each. */

@@ -27,9 +27,13 @@ export class Pace {
 
   /** A turn when one is due (await it), undefined otherwise (no promise allocated per step). */
   due(): Promise<void> | undefined {
-    if (performance.now() - this.#lastTurn < TURN_EVERY_MS) return undefined
+    if (!this.isDue()) return undefined
     return nextTurn().then(() => {
       this.#lastTurn = performance.now()
     })
+  }
+
+  isDue(): boolean {
+    return performance.now() - this.#lastTurn >= TURN_EVERY_MS
   }
 }

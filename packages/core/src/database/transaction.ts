@@ -4,7 +4,7 @@ import { compareKeys, writeEntry } from '../crdt/entry.js'
 import { isPermanentError, NotDownloadedError, NotFoundError } from '../errors.js'
 import type { Clock } from './api.js'
 import type { LocalHead } from './head-state.js'
-import { lookupAtHead } from './head-tree.js'
+import { lookupAtHead, lookupHeldAtHead } from './head-tree.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 import type { Op, PendingWrite } from './write-queue.js'
@@ -107,6 +107,31 @@ export async function commitOps(
   }
   // The rows only for subscribers (each is a copy of its document).
   await head.advance(state, entries, height, () => entries.map((entry) => toRow(entry, state.store)))
+  return state.head!.heads.map(String)
+}
+
+/**
+ * The common transaction done before returning: one write of one document, whose current entry is held in
+ * memory, as a delta (LocalHead.advanceNow). Its clock, or undefined with nothing written when it needs
+ * anything more (a read, a refusal, an attachment, a checkpoint): the write queue commits it then, through
+ * screenWrites and commitOps, which this does in one synchronous step for the case they find most.
+ */
+export function commitNow(state: OpenState, head: LocalHead, id: string, body: Body): Clock | undefined {
+  const at = state.head
+  if (!at || state.damagedHead || (body !== null && body._files !== undefined)) return undefined
+  let previous: Entry | undefined | { notHeld: unknown }
+  try {
+    previous = lookupHeldAtHead(state, id)
+  } catch {
+    // A damaged node: the write queue's read reports it as it reports any other.
+    return undefined
+  }
+  if (previous && 'notHeld' in previous) return undefined
+  // Deleting an id with no live version here is refused by screenWrites.
+  if (body === null && (previous === undefined || previous[2] === null)) return undefined
+  const height = at.height + 1
+  const entry = writeEntry(id, height, body, previous)
+  if (!head.advanceNow(state, [entry], height, () => [toRow(entry, state.store)])) return undefined
   return state.head!.heads.map(String)
 }
 

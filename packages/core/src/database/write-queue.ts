@@ -47,9 +47,23 @@ export class WriteQueue {
 
   /** Runs `task` after every task queued before it. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
+    this.#queued++
     const run = this.#tail.then(task)
-    this.#tail = run.catch(() => {})
+    this.#tail = run.then(this.#done, this.#done)
     return run
+  }
+
+  /** Tasks queued or running. */
+  #queued = 0
+  readonly #done = () => void this.#queued--
+
+  /**
+   * Whether a write may be made now, outside the queue (database.ts: the common transaction done in one
+   * synchronous step): nothing queued or running, and no turn of the event loop due (see `write`), so it is
+   * ordered after everything before it and before everything after it, as a queued write would be.
+   */
+  isFree(): boolean {
+    return this.#queued === 0 && this.#pending.length === 0 && !this.#pace.isDue()
   }
 
   /** Resolves once every task queued so far has run. */

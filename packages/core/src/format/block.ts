@@ -27,6 +27,13 @@ export function encodeBlock<T>(value: T): Promise<Block<T>> {
   return cid instanceof Promise ? cid.then((hashed) => ({ cid: hashed, bytes, value })) : Promise.resolve({ cid, bytes, value })
 }
 
+/** `encodeBlock` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function encodeBlockNow<T>(value: T): Block<T> | undefined {
+  const bytes = encodeDagCbor(value)
+  const cid = sha256Cid(dagCbor.code, bytes)
+  return cid instanceof Promise ? undefined : { cid, bytes, value }
+}
+
 /** Decodes bytes that were already verified against `cid`. */
 export function decodeBlock<T>(cid: CID, bytes: Uint8Array): Block<T> {
   return { cid, bytes, value: decodeDagCbor<T>(bytes) }

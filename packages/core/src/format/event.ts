@@ -1,5 +1,5 @@
 import { IntegrityError } from '../errors.js'
-import { CID, encodeBlock, type Block } from './block.js'
+import { CID, encodeBlock, encodeBlockNow, type Block } from './block.js'
 import { isEntry, type Entry } from './tree-node.js'
 
 /**
@@ -37,6 +37,11 @@ export function encodeEvent(parents: CID[], height: number, root: CID): Promise<
 /** `entries` sorted by id, as the transaction applied them to its parent's tree. */
 export function encodeDeltaEvent(parent: CID, height: number, entries: Entry[]): Promise<Block<DeltaEvent>> {
   return encodeBlock<DeltaEvent>({ p: [parent], h: height, d: entries })
+}
+
+/** `encodeDeltaEvent` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function encodeDeltaEventNow(parent: CID, height: number, entries: Entry[]): Block<DeltaEvent> | undefined {
+  return encodeBlockNow<DeltaEvent>({ p: [parent], h: height, d: entries })
 }
 
 const checked = new WeakSet<object>()

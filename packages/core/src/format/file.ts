@@ -3,7 +3,7 @@ import { equals } from 'multiformats/bytes'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { varint } from 'multiformats'
 import { FormatVersionError, IntegrityError } from '../errors.js'
-import { CID, decodeBlock, encodeBlock, type Block } from './block.js'
+import { CID, decodeBlock, encodeBlock, encodeBlockNow, type Block } from './block.js'
 import { cidV1 } from '../kit/sha256-cid.js'
 import { decodeWithoutLibrary } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
@@ -42,7 +42,16 @@ export interface FileHeader {
 }
 
 export async function encodeCar(header: FileHeader, blocks: readonly Block[]): Promise<Uint8Array> {
-  const headerBlock = await encodeBlock(header)
+  return carUnder(await encodeBlock(header), blocks)
+}
+
+/** `encodeCar` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function encodeCarNow(header: FileHeader, blocks: readonly Block[]): Uint8Array | undefined {
+  const headerBlock = encodeBlockNow(header)
+  return headerBlock && carUnder(headerBlock, blocks)
+}
+
+function carUnder(headerBlock: Block, blocks: readonly Block[]): Uint8Array {
   const all: Block[] = [headerBlock]
   for (let i = 0; i < blocks.length; i++) all.push(blocks[i]!)
   return writeCar(headerBlock.cid, all)
@@ -216,4 +225,4 @@ export async function verifyBytes(block: RawBlock, label: string): Promise<RawBl
 }
 
 /** A stored file's name (and a meta entry's) and its check: the kit's, which connectors use too. */
-export { fileCid, verifyCid as verifyFile } from '../kit/cid.js'
+export { fileCid, fileCidNow, verifyCid as verifyFile } from '../kit/cid.js'

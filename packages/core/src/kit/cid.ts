@@ -18,6 +18,12 @@ export function fileCid(bytes: Uint8Array): Promise<CID> {
   }
 }
 
+/** `fileCid` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function fileCidNow(bytes: Uint8Array): CID | undefined {
+  const cid = sha256Cid(raw.code, bytes)
+  return cid instanceof Promise ? undefined : cid
+}
+
 /** Decodes every multibase multiformats knows, so that another spelling of a file name is named as such. */
 type CombinableDecoder = MultibaseDecoder<string> & { or(other: CombinableDecoder): CombinableDecoder }
 const ANY_BASE = Object.values(bases)

@@ -35,6 +35,13 @@ export interface Storage {
    * bytes stored afterwards, durable. Used where two tabs may race: creating the key, moving the head.
    */
   updateRecord(name: string, change: (current: Uint8Array | undefined) => Uint8Array | undefined): Promise<Uint8Array | undefined>
+  /**
+   * Optional: `writeFile` and `updateRecord` done before they return, with the same guarantees, for the
+   * common transaction (a single put: one small file, then the head record), or undefined when they cannot be
+   * done now (another instance runs a `whileAlone` task, which the asynchronous calls wait for). A storage
+   * whose writes only answer with promises (IndexedDB) has no such method.
+   */
+  writeNow?(): SynchronousWrites | undefined
   deleteRecord(name: string): Promise<void>
   /** The names of the stored records (inspection reads the per-backend sync records; destroy() deletes them). */
   listRecords(): Promise<string[]>
@@ -53,4 +60,10 @@ export interface Storage {
    * is safe only then. Without it, the storage is never shared.
    */
   whileAlone?(task: () => Promise<void>): Promise<boolean>
+}
+
+/** See Storage.writeNow. */
+export interface SynchronousWrites {
+  writeFile(cid: string, bytes: Uint8Array): void
+  updateRecord(name: string, change: (current: Uint8Array | undefined) => Uint8Array | undefined): Uint8Array | undefined
 }

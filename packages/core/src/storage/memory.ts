@@ -1,5 +1,5 @@
 import { localPeers } from './local-peers.js'
-import type { Storage } from './api.js'
+import type { Storage, SynchronousWrites } from './api.js'
 
 interface MemoryState {
   files: Map<string, Uint8Array>
@@ -35,6 +35,18 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
     const busy = peers.ready()
     if (busy) await busy
   }
+  const now: SynchronousWrites = {
+    writeFile(cid, bytes) {
+      if (!files.has(cid)) files.set(cid, bytes.slice())
+    },
+    updateRecord(key, change) {
+      const next = change(records.get(key))
+      if (next === undefined) return records.get(key)
+      records.set(key, next.slice())
+      peers.announce(key)
+      return records.get(key)
+    },
+  }
   return {
     location,
     async readFile(cid) {
@@ -43,7 +55,7 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
     },
     async writeFile(cid, bytes) {
       await gate()
-      if (!files.has(cid)) files.set(cid, bytes.slice())
+      now.writeFile(cid, bytes)
     },
     async deleteFile(cid) {
       await gate()
@@ -68,12 +80,9 @@ export function memoryStorage(name: string, options: { dir?: string } = {}): Sto
     },
     async updateRecord(key, change) {
       await gate()
-      const next = change(records.get(key))
-      if (next === undefined) return records.get(key)
-      records.set(key, next.slice())
-      peers.announce(key)
-      return records.get(key)
+      return now.updateRecord(key, change)
     },
+    writeNow: () => (peers.ready() ? undefined : now),
     async deleteRecord(key) {
       await gate()
       records.delete(key)

@@ -3,7 +3,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { localPeers } from './local-peers.js'
-import type { Storage } from './api.js'
+import type { Storage, SynchronousWrites } from './api.js'
 import { lockDirectory } from './directory-lock.js'
 import type { Durability } from './durability.js'
 import { joinWriteLog, type WriteLog } from './write-log.js'
@@ -128,6 +128,30 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     }
   }
 
+  const now: SynchronousWrites = {
+    // Not looked for in files/ (a stat per transaction, ~5% of a single put): a new file's name is new (its
+    // envelope has a fresh random IV), and a file written again there (a reimport) is only stored twice,
+    // with the same bytes, which reads, listing and deletion all allow for.
+    writeFile(cid, bytes) {
+      if (log.hasFile(cid)) return
+      if (bytes.length >= DIRECT_FILE_BYTES) writeFileDirectly(cid, bytes)
+      else {
+        log.append({ kind: 'file', name: cid, body: bytes })
+        bound()
+      }
+    },
+    // Synchronous from read to rename: no other instance in this process can interleave, and the lock keeps
+    // other processes out.
+    updateRecord(record, change) {
+      const current = readRecordSync(record)
+      const next = change(current)
+      if (next === undefined) return current
+      putRecord(record, next)
+      peers.announce(record)
+      return next.slice()
+    },
+  }
+
   return {
     location: root,
     async readFile(cid) {
@@ -148,15 +172,7 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     async writeFile(cid, bytes) {
       const busy = peers.ready()
       if (busy) await busy
-      // Not looked for in files/ (a stat per transaction, ~5% of a single put): a new file's name is new (its
-      // envelope has a fresh random IV), and a file written again there (a reimport) is only stored twice,
-      // with the same bytes, which reads, listing and deletion all allow for.
-      if (log.hasFile(cid)) return
-      if (bytes.length >= DIRECT_FILE_BYTES) writeFileDirectly(cid, bytes)
-      else {
-        log.append({ kind: 'file', name: cid, body: bytes })
-        bound()
-      }
+      now.writeFile(cid, bytes)
     },
     // Whatever was written before a deletion is durable before it: a compaction deletes files only after
     // writing the ones that replace them.
@@ -206,13 +222,9 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
     async updateRecord(record, change) {
       const busy = peers.ready()
       if (busy) await busy
-      const current = readRecordSync(record)
-      const next = change(current)
-      if (next === undefined) return current
-      putRecord(record, next)
-      peers.announce(record)
-      return next.slice()
+      return now.updateRecord(record, change)
     },
+    writeNow: () => (peers.ready() ? undefined : now),
     async deleteRecord(record) {
       const busy = peers.ready()
       if (busy) await busy
