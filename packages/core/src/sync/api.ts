@@ -46,7 +46,11 @@ export interface SyncOptions {
   pollInterval?: number
   /** Longest retry backoff in ms (default 10_000). */
   maxBackoff?: number
-  /** How long `flush()` and `refresh()` keep retrying transient failures before they reject (default 30_000). */
+  /**
+   * How long `flush()` and `refresh()` keep retrying transient failures before they reject (default 30_000).
+   * Half of it bounds each backend call (plus 1 ms per 64 bytes the call carries): a call that gets no answer
+   * by then fails as a transient `TimeoutError` and is retried.
+   */
   flushTimeout?: number
 }
 

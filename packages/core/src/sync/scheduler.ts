@@ -58,6 +58,45 @@ export class Scheduler {
     return this.#wait(ms, false)
   }
 
+  /**
+   * Settles as `call` does, or rejects with `onTimeout()` after `ms`, or with `onClose()` at close(): a backend
+   * call that never settles must neither wedge the sync nor keep a closed sync waiting on it. The call itself
+   * runs on (a connector call cannot be taken back); what it settles with later is ignored.
+   */
+  bound<T>(call: Promise<T>, ms: number, onTimeout: () => Error, onClose: () => Error): Promise<T> {
+    if (this.#closed) {
+      call.catch(() => {})
+      return Promise.reject(onClose())
+    }
+    return new Promise<T>((resolve, reject) => {
+      const done = () => {
+        this.#clearTimer(timer)
+        this.#timers.delete(timer)
+        this.#enders.delete(end)
+      }
+      const end = () => {
+        done()
+        reject(onClose())
+      }
+      const timer = this.#setTimer(() => {
+        done()
+        reject(onTimeout())
+      }, ms)
+      this.#timers.add(timer)
+      this.#enders.add(end)
+      call.then(
+        (value) => {
+          done()
+          resolve(value)
+        },
+        (error: unknown) => {
+          done()
+          reject(error)
+        },
+      )
+    })
+  }
+
   /** Ends the current sleep, if any. */
   wake(): void {
     this.#wake?.()

@@ -9,6 +9,7 @@ import { ConnectorError, InconsistentHeadError, KeyMismatchError } from '../erro
 import type { Sync, SyncEvents, SyncOptions, SyncProgress, SyncStatus, SyncWarning } from './api.js'
 import { openHead, sealHead } from './meta-entry.js'
 import { Outbox } from './outbox.js'
+import { callAllowance, CallTimeoutError } from './call-timeout.js'
 
 const UPLOAD_CONCURRENCY = 4
 const RECORD_INTERVAL = 1000
@@ -175,7 +176,7 @@ class SyncEngine implements Sync {
       replica.store.addSource(async (cid) => {
         try {
           // A lazy read should not fail on one lost packet: transient failures are retried in place.
-          const bytes = await this.#retrying('download', () => this.#connector.download(this.#db, cid))
+          const bytes = await this.#retrying('download', () => this.#call('download', 0, () => this.#connector.download(this.#db, cid)))
           // A file that came from this backend is there already, and so is everything it references (a
           // meta entry names a file only after its whole closure was uploaded): never upload it back.
           if (bytes) {
@@ -301,7 +302,7 @@ class SyncEngine implements Sync {
       const lost: string[] = []
       await eachLimited(candidates, UPLOAD_CONCURRENCY, async (file) => {
         if (this.#closed) return
-        if (!(await this.#connector.has!(this.#db, file))) lost.push(file)
+        if (!(await this.#call('check', 0, () => this.#connector.has!(this.#db, file)))) lost.push(file)
       })
       if (lost.length && !this.#closed) {
         this.#outbox.forget(lost)
@@ -523,7 +524,7 @@ class SyncEngine implements Sync {
   async #pull({ first = false } = {}): Promise<void> {
     let entries: MetaEntry[]
     try {
-      entries = await this.#connector.load(this.#db, this.#branch)
+      entries = await this.#call('load', 0, () => this.#connector.load(this.#db, this.#branch))
     } catch (error) {
       throw this.#fail('load', error)
     }
@@ -581,7 +582,7 @@ class SyncEngine implements Sync {
     // cost this device a decryption per push.
     this.#opened.set(entry.cid, head)
     try {
-      await this.#connector.save(this.#db, this.#branch, entry, replaces)
+      await this.#call('save', entry.bytes.length, () => this.#connector.save(this.#db, this.#branch, entry, replaces))
     } catch (error) {
       throw this.#fail('save', error)
     }
@@ -606,7 +607,7 @@ class SyncEngine implements Sync {
     await eachLimited(missing, UPLOAD_CONCURRENCY, async (file) => {
       if (this.#closed) throw new Error('the sync was closed')
       const bytes = await replica.store.fileBytes(file)
-      await this.#retrying('upload', () => this.#connector.upload(this.#db, file, bytes))
+      await this.#retrying('upload', () => this.#call('upload', bytes.length, () => this.#connector.upload(this.#db, file, bytes)))
       this.#outbox.markHeld(file)
       this.#progress.upload.done++
       this.#progress.upload.bytes += bytes.length
@@ -645,6 +646,23 @@ class SyncEngine implements Sync {
     return { walked, missing }
   }
 
+  /**
+   * One connector call, bounded: a call that never settles (a server that accepts and never answers) fails
+   * after half of flushTimeout, plus time for the bytes it carries on a slow link, as a transient
+   * CallTimeoutError; the caller retries it like a network error. Half, so that a flush outlives one hung call
+   * and its retry. close() ends every call still waiting.
+   */
+  #call<T>(op: string, bytes: number, call: () => Promise<T>): Promise<T> {
+    let promise: Promise<T>
+    try {
+      promise = Promise.resolve(call())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const ms = callAllowance(this.#options.flushTimeout / 2, bytes)
+    return this.#scheduler.bound(promise, ms, () => new CallTimeoutError(op, ms), () => this.#closedError(op))
+  }
+
   /** Runs a single backend call, retrying transient failures a few times in place (bounded, with backoff). */
   async #retrying<T>(op: string, call: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -653,6 +671,8 @@ class SyncEngine implements Sync {
       } catch (error) {
         const failure = error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
         if (failure.permanent || attempt >= UPLOAD_RETRIES || this.#closed) throw this.#fail(op, failure)
+        // A blip retried at once is not news; a call that hung for seconds is (status 'offline' meanwhile).
+        if (failure.cause instanceof CallTimeoutError) this.#fail(op, failure)
         await this.#scheduler.delay(this.#scheduler.backoff(attempt, 20))
       }
     }
@@ -685,7 +705,8 @@ class SyncEngine implements Sync {
   #fail(op: string, error: unknown): ConnectorError {
     const wrapped =
       error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
-    if (this.#lastError !== wrapped) {
+    // A closed sync reports nothing more: what failed after close() (a call it ended) is not the backend's state.
+    if (this.#lastError !== wrapped && !this.#closed) {
       this.#lastError = wrapped
       this.#setStatus(isTransient(wrapped) ? 'offline' : 'error')
       this.#emit('error', wrapped)
@@ -815,7 +836,17 @@ class SyncEngine implements Sync {
     const others = (syncsUsing.get(this.#connector) ?? 1) - 1
     if (others > 0) return void syncsUsing.set(this.#connector, others)
     syncsUsing.delete(this.#connector)
-    await this.#connector.close?.().catch(() => {})
+    // Bounded like every connector call: a close that never settles (a socket that never says goodbye) must
+    // not keep the database from closing.
+    const closing = this.#connector.close?.().catch(() => {})
+    if (!closing) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const allowance = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, callAllowance(this.#options.flushTimeout / 2))
+      ;(timer as { unref?: () => void }).unref?.()
+    })
+    await Promise.race([closing, allowance])
+    clearTimeout(timer)
   }
 }
 
