@@ -52,6 +52,25 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     await db.put({ ...doc, [field]: value })
   }
 
+  /**
+   * Deletes `ids` in one transaction. A todo already gone (a second click, Clear completed twice, a delete from
+   * another device or tab that arrived first) is what the user asked for: core refuses to delete what this
+   * replica holds no live version of (NotFoundError, naming it, nothing written), so it is left out and the rest
+   * deleted.
+   */
+  async function remove(ids: string[]): Promise<void> {
+    let left = [...new Set(ids)]
+    while (left.length) {
+      try {
+        await db.bulk(left.map((id) => ({ _id: id, _deleted: true })))
+        return
+      } catch (error) {
+        if (!(error instanceof NotFoundError) || !left.includes(error.id)) throw error
+        left = left.filter((id) => id !== error.id)
+      }
+    }
+  }
+
   /** Stores `file` as the todo's `_files.image` (replacing one it had), keeping its other attachments. */
   async function attachImage(id: string, file: File): Promise<void> {
     if (!file.type.startsWith('image/')) throw new TypeError(`"${file.name}" is not an image (its type is "${file.type}")`)
@@ -115,11 +134,11 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     const title = document.createElement('span')
     title.className = 'title'
     title.title = 'Double-click to edit'
-    const remove = document.createElement('button')
-    remove.type = 'button'
-    remove.className = 'delete'
-    remove.setAttribute('aria-label', 'Delete')
-    remove.textContent = '×'
+    const deleteButton = document.createElement('button')
+    deleteButton.type = 'button'
+    deleteButton.className = 'delete'
+    deleteButton.setAttribute('aria-label', 'Delete')
+    deleteButton.textContent = '×'
     const thumb = document.createElement('img')
     thumb.className = 'thumb'
     thumb.alt = 'Image of this todo'
@@ -135,7 +154,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     picker.setAttribute('aria-label', 'Attach an image')
     attach.append(picker)
     attach.insertAdjacentHTML('beforeend', PICTURE_ICON)
-    li.append(toggle, thumb, title, attach, remove)
+    li.append(toggle, thumb, title, attach, deleteButton)
 
     picker.addEventListener('change', () => {
       const file = picker.files?.[0]
@@ -144,7 +163,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
     })
 
     toggle.addEventListener('change', () => void change(id, 'done', toggle.checked).catch(onError))
-    remove.addEventListener('click', () => void db.del(id).catch(onError))
+    deleteButton.addEventListener('click', () => void remove([id]).catch(onError))
     title.addEventListener('dblclick', () => {
       if (li.querySelector('.edit')) return
       const before = views.get(li)?.title ?? ''
@@ -155,7 +174,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
       input.maxLength = 500
       input.setAttribute('aria-label', 'Edit todo')
       title.hidden = true
-      li.insertBefore(input, remove)
+      li.insertBefore(input, deleteButton)
       input.focus()
       input.select()
       let finished = false
@@ -167,7 +186,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
         title.hidden = false
         // Only what the user typed is written: opening and leaving the editor changes nothing.
         if (!save || value === before.trim()) return
-        if (value === '') void db.del(id).catch(onError)
+        if (value === '') void remove([id]).catch(onError)
         else {
           showTitle(title, value)
           void change(id, 'title', value).catch(onError)
@@ -249,8 +268,7 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
   ui.clearDone.addEventListener('click', () => {
     void (async () => {
       const { rows: all } = await db.allDocs()
-      const done = all.filter((row) => viewOf(row.value).done).map((row) => ({ _id: row.key, _deleted: true }))
-      if (done.length) await db.bulk(done)
+      await remove(all.filter((row) => viewOf(row.value).done).map((row) => row.key))
     })().catch(onError)
   })
   for (const button of ui.filters.querySelectorAll<HTMLButtonElement>('button[data-filter]')) {

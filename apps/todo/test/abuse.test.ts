@@ -1,0 +1,144 @@
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { add, checked, glance, newList, PROPAGATION, row, status, titles, startApp, type App } from './harness.js'
+
+let app: App
+
+beforeAll(async () => {
+  app = await startApp()
+})
+
+afterAll(async () => {
+  await app?.close()
+})
+
+/** A second device on `link`, synced. */
+async function join(link: string): Promise<Page> {
+  const page = await app.device()
+  await page.goto(link)
+  await expect.poll(() => status(page), PROPAGATION).toBe('synced')
+  return page
+}
+
+/** Clicks `selector`'s first match `times` times in one task: faster than any person, before any write commits. */
+const clickAtOnce = (page: Page, selector: string, times: number) =>
+  page.evaluate(
+    ({ selector, times }) => {
+      const target = document.querySelector<HTMLElement>(selector)!
+      for (let i = 0; i < times; i++) target.click()
+    },
+    { selector, times },
+  )
+
+/** Puts `count` todos titled `<tag>0…` through the page's database, all at once. */
+const putMany = (page: Page, tag: string, count: number) =>
+  page.evaluate(
+    async ({ tag, count }) => {
+      const { db } = (window as unknown as { todoApp: { db: { put(doc: object): Promise<unknown> } } }).todoApp
+      await Promise.all(Array.from({ length: count }, (_, i) => db.put({ title: `${tag}${i}`, done: false, created: Date.now() + i })))
+    },
+    { tag, count },
+  )
+
+describe('the page under hostile text, impatient clicks and racing tabs', () => {
+  it('shows any text as text: markup, scripts, RTL and combining marks, emoji, 500 characters', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await join(link)
+    const hostile = [
+      `<img src=x onerror="window.pwned='img'">`,
+      `<script>window.pwned='script'</script>`,
+      `"><svg onload="window.pwned='svg'">`,
+      'مرحبا بالعالم ‮txt.exe',
+      'Z̤͔ͧ̑̓ä͖̭̈̇l͖͎g̞̥͈o̺ 👩‍👩‍👧‍👦 🏳️‍🌈 ǅ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+      `${'long '.repeat(99)}end!`,
+    ]
+    for (const text of hostile) await add(a, text)
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(hostile)
+    for (const page of [a, b]) {
+      expect(await page.evaluate(() => (window as { pwned?: unknown }).pwned)).toBeUndefined()
+      expect(await page.locator('#todos img:not(.thumb), #todos script, #todos svg:not(.attach svg)').count()).toBe(0)
+    }
+    // Blank input adds nothing; a title is kept as typed but for its surrounding spaces.
+    await a.fill('#new-title', '   \t  ')
+    await a.press('#new-title', 'Enter')
+    await a.fill('#new-title', '  padded  ')
+    await a.press('#new-title', 'Enter')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual([...hostile, 'padded'])
+    expect(app.pageErrors).toEqual([])
+  })
+
+  it('a second click on delete or Clear completed, or a todo deleted elsewhere while edited, is no error', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await join(link)
+    for (const title of ['keep', 'delete twice', 'done 1', 'done 2', 'edited here, deleted there']) await add(a, title)
+    await expect.poll(() => titles(b), PROPAGATION).toHaveLength(5)
+
+    await clickAtOnce(a, `#todos li:nth-child(2) .delete`, 2)
+    await expect.poll(() => titles(b), PROPAGATION).not.toContain('delete twice')
+
+    await row(a, 'done 1').locator('.toggle').check()
+    await row(a, 'done 2').locator('.toggle').check()
+    await expect.poll(() => checked(a)).toEqual([false, true, true, false])
+    await clickAtOnce(a, '#clear-done', 2)
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['keep', 'edited here, deleted there'])
+
+    // B empties the title (which deletes the todo) while A deletes it: the row goes on B mid-edit.
+    await row(b, 'edited here, deleted there').locator('.title').dblclick()
+    await b.fill('#todos li .edit', '')
+    await row(a, 'edited here, deleted there').locator('.delete').click()
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['keep'])
+    await b.keyboard.press('Enter')
+
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(['keep'])
+    // Every write has settled: the keep row's check went through after them, on both devices.
+    await row(b, 'keep').locator('.toggle').check()
+    await expect.poll(() => checked(a), PROPAGATION).toEqual([true])
+    for (const page of [a, b]) expect(await glance(page)).toMatchObject({ status: 'Synced', error: '', titles: ['keep'] })
+    expect(await a.locator('#error').isHidden()).toBe(true)
+    expect(await b.locator('#error').isHidden()).toBe(true)
+    expect(app.pageErrors).toEqual([])
+  })
+
+  it('rapid toggles end where the last click left them, on both devices', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await join(link)
+    await add(a, 'odd')
+    await add(a, 'even')
+    await clickAtOnce(a, '#todos li:nth-child(1) .toggle', 7)
+    await clickAtOnce(a, '#todos li:nth-child(2) .toggle', 8)
+    await expect.poll(() => checked(b), PROPAGATION).toEqual([true, false])
+    // Settled: a later write from B arrives after all of them.
+    await add(b, 'after')
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(['odd', 'even', 'after'])
+    expect(await checked(a)).toEqual([true, false, false])
+    expect(await checked(b)).toEqual([true, false, false])
+  })
+
+  it('two tabs of one browser writing at once while offline lose nothing, and another device gets all of it', async () => {
+    const { page: a, link } = await newList(app)
+    const tab = await a.context().newPage()
+    await tab.goto(link)
+    await expect.poll(() => status(tab), PROPAGATION).toBe('synced')
+    const b = await join(link)
+    await a.evaluate(() => navigator.serviceWorker.ready.then(() => undefined))
+
+    await a.context().setOffline(true)
+    await expect.poll(() => status(a), PROPAGATION).toBe('offline')
+    await expect.poll(() => status(tab), PROPAGATION).toBe('offline')
+    await Promise.all([putMany(a, 'a', 12), putMany(tab, 't', 12)])
+    const all = [...Array.from({ length: 12 }, (_, i) => `a${i}`), ...Array.from({ length: 12 }, (_, i) => `t${i}`)]
+    const sorted = (list: string[]) => [...list].sort()
+    // Both tabs show both tabs' writes (one IndexedDB), and a reload offline still has them all.
+    await expect.poll(async () => sorted(await titles(a)), PROPAGATION).toEqual(sorted(all))
+    await expect.poll(async () => sorted(await titles(tab)), PROPAGATION).toEqual(sorted(all))
+    await tab.reload()
+    await expect.poll(async () => sorted(await titles(tab)), PROPAGATION).toEqual(sorted(all))
+    expect(await titles(b)).toEqual([])
+
+    await a.context().setOffline(false)
+    await expect.poll(async () => sorted(await titles(b)), PROPAGATION).toEqual(sorted(all))
+    await expect.poll(() => status(a), PROPAGATION).toBe('synced')
+    await expect.poll(() => status(tab), PROPAGATION).toBe('synced')
+    expect(app.pageErrors).toEqual([])
+  })
+})
