@@ -50,9 +50,9 @@ describe('deletes are visible conflicts', () => {
     expect((again as PromiseRejectedResult).reason).toBeInstanceOf(NotFoundError)
     expect(put.status).toBe('fulfilled')
     expect(await db.get('y')).toEqual({ _id: 'y' })
-    // put then del of the same id queued together: the delete sees the put.
+    // put then del of the same id issued together: the delete sees the put (in its transaction or after it).
     const [p, d] = await Promise.all([db.put({ _id: 'z' }), db.del('z')])
-    expect(p.clock).toEqual(d.clock)
+    if (p.clock.join() !== d.clock.join()) expect(await (await db.at(p.clock)).get('z')).toEqual({ _id: 'z' })
     await expect(db.get('z')).rejects.toThrow(NotFoundError)
     await db.close()
   })

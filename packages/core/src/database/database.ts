@@ -74,9 +74,14 @@ class DatabaseImpl extends TreeView implements Database {
   constructor(name: string, options: DatabaseOptions) {
     checkDatabaseOptions(name, options)
     const ready = () => this.#ready()
+    const readyNow = () => this.#readyNow()
     super(
       name,
-      async () => snapshotOf(await ready()),
+      () => {
+        // Taken when the read is called: a write issued after it may commit before this read's next step.
+        const now = readyNow()
+        return now ? snapshotOf(now) : ready().then(snapshotOf)
+      },
       async (clock) => this.#rootAt(clock),
     )
     this.#options = options
@@ -148,6 +153,16 @@ class DatabaseImpl extends TreeView implements Database {
     return state
   }
 
+  /**
+   * The open state without an async step when nothing stands before it (open, not closed, no head to repair):
+   * what a read or a queued task takes at its call, so a write issued after it, which may commit in the same
+   * synchronous step (#writeNow), is never part of it.
+   */
+  #readyNow(): OpenState | undefined {
+    const opened = this.#opened
+    return opened && !this.#closed && !opened.damagedHead ? opened : undefined
+  }
+
   async #rootAt(clock: Clock): Promise<CID> {
     try {
       const state = await this.#ready()
@@ -177,11 +192,19 @@ class DatabaseImpl extends TreeView implements Database {
    */
   #writeNow(id: string, body: Body): Clock | undefined {
     const state = this.#opened
-    if (this.#closed || !state || !this.#queue.isFree()) return undefined
+    if (process.env.NO_FAST || this.#closed || !state || this.#wroteNow || !this.#queue.isFree()) return undefined
     const clock = commitNow(state, this.#head, id, body)
-    if (clock) this.#compactor.maybeCompact(state)
+    if (!clock) return undefined
+    // Writes issued in the same synchronous run (puts not awaited one by one) still make one transaction:
+    // after this one, the queue gathers them until a microtask has run.
+    this.#wroteNow = true
+    queueMicrotask(this.#writeNowAgain)
+    this.#compactor.maybeCompact(state)
     return clock
   }
+
+  #wroteNow = false
+  readonly #writeNowAgain = () => void (this.#wroteNow = false)
 
   async bulk<T extends Doc>(docs: T[]): Promise<{ ids: string[]; clock: Clock }> {
     if (!Array.isArray(docs)) throw new TypeError(`bulk() expects an array of documents, got ${describe(docs)}`)
@@ -241,7 +264,7 @@ class DatabaseImpl extends TreeView implements Database {
     const checked = checkQueryOptions(options)
     const map = mapper(field)
     const identity = indexIdentity(field, checked)
-    const state = await this.#ready()
+    const state = this.#readyNow() ?? (await this.#ready())
     if (identity.kind === 'memory') {
       const index = await this.#queue.exclusive(() => this.#indexes.inMemory(state, identity.fn, map))
       const { docRoot, range } = index.snapshot()
@@ -265,7 +288,8 @@ class DatabaseImpl extends TreeView implements Database {
   }
 
   clock(): Promise<Clock> {
-    return this.settle(this.#ready().then((state) => state.head?.heads.map(String) ?? []))
+    const now = this.#readyNow()
+    return this.settle(now ? Promise.resolve(clockOf(now)) : this.#ready().then(clockOf))
   }
 
   async at(clock: Clock): Promise<ReadView> {
@@ -291,7 +315,7 @@ class DatabaseImpl extends TreeView implements Database {
 
   /** See Database.rotateKey: the new key, then a commit sealed with it (which syncs push as usual). */
   async rotateKey(): Promise<string> {
-    const state = await this.#ready()
+    const state = this.#readyNow() ?? (await this.#ready())
     return this.#queue.exclusive(async () => {
       await rotateKeyRing(state.store.key as KeyRing, state.storage, this.name)
       await commitOps(state, this.#head, [])
@@ -309,7 +333,7 @@ class DatabaseImpl extends TreeView implements Database {
   }
 
   async info(): Promise<DatabaseInfo> {
-    const state = await this.#ready()
+    const state = this.#readyNow() ?? (await this.#ready())
     const root = await rootAt(state)
     if (this.#counted?.root !== root.toString()) {
       const count = await state.store.whilePinned(root, async () => {
@@ -398,6 +422,8 @@ class DatabaseImpl extends TreeView implements Database {
     await state?.storage.close()
   }
 }
+
+const clockOf = (state: OpenState): Clock => state.head?.heads.map(String) ?? []
 
 async function snapshotOf(state: OpenState): Promise<Snapshot> {
   const head = state.head
