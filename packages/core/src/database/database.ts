@@ -192,7 +192,7 @@ class DatabaseImpl extends TreeView implements Database {
    */
   #writeNow(id: string, body: Body): Clock | undefined {
     const state = this.#opened
-    if (process.env.NO_FAST || this.#closed || !state || this.#wroteNow || !this.#queue.isFree()) return undefined
+    if (globalThis.process?.env?.NO_FAST || this.#closed || !state || this.#wroteNow || !this.#queue.isFree()) return undefined
     const clock = commitNow(state, this.#head, id, body)
     if (!clock) return undefined
     // Writes issued in the same synchronous run (puts not awaited one by one) still make one transaction:
