@@ -1,7 +1,20 @@
-import { NotFoundError, type Attachment, type Database, type StoredDoc } from '@proj/core'
+import { isPermanentError, NotFoundError, type Attachment, type Database, type StoredDoc } from '@proj/core'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
 export type Filter = 'all' | 'active' | 'completed'
+
+/** Per row: the image attachment wanted (by cid), the object URL on screen (revoked once replaced), retries. */
+interface ImageState {
+  cid?: string
+  url?: string
+  /** Transient failures of reading `cid` so far, for the backoff. */
+  attempts: number
+  retry?: ReturnType<typeof setTimeout>
+}
+
+/** Backoff of a failed image read: doubling from the first delay up to the last. */
+const IMAGE_RETRY_FIRST_MS = 1000
+const IMAGE_RETRY_MAX_MS = 30_000
 
 export interface ListUi {
   list: HTMLUListElement
@@ -25,14 +38,20 @@ const EMPTY: Record<Filter, string> = {
 
 /**
  * Keeps the list on the page in step with the database: rows are keyed by id and updated in place, so a row
- * being edited keeps its input across remote changes. Returns `render`, to call after every change; renders
- * never overlap and a burst of changes renders once.
+ * being edited keeps its input across remote changes. Returns `render`, to call after every change (renders
+ * never overlap and a burst of changes renders once), and `retryImages`, to call when sync is back: images
+ * that could not be downloaded are tried again at once instead of after their backoff.
  */
-export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown) => void): () => void {
+export function listRenderer(
+  db: Database,
+  ui: ListUi,
+  onError: (error: unknown) => void,
+): { render: () => void; retryImages: () => void } {
   const rows = new Map<string, HTMLLIElement>()
   const views = new WeakMap<HTMLLIElement, TodoView>()
-  /** Per row: the image attachment wanted (by cid) and the object URL on screen, revoked once replaced. */
-  const images = new WeakMap<HTMLLIElement, { cid?: string; url?: string }>()
+  const images = new WeakMap<HTMLLIElement, ImageState>()
+  /** Rows whose image read failed for a transient reason, each with its retry now. */
+  const waiting = new Map<HTMLLIElement, () => void>()
   let filter: Filter = 'all'
   let scheduled = false
   let running: Promise<void> = Promise.resolve()
@@ -90,15 +109,23 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
    * that show it) into an object URL; the URL shown before is revoked once the new one is on screen.
    */
   function showImage(li: HTMLLIElement, image: Attachment | undefined): void {
-    const thumb = li.querySelector<HTMLImageElement>('.thumb')!
-    const state = images.get(li) ?? {}
+    const state = images.get(li) ?? { attempts: 0 }
     images.set(li, state)
     if (state.cid === image?.cid) return
     state.cid = image?.cid
+    clearTimeout(state.retry)
+    state.attempts = 0
     if (!image) {
       releaseImage(li)
       return
     }
+    readImage(li, state, image)
+  }
+
+  function readImage(li: HTMLLIElement, state: ImageState, image: Attachment): void {
+    const thumb = li.querySelector<HTMLImageElement>('.thumb')!
+    state.retry = undefined
+    waiting.delete(li)
     void image.file().then(
       (file) => {
         if (state.cid !== image.cid) return // replaced while it was read
@@ -106,11 +133,27 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
         state.url = URL.createObjectURL(file)
         thumb.src = state.url
         thumb.hidden = false
+        thumb.removeAttribute('title')
         if (old) URL.revokeObjectURL(old)
       },
       (error: unknown) => {
-        if (state.cid === image.cid) state.cid = undefined // the next render tries again
-        onError(error)
+        if (state.cid !== image.cid) return
+        if (isPermanentError(error)) {
+          state.cid = undefined // the next render tries again
+          onError(error)
+          return
+        }
+        // Offline, or the server busy: the image comes once it can be downloaded. Said in the row (an empty
+        // thumbnail, its reason on hover), not as an error, and tried again after a backoff or at once when
+        // sync is back (retryImages).
+        thumb.hidden = false
+        thumb.title = `Image not downloaded yet (${error instanceof Error ? error.message : String(error)}): retrying`
+        const delay = Math.min(IMAGE_RETRY_MAX_MS, IMAGE_RETRY_FIRST_MS * 2 ** state.attempts++)
+        state.retry = setTimeout(() => readImage(li, state, image), delay)
+        waiting.set(li, () => {
+          clearTimeout(state.retry)
+          readImage(li, state, image)
+        })
       },
     )
   }
@@ -118,10 +161,13 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
   function releaseImage(li: HTMLLIElement): void {
     const state = images.get(li)
     if (state?.url) URL.revokeObjectURL(state.url)
+    clearTimeout(state?.retry)
+    waiting.delete(li)
     images.delete(li)
     const thumb = li.querySelector<HTMLImageElement>('.thumb')!
     thumb.hidden = true
     thumb.removeAttribute('src')
+    thumb.removeAttribute('title')
   }
 
   function row(id: string): HTMLLIElement {
@@ -277,7 +323,10 @@ export function listRenderer(db: Database, ui: ListUi, onError: (error: unknown)
       schedule()
     })
   }
-  return schedule
+  const retryImages = () => {
+    for (const retry of [...waiting.values()]) retry()
+  }
+  return { render: schedule, retryImages }
 }
 
 /** Writes the title only when it differs, so a selection inside it survives re-renders. */

@@ -251,14 +251,17 @@ async function run(db: Database, link: string): Promise<void> {
   showShare(ui.share, link)
   showRecent(ui.recent, ui.recentLists, db.name)
 
-  const render = listRenderer(db, ui, showError)
+  const { render, retryImages } = listRenderer(db, ui, showError)
   const unsubscribe = db.subscribe(render)
   render()
 
   // The page is served by the same PartyKit server that hosts the party.
   const sync = connect.partykit(db, location.origin)
   showSync(sync)
-  sync.on('status', () => showSync(sync))
+  sync.on('status', () => {
+    showSync(sync)
+    if (sync.status === 'synced') retryImages()
+  })
   sync.on('error', () => showSync(sync))
   let foreign = 0
   let unreadable = 0

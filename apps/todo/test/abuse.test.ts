@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { add, checked, glance, newList, PROPAGATION, row, status, titles, startApp, type App } from './harness.js'
+import { add, checked, glance, joinList, newList, PROPAGATION, row, status, titles, startApp, type App } from './harness.js'
 
 let app: App
 
@@ -11,14 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close()
 })
-
-/** A second device on `link`, synced. */
-async function join(link: string): Promise<Page> {
-  const page = await app.device()
-  await page.goto(link)
-  await expect.poll(() => status(page), PROPAGATION).toBe('synced')
-  return page
-}
 
 /** Clicks `selector`'s first match `times` times in one task: faster than any person, before any write commits. */
 const clickAtOnce = (page: Page, selector: string, times: number) =>
@@ -43,7 +35,7 @@ const putMany = (page: Page, tag: string, count: number) =>
 describe('the page under hostile text, impatient clicks and racing tabs', () => {
   it('shows any text as text: markup, scripts, RTL and combining marks, emoji, 500 characters', async () => {
     const { page: a, link } = await newList(app)
-    const b = await join(link)
+    const b = await joinList(app, link)
     const hostile = [
       `<img src=x onerror="window.pwned='img'">`,
       `<script>window.pwned='script'</script>`,
@@ -69,7 +61,7 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
 
   it('a second click on delete or Clear completed, or a todo deleted elsewhere while edited, is no error', async () => {
     const { page: a, link } = await newList(app)
-    const b = await join(link)
+    const b = await joinList(app, link)
     for (const title of ['keep', 'delete twice', 'done 1', 'done 2', 'edited here, deleted there']) await add(a, title)
     await expect.poll(() => titles(b), PROPAGATION).toHaveLength(5)
 
@@ -101,7 +93,7 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
 
   it('rapid toggles end where the last click left them, on both devices', async () => {
     const { page: a, link } = await newList(app)
-    const b = await join(link)
+    const b = await joinList(app, link)
     await add(a, 'odd')
     await add(a, 'even')
     await clickAtOnce(a, '#todos li:nth-child(1) .toggle', 7)
@@ -119,7 +111,7 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
     const tab = await a.context().newPage()
     await tab.goto(link)
     await expect.poll(() => status(tab), PROPAGATION).toBe('synced')
-    const b = await join(link)
+    const b = await joinList(app, link)
     await a.evaluate(() => navigator.serviceWorker.ready.then(() => undefined))
 
     await a.context().setOffline(true)

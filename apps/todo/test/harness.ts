@@ -87,6 +87,14 @@ export async function newList(app: App, options?: BrowserContextOptions): Promis
   return { page, link: await shareLinkOf(page) }
 }
 
+/** Another device opening `link`, synced. */
+export async function joinList(app: App, link: string, options?: BrowserContextOptions): Promise<Page> {
+  const page = await app.device(options)
+  await page.goto(link)
+  await expect.poll(() => status(page), PROPAGATION).toBe('synced')
+  return page
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(join(appDir, 'test-results'), { recursive: true })
   await page.screenshot({ path: join(appDir, 'test-results', `${name}.png`), fullPage: true })

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { add, newList, PROPAGATION, row, screenshot, status, titles, startApp, type App } from './harness.js'
+import { add, joinList, newList, PROPAGATION, row, screenshot, status, titles, startApp, type App } from './harness.js'
 
 let app: App
 beforeAll(async () => {
@@ -50,6 +51,13 @@ function png(width: number, height: number, hue: number): Buffer {
     chunk('IDAT', deflateSync(rows)),
     chunk('IEND', new Uint8Array()),
   ])
+}
+
+/** `image` with a comment chunk of `size` random bytes before its end: a valid PNG too big to travel with its entry. */
+function padded(image: Buffer, size: number): Buffer {
+  const end = image.length - 12 // IEND: length, type, crc
+  const comment = Buffer.concat([Buffer.from('Comment\0', 'latin1'), Buffer.from(randomBytes(size / 2).toString('hex'), 'latin1')])
+  return Buffer.concat([image.subarray(0, end), chunk('tEXt', comment), image.subarray(end)])
 }
 
 type Shown = { width: number; height: number; bytes: number[]; src: string } | undefined
@@ -103,5 +111,37 @@ describe('an image per todo (headless Chromium, two devices)', () => {
     expect(await resolves(b, before)).toBe(false)
     expect(app.pageErrors).toEqual([])
     expect(await a.locator('#error').isHidden()).toBe(true)
+  })
+
+  it('an image whose download fails for a while shows once it can be read, with no error left on the page', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'Fix the fence')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['Fix the fence'])
+
+    // From now on the server answers B's downloads with 503 (busy: transient), until the test lets them through.
+    let refused = 0
+    let busy = true
+    await b.context().route('**/parties/main/*/data/*', (route) => {
+      if (!busy || route.request().method() !== 'GET') return route.fallback()
+      refused++
+      return route.fulfill({ status: 503, body: 'busy' })
+    })
+    // Bigger than what the server pushes along with an entry, so B downloads it by itself.
+    const green = padded(png(20, 20, 1), 40_000)
+    await row(a, 'Fix the fence').locator('.image-input').setInputFiles({ name: 'fence.png', mimeType: 'image/png', buffer: green })
+    await expect.poll(async () => shownImage(a, 'Fix the fence'), PROPAGATION).toMatchObject({ width: 20, height: 20 })
+    // B's read of the image has failed (it said so somewhere on the page) before the server lets it through.
+    const told = async () => [await b.locator('#error').textContent(), await row(b, 'Fix the fence').locator('.thumb').getAttribute('title')]
+    await expect.poll(async () => (await told()).some(Boolean), PROPAGATION).toBe(true)
+    expect(refused).toBeGreaterThan(0)
+    // Waiting for it is shown in the row, not as an error.
+    expect(await told()).toEqual(['', expect.stringMatching(/^Image not downloaded yet .*503.*: retrying$/)])
+
+    busy = false
+    await expect.poll(async () => shownImage(b, 'Fix the fence'), PROPAGATION).toMatchObject({ width: 20, height: 20, bytes: [...green] })
+    expect(await b.locator('#error').isHidden()).toBe(true)
+    expect(await row(b, 'Fix the fence').locator('.thumb').getAttribute('title')).toBeNull()
+    expect(app.pageErrors).toEqual([])
   })
 })
