@@ -6,7 +6,7 @@
 import type { Connector, MetaEntry } from '@proj/core/connector'
 import { parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
 import { mapLimit, segment } from './keys.js'
-import type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
+import { MAX_REPLACES_PER_SIGN, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
 
 export interface S3PresignedOptions {
   /** URL of the signing endpoint (where your server mounts `createSigningHandler`). */
@@ -120,15 +120,26 @@ export class S3PresignedConnector implements Connector {
     if (!(entry.bytes instanceof Uint8Array)) throw new TypeError('Invalid meta entry bytes: expected a Uint8Array')
     if (!Array.isArray(replaces)) throw new TypeError(`Invalid replaces: ${JSON.stringify(replaces)} (expected an array)`)
     for (const cid of replaces) parseCid(cid)
-    const signed = await this.sign({ op: 'save', db, branch, cid: entry.cid, replaces: [...replaces] })
-    const res = await this.send(`put meta ${entry.cid}`, signed.put, 'PUT', entry.bytes)
-    if (!res.ok) await this.fail(`put meta ${entry.cid}`, res)
-    await res.arrayBuffer().catch(() => undefined)
-    await mapLimit(signed.delete, 8, async (del) => {
-      const out = await this.send(`delete meta ${del.cid}`, del, 'DELETE')
-      if (!out.ok && out.status !== 404) await this.fail(`delete meta ${del.cid}`, out)
-      await out.arrayBuffer().catch(() => undefined)
-    })
+    // The signer takes a bounded number of replaced entries a request (a device that merged more writers than
+    // that got a 400 before, a permanent failure that stopped its sync): the rest are signed in more requests,
+    // whose PUT URL goes unused.
+    const batches: string[][] = []
+    for (let at = 0; at === 0 || at < replaces.length; at += MAX_REPLACES_PER_SIGN) {
+      batches.push(replaces.slice(at, at + MAX_REPLACES_PER_SIGN))
+    }
+    for (const [i, batch] of batches.entries()) {
+      const signed = await this.sign({ op: 'save', db, branch, cid: entry.cid, replaces: batch })
+      if (i === 0) {
+        const res = await this.send(`put meta ${entry.cid}`, signed.put, 'PUT', entry.bytes)
+        if (!res.ok) await this.fail(`put meta ${entry.cid}`, res)
+        await res.arrayBuffer().catch(() => undefined)
+      }
+      await mapLimit(signed.delete, 8, async (del) => {
+        const out = await this.send(`delete meta ${del.cid}`, del, 'DELETE')
+        if (!out.ok && out.status !== 404) await this.fail(`delete meta ${del.cid}`, out)
+        await out.arrayBuffer().catch(() => undefined)
+      })
+    }
   }
 
   async load(db: string, branch: string): Promise<MetaEntry[]> {

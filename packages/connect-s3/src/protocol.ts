@@ -3,6 +3,12 @@
  * one JSON POST per operation; the answer holds presigned S3 URLs the client then uses directly.
  */
 
+/**
+ * The most entries one `save` request may name in `replaces` (as one S3 DeleteObjects may): a save replacing
+ * more is signed in several requests, the entry's PUT in the first.
+ */
+export const MAX_REPLACES_PER_SIGN = 1000
+
 export type SignRequest =
   /** Presigned PUT of `<db>/data/<cid>`. */
   | { op: 'upload'; db: string; cid: string }

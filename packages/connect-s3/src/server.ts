@@ -12,9 +12,9 @@ import { SignatureV4 } from '@smithy/signature-v4'
 import { parseFileCid as parseCid } from '@proj/core/kit'
 import { toHex } from 'multiformats/bytes'
 import { Layout, checksumOf, segment } from './keys.js'
-import type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
+import { MAX_REPLACES_PER_SIGN, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
 
-export type { SignRequest, SignResponse, SignedRequest } from './protocol.js'
+export { MAX_REPLACES_PER_SIGN, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
 
 export interface SigningHandlerOptions {
   /** A client with credentials for the bucket (see `s3ClientConfig` for defaults that suit older servers). */
@@ -49,7 +49,6 @@ class HttpError extends Error {
 }
 
 const MAX_BODY = 256 * 1024
-const MAX_REPLACES = 1000
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
@@ -81,8 +80,8 @@ function parseRequest(body: unknown): SignRequest {
       case 'save': {
         segment('branch', b.branch)
         parseCid(b.cid)
-        if (!Array.isArray(b.replaces) || b.replaces.length > MAX_REPLACES) {
-          throw new TypeError(`Invalid replaces: expected an array of at most ${MAX_REPLACES} CIDs`)
+        if (!Array.isArray(b.replaces) || b.replaces.length > MAX_REPLACES_PER_SIGN) {
+          throw new TypeError(`Invalid replaces: expected an array of at most ${MAX_REPLACES_PER_SIGN} CIDs`)
         }
         for (const cid of b.replaces) parseCid(cid)
         return { op: 'save', db, branch: b.branch as string, cid: b.cid as string, replaces: b.replaces as string[] }
