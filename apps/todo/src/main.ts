@@ -1,10 +1,11 @@
-import { database, parseShareLink, shareLink, type Database, type Sync, type SyncStatus } from '@proj/core'
+import { database, parseShareLink, type Database, type Sync, type SyncStatus } from '@proj/core'
 import { connect } from '@proj/connect-partykit'
 import { listRenderer } from './list.js'
-import { showProblem, type ProblemAction } from './problem.js'
+import { deleteLocalCopy, linkTo, moveToNewList, newName } from './lists.js'
+import { showProblem, type ProblemAction, type ProblemDetail } from './problem.js'
 import { forgetList, recentLists, rememberList, showRecent } from './recent.js'
 import { showShare } from './share.js'
-import type { Todo } from './todo.js'
+import { byCreated, viewOf, type Todo } from './todo.js'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const ui = {
@@ -71,28 +72,6 @@ function isKeyMismatch(error: unknown): boolean {
   return false
 }
 
-/** A new database name: `todos-` and 12 random base-36 characters. */
-function newName(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12))
-  return `todos-${Array.from(bytes, (byte) => (byte % 36).toString(36)).join('')}`
-}
-
-const linkTo = (name: string, key: string) => shareLink(`${location.origin}/`, { db: name, key })
-
-/**
- * Deletes this device's copy of a list (data and kept key). Core's browser build keeps database `<name>` in
- * the IndexedDB database `proj:<name>`.
- */
-function deleteLocalCopy(name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.deleteDatabase(`proj:${name}`)
-    request.onsuccess = () => resolve()
-    request.onerror = () => reject(request.error ?? new Error(`could not delete this device's copy of ${name}`))
-    request.onblocked = () =>
-      reject(new Error(`another tab has list ${name} open: close it, then try again (this device's copy is deleted once it closes)`))
-  })
-}
-
 /**
  * Browsers hand out WebCrypto, which keeps the list encrypted, only to secure contexts: https, and this
  * computer's own addresses. A phone that opens the demo by the computer's LAN address (http://192.168.…) gets
@@ -131,35 +110,45 @@ function brokenLink(name: string | undefined, reason: string): void {
 
 /**
  * The sync server holds the list sealed with another key: the link's key is wrong. Nothing of the list is
- * shown, and this device does not keep the wrong key (unless something was written with it), so the right
- * link works here afterwards.
+ * shown, and this device does not keep the wrong key (unless todos were written with it before the server could
+ * say so: those are listed, with a way to move them to a new list), so the right link works here afterwards.
  */
-async function wrongKey(db: Database, sync: Sync, name: string): Promise<void> {
+async function wrongKey(db: Database, sync: Sync, name: string, key: string): Promise<void> {
   showStuck('Wrong key')
   forgetList(name)
-  const written = (await db.clock().catch(() => [])).length > 0
-  const count = written ? (await db.allDocs().catch(() => ({ rows: [] }))).rows.length : 0
+  const { rows } = await db.allDocs().catch(() => ({ rows: [] }))
   await sync.close()
   await db.close()
-  let kept = written ? `The ${count} ${count === 1 ? 'todo' : 'todos'} written here with this key stay on this device only.` : ''
-  if (!written) {
-    kept = 'This device kept nothing of it, so the right link will work here.'
+  const detail: ProblemDetail[] = [
+    'The sync server holds this list sealed with another key, so nothing of it can be read or changed with this link.',
+    'The link was probably mistyped or cut off: ask for it again, or copy all of it (the key after #key= is long).',
+  ]
+  const actions: ProblemAction[] = [NEW_LIST]
+  if (rows.length > 0) {
+    const todos = rows.map((row) => viewOf(row.value)).sort(byCreated)
+    detail.push(
+      `The ${todos.length === 1 ? 'todo' : `${todos.length} todos`} written here with this key ${todos.length === 1 ? 'is' : 'are'} kept on this device:`,
+      { items: todos.map((todo) => todo.title || '(no title)') },
+    )
+    actions.unshift({
+      label: todos.length === 1 ? 'Move it to a new list' : 'Move them to a new list',
+      run: async () => {
+        try {
+          location.assign(await moveToNewList(name, key))
+        } catch (error) {
+          showError(error)
+        }
+      },
+    })
+  } else {
     try {
       await deleteLocalCopy(name)
+      detail.push('This device kept nothing of it, so the right link will work here.')
     } catch (error) {
-      kept = `This device's copy could not be removed yet: ${error instanceof Error ? error.message : String(error)}.`
+      detail.push(`This device's copy could not be removed yet: ${error instanceof Error ? error.message : String(error)}.`)
     }
   }
-  showProblem(
-    ui.problem,
-    `The key in this link does not open list ${name}`,
-    [
-      'The sync server holds this list sealed with another key, so nothing of it can be read or changed with this link.',
-      'The link was probably mistyped or cut off: ask for it again, or copy all of it (the key after #key= is long).',
-      kept,
-    ],
-    [NEW_LIST],
-  )
+  showProblem(ui.problem, `The key in this link does not open list ${name}`, detail, actions)
   showRecent(ui.recent, ui.recentLists, name)
 }
 
@@ -231,7 +220,7 @@ function showWarnings(foreign: number, unreadable: number): void {
 }
 
 /** Shows and syncs an opened list. */
-async function run(db: Database, link: string): Promise<void> {
+async function run(db: Database, link: string, key: string): Promise<void> {
   // The first read opens the database: a key that this device keeps differently stops here.
   try {
     await db.clock()
@@ -273,7 +262,7 @@ async function run(db: Database, link: string): Promise<void> {
   sync.ready.then(render, (error) => {
     if (!isKeyMismatch(error)) return showSync(sync)
     unsubscribe()
-    return wrongKey(db, sync, db.name)
+    return wrongKey(db, sync, db.name, key)
   })
   Object.assign(window, { todoApp: { db, sync, link } })
 
@@ -318,9 +307,10 @@ async function main(): Promise<void> {
   if (name === undefined) {
     const created = newName()
     const db = database(created)
-    const link = linkTo(created, await db.exportKey())
+    const createdKey = await db.exportKey()
+    const link = linkTo(created, createdKey)
     history.replaceState(null, '', link)
-    return run(db, link)
+    return run(db, link, createdKey)
   }
   if (key === undefined) return brokenLink(name, `it names list ${name} but has no key`)
   let db: Database
@@ -330,7 +320,7 @@ async function main(): Promise<void> {
     // An impossible list name: core's TypeError says what names are allowed.
     return brokenLink(undefined, (error as Error).message.replace(/^database\(\): name/, 'the list name'))
   }
-  return run(db, linkTo(name, key))
+  return run(db, linkTo(name, key), key)
 }
 
 main().catch((error) => {

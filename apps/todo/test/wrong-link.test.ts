@@ -2,7 +2,7 @@ import { database } from '@proj/core'
 import { connect } from '@proj/connect-partykit'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { add, glance, newList, PHONE, PROPAGATION, screenshot, status, titles, startApp, type App } from './harness.js'
+import { add, glance, newList, PHONE, PROPAGATION, screenshot, shareLinkOf, status, titles, startApp, type App } from './harness.js'
 
 let app: App
 
@@ -115,6 +115,46 @@ describe('a link that cannot open its list says so on the page, with a way out',
     expect(question).toMatch(/^Delete this device's copy of todos-\w+ \(1 todo\)\? Todos that never reached the sync server are lost\.$/)
     await c.goto(link)
     await expect.poll(() => glance(c), PROPAGATION).toMatchObject({ status: 'Synced', problem: '', titles: ['Shared todo'] })
+    expect(app.pageErrors).toEqual([])
+  })
+
+  it('todos written with a wrong key before the server could say so are shown, and move to a new list; the room gets none', async () => {
+    const { page: a, link } = await newList(app)
+    await add(a, 'Only with the right key')
+    await a.evaluate(() => (window as unknown as { todoApp: { sync: { flush(): Promise<unknown> } } }).todoApp.sync.flush())
+    const room = new URL(link).searchParams.get('db')!
+    const entries = async () => ((await (await fetch(`${app.server.url}/parties/main/${room}/meta/main`)).json()) as { entries: unknown[] }).entries.length
+    const before = await entries()
+
+    // C cannot reach the sync server while it opens the wrong link and writes.
+    const c = await app.device()
+    let unreachable = true
+    await c.context().route('**/parties/**', (route) => (unreachable ? route.abort() : route.fallback()))
+    await c.routeWebSocket(/\/parties\//, (socket) => (unreachable ? socket.close() : socket.connectToServer()))
+    await c.goto(withKey(link, await otherKey()))
+    await expect.poll(() => status(c), PROPAGATION).toBe('offline')
+    await add(c, 'Written before anyone could tell')
+    await add(c, 'And <b>this</b> one')
+    unreachable = false
+
+    await expect.poll(() => problemTitle(c), PROPAGATION).toMatch(/^The key in this link does not open list todos-/)
+    const said = await problem(c).innerText()
+    expect(said).toContain('The 2 todos written here with this key are kept on this device:')
+    expect(await c.locator('#problem-detail li').allTextContents()).toEqual(['Written before anyone could tell', 'And <b>this</b> one'])
+    await screenshot(c, 'wrong-key-kept-todos')
+    await c.getByRole('button', { name: 'Move them to a new list' }).click()
+    await expect.poll(() => glance(c), PROPAGATION).toMatchObject({
+      status: 'Synced',
+      problem: '',
+      titles: ['Written before anyone could tell', 'And <b>this</b> one'],
+    })
+    const moved = await shareLinkOf(c)
+    expect(new URL(moved).searchParams.get('db')).not.toBe(room)
+    // They were moved, not copied: the right link now simply works on C, and the room holds nothing of C's.
+    await c.goto(link)
+    await expect.poll(() => glance(c), PROPAGATION).toMatchObject({ status: 'Synced', problem: '', titles: ['Only with the right key'] })
+    expect(await entries()).toBe(before)
+    expect(await a.locator('#warnings').isHidden()).toBe(true)
     expect(app.pageErrors).toEqual([])
   })
 
