@@ -269,10 +269,28 @@ class SyncEngine implements Sync {
     this.#attempt = 0
     this.#wantPull = false
     this.#firstPullDone = true
+    // An empty branch while this device's record says the backend holds files: the store was emptied since
+    // (see #backendEmptied), or an upload was cut short before its entry was saved. Pushing at once would name
+    // files the backend may have lost, and flush() would promise a clock no device can read: the push waits
+    // for the audit, or, without `has` to ask, forgets them all and uploads them again.
+    const suspect = !this.#backendHadEntries && this.#outbox.heldFiles().length > 0
+    if (this.#connector.has) {
+      const audit = this.#auditHeldFiles()
+      if (suspect) {
+        // An audit that failed (the backend unreachable) proves nothing: upload them all again.
+        this.#pushAfter = audit
+          .then((checked) => void (checked || this.#outbox.forget(this.#outbox.heldFiles())))
+          .finally(() => (this.#pushAfter = undefined))
+      }
+    } else if (suspect) {
+      this.#outbox.forget(this.#outbox.heldFiles())
+    }
     this.#kick()
     this.#schedulePoll()
-    if (this.#connector.has) void this.#auditHeldFiles()
   }
+
+  /** What the next push waits for (the audit of a backend found empty at start). */
+  #pushAfter: Promise<void> | undefined
 
   /**
    * Registers a connector listener. One that throws (a closed connector, a bad configuration) fails the start
@@ -292,9 +310,9 @@ class SyncEngine implements Sync {
   /**
    * Once per session: asks the backend whether it still holds the local files this device believes it
    * holds. A file the backend lost (deleted on the server) is forgotten, so the next push uploads it again
-   * from here; without this, readers would fail on it for good.
+   * from here; without this, readers would fail on it for good. Resolves with whether every file was checked.
    */
-  async #auditHeldFiles(): Promise<void> {
+  async #auditHeldFiles(): Promise<boolean> {
     const replica = this.#replica!
     try {
       const local = new Set(await replica.storage.listFiles())
@@ -310,9 +328,11 @@ class SyncEngine implements Sync {
         this.#wantPush = true
         this.#kick()
       }
+      return !this.#closed
     } catch (error) {
       // Only a repair is delayed (to the next session); sync itself is unaffected.
       this.#fail('check which files the backend holds', error)
+      return false
     }
   }
 
@@ -529,6 +549,8 @@ class SyncEngine implements Sync {
       throw this.#fail('load', error)
     }
     this.#remoteCovers = false
+    if (entries.length > 0) this.#backendHadEntries = true
+    else if (this.#backendHadEntries) this.#backendEmptied()
     const current = new Set(entries.map((entry) => entry.cid))
     for (const cid of current) this.#replacedRemote.delete(cid)
     for (const cid of this.#merged) if (!current.has(cid)) this.#merged.delete(cid)
@@ -542,6 +564,22 @@ class SyncEngine implements Sync {
     if (!local || entries.some((e) => sameClock(local, this.#opened.get(e.cid)))) this.#remoteCovers = true
     if (!this.#remoteCovers) this.#wantPush = true
     this.#emit('change')
+  }
+
+  /** Set once a pull found entries or a save succeeded: the backend held this database's meta. */
+  #backendHadEntries = false
+
+  /**
+   * The backend holds no entry where it held some: every save adds its entry before it removes those it
+   * replaces, so no device's save empties a branch. The store was emptied (an operator, a recreated bucket, a
+   * restored backup): the files this device uploaded are likely gone too, and a save naming them would let
+   * flush() promise a clock no device can read. Everything is forgotten; the next push walks the head's whole
+   * closure and uploads it again.
+   */
+  #backendEmptied(): void {
+    this.#backendHadEntries = false
+    this.#outbox.forget(this.#outbox.heldFiles())
+    this.#saveRecordSoon()
   }
 
   /**
@@ -572,6 +610,7 @@ class SyncEngine implements Sync {
     // The entries this save may replace are taken together with the head: an entry merged while the files
     // upload is not contained in `head`, so removing it would drop a write from the backend.
     const mergedIntoHead = [...this.#merged]
+    if (this.#pushAfter) await this.#pushAfter
     await this.#uploadClosure(head.files)
     if (this.#closed) return
     this.#saveRecordSoon()
@@ -588,6 +627,7 @@ class SyncEngine implements Sync {
     }
     for (const cid of replaces) this.#merged.delete(cid)
     this.#merged.add(entry.cid)
+    this.#backendHadEntries = true
     this.#remoteCovers = replica.head() === head
   }
 
