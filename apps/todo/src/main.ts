@@ -304,6 +304,9 @@ async function main(): Promise<void> {
   } catch (error) {
     return brokenLink(undefined, (error as Error).message.replace(/^parseShareLink\(\): /, ''))
   }
+  // A key without a list: the ?db=… part was lost (cut off by a chat app, or retyped). Starting a new list here
+  // would drop the key, and the user would take the empty new list for the shared one.
+  if (name === undefined && key !== undefined) return brokenLink(undefined, 'it has a key but names no list (the part ?db=… is missing)')
   if (name === undefined) {
     const created = newName()
     const db = database(created)

@@ -34,6 +34,9 @@ describe('a link that cannot open its list says so on the page, with a way out',
       [`/?db=todos-abc#key=${good.slice(0, 20)}`, 'mistyped or cut off'],
       [`/?db=todos-abc#key=not*a*key`, 'mistyped or cut off'],
       [`/?db=todos-abc`, 'has no key'],
+      // The ?db=… part lost (cut by a chat app, or retyped): not a new list that drops the key.
+      [`/#key=${good}`, 'names no list'],
+      [`/?list=todos-abc#key=${good}`, 'names no list'],
       [`/?db=${encodeURIComponent('no spaces allowed')}#key=${good}`, 'name must be'],
     ]
     for (const [link, says] of cases) {
