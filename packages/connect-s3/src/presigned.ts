@@ -4,9 +4,9 @@
  * with plain `fetch`. The bucket needs a CORS rule allowing your origin to GET, PUT and DELETE.
  */
 import type { Connector, MetaEntry } from '@proj/core/connector'
-import { parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
+import { BackendConfigError, parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
 import { mapLimit, segment } from './keys.js'
-import { MAX_REPLACES_PER_SIGN, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
+import { MAX_REPLACES_PER_SIGN, signResponseProblem, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
 
 export interface S3PresignedOptions {
   /** URL of the signing endpoint (where your server mounts `createSigningHandler`). */
@@ -61,12 +61,33 @@ export class S3PresignedConnector implements Connector {
       headers: { 'content-type': 'application/json', ...extra },
       body: JSON.stringify(req),
     })
+    const type = res.headers.get('content-type')?.split(';')[0]?.trim() || 'a body'
+    // Named without its query, which may carry a token.
+    const signer = `signer ${this.signer.split('?')[0]}`
+    if (res.status === 404) {
+      await res.arrayBuffer().catch(() => undefined)
+      // The signing handler never answers 404: nothing signs at this URL (a wrong path or host).
+      throw new BackendConfigError('s3', `${signer} answered 404 to sign ${req.op}: no signing handler at this URL`)
+    }
     if (!res.ok) {
       const text = await res.text().catch(() => '')
       // The status lets sync tell a refusal (401, 403: permanent) from a signer that is down (5xx: retried).
       throw Object.assign(new Error(`s3 sign ${req.op} failed: ${res.status} ${text}`.trim()), { status: res.status })
     }
-    return (await res.json()) as SignResponse[K]
+    const text = await res.text()
+    let problem: string | undefined
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+      problem = signResponseProblem(req.op, body)
+    } catch (error) {
+      problem = (error as Error).message
+    }
+    if (problem !== undefined) {
+      // Retrying reads the same answer: the URL serves something else (a site's page for every path, a proxy).
+      throw new BackendConfigError('s3', `${signer} answered ${res.status} with ${type} that is not a signed ${req.op} (${problem.slice(0, 200)})`)
+    }
+    return body as SignResponse[K]
   }
 
   private async send(what: string, signed: SignedRequest, method: string, body?: Uint8Array): Promise<Response> {

@@ -41,3 +41,32 @@ export interface SignResponse {
   save: SignedSave
   load: SignedLoad
 }
+
+const isSigned = (value: unknown): value is SignedRequest => {
+  if (!value || typeof value !== 'object') return false
+  const { url, headers } = value as { url?: unknown; headers?: unknown }
+  if (typeof url !== 'string') return false
+  if (headers === undefined) return true
+  return !!headers && typeof headers === 'object' && Object.values(headers).every((v) => typeof v === 'string')
+}
+const isSignedEntries = (value: unknown): boolean =>
+  Array.isArray(value) && value.every((item) => isSigned(item) && typeof (item as { cid?: unknown }).cid === 'string')
+
+/**
+ * Whether a signer's parsed answer has the shape of the answer to `op`; what is missing, otherwise. Something
+ * else (a site's page, a proxy's own JSON) would fail later as a TypeError, which sync takes for a transient
+ * failure and retries for good.
+ */
+export function signResponseProblem(op: SignRequest['op'], body: unknown): string | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'not a JSON object'
+  const b = body as Record<string, unknown>
+  switch (op) {
+    case 'upload':
+    case 'download':
+      return isSigned(b) ? undefined : 'no "url" string in it'
+    case 'save':
+      return isSigned(b.put) && isSignedEntries(b.delete) ? undefined : 'no "put" request and "delete" array in it'
+    case 'load':
+      return isSignedEntries(b.entries) ? undefined : 'no "entries" array of signed requests in it'
+  }
+}
