@@ -36,26 +36,34 @@ export class WriteQueue {
         // timer and I/O callback of the process (a sync's pull, a server's reply) until it ends: a commit
         // first lets the event loop turn when one is due (Pace). A turn per commit cost 5-10 % of single
         // puts/s (sequential-puts.ts). Writes arriving meanwhile join the transaction.
-        void this.exclusive(async () => {
+        void this.exclusive(async (done) => {
           const turn = this.#pace.due()
           if (turn) await turn
-          await this.#drain()
+          await this.#drain(done)
         })
       }
     })
   }
 
-  /** Runs `task` after every task queued before it. */
-  exclusive<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` after every task queued before it. The task may call `done` once nothing it does remains
+   * but settling promises (see `isFree`); it counts as done when it settles otherwise.
+   */
+  exclusive<T>(task: (done: () => void) => Promise<T>): Promise<T> {
     this.#queued++
-    const run = this.#tail.then(task)
-    this.#tail = run.then(this.#done, this.#done)
+    let counted = true
+    const done = () => {
+      if (!counted) return
+      counted = false
+      this.#queued--
+    }
+    const run = this.#tail.then(() => task(done))
+    this.#tail = run.then(done, done)
     return run
   }
 
   /** Tasks queued or running. */
   #queued = 0
-  readonly #done = () => void this.#queued--
 
   /**
    * Whether a write may be made now, outside the queue (database.ts: the common transaction done in one
@@ -71,10 +79,33 @@ export class WriteQueue {
     return this.exclusive(async () => {})
   }
 
-  async #drain(): Promise<void> {
+  /**
+   * Commits the writes queued so far. The last of them to settle marks the task done (`done`): its writer's
+   * next put, which runs on the microtask after, finds the queue free (isFree) although this task's own
+   * promises have not settled yet, and takes the one-step path (database.ts #writeNow). Settling is the last
+   * thing a commit does, so nothing of it runs after.
+   */
+  async #drain(done: () => void): Promise<void> {
     this.#scheduled = false
     const batch = this.#pending.splice(0)
     if (batch.length === 0) return
+    let unsettled = batch.length
+    const settled = () => {
+      if (--unsettled === 0) done()
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const write = batch[i]!
+      const { resolve, reject } = write
+      let open = true
+      write.resolve = (clock) => {
+        if (open) (open = false), settled()
+        resolve(clock)
+      }
+      write.reject = (error) => {
+        if (open) (open = false), settled()
+        reject(error)
+      }
+    }
     try {
       await this.#commit(batch)
     } catch (error) {
