@@ -100,6 +100,30 @@ describe('a backend call that never settles', () => {
     expect(statuses).toContain('offline')
   })
 
+  it('a meta read slower than the allowance (slow, not hung) gets through: each timeout in a row doubles it', async () => {
+    const objects = new Map<string, Uint8Array>()
+    let metaReads = 0
+    const fns = {
+      upload: async (bytes: Uint8Array, params: RawParams) => void objects.set(objectName(params), bytes.slice()),
+      download: async (params: RawParams) => {
+        // Every meta read takes over 3 times the first allowance (half of flushTimeout): a big listing on a slow link.
+        if (params.type === 'meta') {
+          metaReads++
+          await new Promise((resolve) => setTimeout(resolve, 1_000))
+        }
+        return objects.get(objectName(params))?.slice()
+      },
+    }
+    const db = open('slow-load')
+    const { sync, errors } = track(connect.raw(db, fns, { pollInterval: 0, maxBackoff: 50, flushTimeout: 600 }))
+    await sync.ready
+    // Allowances of 300 ms, 600 ms, then 1 200 ms for a read of 1 000 ms.
+    expect(metaReads).toBeGreaterThanOrEqual(3)
+    expect(errors.filter(timedOut).map((error) => error.message.replace(/\d+ ms/, 'N ms'))).toEqual(
+      Array.from({ length: metaReads - 1 }, () => 'Connector raw failed to load: no answer within N ms'),
+    )
+  })
+
   it('a meta write that hangs (the write landed, the reply is lost) is retried and flush resolves', async () => {
     let metaWrites = 0
     const objects = new Map<string, Uint8Array>()

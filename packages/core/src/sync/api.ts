@@ -49,7 +49,8 @@ export interface SyncOptions {
   /**
    * How long `flush()` and `refresh()` keep retrying transient failures before they reject (default 30_000).
    * Half of it bounds each backend call (plus 1 ms per 64 bytes the call carries): a call that gets no answer
-   * by then fails as a transient `TimeoutError` and is retried.
+   * by then fails as a transient `TimeoutError` and is retried, each timeout in a row doubling the allowance
+   * (up to 8 times).
    */
   flushTimeout?: number
 }

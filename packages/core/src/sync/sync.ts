@@ -690,7 +690,9 @@ class SyncEngine implements Sync {
    * One connector call, bounded: a call that never settles (a server that accepts and never answers) fails
    * after half of flushTimeout, plus time for the bytes it carries on a slow link, as a transient
    * CallTimeoutError; the caller retries it like a network error. Half, so that a flush outlives one hung call
-   * and its retry. close() ends every call still waiting.
+   * and its retry. close() ends every call still waiting. Each timeout in a row of one operation doubles its
+   * allowance (up to 8 times): a call that is slow rather than hung (a listing of thousands of entries on a
+   * slow link) gets through on a later try instead of timing out for good.
    */
   #call<T>(op: string, bytes: number, call: () => Promise<T>): Promise<T> {
     let promise: Promise<T>
@@ -699,9 +701,23 @@ class SyncEngine implements Sync {
     } catch (error) {
       return Promise.reject(error)
     }
-    const ms = callAllowance(this.#options.flushTimeout / 2, bytes)
-    return this.#scheduler.bound(promise, ms, () => new CallTimeoutError(op, ms), () => this.#closedError(op))
+    const streak = this.#timeoutStreak.get(op) ?? 0
+    const ms = callAllowance((this.#options.flushTimeout / 2) * 2 ** Math.min(streak, 3), bytes)
+    const bounded = this.#scheduler.bound(
+      promise,
+      ms,
+      () => {
+        this.#timeoutStreak.set(op, streak + 1)
+        return new CallTimeoutError(op, ms)
+      },
+      () => this.#closedError(op),
+    )
+    void bounded.then(() => this.#timeoutStreak.delete(op), () => {})
+    return bounded
   }
+
+  /** Timeouts in a row, per connector operation (see #call). */
+  readonly #timeoutStreak = new Map<string, number>()
 
   /** Runs a single backend call, retrying transient failures a few times in place (bounded, with backoff). */
   async #retrying<T>(op: string, call: () => Promise<T>): Promise<T> {
