@@ -1,4 +1,5 @@
-import { isPermanentError, NotFoundError, type Attachment, type Database, type StoredDoc } from '@proj/core'
+import { isPermanentError, NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
+import { conflictOf, describeOther, keep, type Conflict } from './conflict.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
 export type Filter = 'all' | 'active' | 'completed'
@@ -46,7 +47,7 @@ export function listRenderer(
   db: Database,
   ui: ListUi,
   onError: (error: unknown) => void,
-): { render: () => void; retryImages: () => void } {
+): { render: (changed?: ChangeRow[]) => void; retryImages: () => void } {
   const rows = new Map<string, HTMLLIElement>()
   const views = new WeakMap<HTMLLIElement, TodoView>()
   const images = new WeakMap<HTMLLIElement, ImageState>()
@@ -54,6 +55,9 @@ export function listRenderer(
   const waiting = new Map<HTMLLIElement, () => void>()
   let filter: Filter = 'all'
   let scheduled = false
+  /** Conflicts by id, and the ids to look at again (changed since); undefined: look at all (the first render). */
+  const conflicts = new Map<string, Conflict>()
+  let recheck: Set<string> | undefined
   let running: Promise<void> = Promise.resolve()
 
   /**
@@ -200,7 +204,11 @@ export function listRenderer(
     picker.setAttribute('aria-label', 'Attach an image')
     attach.append(picker)
     attach.insertAdjacentHTML('beforeend', PICTURE_ICON)
-    li.append(toggle, thumb, title, attach, deleteButton)
+    const notice = document.createElement('div')
+    notice.className = 'conflict'
+    notice.setAttribute('role', 'status')
+    notice.hidden = true
+    li.append(toggle, thumb, title, attach, deleteButton, notice)
 
     picker.addEventListener('change', () => {
       const file = picker.files?.[0]
@@ -247,17 +255,48 @@ export function listRenderer(
     return li
   }
 
+  /** The row's conflict notice: the other version in words, and a button to keep each. */
+  function showConflict(li: HTMLLIElement, conflict: Conflict | undefined): void {
+    const notice = li.querySelector<HTMLElement>('.conflict')!
+    li.classList.toggle('conflicted', conflict !== undefined)
+    notice.hidden = conflict === undefined
+    if (!conflict) return
+    const text = `Changed on two devices at once. The other version: ${describeOther(conflict)}.`
+    if (notice.dataset.text === text) return
+    notice.dataset.text = text
+    const words = document.createElement('span')
+    words.textContent = text
+    const choose = (label: string, version: StoredDoc) => {
+      const button = document.createElement('button')
+      button.type = 'button'
+      button.className = 'link'
+      button.textContent = label
+      button.addEventListener('click', () => void keep(db, version).catch(onError))
+      return button
+    }
+    notice.replaceChildren(words, choose('Use the other version', conflict.other), choose('Keep this one', conflict.shown))
+  }
+
   function update(li: HTMLLIElement, view: TodoView): void {
     views.set(li, view)
     li.classList.toggle('done', view.done)
     li.querySelector<HTMLInputElement>('.toggle')!.checked = view.done
     showTitle(li.querySelector<HTMLSpanElement>('.title')!, view.title)
     showImage(li, view.image)
+    showConflict(li, conflicts.get(view.id))
     li.hidden = (filter === 'active' && view.done) || (filter === 'completed' && !view.done)
   }
 
   async function render(): Promise<void> {
+    const check = recheck
+    recheck = new Set()
     const { rows: all } = await db.allDocs()
+    for (const row of all) {
+      if (check && !check.has(row.key)) continue
+      const conflict = await conflictOf(db, row.key)
+      if (conflict) conflicts.set(row.key, conflict)
+      else conflicts.delete(row.key)
+    }
     const todos = all.map((row) => viewOf(row.value)).sort(byCreated)
     const seen = new Set<string>()
     for (const [index, todo] of todos.entries()) {
@@ -272,6 +311,7 @@ export function listRenderer(
     }
     for (const [id, li] of rows) {
       if (!seen.has(id)) {
+        conflicts.delete(id)
         releaseImage(li)
         li.remove()
         rows.delete(id)
@@ -292,7 +332,8 @@ export function listRenderer(
     }
   }
 
-  const schedule = () => {
+  const schedule = (changed?: ChangeRow[]) => {
+    if (Array.isArray(changed)) for (const row of changed) recheck?.add(row.key)
     if (scheduled) return
     scheduled = true
     running = running.then(() => {

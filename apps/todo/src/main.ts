@@ -259,7 +259,7 @@ async function run(db: Database, link: string, key: string): Promise<void> {
     else unreadable++
     showWarnings(foreign, unreadable)
   })
-  sync.ready.then(render, (error) => {
+  sync.ready.then(() => render(), (error) => {
     if (!isKeyMismatch(error)) return showSync(sync)
     unsubscribe()
     return wrongKey(db, sync, db.name, key)
