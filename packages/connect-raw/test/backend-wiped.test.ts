@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { database } from '@proj/core'
 import { serveFromTempDir, type LoopbackServer } from '@proj/test-utils'
-import { connect } from '../src/index.js'
+import { connect, type RawParams } from '../src/index.js'
 import { createStoreServer } from '../src/server.js'
 
 /**
@@ -82,5 +82,37 @@ it('a store emptied between sessions: the first push after the restart waits for
   } finally {
     await fresh?.close()
     await rm(deviceDir, { recursive: true, force: true })
+  }
+})
+
+it('connect.raw (no has() to ask): a store emptied under a running sync gets everything uploaded again', async () => {
+  const objects = new Map<string, Uint8Array>()
+  const name = ({ type, car, branch }: RawParams) => `${type}/${car ?? branch}`
+  const fns = {
+    upload: (bytes: Uint8Array, params: RawParams) => void objects.set(name(params), bytes.slice()),
+    download: (params: RawParams) => objects.get(name(params))?.slice(),
+  }
+  const db = database('wiped-raw', { storage: 'memory', dir: `/wiped/raw/${Math.random()}` })
+  const sync = connect.raw(db, fns, { pollInterval: 0 })
+  const fresh = database('wiped-raw', { storage: 'memory', dir: `/wiped/raw-fresh/${Math.random()}`, key: await db.exportKey() })
+  try {
+    await sync.ready
+    for (let i = 0; i < 10; i++) await db.put({ _id: `before-${i}` })
+    await sync.flush()
+    objects.clear()
+    await sync.refresh()
+    await db.put({ _id: 'after' })
+    const clock = await sync.flush()
+    const freshSync = connect.raw(fresh, fns, { pollInterval: 0 })
+    try {
+      await freshSync.ready
+      expect((await (await fresh.at(clock)).allDocs()).rows).toHaveLength(11)
+    } finally {
+      await freshSync.close()
+    }
+  } finally {
+    await sync.close()
+    await db.close()
+    await fresh.close()
   }
 })

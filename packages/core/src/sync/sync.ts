@@ -273,24 +273,28 @@ class SyncEngine implements Sync {
     // (see #backendEmptied), or an upload was cut short before its entry was saved. Pushing at once would name
     // files the backend may have lost, and flush() would promise a clock no device can read: the push waits
     // for the audit, or, without `has` to ask, forgets them all and uploads them again.
-    const suspect = !this.#backendHadEntries && this.#outbox.heldFiles().length > 0
-    if (this.#connector.has) {
-      const audit = this.#auditHeldFiles()
-      if (suspect) {
-        // An audit that failed (the backend unreachable) proves nothing: upload them all again.
-        this.#pushAfter = audit
-          .then((checked) => void (checked || this.#outbox.forget(this.#outbox.heldFiles())))
-          .finally(() => (this.#pushAfter = undefined))
-      }
-    } else if (suspect) {
-      this.#outbox.forget(this.#outbox.heldFiles())
-    }
+    if (!this.#backendHadEntries && this.#outbox.heldFiles().length > 0) this.#distrustHeld()
+    else if (this.#connector.has) void this.#auditHeldFiles()
     this.#kick()
     this.#schedulePoll()
   }
 
-  /** What the next push waits for (the audit of a backend found empty at start). */
+  /** What the next push waits for (the audit of a backend found empty, see #distrustHeld). */
   #pushAfter: Promise<void> | undefined
+
+  /**
+   * The backend may have lost what this device believes it holds: the next push waits until `has` has
+   * checked every held file (an audit that failed proves nothing), or, without `has`, forgets them all, so the
+   * push uploads again whatever the head needs and the backend lacks.
+   */
+  #distrustHeld(): void {
+    const forgetAll = () => this.#outbox.forget(this.#outbox.heldFiles())
+    if (!this.#connector.has) return forgetAll()
+    if (this.#pushAfter) return
+    this.#pushAfter = this.#auditHeldFiles()
+      .then((checked) => void (checked || forgetAll()))
+      .finally(() => (this.#pushAfter = undefined))
+  }
 
   /**
    * Registers a connector listener. One that throws (a closed connector, a bad configuration) fails the start
@@ -573,12 +577,11 @@ class SyncEngine implements Sync {
    * The backend holds no entry where it held some: every save adds its entry before it removes those it
    * replaces, so no device's save empties a branch. The store was emptied (an operator, a recreated bucket, a
    * restored backup): the files this device uploaded are likely gone too, and a save naming them would let
-   * flush() promise a clock no device can read. Everything is forgotten; the next push walks the head's whole
-   * closure and uploads it again.
+   * flush() promise a clock no device can read.
    */
   #backendEmptied(): void {
     this.#backendHadEntries = false
-    this.#outbox.forget(this.#outbox.heldFiles())
+    this.#distrustHeld()
     this.#saveRecordSoon()
   }
 
