@@ -345,14 +345,17 @@ class DatabaseImpl extends TreeView implements Database {
 
   async info(): Promise<DatabaseInfo> {
     const state = this.#readyNow() ?? (await this.#ready())
-    const root = await rootAt(state)
-    if (this.#counted?.root !== root.toString()) {
+    // The head when called: what it reports (clock and count) is of one state, whatever is written meanwhile.
+    const head = state.head
+    const root = await rootAt(state, head)
+    let counted = this.#counted
+    if (counted?.root !== root.toString()) {
       const count = await state.store.whilePinned(root, async () => {
         let live = 0
         for await (const entry of scan(state.store, root)) if (entry[2] !== null) live++
         return live
       })
-      this.#counted = { root: root.toString(), count }
+      this.#counted = counted = { root: root.toString(), count }
     }
     const files = { count: 0, bytes: 0 }
     const sizes = state.storage.fileSizes ? await state.storage.fileSizes() : await readSizes(state.storage)
@@ -373,8 +376,8 @@ class DatabaseImpl extends TreeView implements Database {
       name: this.name,
       location: state.storage.location,
       branch: this.#branch,
-      clock: state.head?.heads.map(String) ?? [],
-      docCount: this.#counted.count,
+      clock: head?.heads.map(String) ?? [],
+      docCount: counted.count,
       files,
       syncs,
     }

@@ -90,27 +90,28 @@ export class LocalHead {
   /**
    * `advance` for the common transaction, done before it returns: a delta event over the one head, its file
    * and the head record written through the storage's synchronous writes (Storage.writeNow), the same bytes
-   * `advance` writes. False, with nothing written, when the transaction needs more (a checkpoint is due, an
-   * attachment, a step that answers only with a promise): `advance` takes it then.
+   * `advance` writes. Returns the new head; undefined, with nothing written, when the transaction needs more
+   * (a checkpoint is due, an attachment, a step that answers only with a promise): `advance` takes it then.
    */
-  advanceNow(state: OpenState, entries: Entry[], height: number, rows: () => ChangeRow[]): boolean {
+  advanceNow(state: OpenState, entries: Entry[], height: number, rows: () => ChangeRow[]): HeadState | undefined {
     const previous = state.head
     const depth = state.deltaDepth
-    if (!previous || previous.heads.length !== 1 || depth === undefined || depth >= CHECKPOINT_EVERY - 1 || entries.length > DELTA_MAX_ENTRIES) return false
+    if (!previous || previous.heads.length !== 1 || depth === undefined || depth >= CHECKPOINT_EVERY - 1 || entries.length > DELTA_MAX_ENTRIES) return undefined
     const writes = state.storage.writeNow?.()
-    if (!writes) return false
+    if (!writes) return undefined
     const delta = makeDeltaEventNow(previous.heads[0]!, height, entries)
     // Links past the parent are attachment manifests, which `advance` opens (and keeps from a compaction).
-    if (!delta || delta.links.length > 1 || delta.block.bytes.length > DELTA_MAX_BYTES) return false
+    if (!delta || delta.links.length > 1 || delta.block.bytes.length > DELTA_MAX_BYTES) return undefined
     const file = state.store.commitNow(delta, [delta.block.cid], writes)
-    if (!file) return false
+    if (!file) return undefined
     const head: HeadState = { heads: [delta.block.cid], files: [file], height }
     notePendingTree(head, previous, state.emptyRoot, entries)
     writeHeadNow(writes, state.storage, this.#branch, head)
     state.head = head
     state.deltaDepth = depth + 1
+    // Last: a listener may write again (its write is a later transaction).
     this.#feed.emit(this.#feed.hasSubscribers ? rows() : [])
-    return true
+    return head
   }
 
   /** Merges a remote head into the local one (one new file when the two diverged). */

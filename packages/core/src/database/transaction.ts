@@ -131,8 +131,8 @@ export function commitNow(state: OpenState, head: LocalHead, id: string, body: B
   if (body === null && (previous === undefined || previous[2] === null)) return undefined
   const height = at.height + 1
   const entry = writeEntry(id, height, body, previous)
-  if (!head.advanceNow(state, [entry], height, () => [toRow(entry, state.store)])) return undefined
-  return state.head!.heads.map(String)
+  // The clock of this write's head, not of state.head: a subscriber may have written again since.
+  return head.advanceNow(state, [entry], height, () => [toRow(entry, state.store)])?.heads.map(String)
 }
 
 /** The last op of each id, sorted by id (a single op, the common transaction, as it is). */
