@@ -126,7 +126,11 @@ class SyncEngine implements Sync {
 
   pause(): void {
     this.#paused = true
+    for (const listener of [...this.#onPause]) listener()
   }
+
+  /** Flushes waiting: pause() rejects them at once, not after the call in flight (slow, or hung) ends. */
+  readonly #onPause = new Set<() => void>()
 
   resume(): void {
     if (!this.#paused) return
@@ -788,7 +792,11 @@ class SyncEngine implements Sync {
   }
 
   #refusePaused(op: string): void {
-    if (this.#paused) throw new ConnectorError(this.#connector.name, op, new Error('sync is paused: call resume() first'))
+    if (this.#paused) throw this.#pausedError(op)
+  }
+
+  #pausedError(op: string): ConnectorError {
+    return new ConnectorError(this.#connector.name, op, new Error('sync is paused: call resume() first'))
   }
 
   async refresh(): Promise<void> {
@@ -863,8 +871,14 @@ class SyncEngine implements Sync {
     }
   }
 
+  /** `promise`, unless the deadline passes or pause() comes first (flush() rejects then, saying why). */
   async #raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
     const remaining = deadline - Date.now()
+    let onPause: (() => void) | undefined
+    const paused = new Promise<never>((_, reject) => {
+      onPause = () => reject(this.#pausedError('flush'))
+      this.#onPause.add(onPause)
+    })
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -877,9 +891,10 @@ class SyncEngine implements Sync {
       )
     })
     try {
-      return await Promise.race([promise, timeout])
+      return await Promise.race([promise, timeout, paused])
     } finally {
       clearTimeout(timer)
+      this.#onPause.delete(onPause!)
     }
   }
 
