@@ -57,21 +57,23 @@ describe('the single-write path', () => {
     await db.put({ _id: 'x', v: 1 })
     await db.put({ _id: 'y', v: 1 })
     await db.query('v')
+    // A write that takes the write queue's turn of the event loop if one is due: the next one is made in one step.
+    await db.put({ _id: 'z', v: 0 })
     const reads = [db.get('x'), db.allDocs(), db.clock(), db.changes(), db.info()] as const
     const write = db.put({ _id: 'x', v: 2 })
     const [x, all, clock, changes, info] = await Promise.all(reads)
     const { clock: after } = await write
     expect(x).toEqual({ _id: 'x', v: 1 })
-    expect(all.rows.map((row) => row.value)).toEqual([{ _id: 'x', v: 1 }, { _id: 'y', v: 1 }])
+    expect(all.rows.map((row) => row.value)).toEqual([{ _id: 'x', v: 1 }, { _id: 'y', v: 1 }, { _id: 'z', v: 0 }])
     expect(clock).not.toEqual(after)
     expect(all.clock).toEqual(clock)
     expect(changes.clock).toEqual(clock)
     expect(info.clock).toEqual(clock)
-    expect(info.docCount).toBe(2)
+    expect(info.docCount).toBe(3)
     // A query brings its index up to date in the write queue: a write issued after it waits behind it.
     const query = db.query('v')
     await db.put({ _id: 'y', v: 2 })
-    expect((await query).rows.map((row) => [row.id, row.key])).toEqual([['y', 1], ['x', 2]])
+    expect((await query).rows.map((row) => [row.id, row.key])).toEqual([['z', 0], ['y', 1], ['x', 2]])
     expect(await db.get('x')).toEqual({ _id: 'x', v: 2 })
     await db.close()
   })
