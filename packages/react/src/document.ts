@@ -36,7 +36,10 @@ export interface UseDocumentResult<T extends Doc = Doc> {
    * waits for it instead of saving twice.
    */
   submit(event?: { preventDefault?: () => void }): Promise<WriteResult>
-  /** Deletes the stored document (when there is one) and starts over from the initial document. */
+  /**
+   * Deletes the stored document (when there is one: one already gone, after a second remove() or a delete
+   * from another device, resolves with undefined) and starts over from the initial document.
+   */
   remove(): Promise<WriteResult | undefined>
   /** True while the stored version of the followed id has not been read yet. */
   loading: boolean
@@ -234,7 +237,7 @@ export function useDocument<T extends Doc = Doc>(
       const turn = calledOn()
       return enqueue(async () => {
         const { session: from } = turn()
-        const result = from.id === undefined ? undefined : await from.db.del(from.id)
+        const result = from.id === undefined ? undefined : await deleteStored(from.db, from.id)
         if (stillSame(from)) update(freshSession(from.db, from.startId))
         return result
       })
@@ -274,6 +277,19 @@ function freshSession<T extends Doc>(db: Database, startId: string | undefined):
 async function readStored<T extends Doc>(db: Database, id: string): Promise<StoredDoc<T> | undefined> {
   try {
     return await db.get<T>(id)
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NotFoundError') return undefined
+    throw error
+  }
+}
+
+/**
+ * Deletes `id`; one that is gone already (a second remove(), or a delete from another device merged first) is
+ * what was asked for, so undefined instead of core's NotFoundError.
+ */
+async function deleteStored(db: Database, id: string): Promise<WriteResult | undefined> {
+  try {
+    return await db.del(id)
   } catch (error) {
     if (error instanceof Error && error.name === 'NotFoundError') return undefined
     throw error

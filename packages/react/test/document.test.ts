@@ -280,6 +280,33 @@ describe('useDocument', () => {
     expect(await db.get('a')).toEqual({ _id: 'a', title: 'milk', done: true })
   })
 
+  it('remove() of a document that is gone (a second click, or deleted on another device first) resolves, as documented', async () => {
+    const { here, other, syncHere, syncThere } = await syncedPair()
+    await here.bulk([{ _id: 'twice', title: 'milk', done: false }, { _id: 'elsewhere', title: 'bread', done: false }])
+    await syncHere.flush()
+    await syncThere.refresh()
+    const twice = renderHook(() => useDocument<Todo>({ _id: 'twice' }, { db: here }))
+    await waitFor(() => expect(twice.result.current.doc.title).toBe('milk'))
+    // A double click: both calls made before either deletes.
+    const removes: Promise<WriteResult | undefined>[] = []
+    act(() => void removes.push(twice.result.current.remove(), twice.result.current.remove()))
+    const [first, second] = await act(() => Promise.all(removes))
+    expect(first?.id).toBe('twice')
+    expect(second).toBeUndefined()
+
+    const gone = renderHook(() => useDocument<Todo>({ _id: 'elsewhere' }, { db: here }))
+    await waitFor(() => expect(gone.result.current.doc.title).toBe('bread'))
+    act(() => gone.result.current.merge({ note: 'unsaved' }))
+    await other.del('elsewhere')
+    await syncThere.flush()
+    await syncHere.refresh()
+    await waitFor(() => expect(gone.result.current.doc).toEqual({ _id: 'elsewhere', note: 'unsaved' }))
+    expect(await act(() => gone.result.current.remove())).toBeUndefined()
+    expect(gone.result.current.doc).toEqual({ _id: 'elsewhere' })
+    expect(gone.result.current.dirty).toBe(false)
+    await expect(here.get('elsewhere')).rejects.toMatchObject({ name: 'NotFoundError' })
+  })
+
   it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
     const db = memoryDb()
     const missing = renderHook(() => useDocument<Todo>({ _id: 'nope' }, { db }))
