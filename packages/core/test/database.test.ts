@@ -96,6 +96,9 @@ describe('documents', () => {
     expect(error).toBeInstanceOf(ClosedError)
     expect(error.name).toBe('ClosedError')
     await expect(db.put({ _id: 'b' })).rejects.toThrow(ClosedError)
+    await expect(db.del('a')).rejects.toThrow(ClosedError)
+    // A listener added after close would never hear anything: refused, not silently kept.
+    expect(() => db.subscribe(() => {})).toThrow(ClosedError)
   })
 
   it('notifies subscribers after each transaction with the changed docs', async () => {

@@ -432,6 +432,8 @@ class DatabaseImpl extends TreeView implements Database {
     await this.#queue.idle()
     this.#closed = true
     for (const hook of this.#closeHooks.splice(0)) await hook().catch(() => {})
+    // A listener added now would never hear anything: subscribe() throws ClosedError from here on.
+    this.#feed.close()
     const state = await this.#opening.catch(() => undefined)
     await state?.storage.close()
   }
