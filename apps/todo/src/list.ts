@@ -1,5 +1,6 @@
 import { isPermanentError, NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
 import { conflictOf, describeOther, keep, type Conflict } from './conflict.js'
+import { imageUrl, releaseImageUrl } from './image-url.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
 export type Filter = 'all' | 'active' | 'completed'
@@ -131,14 +132,16 @@ export function listRenderer(
     state.retry = undefined
     waiting.delete(li)
     void image.file().then(
-      (file) => {
+      async (file) => {
         if (state.cid !== image.cid) return // replaced while it was read
+        const url = await imageUrl(file)
+        if (state.cid !== image.cid) return releaseImageUrl(url)
         const old = state.url
-        state.url = URL.createObjectURL(file)
-        thumb.src = state.url
+        state.url = url
+        thumb.src = url
         thumb.hidden = false
         thumb.removeAttribute('title')
-        if (old) URL.revokeObjectURL(old)
+        if (old) releaseImageUrl(old)
       },
       (error: unknown) => {
         if (state.cid !== image.cid) return
@@ -164,7 +167,7 @@ export function listRenderer(
 
   function releaseImage(li: HTMLLIElement): void {
     const state = images.get(li)
-    if (state?.url) URL.revokeObjectURL(state.url)
+    if (state?.url) releaseImageUrl(state.url)
     clearTimeout(state?.retry)
     waiting.delete(li)
     images.delete(li)

@@ -144,4 +144,31 @@ describe('an image per todo (headless Chromium, two devices)', () => {
     expect(await row(b, 'Fix the fence').locator('.thumb').getAttribute('title')).toBeNull()
     expect(app.pageErrors).toEqual([])
   })
+
+  it("an image that holds a script runs none in this page's origin, not even opened in a tab of its own", async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    // What a script would be after: the lists of this device, share links with their keys.
+    const steal = "localStorage.setItem('stolen', String(localStorage.getItem('proj-todo:lists')))"
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="red"/><script>${steal}</script></svg>`
+    const page = `<html><body><script>${steal}</script></body></html>`
+    await add(a, 'An SVG')
+    await add(a, 'A page posing as an image')
+    await row(a, 'An SVG').locator('.image-input').setInputFiles({ name: 'x.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(svg) })
+    await row(a, 'A page posing as an image')
+      .locator('.image-input')
+      .setInputFiles({ name: 'x.html', mimeType: 'image/x-page', buffer: Buffer.from(page) })
+    // The SVG still shows as a picture.
+    await expect.poll(async () => shownImage(b, 'An SVG'), PROPAGATION).toMatchObject({ width: 20, height: 20, bytes: [...Buffer.from(svg)] })
+    await expect.poll(() => row(b, 'A page posing as an image').locator('.thumb').getAttribute('src'), PROPAGATION).toBeTruthy()
+    for (const title of ['An SVG', 'A page posing as an image']) {
+      const src = (await row(b, title).locator('.thumb').getAttribute('src'))!
+      // "Open image in new tab".
+      const tab = await b.context().newPage()
+      await tab.goto(src).catch(() => {}) // a download, or a page that cannot be shown: either is fine
+      await tab.close()
+    }
+    expect(await b.evaluate(() => localStorage.getItem('stolen'))).toBeNull()
+    expect(app.pageErrors).toEqual([])
+  })
 })
