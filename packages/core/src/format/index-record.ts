@@ -25,8 +25,14 @@ export interface IndexState {
   docEvent?: CID
 }
 
-/** The local record `indexes.<branch>`: `{ v: 1, i: [IndexState…] }` (version 1 since it was first written). */
-export const INDEX_RECORD_VERSION = 1
+/**
+ * The local record `indexes.<branch>`: `{ v: 2, i: [IndexState…] }`. Version 2 (same layout) says the index
+ * trees' keys were encoded from objects read in dag-cbor's key order (format/map-key-order.ts). Before that,
+ * an emitted object was encoded in the key order its document was written in until a reopen, so a version 1
+ * tree may hold keys that a query no longer finds: a version 1 record is read as no index at all, and each
+ * index is built again when first queried (derived data: nothing is lost).
+ */
+export const INDEX_RECORD_VERSION = 2
 
 export function encodeIndexRecord(indexes: Iterable<IndexState>): Uint8Array {
   return encodeRecord({ v: INDEX_RECORD_VERSION, i: [...indexes].map(plainIndex) })
@@ -34,7 +40,7 @@ export function encodeIndexRecord(indexes: Iterable<IndexState>): Uint8Array {
 
 export function decodeIndexRecord(bytes: Uint8Array, where: string): IndexState[] {
   const value = decodeRecordMap(bytes, where)
-  recordVersion(value, where, INDEX_RECORD_VERSION)
+  if (recordVersion(value, where, INDEX_RECORD_VERSION) < 2) return []
   const list = value.i
   if (!Array.isArray(list)) throw new CorruptRecordError(where, 'i is not a list of indexes')
   return list.map((index, at) => {
