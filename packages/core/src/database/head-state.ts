@@ -17,6 +17,7 @@ import { markMerged, readHeads, writeHead, writeHeadNow, type HeadState } from '
 import { notePendingTree, pendingEntries, pendingTree, rootAt, sortedEntries } from './head-tree.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
+import { hashesNow } from '../kit/sha256-cid.js'
 
 /**
  * Moves the local head forward (a commit, a merge of another head, the adoption of a head that contains it),
@@ -97,7 +98,8 @@ export class LocalHead {
     const previous = state.head
     const depth = state.deltaDepth
     if (!previous || previous.heads.length !== 1 || depth === undefined || depth >= CHECKPOINT_EVERY - 1 || entries.length > DELTA_MAX_ENTRIES) return undefined
-    const writes = state.storage.writeNow?.()
+    // Nothing is done in one step where hashing or the cipher answer with a promise (the browser).
+    const writes = hashesNow ? state.storage.writeNow?.() : undefined
     if (!writes) return undefined
     const delta = makeDeltaEventNow(previous.heads[0]!, height, entries)
     // Links past the parent are attachment manifests, which `advance` opens (and keeps from a compaction).

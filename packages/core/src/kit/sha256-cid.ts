@@ -14,6 +14,9 @@ export function sha256Cid(code: number, bytes: Uint8Array): CID | Promise<CID> {
   return digest instanceof Uint8Array ? cidOf(code, digest) : digest.then((d) => cidOf(code, d))
 }
 
+/** Whether hashing answers before returning here (node:crypto), not with a promise (WebCrypto, the browser). */
+export const hashesNow: boolean = !(sha256.encode(new Uint8Array(0)) instanceof Promise)
+
 const SHA256 = 0x12
 const DIGEST_BYTES = 32
 
