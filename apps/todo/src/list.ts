@@ -1,22 +1,9 @@
-import { isPermanentError, NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
+import { NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
 import { conflictOf, describeOther, keep, type Conflict } from './conflict.js'
-import { imageUrl, releaseImageUrl } from './image-url.js'
+import { thumbnailer } from './thumbnail.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
 export type Filter = 'all' | 'active' | 'completed'
-
-/** Per row: the image attachment wanted (by cid), the object URL on screen (revoked once replaced), retries. */
-interface ImageState {
-  cid?: string
-  url?: string
-  /** Transient failures of reading `cid` so far, for the backoff. */
-  attempts: number
-  retry?: ReturnType<typeof setTimeout>
-}
-
-/** Backoff of a failed image read: doubling from the first delay up to the last. */
-const IMAGE_RETRY_FIRST_MS = 1000
-const IMAGE_RETRY_MAX_MS = 30_000
 
 export interface ListUi {
   list: HTMLUListElement
@@ -51,9 +38,7 @@ export function listRenderer(
 ): { render: (changed?: ChangeRow[]) => void; retryImages: () => void } {
   const rows = new Map<string, HTMLLIElement>()
   const views = new WeakMap<HTMLLIElement, TodoView>()
-  const images = new WeakMap<HTMLLIElement, ImageState>()
-  /** Rows whose image read failed for a transient reason, each with its retry now. */
-  const waiting = new Map<HTMLLIElement, () => void>()
+  const thumbnails = thumbnailer(onError)
   let filter: Filter = 'all'
   let scheduled = false
   /** Conflicts by id, and the ids to look at again (changed since); undefined: look at all (the first render). */
@@ -107,74 +92,6 @@ export function listRenderer(
     }
     const files = doc._files && typeof doc._files === 'object' ? (doc._files as Record<string, Attachment>) : {}
     await db.put({ ...doc, _files: { ...files, image: file } })
-  }
-
-  /**
-   * Shows the image attachment in the row's thumbnail, read with `file()` (downloaded only now, on the devices
-   * that show it) into an object URL; the URL shown before is revoked once the new one is on screen.
-   */
-  function showImage(li: HTMLLIElement, image: Attachment | undefined): void {
-    const state = images.get(li) ?? { attempts: 0 }
-    images.set(li, state)
-    if (state.cid === image?.cid) return
-    state.cid = image?.cid
-    clearTimeout(state.retry)
-    state.attempts = 0
-    if (!image) {
-      releaseImage(li)
-      return
-    }
-    readImage(li, state, image)
-  }
-
-  function readImage(li: HTMLLIElement, state: ImageState, image: Attachment): void {
-    const thumb = li.querySelector<HTMLImageElement>('.thumb')!
-    state.retry = undefined
-    waiting.delete(li)
-    void image.file().then(
-      async (file) => {
-        if (state.cid !== image.cid) return // replaced while it was read
-        const url = await imageUrl(file)
-        if (state.cid !== image.cid) return releaseImageUrl(url)
-        const old = state.url
-        state.url = url
-        thumb.src = url
-        thumb.hidden = false
-        thumb.removeAttribute('title')
-        if (old) releaseImageUrl(old)
-      },
-      (error: unknown) => {
-        if (state.cid !== image.cid) return
-        if (isPermanentError(error)) {
-          state.cid = undefined // the next render tries again
-          onError(error)
-          return
-        }
-        // Offline, or the server busy: the image comes once it can be downloaded. Said in the row (an empty
-        // thumbnail, its reason on hover), not as an error, and tried again after a backoff or at once when
-        // sync is back (retryImages).
-        thumb.hidden = false
-        thumb.title = `Image not downloaded yet (${error instanceof Error ? error.message : String(error)}): retrying`
-        const delay = Math.min(IMAGE_RETRY_MAX_MS, IMAGE_RETRY_FIRST_MS * 2 ** state.attempts++)
-        state.retry = setTimeout(() => readImage(li, state, image), delay)
-        waiting.set(li, () => {
-          clearTimeout(state.retry)
-          readImage(li, state, image)
-        })
-      },
-    )
-  }
-
-  function releaseImage(li: HTMLLIElement): void {
-    const state = images.get(li)
-    if (state?.url) releaseImageUrl(state.url)
-    clearTimeout(state?.retry)
-    waiting.delete(li)
-    images.delete(li)
-    const thumb = li.querySelector<HTMLImageElement>('.thumb')!
-    thumb.hidden = true
-    thumb.removeAttribute('src')
-    thumb.removeAttribute('title')
   }
 
   function row(id: string): HTMLLIElement {
@@ -285,7 +202,7 @@ export function listRenderer(
     li.classList.toggle('done', view.done)
     li.querySelector<HTMLInputElement>('.toggle')!.checked = view.done
     showTitle(li.querySelector<HTMLSpanElement>('.title')!, view.title)
-    showImage(li, view.image)
+    thumbnails.show(li, view.image)
     showConflict(li, conflicts.get(view.id))
     li.hidden = (filter === 'active' && view.done) || (filter === 'completed' && !view.done)
   }
@@ -315,7 +232,7 @@ export function listRenderer(
     for (const [id, li] of rows) {
       if (!seen.has(id)) {
         conflicts.delete(id)
-        releaseImage(li)
+        thumbnails.release(li)
         li.remove()
         rows.delete(id)
       }
@@ -367,10 +284,7 @@ export function listRenderer(
       schedule()
     })
   }
-  const retryImages = () => {
-    for (const retry of [...waiting.values()]) retry()
-  }
-  return { render: schedule, retryImages }
+  return { render: schedule, retryImages: thumbnails.retry }
 }
 
 /** Writes the title only when it differs, so a selection inside it survives re-renders. */
