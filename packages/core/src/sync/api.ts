@@ -89,7 +89,8 @@ export interface Sync {
   /**
    * What the next push would upload: the files the local head needs that this backend does not hold yet
    * (walking file headers, stopping at files known held with everything they reference), and their bytes.
-   * `{ files: 0, bytes: 0 }` after a successful flush() with no write since.
+   * `{ files: 0, bytes: 0 }` after a successful flush() with no write since. Answers from local state, also
+   * while the backend cannot be reached (it does not wait for the first pull).
    */
   pending(): Promise<{ files: number; bytes: number }>
   on<E extends keyof SyncEvents>(event: E, listener: SyncEvents[E]): () => void

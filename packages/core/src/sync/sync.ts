@@ -91,7 +91,10 @@ class SyncEngine implements Sync {
     })
     this.ready.catch(() => {})
     this.#rejectReady = rejectReady
-    this.#start(replica).then(resolveReady, rejectReady)
+    let localReady!: () => void
+    this.#localReady = new Promise<void>((resolve) => (localReady = resolve))
+    this.#markLocalReady = localReady
+    this.#start(replica).then(resolveReady, rejectReady).finally(localReady)
   }
 
   get status(): SyncStatus {
@@ -114,8 +117,16 @@ class SyncEngine implements Sync {
     return this.#paused
   }
 
+  /**
+   * Resolves once the database is open and the record of what the backend holds is loaded (or the start
+   * failed): pending() needs no more, and must answer while the backend is unreachable, when a count of what
+   * waits matters most (db.info() waited for the first pull, for as long as the backend was down).
+   */
+  readonly #localReady: Promise<void>
+  readonly #markLocalReady: () => void
+
   async pending(): Promise<{ files: number; bytes: number }> {
-    await this.ready.catch(() => {})
+    await this.#localReady
     const head = this.#replica?.head()
     if (!head || this.#closed) return { files: 0, bytes: 0 }
     const { missing } = await this.#walkUnheld(head.files)
@@ -176,6 +187,7 @@ class SyncEngine implements Sync {
     // Closed while the database opened: close() ran before anything below was registered, so register nothing
     // (a closed sync must not stay a source of the database's missing blocks, nor open its connector again).
     if (this.#closed) throw this.#closedError('pull')
+    this.#markLocalReady()
     this.#cleanups.push(
       replica.store.addSource(async (cid) => {
         try {
