@@ -27,16 +27,19 @@ export async function conflictOf(db: Database, id: string): Promise<Conflict | u
   return other ? { shown: shown as StoredDoc, other } : undefined
 }
 
-/** How the other version differs from the one shown, in words. */
-export function describeOther({ shown, other }: Conflict): string {
-  if ((other as { _deleted?: unknown })._deleted) return 'deleted'
+/**
+ * How the other version differs from the one shown, in words: a title is its own part, to be shown isolated
+ * (`<bdi>`), so that right-to-left or override characters in it cannot reorder the words around it.
+ */
+export function describeOther({ shown, other }: Conflict): (string | { title: string })[] {
+  if ((other as { _deleted?: unknown })._deleted) return ['deleted']
   const a = viewOf(shown)
   const b = viewOf(other)
-  const parts: string[] = []
-  if (a.title !== b.title) parts.push(b.title === '' ? '(no title)' : `“${b.title}”`)
+  const parts: (string | { title: string })[] = []
+  if (a.title !== b.title) parts.push(b.title === '' ? '(no title)' : { title: b.title })
   if (a.done !== b.done) parts.push(b.done ? 'done' : 'not done')
   if (a.image?.cid !== b.image?.cid) parts.push(b.image ? 'another image' : 'no image')
-  return parts.length ? parts.join(', ') : 'other fields'
+  return parts.length ? parts : ['other fields']
 }
 
 /** Writes `version` over every version of the document: the conflict is resolved the way the user chose. */

@@ -181,11 +181,22 @@ export function listRenderer(
     li.classList.toggle('conflicted', conflict !== undefined)
     notice.hidden = conflict === undefined
     if (!conflict) return
-    const text = `Changed on two devices at once. The other version: ${describeOther(conflict)}.`
-    if (notice.dataset.text === text) return
-    notice.dataset.text = text
+    const parts = describeOther(conflict)
+    const key = JSON.stringify(parts)
+    if (notice.dataset.other === key) return
+    notice.dataset.other = key
     const words = document.createElement('span')
-    words.textContent = text
+    words.append('Changed on two devices at once. The other version: ')
+    for (const [index, part] of parts.entries()) {
+      if (index > 0) words.append(', ')
+      if (typeof part === 'string') words.append(part)
+      else {
+        const title = document.createElement('bdi')
+        title.textContent = part.title
+        words.append('“', title, '”')
+      }
+    }
+    words.append('.')
     const choose = (label: string, version: StoredDoc) => {
       const button = document.createElement('button')
       button.type = 'button'

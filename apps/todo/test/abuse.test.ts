@@ -110,17 +110,19 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
   it('a todo changed on two devices at once shows the other version on both, and either can be kept', async () => {
     const { page: a, link } = await newList(app)
     const b = await joinList(app, link)
+    // A right-to-left override in the new title: it must not reorder the words of the notice around it.
+    const renamed = 'Paint the shed \u202Egreen'
     await add(a, 'Paint the shed')
     await expect.poll(() => titles(b), PROPAGATION).toEqual(['Paint the shed'])
     await a.context().setOffline(true)
     await b.context().setOffline(true)
     await row(a, 'Paint the shed').locator('.toggle').check()
     await row(b, 'Paint the shed').locator('.title').dblclick()
-    await b.fill('#todos li .edit', 'Paint the shed green')
+    await b.fill('#todos li .edit', renamed)
     await b.press('#todos li .edit', 'Enter')
     // Both writes committed here before either device is back.
     await expect.poll(() => row(a, 'Paint the shed').getAttribute('class')).toBe('done')
-    await expect.poll(() => titles(b)).toEqual(['Paint the shed green'])
+    await expect.poll(() => titles(b)).toEqual([renamed])
     await a.context().setOffline(false)
     await b.context().setOffline(false)
 
@@ -130,10 +132,11 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
     expect(await notice(b)).toBe(said)
     await screenshot(b, 'conflict')
     const renameWon = said === 'Changed on two devices at once. The other version: “Paint the shed”, done.'
-    if (!renameWon) expect(said).toBe('Changed on two devices at once. The other version: “Paint the shed green”, not done.')
+    if (!renameWon) expect(said).toBe(`Changed on two devices at once. The other version: “${renamed}”, not done.`)
+    expect(await a.locator('#todos li .conflict bdi').textContent()).toBe(renameWon ? 'Paint the shed' : renamed)
     await b.getByRole('button', { name: renameWon ? 'Keep this one' : 'Use the other version' }).click()
     for (const page of [a, b]) {
-      await expect.poll(() => titles(page), PROPAGATION).toEqual(['Paint the shed green'])
+      await expect.poll(() => titles(page), PROPAGATION).toEqual([renamed])
       await expect.poll(() => page.locator('#todos li .conflict:not([hidden])').count(), PROPAGATION).toBe(0)
       expect(await checked(page)).toEqual([false])
     }
