@@ -813,9 +813,10 @@ class SyncEngine implements Sync {
 
   async refresh(): Promise<void> {
     this.#refusePaused('refresh')
-    await this.ready
-    if (this.#closed) throw this.#closedError('refresh')
     const deadline = Date.now() + this.#options.flushTimeout
+    // Bounded like the pull below: with the backend down from the start, the first pull never comes.
+    await this.#raceDeadline(this.ready, deadline, 'refresh')
+    if (this.#closed) throw this.#closedError('refresh')
     this.#resume()
     for (let attempt = 0; ; attempt++) {
       try {
@@ -884,11 +885,11 @@ class SyncEngine implements Sync {
   }
 
   /** `promise`, unless the deadline passes or pause() comes first (flush() rejects then, saying why). */
-  async #raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  async #raceDeadline<T>(promise: Promise<T>, deadline: number, op: 'flush' | 'refresh' = 'flush'): Promise<T> {
     const remaining = deadline - Date.now()
     let onPause: (() => void) | undefined
     const paused = new Promise<never>((_, reject) => {
-      onPause = () => reject(this.#pausedError('flush'))
+      onPause = () => reject(this.#pausedError(op))
       this.#onPause.add(onPause)
     })
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -897,7 +898,11 @@ class SyncEngine implements Sync {
         () =>
           reject(
             this.#lastError ??
-              new ConnectorError(this.#connector.name, 'flush', new Error(`not durable after ${this.#options.flushTimeout} ms`)),
+              new ConnectorError(
+                this.#connector.name,
+                op,
+                new Error(`${op === 'flush' ? 'not durable' : 'no pull'} after ${this.#options.flushTimeout} ms`),
+              ),
           ),
         Math.max(0, remaining),
       )
