@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { database, inspectLocal, type Clock } from '../src/index.js'
+import { database, inspectBackend, inspectLocal, type Clock } from '../src/index.js'
 import { tempDir } from './helpers.js'
 import { memoryBackend } from './memory-backend.js'
 
@@ -56,6 +56,7 @@ describe('a compaction with writes going on leaves no header reachable from the 
       const backend = memoryBackend()
       const sync = again.connect(backend(), { pollInterval: 0 })
       await sync.flush()
+      expect((await inspectBackend(backend(), 'd', { key: await again.exportKey() })).problems).toEqual([])
       const fresh = database('d', { storage: 'memory', key: await again.exportKey() })
       const freshSync = fresh.connect(backend(), { pollInterval: 0 })
       await freshSync.ready
