@@ -159,10 +159,11 @@ describe('the single-write path', () => {
         } else if (roll < 0.82) {
           // A compaction runs while the writes after it go on (another instance open: it waits for a moment alone).
           // History before a local compaction may be gone (no backend keeps it); what came after must read.
-          const cut = snapshots.length
+          // Its snapshot is taken at a moment no public call shows, between compact() and its end: every clock
+          // written before it ended may be gone.
           compaction ??= a
             .compact()
-            .then(() => void (readableFrom = Math.max(readableFrom, cut)))
+            .then(() => void (readableFrom = snapshots.length))
             .catch((error) => (error instanceof DatabaseInUseError ? undefined : Promise.reject(error)))
             .finally(() => (compaction = undefined))
         } else if (roll < 0.83) {

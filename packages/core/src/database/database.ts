@@ -192,7 +192,7 @@ class DatabaseImpl extends TreeView implements Database {
    */
   #writeNow(id: string, body: Body): Clock | undefined {
     const state = this.#opened
-    if (globalThis.process?.env?.NO_FAST || this.#closed || !state || this.#wroteNow || !this.#queue.isFree()) return undefined
+    if (this.#closed || !state || this.#wroteNow || !this.#queue.isFree()) return undefined
     const clock = commitNow(state, this.#head, id, body)
     if (!clock) return undefined
     // Writes issued in the same synchronous run (puts not awaited one by one) still make one transaction:
@@ -234,7 +234,7 @@ class DatabaseImpl extends TreeView implements Database {
           })
     // One write of one document (a put that waited for a turn of the event loop, or behind another task):
     // the synchronous path when it can take it.
-    if (batch.length === 1 && batch[0]!.ops.length === 1 && !globalThis.process?.env?.NO_FAST) {
+    if (batch.length === 1 && batch[0]!.ops.length === 1) {
       const [id, body] = batch[0]!.ops[0]!
       const clock = commitNow(state, this.#head, id, body)
       if (clock) {
