@@ -67,11 +67,17 @@ export class WriteQueue {
 
   /**
    * Whether a write may be made now, outside the queue (database.ts: the common transaction done in one
-   * synchronous step): nothing queued or running, and no turn of the event loop due (see `write`), so it is
-   * ordered after everything before it and before everything after it, as a queued write would be.
+   * synchronous step): nothing queued or running, so it is ordered after everything before it and before
+   * everything after it, as a queued write would be. Its caller then takes the turn of the event loop a
+   * queued write would have taken first (`turnDue`).
    */
   isFree(): boolean {
-    return this.#queued === 0 && this.#pending.length === 0 && !this.#pace.isDue()
+    return this.#queued === 0 && this.#pending.length === 0
+  }
+
+  /** The turn of the event loop a run of writes lets happen every few ms (see `write`), when one is due. */
+  turnDue(): Promise<void> | undefined {
+    return this.#pace.due()
   }
 
   /** Resolves once every task queued so far has run. */
