@@ -140,15 +140,29 @@ export class BlockStore {
     this.#deferred = load
   }
 
-  /** Applies the deferred locations, if any are pending; true when it did (a read may try again). */
+  /**
+   * Applies the deferred locations, if any are pending; true when it did (a read may try again). A load that
+   * failed (a corrupt compaction record) fails every read that needs it with that error, which names the
+   * record, rather than with the MissingBlockError its retry would meet.
+   */
   async #applyDeferred(): Promise<boolean> {
+    if (this.#deferredFailure !== undefined) throw this.#deferredFailure
     const load = this.#deferred
     if (!load) return false
     this.#deferred = undefined
     this.#relocations++
-    for (const [key, file] of await load()) this.#place(key, file)
+    let located: [string, string][]
+    try {
+      located = await load()
+    } catch (error) {
+      this.#deferredFailure = error
+      throw error
+    }
+    for (const [key, file] of located) this.#place(key, file)
     return true
   }
+
+  #deferredFailure: unknown = undefined
 
   /** The preferred file of a block. */
   locationOf(cid: CID | string): string | undefined {
