@@ -71,6 +71,16 @@ export class S3PresignedConnector implements Connector {
     }
     if (!res.ok) {
       const text = await res.text().catch(() => '')
+      let body: { permanent?: unknown; error?: unknown } | undefined
+      try {
+        body = JSON.parse(text) as typeof body
+      } catch {
+        // not the signing handler's JSON: the status decides
+      }
+      if (body?.permanent === true) {
+        // S3 refuses the signing server's own configuration; only fixing the server helps.
+        throw new BackendConfigError('s3', `${signer} cannot sign ${req.op}: ${String(body.error).slice(0, 300)}`)
+      }
       // The status lets sync tell a refusal (401, 403: permanent) from a signer that is down (5xx: retried).
       throw Object.assign(new Error(`s3 sign ${req.op} failed: ${res.status} ${text}`.trim()), { status: res.status })
     }
@@ -99,9 +109,13 @@ export class S3PresignedConnector implements Connector {
     return res
   }
 
+  /**
+   * S3's refusal of a signed request, carrying its status: a 403 of a URL signed a moment ago (a wrong secret on
+   * the signing server, a policy that denies it) is permanent, a 5xx is retried (see isPermanentError).
+   */
   private async fail(what: string, res: Response): Promise<never> {
     const text = await res.text().catch(() => '')
-    throw new Error(`s3 ${what} failed: ${res.status} ${text.slice(0, 300)}`.trim())
+    throw Object.assign(new Error(`s3 ${what} failed: ${res.status} ${text.slice(0, 300)}`.trim()), { status: res.status })
   }
 
   async upload(db: string, cid: string, bytes: Uint8Array): Promise<void> {

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { parseFileCid as parseCid } from '@proj/core/kit'
+import { isPermanentError, parseFileCid as parseCid } from '@proj/core/kit'
 import { toHex } from 'multiformats/bytes'
 import { Layout, checksumOf, segment } from './keys.js'
 import { MAX_REPLACES_PER_SIGN, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
@@ -249,7 +249,12 @@ export function createSigningHandler(options: SigningHandlerOptions): (req: Inco
       send(res, 200, await answer(request))
     } catch (err) {
       if (err instanceof HttpError) send(res, err.status, { error: err.message })
-      else send(res, 502, { error: `S3 request failed: ${(err as Error)?.message ?? String(err)}` })
+      else {
+        // S3 refusing this server's own configuration (a wrong secret, a missing bucket) fails every request
+        // alike: `permanent` lets the connector stop and say so instead of retrying for good.
+        const error = `S3 request failed: ${(err as { name?: string })?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`
+        send(res, 502, isPermanentError(err) ? { error, permanent: true } : { error })
+      }
     }
   }
 }
