@@ -1,19 +1,6 @@
 import { expect, it } from 'vitest'
 import { Scheduler } from '../src/sync/scheduler.js'
-
-/** Timers that fire only when the test says so. */
-function manualTimers() {
-  const pending = new Map<number, () => void>()
-  let next = 0
-  return {
-    setTimer: (run: () => void) => (pending.set(++next, run), next),
-    clearTimer: (timer: unknown) => void pending.delete(timer as number),
-    fireAll: () => [...pending.entries()].forEach(([id, run]) => (pending.delete(id), run())),
-    get count() {
-      return pending.size
-    },
-  }
-}
+import { manualTimers } from './manual-timers.js'
 
 it('backoff doubles from its base, is capped at maxBackoff, and is jittered into its upper half', () => {
   let random = 0
