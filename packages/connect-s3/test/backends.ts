@@ -6,8 +6,17 @@ import { join } from 'node:path'
 import { CreateBucketCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
 import { inject } from 'vitest'
+import type { ConnectorError, Sync } from '@proj/core'
 import { s3ClientConfig } from '../src/index.js'
 import { createSigningHandler, type SigningHandlerOptions } from '../src/server.js'
+
+/** The error a sync's `ready` rejects with; undefined when it resolves. */
+export function readyError(sync: Sync): Promise<ConnectorError | undefined> {
+  return sync.ready.then(
+    () => undefined,
+    (error: ConnectorError) => error,
+  )
+}
 
 export const randomName = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 10)}`
 

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { database, type ConnectorError } from '@proj/core'
+import { database } from '@proj/core'
 import { closeServer, listenOnLoopback } from '@proj/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { s3PresignedConnector } from '../src/index.js'
+import { readyError } from './backends.js'
 
 // A signer URL that points at something else (a site's page served for every path, a proxy's own answer, a
 // wrong port) answers every sign request the same way: retrying cannot help, so it is a configuration error
@@ -29,10 +30,7 @@ describe('a signer that answers something other than signed requests', () => {
     const db = database(`signer-${path.slice(1)}`, { storage: 'memory', dir: `/signer/${Math.random()}` })
     const sync = db.connect(s3PresignedConnector({ signer: `${base}${path}` }), { pollInterval: 0, maxBackoff: 50 })
     try {
-      const error = (await sync.ready.then(
-        () => undefined,
-        (e: ConnectorError) => e,
-      ))!
+      const error = (await readyError(sync))!
       expect(error?.permanent).toBe(true)
       expect((error.cause as Error).name).toBe('BackendConfigError')
       expect(error.message).toContain(`${base}${path}`)

@@ -3,7 +3,7 @@ import { database, type ConnectorError } from '@proj/core'
 import { closeServer, listenOnLoopback } from '@proj/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { s3ClientConfig, s3PresignedConnector } from '../src/index.js'
-import { createBucket, radosgw, randomName, signingServer, type Backend, type SigningServer } from './backends.js'
+import { createBucket, radosgw, randomName, readyError, signingServer, type Backend, type SigningServer } from './backends.js'
 
 // The signing server's own S3 configuration is wrong (a wrong secret, a bucket that does not exist): every
 // URL it signs is refused by S3, and every listing it proxies fails. Retrying cannot help until the server is
@@ -42,10 +42,7 @@ describe.each(Object.entries(misconfigured))('a signer with %s', (_what, start) 
     await db.put({ _id: 'kept' })
     const sync = db.connect(s3PresignedConnector({ signer: server.url }), { pollInterval: 0, maxBackoff: 50 })
     try {
-      const error = (await sync.ready.then(
-        () => undefined,
-        (e: ConnectorError) => e,
-      ))!
+      const error = (await readyError(sync))!
       expect(error?.permanent).toBe(true)
       expect(error.message).not.toContain('not-the-secret-1234')
       expect(sync.status).toBe('error')
