@@ -242,3 +242,21 @@ export class DatabaseLockedError extends Error {
     )
   }
 }
+
+/**
+ * A backend call that gave no answer in time (a server that accepts and never replies, a half-open
+ * connection, a connector whose promise never settles). Transient: sync retries the call as it does after a
+ * network error. Named like the DOMException `AbortSignal.timeout()` raises, so code telling timeouts apart
+ * by name sees one kind.
+ */
+export class CallTimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+  readonly permanent = false
+  constructor(
+    /** The connector operation, e.g. 'upload', 'load'. */
+    readonly op: string,
+    readonly ms: number,
+  ) {
+    super(`no answer within ${ms} ms`)
+  }
+}

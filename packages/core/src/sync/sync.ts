@@ -5,11 +5,11 @@ import type { Connector, MetaEntry } from '../connector/api.js'
 import type { Clock } from '../clock/api.js'
 import type { Replica } from './replica.js'
 import type { HeadState } from '../format/head.js'
-import { ConnectorError, InconsistentHeadError, KeyMismatchError } from '../errors.js'
+import { CallTimeoutError, ConnectorError, InconsistentHeadError, KeyMismatchError } from '../errors.js'
 import type { Sync, SyncEvents, SyncOptions, SyncProgress, SyncStatus, SyncWarning } from './api.js'
 import { openHead, sealHead } from './meta-entry.js'
 import { Outbox } from './outbox.js'
-import { callAllowance, CallTimeoutError } from './call-timeout.js'
+import { callAllowance } from './call-timeout.js'
 
 const UPLOAD_CONCURRENCY = 4
 const RECORD_INTERVAL = 1000
