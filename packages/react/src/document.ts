@@ -1,6 +1,7 @@
 import type { Database, Doc, StoredDoc, WriteResult } from '@proj/core'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { asError } from './as-error.js'
+import { DocumentDeletedError } from './errors.js'
 import { useChanges, useDb } from './database.js'
 import { describe } from '@proj/core/kit'
 import { sameValue } from './same.js'
@@ -47,6 +48,13 @@ export interface UseDocumentResult<T extends Doc = Doc> {
   dirty: boolean
   /** Reading the stored version failed (a missing document is not an error). */
   error: Error | undefined
+  /**
+   * The followed document was stored when this hook read (or wrote) it, and is deleted now: deleted on another
+   * device, or by another write. `save()` and `submit()` then reject with `DocumentDeletedError` and write
+   * nothing (the edits alone would make a half-empty document); `replace()` with the whole document, then
+   * `save()`, brings it back. False after this hook's own `remove()`.
+   */
+  deleted: boolean
 }
 
 /** What the hook is editing: the id it follows (none yet for a new document) and the unsaved edits. */
@@ -104,6 +112,13 @@ export function useDocument<T extends Doc = Doc>(
   // Reads are numbered; one is shown when no later read has answered and it still reads the followed id (as
   // useLiveQuery's runs): with changes coming faster than a read answered, none was shown while they lasted.
   const reads = useRef({ started: 0, answered: 0, void: 0 })
+  // The ids this hook has seen stored, per database: one of them read as missing was deleted since.
+  const seenStored = useRef(new WeakMap<Database, Set<string>>())
+  const seen = useCallback((db: Database) => {
+    let ids = seenStored.current.get(db)
+    if (!ids) seenStored.current.set(db, (ids = new Set()))
+    return ids
+  }, [])
   const read = useCallback(() => {
     const mine = ++reads.current.started
     const current = () => mine > reads.current.void && mine > reads.current.answered
@@ -116,6 +131,7 @@ export function useDocument<T extends Doc = Doc>(
       (doc) => {
         if (!current()) return
         reads.current.answered = mine
+        if (doc) seen(db).add(id)
         setStored((previous) => (isSame(previous, db, id, doc) ? previous : { db, id, doc, done: true, error: undefined }))
       },
       (error: unknown) => {
@@ -176,11 +192,13 @@ export function useDocument<T extends Doc = Doc>(
       const { _id: _startId, ...defaults } = initial
       // The newest stored version, not the one last rendered: fields changed elsewhere since are kept.
       const newest = from.id === undefined ? undefined : await readStored<T>(from.db, from.id)
+      if (from.id !== undefined && newest === undefined && seen(from.db).has(from.id)) throw new DocumentDeletedError(from.id)
       next = { ...defaults, ...newest, ...from.edits, ...extra }
     }
     delete next._id
     if (from.id !== undefined) next._id = from.id
     const result = await from.db.put(next)
+    seen(from.db).add(result.id)
     return { result, written: { ...next, _id: result.id } as StoredDoc<T>, from }
   }, [])
   const showWritten = useCallback((written: StoredDoc<T>) => {
@@ -237,6 +255,8 @@ export function useDocument<T extends Doc = Doc>(
       const turn = calledOn()
       return enqueue(async () => {
         const { session: from } = turn()
+        // This hook's own delete: a save after it makes the document anew, as asked.
+        if (from.id !== undefined) seen(from.db).delete(from.id)
         const result = from.id === undefined ? undefined : await deleteStored(from.db, from.id)
         if (stillSame(from)) update(freshSession(from.db, from.startId))
         return result
@@ -264,9 +284,10 @@ export function useDocument<T extends Doc = Doc>(
   const loading = id !== undefined && (!storedFresh || !stored.done)
   const dirty = session.edits !== undefined
   const error = storedFresh ? stored.error : undefined
+  const deleted = id !== undefined && storedFresh && stored.done && !stored.error && stored.doc === undefined && seen(db).has(id)
   return useMemo(
-    () => ({ doc, merge, replace, reset, save, submit, remove, loading, dirty, error }),
-    [doc, merge, replace, reset, save, submit, remove, loading, dirty, error],
+    () => ({ doc, merge, replace, reset, save, submit, remove, loading, dirty, error, deleted }),
+    [doc, merge, replace, reset, save, submit, remove, loading, dirty, error, deleted],
   )
 }
 

@@ -2,7 +2,7 @@ import type { Attachment, Database, WriteResult } from '@proj/core'
 import { act, cleanup, fireEvent, render, renderHook, waitFor } from '@testing-library/react'
 import { createElement, type ChangeEvent } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DatabaseProvider, useDocument, useLiveQuery } from '../src/index.js'
+import { DatabaseProvider, DocumentDeletedError, useDocument, useLiveQuery } from '../src/index.js'
 import { closeOpened, memoryDb, provide, syncedPair } from './helpers.js'
 
 afterEach(async () => {
@@ -305,6 +305,48 @@ describe('useDocument', () => {
     expect(gone.result.current.doc).toEqual({ _id: 'elsewhere' })
     expect(gone.result.current.dirty).toBe(false)
     await expect(here.get('elsewhere')).rejects.toMatchObject({ name: 'NotFoundError' })
+  })
+
+  it('save() of a document deleted on another device writes nothing half-empty: it says deleted, and rejects naming it', async () => {
+    const { here, other, syncHere, syncThere } = await syncedPair()
+    await here.put({ _id: 'todo', title: 'milk', done: false, note: 'two litres' })
+    await syncHere.flush()
+    await syncThere.refresh()
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo', title: '', done: false }, { db: here }))
+    await waitFor(() => expect(result.current.doc.title).toBe('milk'))
+    expect(result.current.deleted).toBe(false)
+
+    await other.del('todo')
+    await syncThere.flush()
+    await act(() => syncHere.refresh())
+    await waitFor(() => expect(result.current.deleted).toBe(true))
+    // A tick of its checkbox after the delete arrived: before, this wrote { title: '', done: true } under its id.
+    const saving = result.current.save({ done: true })
+    await expect(act(() => saving)).rejects.toThrow(
+      new DocumentDeletedError('todo'),
+    )
+    await expect(saving).rejects.toMatchObject({ name: 'DocumentDeletedError', id: 'todo' })
+    await expect(here.get('todo')).rejects.toMatchObject({ name: 'NotFoundError' })
+    // submit() too; the edits stay, as after any failed write.
+    act(() => result.current.merge({ title: 'oat milk' }))
+    await expect(act(() => result.current.submit())).rejects.toMatchObject({ name: 'DocumentDeletedError' })
+    expect(result.current.doc).toEqual({ _id: 'todo', title: 'oat milk', done: false })
+    expect(result.current.dirty).toBe(true)
+    await expect(here.get('todo')).rejects.toMatchObject({ name: 'NotFoundError' })
+
+    // Brought back deliberately: the whole document, through replace().
+    act(() => result.current.replace({ title: 'milk', done: false, note: 'two litres' }))
+    await act(() => result.current.save())
+    expect(await here.get('todo')).toEqual({ _id: 'todo', title: 'milk', done: false, note: 'two litres' })
+    await waitFor(() => expect(result.current.deleted).toBe(false))
+
+    // Its own remove() is no delete from elsewhere: a save after it makes the document anew, as asked.
+    await act(() => result.current.remove())
+    expect(result.current.deleted).toBe(false)
+    await act(() => result.current.save({ title: 'bread' }))
+    expect(await here.get('todo')).toEqual({ _id: 'todo', title: 'bread', done: false })
+    await syncHere.close()
+    await syncThere.close()
   })
 
   it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
