@@ -200,8 +200,16 @@ async function localKeyMismatch(db: Database, name: string): Promise<void> {
   showRecent(ui.recent, ui.recentLists, undefined)
 }
 
+/**
+ * The browser says it has no network (the 'offline' event) and sync has not yet answered whether it can reach
+ * the server. A dropped network leaves the websocket looking open until the transport gives up, so sync
+ * itself would find out at its next slow poll (~10 s), the badge saying Synced meanwhile; the event makes it
+ * check at once (sync.refresh()), and until that check settles the badge trusts the browser.
+ */
+let browserOffline = false
+
 function showSync(sync: Sync): void {
-  const status = sync.status
+  const status: SyncStatus = browserOffline && sync.status !== 'error' ? 'offline' : sync.status
   ui.status.dataset.status = status
   ui.status.textContent = STATUS_TEXT[status]
   ui.status.title = status === 'error' && sync.lastError ? sync.lastError.message : ''
@@ -252,6 +260,25 @@ async function run(db: Database, link: string, key: string): Promise<void> {
     if (sync.status === 'synced') retryImages()
   })
   sync.on('error', () => showSync(sync))
+  // The network as the browser sees it: a check by sync at once, instead of at its next poll or backoff. The
+  // server may still answer (it runs on this computer, or the browser is wrong): the check settles that.
+  const check = () => {
+    const settled = () => {
+      browserOffline = false
+      showSync(sync)
+    }
+    sync.refresh().then(settled, settled)
+  }
+  window.addEventListener('offline', () => {
+    browserOffline = true
+    showSync(sync)
+    check()
+  })
+  window.addEventListener('online', () => {
+    browserOffline = false
+    showSync(sync)
+    check()
+  })
   let foreign = 0
   let unreadable = 0
   sync.on('warning', (warning) => {

@@ -43,4 +43,31 @@ describe('what the page shows when sync fails', () => {
     expect(await a.locator('#sync-error').isHidden()).toBe(true)
     expect(app.pageErrors).toEqual([])
   })
+
+  it('the badge says Offline as the browser loses the network, not only when sync next polls, and Synced once it is back', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'before')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['before'])
+    // What the badge says when the page learns it is offline: a listener added after the page's own runs after it.
+    // (The websocket of a dropped network stays open until the transport times out; sync found out at its next
+    // slow poll, ~10 s later, and the badge said Synced meanwhile.)
+    await a.evaluate(() => {
+      const seen = window as unknown as { badgeWhenOffline?: string }
+      window.addEventListener('offline', () => (seen.badgeWhenOffline = document.getElementById('status')!.dataset.status), { once: true })
+    })
+    await a.context().setOffline(true)
+    const badgeWhenOffline = () => a.evaluate(() => (window as unknown as { badgeWhenOffline?: string }).badgeWhenOffline)
+    await expect.poll(badgeWhenOffline, PROPAGATION).toBeDefined()
+    expect(await badgeWhenOffline()).toBe('offline')
+    expect(await a.locator('#status').textContent()).toBe('Offline · saved on this device')
+    await add(a, 'written offline')
+    expect(await status(a)).toBe('offline')
+
+    await a.context().setOffline(false)
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['before', 'written offline'])
+    await expect.poll(() => status(a), PROPAGATION).toBe('synced')
+    expect(await a.locator('#error').isHidden()).toBe(true)
+    expect(app.pageErrors).toEqual([])
+  })
 })
