@@ -167,6 +167,23 @@ describe('attachments', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it("a lazy device's checkpoint over a leaf naming an attachment it never opened moves none of its chunks", async () => {
+    const { a, b, ca, cb, sa, sb } = await twoDevices()
+    await a.put({ _id: 'p', _files: { 'x.bin': { data: seededBytes(2 * MiB, 21), type: 'application/x' } } })
+    await sa.flush()
+    await sb.refresh()
+    expect((await b.get('p'))._files).toMatchObject({ 'x.bin': { size: 2 * MiB } })
+    // Enough single puts for checkpoints, each rewriting the leaf that names p's manifest.
+    for (let i = 0; i < 70; i++) await b.put({ _id: `p-${i}`, i })
+    await sb.flush()
+    expect(cb.big(cb.downloads)).toEqual([])
+    expect(cb.big(cb.uploads)).toEqual([])
+    await sa.refresh()
+    expect((await a.info()).docCount).toBe(71)
+    await Promise.all([sa.close(), sb.close()])
+    await Promise.all([a.close(), b.close()])
+  })
+
   it('a lazy device that compacts and pushes moves none of the chunks it never opened', async () => {
     const { a, b, ca, cb, sa, sb } = await twoDevices()
     await a.put({ _id: 'p', _files: { 'x.bin': { data: seededBytes(2 * MiB, 9), type: 'application/x' } } })

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { BlockStore } from '../src/blockstore/store.js'
-import { makeDeltaEvent } from '../src/clock/event.js'
+import { makeDeltaEvent, makeEvent } from '../src/clock/event.js'
+import { applyEntries, applyEntriesNow } from '../src/crdt/tree.js'
+import type { Entry } from '../src/crdt/entry.js'
+import type { CID } from '../src/blockstore/block.js'
+import { emptyTreeBlock } from '../src/database/open.js'
 import { open } from '../src/crypto/envelope.js'
 import { generateKeyBytes, importKey } from '../src/crypto/key.js'
 import { writeHead, writeHeadNow } from '../src/database/head.js'
@@ -26,7 +30,7 @@ describe('the single-write path', () => {
     const queuedFile = await stores[0]!.commit([delta], [delta.block.cid])
     const storage = memoryStorage('now')
     const writes = storage.writeNow!()!
-    const nowFile = stores[1]!.commitNow(delta, [delta.block.cid], writes)!
+    const nowFile = stores[1]!.commitNow([delta], [delta.block.cid], writes)!
     expect(nowFile).toBeDefined()
     // Fresh IVs make the stored bytes differ; what they seal must not.
     const plain = async (store: BlockStore, file: string, from: typeof storage) => open(key, (await from.readFile(file))!, file, 'x')
@@ -39,6 +43,88 @@ describe('the single-write path', () => {
     await writeHead(a, 'main', head)
     writeHeadNow(b.writeNow!()!, b, 'main', head)
     expect(Buffer.from((await b.readRecord('head.main'))!).equals(Buffer.from((await a.readRecord('head.main'))!))).toBe(true)
+  })
+
+  it('builds and writes the checkpoint the write queue writes for the same tree, from the nodes held', async () => {
+    const key = await importKey(generateKeyBytes())
+    const stores = ['queued', 'now'].map((name) => new BlockStore(memoryStorage(name), key, name))
+    const entry = (i: number, height: number): Entry => [`doc-${String(i).padStart(4, '0')}`, height, { n: i, text: 'x'.repeat(i % 50) }]
+    // A base tree of a few hundred entries (several leaves and a branch), stored and held by both stores.
+    const base: Entry[] = Array.from({ length: 300 }, (_, i) => entry(i * 3, 1))
+    const roots: CID[] = []
+    const parents: CID[] = []
+    for (const store of stores) {
+      const empty = emptyTreeBlock()
+      store.putUnsaved(empty, [])
+      const built = await applyEntries(store, empty.cid, base, () => true)
+      const event = await makeEvent([], 1, built.root)
+      await store.commit([...built.blocks, event], [event.block.cid])
+      roots.push(built.root)
+      parents.push(event.block.cid)
+    }
+    expect(roots[0]!.toString()).toBe(roots[1]!.toString())
+    // Entries between, after and replacing the base's, as the pending entries of 31 deltas are.
+    const incoming = [entry(1, 2), entry(3, 2), entry(450, 2), entry(899, 2), entry(900, 2), entry(1000, 2)]
+    const queued = await applyEntries(stores[0]!, roots[0]!, incoming, () => true)
+    const now = applyEntriesNow(stores[1]!, roots[1]!, incoming, () => true)!
+    expect(now).toBeDefined()
+    expect(now.root.toString()).toBe(queued.root.toString())
+    expect(now.blocks.map(({ block }) => block.cid.toString())).toEqual(queued.blocks.map(({ block }) => block.cid.toString()))
+    const event = await makeEvent([parents[0]!], 2, queued.root)
+    // One store for both files: the base's file names (fresh IVs) differ from store to store.
+    const store = stores[0]!
+    const storage = store.storage as ReturnType<typeof memoryStorage>
+    const queuedFile = await store.commit([...queued.blocks, event], [event.block.cid])
+    const nowFile = store.commitNow([...now.blocks, event], [event.block.cid], storage.writeNow!()!)!
+    expect(nowFile).toBeDefined()
+    expect(nowFile).not.toBe(queuedFile)
+    const queuedPlain = await open(key, (await storage.readFile(queuedFile))!, queuedFile, 'x')
+    const nowPlain = await open(key, (await storage.readFile(nowFile))!, nowFile, 'x')
+    expect(Buffer.from(nowPlain).equals(Buffer.from(queuedPlain))).toBe(true)
+  })
+
+  it('a checkpoint made in one step after a reader built the tree stores the nodes it shares with that tree', async () => {
+    const dir = tempDir()
+    const db = database('derived', { dir, durability: 'process', compactEvery: 0 })
+    const clocks: Clock[] = []
+    const expected = new Map<string, unknown>()
+    for (let i = 0; i < 100; i++) {
+      const id = `doc-${String((i * 37) % 100).padStart(3, '0')}`
+      const { clock } = await db.put({ _id: id, i })
+      expected.set(id, i)
+      clocks.push(clock)
+      // Readers build the pending tree between checkpoints: its nodes stay unsaved until one writes them.
+      if (i % 7 === 3) expect((await db.allDocs()).rows).toHaveLength(expected.size)
+    }
+    await db.close()
+    const fresh = database('derived', { dir, durability: 'process' })
+    const rows = (await fresh.allDocs()).rows
+    expect(new Map(rows.map((row) => [row.key, (row.value as unknown as { i: number }).i]))).toEqual(expected)
+    for (const [k, clock] of clocks.entries()) expect((await (await fresh.at(clock)).allDocs()).rows.length).toBe(Math.min(k + 1, 100))
+    const report = await inspectLocal('derived', { dir })
+    expect(report.problems).toEqual([])
+    await fresh.close()
+  })
+
+  it('a checkpoint over a pending document with attachments takes the write queue and keeps them', async () => {
+    const dir = tempDir()
+    const db = database('attached', { dir, durability: 'process', compactEvery: 0 })
+    const bytes = new Uint8Array(Array.from({ length: 300 }, (_, i) => i & 0xff))
+    await db.put({ _id: 'seed' })
+    await db.put({ _id: 'with-file', _files: { 'a.bin': new File([bytes], 'a.bin') } })
+    for (let i = 0; i < 70; i++) await db.put({ _id: `doc-${i}`, i })
+    await db.close()
+    // Reopened, its tree read (every leaf held), the next write is a checkpoint over a leaf naming the manifest.
+    const again = database('attached', { dir, durability: 'process' })
+    expect((await again.allDocs()).rows).toHaveLength(72)
+    await again.put({ _id: 'after-reopen' })
+    await again.close()
+    const fresh = database('attached', { dir, durability: 'process' })
+    const doc = await fresh.get('with-file')
+    const file = (doc._files as Record<string, { file(): Promise<File> }>)['a.bin']!
+    expect(new Uint8Array(await (await file.file()).arrayBuffer())).toEqual(bytes)
+    expect((await fresh.info()).docCount).toBe(73)
+    await fresh.close()
   })
 
   it('puts issued without awaiting each still make one transaction after the first', async () => {

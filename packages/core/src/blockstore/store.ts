@@ -472,24 +472,7 @@ export class BlockStore {
     } = {},
   ): Promise<string> {
     const { history = [], carry = [], cutAbove = CUT_ABOVE_BYTES } = options
-    // Indexed loops here and in #sealFile/#stored: a single put runs them before the JIT has optimized
-    // anything, and unoptimized for-of allocates an iterator result per element (sequential-puts.ts).
-    const inFile = new Map<string, Pending>()
-    const queue = entries.slice()
-    let size = 0
-    while (queue.length) {
-      const entry = queue.pop()!
-      const key = entry.block.cid.toString()
-      if (inFile.has(key)) continue
-      inFile.set(key, entry)
-      size += entry.block.bytes.length
-      const links = entry.links
-      for (let i = 0; i < links.length; i++) {
-        const linkKey = links[i]!.toString()
-        const unsaved = this.#unsaved.get(linkKey)
-        if (unsaved && !inFile.has(linkKey)) queue.push(unsaved)
-      }
-    }
+    const { inFile, size } = this.#gather(entries)
     const groups = size <= cutAbove ? [[...inFile.values()]] : cutInFiles(inFile, CUT_FILE_BYTES)
     // Sealed one after the other (a file's header names the files of the blocks it links to), then stored
     // together: in one storage transaction where the storage has them (IndexedDB), at once otherwise.
@@ -513,6 +496,29 @@ export class BlockStore {
     const file = sealed[sealed.length - 1]!.file
     for (const listener of this.#onCommit) listener(file, bytes)
     return file
+  }
+
+  /** `entries` and every unsaved block they link to (a tree derived for a reader), and their bytes. */
+  #gather(entries: Pending[]): { inFile: Map<string, Pending>; size: number } {
+    // Indexed loops here and in #sealFile/#stored: a single put runs them before the JIT has optimized
+    // anything, and unoptimized for-of allocates an iterator result per element (sequential-puts.ts).
+    const inFile = new Map<string, Pending>()
+    const queue = entries.slice()
+    let size = 0
+    while (queue.length) {
+      const entry = queue.pop()!
+      const key = entry.block.cid.toString()
+      if (inFile.has(key)) continue
+      inFile.set(key, entry)
+      size += entry.block.bytes.length
+      const links = entry.links
+      for (let i = 0; i < links.length; i++) {
+        const linkKey = links[i]!.toString()
+        const unsaved = this.#unsaved.get(linkKey)
+        if (unsaved && !inFile.has(linkKey)) queue.push(unsaved)
+      }
+    }
+    return { inFile, size }
   }
 
   /** Called once per `commit` with the file holding the transaction's roots and the bytes of all its files. */
@@ -539,16 +545,17 @@ export class BlockStore {
   }
 
   /**
-   * The common transaction (a single put: one block that links only to stored blocks) committed before it
-   * returns, through a storage's synchronous writes: `commit`'s file, bytes for bytes. Undefined, with
-   * nothing written, when a step would answer only with a promise (WebCrypto) or the block links to one not
-   * stored yet.
+   * The common transactions (a single put's delta event; a checkpoint's event and tree nodes) committed before
+   * returning, through a storage's synchronous writes: `commit`'s file, bytes for bytes. Undefined, with
+   * nothing written, when a step would answer only with a promise (WebCrypto) or `commit` would cut the
+   * transaction in several files.
    */
-  commitNow(entry: Pending, heads: CID[], writes: SynchronousWrites): string | undefined {
-    const links = entry.links
-    for (let i = 0; i < links.length; i++) if (this.#unsaved.has(links[i]!.toString())) return undefined
-    const header = this.#header([entry], heads, new Map(), [], [])
-    const blocks = [entry.block]
+  commitNow(entries: Pending[], heads: CID[], writes: SynchronousWrites): string | undefined {
+    const { inFile, size } = this.#gather(entries)
+    if (size > CUT_ABOVE_BYTES) return undefined
+    const group = [...inFile.values()]
+    const header = this.#header(group, heads, new Map(), [], [])
+    const blocks = blocksOf(group)
     const plain = encodeCarNow(header, blocks)
     const bytes = plain && sealNow(this.key, plain)
     const cid = bytes && fileCidNow(bytes)

@@ -7,6 +7,7 @@ import {
   encodeDeltaEvent,
   encodeDeltaEventNow,
   encodeEvent,
+  encodeEventNow,
   isDelta,
   type ClockEvent,
   type DeltaEvent,
@@ -24,6 +25,12 @@ export { CID, compareCids, isDelta }
 export async function makeEvent(parents: CID[], height: number, root: CID): Promise<{ block: Block<ClockEvent>; links: CID[] }> {
   const block = await encodeEvent(parents, height, root)
   return { block, links: [...block.value.p, root] }
+}
+
+/** `makeEvent` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function makeEventNow(parents: CID[], height: number, root: CID): { block: Block<ClockEvent>; links: CID[] } | undefined {
+  const block = encodeEventNow(parents, height, root)
+  return block && { block, links: [...block.value.p, root] }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { CID, type Block, type BlockFetcher } from '../blockstore/block.js'
 import { attachmentLinks } from '../format/attachment.js'
-import { decodeTreeNode, encodeTreeNode, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
+import { decodeTreeNode, encodeTreeNode, encodeTreeNodeNow, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
 import { compareKeys, type Entry } from './entry.js'
 
 /**
@@ -48,7 +48,11 @@ export async function load(store: BlockFetcher, cid: CID): Promise<TreeNode> {
 }
 
 export async function makeNode(node: TreeNode, out: NewBlock[]): Promise<Ref> {
-  const block = await encodeTreeNode(node)
+  return placeNode(await encodeTreeNode(node), out)
+}
+
+function placeNode(block: Block<TreeNode>, out: NewBlock[]): Ref {
+  const node = block.value
   // A leaf links the attachment manifests of its documents, so its file names where they live.
   const links = node.l === 0 ? attachmentLinks((node as LeafNode).e) : (node as BranchNode).e.map(([, cid]) => cid)
   out.push({ block, links })
@@ -187,26 +191,77 @@ export async function applyEntries(
 ): Promise<{ root: CID; blocks: NewBlock[] }> {
   const out: NewBlock[] = []
   if (incoming.length === 0) return { root, blocks: out }
-  const top = await load(store, root)
-  let refs = await update(store, top, incoming, takeIncoming, out)
+  const walk = applySteps(root, incoming, takeIncoming, out)
+  let step = walk.next()
+  while (!step.done) {
+    const need = step.value
+    step = walk.next(need.load ? await load(store, need.load) : await encodeTreeNode(need.encode!))
+  }
+  return { root: step.value, blocks: out }
+}
+
+/**
+ * `applyEntries` done before returning, from the nodes held decoded in memory (a writer's own tree, which its
+ * checkpoints rewrite: see LocalHead.advanceNow); undefined when a node on the way is not held, or hashing
+ * answers with a promise (WebCrypto).
+ */
+export function applyEntriesNow(
+  store: BlockFetcher,
+  root: CID,
+  incoming: Entry[],
+  takeIncoming: Resolve,
+): { root: CID; blocks: NewBlock[] } | undefined {
+  const out: NewBlock[] = []
+  if (incoming.length === 0) return { root, blocks: out }
+  const walk = applySteps(root, incoming, takeIncoming, out)
+  let step = walk.next()
+  while (!step.done) {
+    const need = step.value
+    let answer: TreeNode | Block<TreeNode> | undefined
+    if (need.load) {
+      const held = store.peek?.(need.load)
+      answer = held && decodeTreeNode(held.value, need.load)
+    } else answer = encodeTreeNodeNow(need.encode!)
+    if (!answer) return undefined
+    step = walk.next(answer)
+  }
+  return { root: step.value, blocks: out }
+}
+
+/**
+ * What the tree update asks of the one running it: a node to load, or one to encode. It is written once, as a
+ * generator, for the two that run it: `applyEntries` (reads and hashes that may wait) and `applyEntriesNow`
+ * (a single put's checkpoint, from what is held, with no async step).
+ */
+interface TreeNeed {
+  load?: CID
+  encode?: TreeNode
+}
+type TreeSteps<T> = Generator<TreeNeed, T, TreeNode | Block<TreeNode>>
+
+function* loadStep(cid: CID): TreeSteps<TreeNode> {
+  return (yield { load: cid }) as TreeNode
+}
+
+function* makeNodeStep(node: TreeNode, out: NewBlock[]): TreeSteps<Ref> {
+  return placeNode((yield { encode: node }) as Block<TreeNode>, out)
+}
+
+function* applySteps(root: CID, incoming: Entry[], takeIncoming: Resolve, out: NewBlock[]): TreeSteps<CID> {
+  const top = yield* loadStep(root)
+  let refs = yield* updateSteps(top, incoming, takeIncoming, out)
   let level = top.l
   while (refs.length > 1) {
     level++
-    refs = await chunkRefs(refs, level, out)
+    refs = yield* chunkRefs(refs, level, out)
   }
-  return { root: refs[0]![1], blocks: out }
+  return refs[0]![1]
 }
 
-async function update(
-  store: BlockFetcher,
-  node: TreeNode,
-  incoming: Entry[],
-  takeIncoming: Resolve,
-  out: NewBlock[],
-): Promise<Ref[]> {
+function* updateSteps(node: TreeNode, incoming: Entry[], takeIncoming: Resolve, out: NewBlock[]): TreeSteps<Ref[]> {
   if (node.l === 0) {
     const merged = mergeSorted((node as LeafNode).e, incoming, takeIncoming)
-    return chunkEntries(merged, out)
+    return yield* chunkEntries(merged, out)
   }
   const refs = (node as BranchNode).e
   const next: Ref[] = []
@@ -220,10 +275,10 @@ async function update(
       next.push(ref)
       continue
     }
-    const child = await load(store, ref[1])
-    next.push(...(await update(store, child, incoming.slice(start, i), takeIncoming, out)))
+    const child = yield* loadStep(ref[1])
+    next.push(...(yield* updateSteps(child, incoming.slice(start, i), takeIncoming, out)))
   }
-  return chunkRefs(next, node.l, out)
+  return yield* chunkRefs(next, node.l, out)
 }
 
 function mergeSorted(existing: Entry[], incoming: Entry[], takeIncoming: Resolve): Entry[] {
@@ -250,29 +305,29 @@ function mergeSorted(existing: Entry[], incoming: Entry[], takeIncoming: Resolve
   return merged
 }
 
-async function chunkEntries(entries: Entry[], out: NewBlock[]): Promise<Ref[]> {
+function* chunkEntries(entries: Entry[], out: NewBlock[]): TreeSteps<Ref[]> {
   const refs: Ref[] = []
   let start = 0
   for (let i = 0; i < entries.length; i++) {
     if (endsNode(entries[i]![0], 0)) {
-      refs.push(await makeNode({ l: 0, e: entries.slice(start, i + 1) }, out))
+      refs.push(yield* makeNodeStep({ l: 0, e: entries.slice(start, i + 1) }, out))
       start = i + 1
     }
   }
-  if (start < entries.length || refs.length === 0) refs.push(await makeNode({ l: 0, e: entries.slice(start) }, out))
+  if (start < entries.length || refs.length === 0) refs.push(yield* makeNodeStep({ l: 0, e: entries.slice(start) }, out))
   return refs
 }
 
-async function chunkRefs(refs: Ref[], level: number, out: NewBlock[]): Promise<Ref[]> {
+function* chunkRefs(refs: Ref[], level: number, out: NewBlock[]): TreeSteps<Ref[]> {
   const result: Ref[] = []
   let start = 0
   for (let i = 0; i < refs.length; i++) {
     if (endsNode(refs[i]![0], level)) {
-      result.push(await makeNode({ l: level, e: refs.slice(start, i + 1) }, out))
+      result.push(yield* makeNodeStep({ l: level, e: refs.slice(start, i + 1) }, out))
       start = i + 1
     }
   }
-  if (start < refs.length) result.push(await makeNode({ l: level, e: refs.slice(start) }, out))
+  if (start < refs.length) result.push(yield* makeNodeStep({ l: level, e: refs.slice(start) }, out))
   return result
 }
 

@@ -2,7 +2,7 @@ import { openLinkedManifests, openManifests } from '../attachments/write.js'
 import type { Block, CID } from '../blockstore/block.js'
 import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
-import { isDelta, loadEvent, makeDeltaEvent, makeDeltaEventNow, makeEvent, type ClockEvent } from '../clock/event.js'
+import { isDelta, loadEvent, makeDeltaEvent, makeDeltaEventNow, makeEvent, makeEventNow, type ClockEvent } from '../clock/event.js'
 import { checkedHeadRoot } from '../clock/root.js'
 import { attachmentLinks } from '../format/attachment.js'
 import { InconsistentHeadError } from '../errors.js'
@@ -10,7 +10,7 @@ import { resolveRoot } from '../clock/resolve.js'
 import type { Entry } from '../crdt/entry.js'
 import { sameClock } from '../clock/same-clock.js'
 import { mergeTrees } from '../crdt/merge.js'
-import { applyEntries, diff } from '../crdt/tree.js'
+import { applyEntries, applyEntriesNow, diff } from '../crdt/tree.js'
 import type { ChangeRow } from './api.js'
 import type { ChangeFeed } from './changes.js'
 import { markMerged, readHeads, writeHead, writeHeadNow, type HeadState } from './head.js'
@@ -18,6 +18,8 @@ import { notePendingTree, pendingEntries, pendingTree, rootAt, sortedEntries } f
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 import { hashesNow } from '../kit/sha256-cid.js'
+import type { SynchronousWrites } from '../storage/api.js'
+import type { TreeNode } from '../format/tree-node.js'
 
 /**
  * Moves the local head forward (a commit, a merge of another head, the adoption of a head that contains it),
@@ -89,31 +91,57 @@ export class LocalHead {
   }
 
   /**
-   * `advance` for the common transaction, done before it returns: a delta event over the one head, its file
-   * and the head record written through the storage's synchronous writes (Storage.writeNow), the same bytes
-   * `advance` writes. Returns the new head; undefined, with nothing written, when the transaction needs more
-   * (a checkpoint is due, an attachment, a step that answers only with a promise): `advance` takes it then.
+   * `advance` for the common transaction, done before it returns: a delta event over the one head, or the
+   * checkpoint due every `CHECKPOINT_EVERY` events built from the tree nodes held in memory, its file and the
+   * head record written through the storage's synchronous writes (Storage.writeNow), the same bytes `advance`
+   * writes. Returns the new head; undefined, with nothing written, when the transaction needs more (an
+   * attachment, a node not held, a merge of several heads, a step that answers only with a promise):
+   * `advance` takes it then.
    */
   advanceNow(state: OpenState, entries: Entry[], height: number, rows: () => ChangeRow[]): HeadState | undefined {
     const previous = state.head
     const depth = state.deltaDepth
-    if (!previous || previous.heads.length !== 1 || depth === undefined || depth >= CHECKPOINT_EVERY - 1 || entries.length > DELTA_MAX_ENTRIES) return undefined
+    if (!previous || previous.heads.length !== 1 || entries.length > DELTA_MAX_ENTRIES) return undefined
     // Nothing is done in one step where hashing or the cipher answer with a promise (the browser).
     const writes = hashesNow ? state.storage.writeNow?.() : undefined
     if (!writes) return undefined
-    const delta = makeDeltaEventNow(previous.heads[0]!, height, entries)
-    // Links past the parent are attachment manifests, which `advance` opens (and keeps from a compaction).
-    if (!delta || delta.links.length > 1 || delta.block.bytes.length > DELTA_MAX_BYTES) return undefined
-    const file = state.store.commitNow(delta, [delta.block.cid], writes)
-    if (!file) return undefined
-    const head: HeadState = { heads: [delta.block.cid], files: [file], height }
-    notePendingTree(head, previous, state.emptyRoot, entries)
+    let head: HeadState
+    if (depth !== undefined && depth < CHECKPOINT_EVERY - 1) {
+      const delta = makeDeltaEventNow(previous.heads[0]!, height, entries)
+      // Links past the parent are attachment manifests, which `advance` opens (and keeps from a compaction).
+      if (!delta || delta.links.length > 1 || delta.block.bytes.length > DELTA_MAX_BYTES) return undefined
+      const file = state.store.commitNow([delta], [delta.block.cid], writes)
+      if (!file) return undefined
+      head = { heads: [delta.block.cid], files: [file], height }
+      notePendingTree(head, previous, state.emptyRoot, entries)
+    } else {
+      const checkpoint = this.#checkpointNow(state, previous, entries, height, writes)
+      if (!checkpoint) return undefined
+      head = checkpoint
+    }
     writeHeadNow(writes, state.storage, this.#branch, head)
     state.head = head
-    state.deltaDepth = depth + 1
+    state.deltaDepth = head.root ? 0 : depth! + 1
+    if (head.root) state.store.sweepDerived([head.root])
     // Last: a listener may write again (its write is a later transaction).
     this.#feed.emit(this.#feed.hasSubscribers ? rows() : [])
     return head
+  }
+
+  /** `advance`'s checkpoint over the one head `previous`, its file written, when the nodes it rewrites are held. */
+  #checkpointNow(state: OpenState, previous: HeadState, entries: Entry[], height: number, writes: SynchronousWrites): HeadState | undefined {
+    const { store } = state
+    const pending = pendingTree(previous, state.emptyRoot)
+    const all = pendingEntries(pending)
+    for (const entry of entries) all.set(entry[0], entry)
+    const built = applyEntriesNow(store, pending.base, sortedEntries(all), () => true)
+    // A leaf linking an attachment manifest this device has not opened: `advance` opens it (openLinkedManifests).
+    if (!built || built.blocks.some(({ block, links }) => (block.value as TreeNode).l === 0 && links.some((link) => !store.has(link)))) return undefined
+    const event = makeEventNow(previous.heads, height, built.root)
+    const file = event && store.commitNow([...built.blocks, event], [event.block.cid], writes)
+    if (!file) return undefined
+    store.noteEventRoot(event.block.cid, built.root)
+    return { heads: [event.block.cid], files: [file], root: built.root, height }
   }
 
   /** Merges a remote head into the local one (one new file when the two diverged). */

@@ -34,6 +34,11 @@ export function encodeEvent(parents: CID[], height: number, root: CID): Promise<
   return encodeBlock<CheckpointEvent>({ p: [...parents].sort(compareCids), h: height, r: root })
 }
 
+/** `encodeEvent` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function encodeEventNow(parents: CID[], height: number, root: CID): Block<CheckpointEvent> | undefined {
+  return encodeBlockNow<CheckpointEvent>({ p: [...parents].sort(compareCids), h: height, r: root })
+}
+
 /** `entries` sorted by id, as the transaction applied them to its parent's tree. */
 export function encodeDeltaEvent(parent: CID, height: number, entries: Entry[]): Promise<Block<DeltaEvent>> {
   return encodeBlock<DeltaEvent>({ p: [parent], h: height, d: entries })

@@ -49,7 +49,26 @@ export type TreeNode = LeafNode | BranchNode
  * dag-cbor's encoding of `{ e: items, l: level }` (keys "e" < "l"; test/format.test.ts checks it on random
  * leaves and the pinned branch).
  */
-export async function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
+export function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
+  let bytes: Uint8Array
+  let cid: CID | Promise<CID>
+  try {
+    bytes = treeNodeBytes(node)
+    cid = sha256Cid(dagCbor.code, bytes)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return cid instanceof Promise ? cid.then((hashed) => ({ cid: hashed, bytes, value: node })) : Promise.resolve({ cid, bytes, value: node })
+}
+
+/** `encodeTreeNode` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function encodeTreeNodeNow(node: TreeNode): Block<TreeNode> | undefined {
+  const bytes = treeNodeBytes(node)
+  const cid = sha256Cid(dagCbor.code, bytes)
+  return cid instanceof Promise ? undefined : { cid, bytes, value: node }
+}
+
+function treeNodeBytes(node: TreeNode): Uint8Array {
   const parts = (node.e as object[]).map(encodedItem)
   const count = cborHead(4, parts.length)
   const level = cborHead(0, node.l)
@@ -65,7 +84,7 @@ export async function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
   }
   bytes.set(LEVEL_KEY, at)
   bytes.set(level, at + LEVEL_KEY.length)
-  return { cid: await sha256Cid(dagCbor.code, bytes), bytes, value: node }
+  return bytes
 }
 
 /** map(2), text "e" (then the items array), and text "l" (then the level). */
