@@ -1,9 +1,13 @@
 import { NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
 import { conflictOf, describeOther, keep, type Conflict } from './conflict.js'
+import type { Messages } from './messages.js'
 import { thumbnailer } from './thumbnail.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
 export type Filter = 'all' | 'active' | 'completed'
+
+/** What a change resolves with when it wrote nothing because its todo was deleted elsewhere. */
+const GONE = Symbol('gone')
 
 export interface ListUi {
   list: HTMLUListElement
@@ -34,11 +38,15 @@ const EMPTY: Record<Filter, string> = {
 export function listRenderer(
   db: Database,
   ui: ListUi,
-  onError: (error: unknown) => void,
+  say: Messages,
 ): { render: (changed?: ChangeRow[]) => void; retryImages: () => void } {
   const rows = new Map<string, HTMLLIElement>()
   const views = new WeakMap<HTMLLIElement, TodoView>()
-  const thumbnails = thumbnailer(onError)
+  /** Each todo as last shown, kept after it is deleted: what "Restore it" writes back when a change found it gone. */
+  const lastShown = new Map<string, StoredDoc>()
+  /** The open title editor of a row, to save what was typed when the row goes (its todo deleted elsewhere). */
+  const editors = new WeakMap<HTMLLIElement, (save: boolean) => void>()
+  const thumbnails = thumbnailer((error) => say.error(error, 'other'))
   let filter: Filter = 'all'
   let scheduled = false
   /** Conflicts by id, and the ids to look at again (changed since); undefined: look at all (the first render). */
@@ -46,16 +54,32 @@ export function listRenderer(
   let recheck: Set<string> | undefined
   let running: Promise<void> = Promise.resolve()
 
+  /** Runs a write of the page: its failure is shown, and its success ends an error an earlier write showed. */
+  const write = (operation: Promise<unknown>) =>
+    void operation.then(
+      (result) => {
+        if (result !== GONE) say.ok('write')
+      },
+      (error) => say.error(error, 'write'),
+    )
+
+  /** The todo `id` was deleted elsewhere before `changes` to it were written: say so, offer to restore it whole. */
+  function deletedElsewhere(id: string, changes: Record<string, unknown>): typeof GONE {
+    const last = lastShown.get(id)
+    if (last) say.deletedElsewhere(viewOf(last).title, () => db.put({ ...last, ...changes }).then(() => undefined))
+    return GONE
+  }
+
   /**
    * Changes one field of a stored document: read fresh, so every other field (whatever its type) is kept as
-   * stored; a document deleted meanwhile stays deleted.
+   * stored; a document deleted meanwhile stays deleted (the user is told, and may restore it).
    */
-  async function change(id: string, field: string, value: unknown): Promise<void> {
+  async function change(id: string, field: string, value: unknown): Promise<void | typeof GONE> {
     let doc: StoredDoc
     try {
       doc = await db.get(id)
     } catch (error) {
-      if (error instanceof NotFoundError) return
+      if (error instanceof NotFoundError) return deletedElsewhere(id, { [field]: value })
       throw error
     }
     await db.put({ ...doc, [field]: value })
@@ -81,17 +105,21 @@ export function listRenderer(
   }
 
   /** Stores `file` as the todo's `_files.image` (replacing one it had), keeping its other attachments. */
-  async function attachImage(id: string, file: File): Promise<void> {
+  async function attachImage(id: string, file: File): Promise<void | typeof GONE> {
     if (!file.type.startsWith('image/')) throw new TypeError(`"${file.name}" is not an image (its type is "${file.type}")`)
+    const withImage = (doc: StoredDoc) => {
+      const files = doc._files && typeof doc._files === 'object' ? (doc._files as Record<string, Attachment>) : {}
+      return { ...files, image: file }
+    }
     let doc: StoredDoc
     try {
       doc = await db.get(id)
     } catch (error) {
-      if (error instanceof NotFoundError) return
-      throw error
+      if (!(error instanceof NotFoundError)) throw error
+      const last = lastShown.get(id)
+      return deletedElsewhere(id, { _files: last ? withImage(last) : { image: file } })
     }
-    const files = doc._files && typeof doc._files === 'object' ? (doc._files as Record<string, Attachment>) : {}
-    await db.put({ ...doc, _files: { ...files, image: file } })
+    await db.put({ ...doc, _files: withImage(doc) })
   }
 
   function row(id: string): HTMLLIElement {
@@ -133,11 +161,11 @@ export function listRenderer(
     picker.addEventListener('change', () => {
       const file = picker.files?.[0]
       picker.value = ''
-      if (file) void attachImage(id, file).catch(onError)
+      if (file) write(attachImage(id, file))
     })
 
-    toggle.addEventListener('change', () => void change(id, 'done', toggle.checked).catch(onError))
-    deleteButton.addEventListener('click', () => void remove([id]).catch(onError))
+    toggle.addEventListener('change', () => write(change(id, 'done', toggle.checked)))
+    deleteButton.addEventListener('click', () => write(remove([id])))
     title.addEventListener('dblclick', () => {
       if (li.querySelector('.edit')) return
       const before = views.get(li)?.title ?? ''
@@ -155,17 +183,19 @@ export function listRenderer(
       const finish = (save: boolean) => {
         if (finished) return
         finished = true
+        editors.delete(li)
         const value = input.value.trim()
         input.remove()
         title.hidden = false
         // Only what the user typed is written: opening and leaving the editor changes nothing.
         if (!save || value === before.trim()) return
-        if (value === '') void remove([id]).catch(onError)
+        if (value === '') write(remove([id]))
         else {
           showTitle(title, value)
-          void change(id, 'title', value).catch(onError)
+          write(change(id, 'title', value))
         }
       }
+      editors.set(li, finish)
       input.addEventListener('keydown', (event) => {
         if (event.key === 'Enter') finish(true)
         else if (event.key === 'Escape') finish(false)
@@ -202,7 +232,7 @@ export function listRenderer(
       button.type = 'button'
       button.className = 'link'
       button.textContent = label
-      button.addEventListener('click', () => void keep(db, version).catch(onError))
+      button.addEventListener('click', () => write(keep(db, version)))
       return button
     }
     notice.replaceChildren(words, choose('Use the other version', conflict.other), choose('Keep this one', conflict.shown))
@@ -223,6 +253,7 @@ export function listRenderer(
     recheck = new Set()
     const { rows: all } = await db.allDocs()
     for (const row of all) {
+      lastShown.set(row.key, row.value)
       if (check && !check.has(row.key)) continue
       const conflict = await conflictOf(db, row.key)
       if (conflict) conflicts.set(row.key, conflict)
@@ -242,6 +273,8 @@ export function listRenderer(
     }
     for (const [id, li] of rows) {
       if (!seen.has(id)) {
+        // Deleted while its title was being edited here: what was typed is saved, which finds it gone and says so.
+        editors.get(li)?.(true)
         conflicts.delete(id)
         thumbnails.release(li)
         li.remove()
@@ -269,7 +302,10 @@ export function listRenderer(
     scheduled = true
     running = running.then(() => {
       scheduled = false
-      return render().catch(onError)
+      return render().then(
+        () => say.ok('read'),
+        (error) => say.error(error, 'read'),
+      )
     })
   }
 
@@ -277,17 +313,17 @@ export function listRenderer(
   // the documents whose state changes are written.
   ui.toggleAll.addEventListener('change', () => {
     const done = ui.toggleAll.checked
-    void (async () => {
+    write((async () => {
       const { rows: all } = await db.allDocs()
       const changed = all.filter((row) => viewOf(row.value).done !== done).map((row) => ({ ...row.value, done }))
       if (changed.length) await db.bulk(changed)
-    })().catch(onError)
+    })())
   })
   ui.clearDone.addEventListener('click', () => {
-    void (async () => {
+    write((async () => {
       const { rows: all } = await db.allDocs()
       await remove(all.filter((row) => viewOf(row.value).done).map((row) => row.key))
-    })().catch(onError)
+    })())
   })
   for (const button of ui.filters.querySelectorAll<HTMLButtonElement>('button[data-filter]')) {
     button.addEventListener('click', () => {

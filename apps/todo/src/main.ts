@@ -1,6 +1,7 @@
 import { database, parseShareLink, type Database, type Sync, type SyncStatus } from '@proj/core'
 import { connect } from '@proj/connect-partykit'
 import { listRenderer } from './list.js'
+import { messages } from './messages.js'
 import { deleteLocalCopy, linkTo, moveToNewList, newName } from './lists.js'
 import { showProblem, type ProblemAction, type ProblemDetail } from './problem.js'
 import { forgetList, recentLists, rememberList, showRecent } from './recent.js'
@@ -37,7 +38,15 @@ const ui = {
     actions: $<HTMLElement>('problem-actions'),
     app: $<HTMLElement>('app'),
   },
-  error: $<HTMLParagraphElement>('error'),
+  messages: {
+    error: $<HTMLParagraphElement>('error'),
+    deleted: {
+      notice: $<HTMLElement>('deleted-notice'),
+      text: $<HTMLElement>('deleted-notice-text'),
+      restore: $<HTMLButtonElement>('deleted-restore'),
+      dismiss: $<HTMLButtonElement>('deleted-dismiss'),
+    },
+  },
   recent: $<HTMLElement>('recent'),
   recentLists: $<HTMLUListElement>('recent-lists'),
 }
@@ -59,10 +68,8 @@ function showStuck(text: string): void {
   ui.status.title = ''
 }
 
-function showError(error: unknown): void {
-  ui.error.hidden = false
-  ui.error.textContent = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-}
+const say = messages(ui.messages)
+const showError = (error: unknown) => say.error(error)
 
 /** True when `error`, or an error in its cause chain, is core's KeyMismatchError. */
 function isKeyMismatch(error: unknown): boolean {
@@ -248,7 +255,7 @@ async function run(db: Database, link: string, key: string): Promise<void> {
   showShare(ui.share, link)
   showRecent(ui.recent, ui.recentLists, db.name)
 
-  const { render, retryImages } = listRenderer(db, ui, showError)
+  const { render, retryImages } = listRenderer(db, ui, say)
   const unsubscribe = db.subscribe(render)
   render()
 
@@ -302,7 +309,10 @@ async function run(db: Database, link: string, key: string): Promise<void> {
     const title = ui.title.value.trim()
     if (title === '') return
     ui.title.value = ''
-    void db.put<Todo>({ title, done: false, created: Date.now() }).catch(showError)
+    db.put<Todo>({ title, done: false, created: Date.now() }).then(
+      () => say.ok('write'),
+      (error) => say.error(error, 'write'),
+    )
   })
   window.addEventListener('pagehide', () => void sync.close())
   // Back from the back-forward cache the connection is closed: start afresh.

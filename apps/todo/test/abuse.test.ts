@@ -92,6 +92,34 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
     expect(app.pageErrors).toEqual([])
   })
 
+  it('an edit of a todo deleted on another device meanwhile is not lost quietly: the page says so, and restores it whole on request', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'keep')
+    await add(a, 'Walk the dog')
+    await row(a, 'Walk the dog').locator('.toggle').check()
+    await expect.poll(() => checked(b), PROPAGATION).toEqual([false, true])
+
+    // B is renaming it when A deletes it: the row goes from under B's editor.
+    await row(b, 'Walk the dog').locator('.title').dblclick()
+    await b.fill('#todos li .edit', 'Walk the dog at six')
+    await row(a, 'Walk the dog').locator('.delete').click()
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['keep'])
+    await expect.poll(() => b.locator('#deleted-notice').isVisible(), PROPAGATION).toBe(true)
+    expect(await b.locator('#deleted-notice').innerText()).toContain('“Walk the dog” was deleted on another device or tab, so your change was not saved.')
+    // Nothing was written: no todo with only a title came back.
+    expect(await titles(a)).toEqual(['keep'])
+
+    // Restoring writes it whole (done, its place in the list) with B's change.
+    await b.getByRole('button', { name: 'Restore it with your change' }).click()
+    await expect.poll(() => titles(a), PROPAGATION).toEqual(['keep', 'Walk the dog at six'])
+    await expect.poll(() => checked(a), PROPAGATION).toEqual([false, true])
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['keep', 'Walk the dog at six'])
+    expect(await b.locator('#deleted-notice').isHidden()).toBe(true)
+    for (const page of [a, b]) expect(await page.locator('#error').isHidden()).toBe(true)
+    expect(app.pageErrors).toEqual([])
+  })
+
   it('rapid toggles end where the last click left them, on both devices', async () => {
     const { page: a, link } = await newList(app)
     const b = await joinList(app, link)

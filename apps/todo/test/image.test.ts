@@ -113,6 +113,20 @@ describe('an image per todo (headless Chromium, two devices)', () => {
     expect(await a.locator('#error').isHidden()).toBe(true)
   })
 
+  it('the error line of a failed attach goes once an attach goes through', async () => {
+    const { page: a } = await newList(app)
+    await add(a, 'Frame the poster')
+    await row(a, 'Frame the poster').locator('.image-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') })
+    await expect.poll(() => a.locator('#error').textContent(), PROPAGATION).toBe('TypeError: "notes.txt" is not an image (its type is "text/plain")')
+    expect(await a.locator('#error').isVisible()).toBe(true)
+    // The problem is over once an image is attached: the line said it for good before.
+    const poster = png(8, 8, 1)
+    await row(a, 'Frame the poster').locator('.image-input').setInputFiles({ name: 'poster.png', mimeType: 'image/png', buffer: poster })
+    await expect.poll(async () => shownImage(a, 'Frame the poster'), PROPAGATION).toMatchObject({ width: 8, height: 8 })
+    await expect.poll(() => a.locator('#error').isHidden(), PROPAGATION).toBe(true)
+    expect(app.pageErrors).toEqual([])
+  })
+
   it('an image whose download fails for a while shows once it can be read, with no error left on the page', async () => {
     const { page: a, link } = await newList(app)
     const b = await joinList(app, link)

@@ -1,0 +1,68 @@
+/**
+ * What the page tells the user besides the list itself: one error line, which lasts as long as its cause does,
+ * and the notice of a change that found its todo deleted on another device.
+ */
+
+/**
+ * What failed: a write of this page (an edit, a check, an image, a delete), a read of the list, or anything
+ * else (an image that can never be shown, opening the list). An error goes when the same kind of action next
+ * succeeds: it said the first failure for good before, long after the problem was over.
+ */
+export type ErrorKind = 'write' | 'read' | 'other'
+
+export interface MessagesUi {
+  error: HTMLElement
+  deleted: { notice: HTMLElement; text: HTMLElement; restore: HTMLButtonElement; dismiss: HTMLButtonElement }
+}
+
+export interface Messages {
+  error(error: unknown, kind?: ErrorKind): void
+  /** An action of `kind` went through: the error an earlier one showed is over. */
+  ok(kind: ErrorKind): void
+  /**
+   * A change made here found its todo deleted on another device or tab: nothing was written (the change alone
+   * would bring back a todo with one field), and the user is told so, with a way to restore it whole.
+   */
+  deletedElsewhere(title: string, restore: () => Promise<void>): void
+}
+
+export function messages(ui: MessagesUi): Messages {
+  let shown: ErrorKind | undefined
+  const self: Messages = {
+    error(error, kind = 'other') {
+      shown = kind
+      ui.error.hidden = false
+      ui.error.textContent = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    },
+    ok(kind) {
+      if (shown !== kind) return
+      shown = undefined
+      ui.error.hidden = true
+      ui.error.textContent = ''
+    },
+    deletedElsewhere(title, restore) {
+      const { notice, text, restore: button, dismiss } = ui.deleted
+      // The title isolated (<bdi>): right-to-left or override characters in it cannot reorder the words around it.
+      const name = document.createElement('bdi')
+      name.textContent = title.trim() === '' ? '(no title)' : title
+      text.replaceChildren('“', name, '” was deleted on another device or tab, so your change was not saved.')
+      notice.hidden = false
+      button.disabled = false
+      button.onclick = () => {
+        button.disabled = true
+        restore().then(
+          () => {
+            notice.hidden = true
+            self.ok('write')
+          },
+          (error) => {
+            button.disabled = false
+            self.error(error, 'write')
+          },
+        )
+      }
+      dismiss.onclick = () => (notice.hidden = true)
+    },
+  }
+  return self
+}
