@@ -380,14 +380,16 @@ class SyncEngine implements Sync {
     while (!this.#closed && !this.#paused && (this.#wantPull || this.#wantPush)) {
       this.#iterationsStarted++
       try {
+        let pulled = false
         if (this.#wantPull) {
           this.#wantPull = false
           await this.#pull()
+          pulled = true
         }
         // pause() during the pull holds back the push after it too (a metered connection: no upload starts).
         if (this.#wantPush && !this.#paused) {
           this.#wantPush = false
-          await this.#push()
+          await this.#push({ afterPull: pulled })
         }
         this.#attempt = 0
         this.#setStatus(this.#remoteCovers && !this.#wantPush ? 'synced' : 'pending')
@@ -561,13 +563,17 @@ class SyncEngine implements Sync {
     this.#emit('warning', warning)
   }
 
-  async #pull({ first = false } = {}): Promise<void> {
-    let entries: MetaEntry[]
+  /** The branch's current entries (a bounded call; failures reported as the load's). */
+  async #loadBranch(): Promise<MetaEntry[]> {
     try {
-      entries = await this.#call('load', 0, () => this.#connector.load(this.#db, this.#branch))
+      return await this.#call('load', 0, () => this.#connector.load(this.#db, this.#branch))
     } catch (error) {
       throw this.#fail('load', error)
     }
+  }
+
+  async #pull({ first = false } = {}): Promise<void> {
+    const entries = await this.#loadBranch()
     this.#remoteCovers = false
     if (entries.length > 0) this.#backendHadEntries = true
     else if (this.#backendHadEntries) this.#backendEmptied()
@@ -620,7 +626,13 @@ class SyncEngine implements Sync {
     )
   }
 
-  async #push(): Promise<void> {
+  /**
+   * `afterPull`: the branch was read just before (the loop pulled first). Otherwise the last look at the
+   * backend may be long ago, and the store may have been emptied since: the branch is read side by side with
+   * the uploads, and a branch found empty makes the push upload again what the backend may have lost before
+   * it saves (see #backendEmptied).
+   */
+  async #push({ afterPull = false } = {}): Promise<void> {
     const replica = this.#replica!
     const head = replica.head()
     if (!head) return
@@ -629,8 +641,15 @@ class SyncEngine implements Sync {
     // The entries this save may replace are taken together with the head: an entry merged while the files
     // upload is not contained in `head`, so removing it would drop a write from the backend.
     const mergedIntoHead = [...this.#merged]
+    const look = afterPull || !this.#backendHadEntries ? undefined : this.#loadBranch()
+    look?.catch(() => {})
     if (this.#pushAfter) await this.#pushAfter
     await this.#uploadClosure(head.files)
+    if (look && (await look).length === 0 && this.#backendHadEntries) {
+      this.#backendEmptied()
+      if (this.#pushAfter) await this.#pushAfter
+      await this.#uploadClosure(head.files)
+    }
     if (this.#closed) return
     this.#saveRecordSoon()
     // Every file the head needs is held by the backend (each upload succeeded), so the entry may name them.
