@@ -14,10 +14,10 @@ describe('connect.raw / connect.http options', () => {
     const call = () => connect.http(memory(), 'http://127.0.0.1:1', { token: 't', polInterval: 10 } as never)
     expect(call).toThrow(OptionError)
     expect(call).toThrow(
-      'connect.http: unknown option "polInterval" (the options are token, fetch, branch, pollInterval, maxBackoff, flushTimeout)',
+      'connect.http: unknown option "polInterval" (the options are token, fetch, branch, pollInterval, maxBackoff, flushTimeout, callTimeout)',
     )
     expect(() => connect.raw(memory(), fns, { token: 't' } as never)).toThrow(
-      'connect.raw: unknown option "token" (the options are branch, pollInterval, maxBackoff, flushTimeout)',
+      'connect.raw: unknown option "token" (the options are branch, pollInterval, maxBackoff, flushTimeout, callTimeout)',
     )
   })
 

@@ -23,6 +23,6 @@ it('sync options are checked in the third argument and in the older nested `sync
     'connect.s3: option maxBackoff must be a number of ms > 0, got number 0',
   )
   expect(() => connect.s3(memory(), target, { pollIntervall: 5 } as never)).toThrow(
-    'connect.s3: unknown option "pollIntervall" (the options are branch, pollInterval, maxBackoff, flushTimeout)',
+    'connect.s3: unknown option "pollIntervall" (the options are branch, pollInterval, maxBackoff, flushTimeout, callTimeout)',
   )
 })

@@ -16,7 +16,7 @@ export class OptionError extends TypeError {
 }
 
 /** The options core's sync takes, accepted the same way by every `connect.*` (see SyncOptions). */
-export const SYNC_OPTIONS = ['branch', 'pollInterval', 'maxBackoff', 'flushTimeout'] as const
+export const SYNC_OPTIONS = ['branch', 'pollInterval', 'maxBackoff', 'flushTimeout', 'callTimeout'] as const
 
 const isMs = (value: unknown, min: number) => typeof value === 'number' && Number.isFinite(value) && value >= min
 

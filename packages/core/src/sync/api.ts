@@ -48,11 +48,17 @@ export interface SyncOptions {
   maxBackoff?: number
   /**
    * How long `flush()` and `refresh()` keep retrying transient failures before they reject (default 30_000).
-   * Half of it bounds each backend call (plus 1 ms per 64 bytes the call carries): a call that gets no answer
-   * by then fails as a transient `TimeoutError` and is retried, each timeout in a row doubling the allowance
-   * (up to 8 times).
+   * Without `callTimeout`, half of it bounds each backend call.
    */
   flushTimeout?: number
+  /**
+   * How long one backend call (an upload, a download, a meta load or save) may go unanswered, in ms, plus 1 ms
+   * per 64 bytes the call carries (default: half of `flushTimeout`). A call that gets no answer by then fails
+   * as a transient `TimeoutError` and is retried, each timeout in a row of one operation doubling the
+   * allowance (up to 8 times). Shorter finds a hung connection sooner (a phone changing networks); longer
+   * suits a backend that is slow rather than away.
+   */
+  callTimeout?: number
 }
 
 /** The handle every `connect.*` returns. */

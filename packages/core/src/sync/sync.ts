@@ -81,6 +81,7 @@ class SyncEngine implements Sync {
       pollInterval: options.pollInterval ?? 1000,
       maxBackoff: options.maxBackoff ?? 10_000,
       flushTimeout: options.flushTimeout ?? 30_000,
+      callTimeout: options.callTimeout ?? (options.flushTimeout ?? 30_000) / 2,
     }
     this.#scheduler = new Scheduler({ maxBackoff: this.#options.maxBackoff })
     let resolveReady!: () => void
@@ -726,9 +727,9 @@ class SyncEngine implements Sync {
 
   /**
    * One connector call, bounded: a call that never settles (a server that accepts and never answers) fails
-   * after half of flushTimeout, plus time for the bytes it carries on a slow link, as a transient
-   * CallTimeoutError; the caller retries it like a network error. Half, so that a flush outlives one hung call
-   * and its retry. close() ends every call still waiting. Each timeout in a row of one operation doubles its
+   * after callTimeout (default half of flushTimeout, so that a flush outlives one hung call and its retry),
+   * plus time for the bytes it carries on a slow link, as a transient CallTimeoutError; the caller retries it
+   * like a network error. close() ends every call still waiting. Each timeout in a row of one operation doubles its
    * allowance (up to 8 times): a call that is slow rather than hung (a listing of thousands of entries on a
    * slow link) gets through on a later try instead of timing out for good.
    */
@@ -740,7 +741,7 @@ class SyncEngine implements Sync {
       return Promise.reject(error)
     }
     const streak = this.#timeoutStreak.get(op) ?? 0
-    const ms = callAllowance((this.#options.flushTimeout / 2) * 2 ** Math.min(streak, 3), bytes)
+    const ms = callAllowance(this.#options.callTimeout * 2 ** Math.min(streak, 3), bytes)
     const bounded = this.#scheduler.bound(
       promise,
       ms,
@@ -952,7 +953,7 @@ class SyncEngine implements Sync {
     if (!closing) return
     let timer: ReturnType<typeof setTimeout> | undefined
     const allowance = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, callAllowance(this.#options.flushTimeout / 2))
+      timer = setTimeout(resolve, callAllowance(this.#options.callTimeout))
       ;(timer as { unref?: () => void }).unref?.()
     })
     await Promise.race([closing, allowance])
