@@ -309,20 +309,41 @@ export function listRenderer(
     })
   }
 
+  /**
+   * The newest stored version of each of `ids` (those deleted meanwhile left out), read once the list has been
+   * read: a change merged from another device while the list was read is in them, and writing them back with
+   * one field changed keeps it. (Writing the list's own rows wrote every todo as it was when the list was read,
+   * undoing such a change.)
+   */
+  async function newest(ids: string[]): Promise<StoredDoc[]> {
+    const docs = await Promise.all(
+      ids.map((id) =>
+        db.get(id).catch((error: unknown) => {
+          if (error instanceof NotFoundError) return undefined
+          throw error
+        }),
+      ),
+    )
+    return docs.filter((doc) => doc !== undefined)
+  }
+
   // TodoMVC's toggle-all: everything done, or (when everything is) everything active. One transaction, and only
-  // the documents whose state changes are written.
+  // the documents whose state changes are written, each its newest version with only `done` changed.
   ui.toggleAll.addEventListener('change', () => {
     const done = ui.toggleAll.checked
     write((async () => {
       const { rows: all } = await db.allDocs()
-      const changed = all.filter((row) => viewOf(row.value).done !== done).map((row) => ({ ...row.value, done }))
+      const stale = all.filter((row) => viewOf(row.value).done !== done).map((row) => row.key)
+      const changed = (await newest(stale)).filter((doc) => viewOf(doc).done !== done).map((doc) => ({ ...doc, done }))
       if (changed.length) await db.bulk(changed)
     })())
   })
+  // Only what is still done when it is deleted: one unchecked on another device meanwhile stays.
   ui.clearDone.addEventListener('click', () => {
     write((async () => {
       const { rows: all } = await db.allDocs()
-      await remove(all.filter((row) => viewOf(row.value).done).map((row) => row.key))
+      const done = all.filter((row) => viewOf(row.value).done).map((row) => row.key)
+      await remove((await newest(done)).filter((doc) => viewOf(doc).done).map((doc) => doc._id))
     })())
   })
   for (const button of ui.filters.querySelectorAll<HTMLButtonElement>('button[data-filter]')) {

@@ -32,6 +32,32 @@ const putMany = (page: Page, tag: string, count: number) =>
     { tag, count },
   )
 
+/**
+ * Clicks `selector` with the page's next read of the list (allDocs, which the click makes at once; renders read it
+ * later) held until the page's database holds a todo with the fields of `until`, merged from another device: that
+ * change arrives after the click's read and before its write.
+ */
+const clickWithListReadHeld = (page: Page, selector: string, until: { title: string; done?: boolean }) =>
+  page.evaluate(
+    ({ selector, until }) => {
+      type Db = { allDocs(...args: unknown[]): Promise<{ rows: { value: Record<string, unknown> }[] }>; subscribe(f: () => void): () => void }
+      const { db } = (window as unknown as { todoApp: { db: Db } }).todoApp
+      const allDocs = db.allDocs
+      const arrived = async () =>
+        (await allDocs.call(db)).rows.some((row) => Object.entries(until).every(([field, value]) => row.value[field] === value))
+      db.allDocs = async function (...args: unknown[]) {
+        db.allDocs = allDocs
+        const read = await allDocs.apply(db, args)
+        await new Promise<void>((resolve) => {
+          const stop = db.subscribe(() => void arrived().then((yes) => yes && (stop(), resolve())))
+        })
+        return read
+      }
+      document.querySelector<HTMLElement>(selector)!.click()
+    },
+    { selector, until },
+  )
+
 describe('the page under hostile text, impatient clicks and racing tabs', () => {
   it('shows any text as text: markup, scripts, RTL and combining marks, emoji, 500 characters', async () => {
     const { page: a, link } = await newList(app)
@@ -117,6 +143,42 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
     await expect.poll(() => titles(b), PROPAGATION).toEqual(['keep', 'Walk the dog at six'])
     expect(await b.locator('#deleted-notice').isHidden()).toBe(true)
     for (const page of [a, b]) expect(await page.locator('#error').isHidden()).toBe(true)
+    expect(app.pageErrors).toEqual([])
+  })
+
+  it('toggle-all changes only done: a rename merged from another device while it runs is kept', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'Buy milk')
+    await add(a, 'Post the letter')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['Buy milk', 'Post the letter'])
+
+    // The rename from B arrives after toggle-all has read the list and before it writes.
+    await clickWithListReadHeld(a, '#toggle-all', { title: 'Buy oat milk' })
+    await row(b, 'Buy milk').locator('.title').dblclick()
+    await b.fill('#todos li .edit', 'Buy oat milk')
+    await b.press('#todos li .edit', 'Enter')
+
+    await expect.poll(() => checked(a), PROPAGATION).toEqual([true, true])
+    await expect.poll(() => checked(b), PROPAGATION).toEqual([true, true])
+    // Before, toggle-all wrote the todos as it had read them: 'Buy milk' again on both devices.
+    for (const page of [a, b]) await expect.poll(() => titles(page), PROPAGATION).toEqual(['Buy oat milk', 'Post the letter'])
+    expect(app.pageErrors).toEqual([])
+  })
+
+  it('Clear completed deletes only what is still done: a todo unchecked on another device while it runs stays', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'Done and gone')
+    await add(a, 'Done, then not')
+    await row(a, 'Done and gone').locator('.toggle').check()
+    await row(a, 'Done, then not').locator('.toggle').check()
+    await expect.poll(() => checked(b), PROPAGATION).toEqual([true, true])
+
+    await clickWithListReadHeld(a, '#clear-done', { title: 'Done, then not', done: false })
+    await row(b, 'Done, then not').locator('.toggle').uncheck()
+    for (const page of [a, b]) await expect.poll(() => titles(page), PROPAGATION).toEqual(['Done, then not'])
+    expect(await checked(a)).toEqual([false])
     expect(app.pageErrors).toEqual([])
   })
 
