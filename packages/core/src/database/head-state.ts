@@ -14,7 +14,8 @@ import { applyEntries, applyEntriesNow, diff } from '../crdt/tree.js'
 import type { ChangeRow } from './api.js'
 import type { ChangeFeed } from './changes.js'
 import { markMerged, readHeads, writeHead, writeHeadNow, type HeadState } from './head.js'
-import { notePendingTree, pendingEntries, pendingTree, rootAt, sortedEntries } from './head-tree.js'
+import { hasPendingTree, notePendingTree, pendingEntries, pendingTree, rootAt, sortedEntries } from './head-tree.js'
+import { nextTurn } from './next-turn.js'
 import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 import { hashesNow } from '../kit/sha256-cid.js'
@@ -122,7 +123,7 @@ export class LocalHead {
     writeHeadNow(writes, state.storage, this.#branch, head)
     state.head = head
     state.deltaDepth = head.root ? 0 : depth! + 1
-    if (head.root) state.store.sweepDerived([head.root])
+    if (head.root) this.#sweepAfterReaders(state)
     // Last: a listener may write again (its write is a later transaction).
     this.#feed.emit(this.#feed.hasSubscribers ? rows() : [])
     return head
@@ -143,6 +144,25 @@ export class LocalHead {
     store.noteEventRoot(event.block.cid, built.root)
     return { heads: [event.block.cid], files: [file], root: built.root, height }
   }
+
+  /**
+   * After a checkpoint made in one step: drops the derived nodes no live tree reaches on a later turn, not
+   * now. A read called just before the write has taken its snapshot but pins its root only a few microtasks
+   * later (store.whilePinned), and a sweep in between dropped the nodes it was about to walk.
+   */
+  #sweepAfterReaders(state: OpenState): void {
+    if (this.#sweepDue) return
+    this.#sweepDue = true
+    void nextTurn().then(() => {
+      this.#sweepDue = false
+      // The tree the head builds on: its root, or the checkpoint under its deltas (none known: the next one sweeps).
+      const head = state.head
+      const base = head?.root ?? (head && hasPendingTree(head) ? pendingTree(head, state.emptyRoot).base : undefined)
+      if (base) state.store.sweepDerived([base])
+    })
+  }
+
+  #sweepDue = false
 
   /** Merges a remote head into the local one (one new file when the two diverged). */
   async merge(state: OpenState, remote: HeadState): Promise<void> {

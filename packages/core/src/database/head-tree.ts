@@ -57,6 +57,11 @@ export function pendingTree(head: HeadState | undefined, emptyRoot: CID): Pendin
   return pending ?? { base: head?.root ?? emptyRoot, own: new Map(), parent: undefined, depth: 1 }
 }
 
+/** Whether `head` (with no root) is a delta this writer made, whose tree is its base plus pending entries. */
+export function hasPendingTree(head: HeadState): boolean {
+  return pendingOf.has(head)
+}
+
 /** The newest pending entry of `id`, or undefined. */
 export function pendingEntry(pending: PendingTree, id: string): Entry | undefined {
   for (let layer: PendingTree | undefined = pending; layer; layer = layer.parent) {
