@@ -63,7 +63,7 @@ function carUnder(headerBlock: Block, blocks: readonly Block[]): Uint8Array {
  * once to size the buffer and once to write it, which cost more than the rest of a small file's encoding.
  */
 export function writeCar(root: CID, blocks: readonly Block[]): Uint8Array {
-  const carHeader = encodeDagCbor({ version: 1, roots: [root] })
+  const carHeader = carHeaderBytes(root)
   let size = varint.encodingLength(carHeader.length) + carHeader.length
   // Indexed loops: a single put writes a CAR before the JIT has optimized this, and unoptimized for-of
   // allocates an iterator result per block.
@@ -88,6 +88,26 @@ export function writeCar(root: CID, blocks: readonly Block[]): Uint8Array {
   }
   return out
 }
+
+/** dag-cbor `{ roots: [root], version: 1 }` ("roots" sorts first: shorter), written directly for one root. */
+function carHeaderBytes(root: CID): Uint8Array {
+  const cid = root.bytes
+  // A link is tag 42 over the CID's bytes after a 0x00 prefix; one byte of length holds any CID written here.
+  if (cid.length + 1 < 24 || cid.length + 1 > 0xff) return encodeDagCbor({ version: 1, roots: [root] })
+  const out = new Uint8Array(CAR_HEADER_ROOTS.length + 3 + cid.length + CAR_HEADER_VERSION.length)
+  out.set(CAR_HEADER_ROOTS, 0)
+  let at = CAR_HEADER_ROOTS.length
+  out[at++] = 0x58
+  out[at++] = cid.length + 1
+  out[at++] = 0x00
+  out.set(cid, at)
+  out.set(CAR_HEADER_VERSION, at + cid.length)
+  return out
+}
+
+/** map(2), text "roots", array(1), tag 42; then (after the link's bytes) text "version", 1. */
+const CAR_HEADER_ROOTS = Uint8Array.of(0xa2, 0x65, 0x72, 0x6f, 0x6f, 0x74, 0x73, 0x81, 0xd8, 0x2a)
+const CAR_HEADER_VERSION = Uint8Array.of(0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x01)
 
 /** A block as read from a file: not yet verified against its CID, nor decoded. */
 export interface RawBlock {

@@ -10,19 +10,34 @@ import { sha256 } from 'multiformats/hashes/sha2'
  * what a put allocates. Node hashes synchronously (node:crypto); the browser's WebCrypto answers a promise.
  */
 export function sha256Cid(code: number, bytes: Uint8Array): CID | Promise<CID> {
-  const digest = sha256.encode(bytes)
+  const digest = sha256Now ? sha256Now('sha256', bytes, 'buffer') : sha256.encode(bytes)
   return digest instanceof Uint8Array ? cidOf(code, digest) : digest.then((d) => cidOf(code, d))
 }
 
+/**
+ * node:crypto's one-shot `hash()` (Node >= 20.12), where the library's Node hasher makes a Hash object per call:
+ * 0.85 against 1.34 µs for a 250-byte block and 1.07 against 1.59 µs for 700 bytes (best of 30 rounds, warm),
+ * and a single put hashes three or four blocks and its file. Reached through `process.getBuiltinModule` so
+ * that this module stays free of Node imports; the browser has neither and keeps the library's (WebCrypto).
+ */
+const sha256Now = (() => {
+  const node = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  const crypto = node?.getBuiltinModule?.('node:crypto') as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array } | undefined
+  return typeof crypto?.hash === 'function' ? crypto.hash : undefined
+})()
+
 /** Whether hashing answers before returning here (node:crypto), not with a promise (WebCrypto, the browser). */
-export const hashesNow: boolean = !(sha256.encode(new Uint8Array(0)) instanceof Promise)
+export const hashesNow: boolean = sha256Now !== undefined || !(sha256.encode(new Uint8Array(0)) instanceof Promise)
 
 const SHA256 = 0x12
 const DIGEST_BYTES = 32
 
 function cidOf(code: number, digest: Uint8Array): CID {
   // Codecs of one varint byte (dag-cbor 0x71, raw 0x55); any other takes the library's way.
-  if (code >= 0x80 || digest.length !== DIGEST_BYTES) return CID.createV1(code, createDigest(SHA256, digest))
+  if (code >= 0x80 || digest.length !== DIGEST_BYTES) {
+    // A plain Uint8Array view, as the library's hasher gives (node:crypto's is a Buffer).
+    return CID.createV1(code, createDigest(SHA256, new Uint8Array(digest.buffer, digest.byteOffset, digest.length)))
+  }
   const bytes = new Uint8Array(4 + DIGEST_BYTES)
   bytes[0] = 1
   bytes[1] = code
