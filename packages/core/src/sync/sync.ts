@@ -564,17 +564,42 @@ class SyncEngine implements Sync {
     this.#emit('warning', warning)
   }
 
-  /** The branch's current entries (a bounded call; failures reported as the load's). */
-  async #loadBranch(): Promise<MetaEntry[]> {
+  /**
+   * Looks at the backend, numbered in order: a listing when it is asked for, a save when it has landed (a
+   * listing asked for before then may lack its entry); and the number of the newest one applied. refresh() pulls beside the loop's pull or push: a listing read before a save landed, or
+   * before another listing began, may be answered after that one was applied, and is older than what this
+   * device knows. Taken as current, it made an entry just saved look gone (a needless save of the same clock)
+   * and a branch just saved to look emptied (every file uploaded again).
+   */
+  #looks = 0
+  #newestLookApplied = 0
+
+  /** The branch's entries (a bounded call; failures reported as the load's), with the look's number. */
+  async #loadBranch(): Promise<{ entries: MetaEntry[]; look: number }> {
+    const look = ++this.#looks
     try {
-      return await this.#call('load', 0, () => this.#connector.load(this.#db, this.#branch))
+      return { entries: await this.#call('load', 0, () => this.#connector.load(this.#db, this.#branch)), look }
     } catch (error) {
       throw this.#fail('load', error)
     }
   }
 
+  /** Whether the look numbered `look` is newer than every one applied (it is applied then). */
+  #applyLook(look: number): boolean {
+    if (look < this.#newestLookApplied) return false
+    this.#newestLookApplied = look
+    return true
+  }
+
   async #pull({ first = false } = {}): Promise<void> {
-    const entries = await this.#loadBranch()
+    const { entries, look } = await this.#loadBranch()
+    if (!this.#applyLook(look)) {
+      // An older view than one applied: its entries are merged (a CRDT merge of an older state is harmless),
+      // but what it lacks says nothing about the backend now.
+      await this.#exclusiveMerge(entries)
+      this.#emit('change')
+      return
+    }
     this.#remoteCovers = false
     if (entries.length > 0) this.#backendHadEntries = true
     else if (this.#backendHadEntries) this.#backendEmptied()
@@ -646,7 +671,8 @@ class SyncEngine implements Sync {
     look?.catch(() => {})
     if (this.#pushAfter) await this.#pushAfter
     await this.#uploadClosure(head.files)
-    if (look && (await look).length === 0 && this.#backendHadEntries) {
+    const looked = look && (await look)
+    if (looked && looked.entries.length === 0 && this.#backendHadEntries && this.#applyLook(looked.look)) {
       this.#backendEmptied()
       if (this.#pushAfter) await this.#pushAfter
       await this.#uploadClosure(head.files)
@@ -664,6 +690,7 @@ class SyncEngine implements Sync {
     } catch (error) {
       throw this.#fail('save', error)
     }
+    this.#newestLookApplied = ++this.#looks
     for (const cid of replaces) this.#merged.delete(cid)
     this.#merged.add(entry.cid)
     this.#backendHadEntries = true
