@@ -1,10 +1,10 @@
 // Serves the todo page and its party with the PartyKit dev server (workerd, fully offline) and prints the URL.
 // PORT picks the port: unset, 1999, or the next free one when 1999 is taken (and says so); set, that port or
 // a clear failure (exit 1) when it is taken; 0, any free port. PERSIST is the directory that keeps the rooms
-// (default apps/todo/.data). Run `node scripts/build.mjs` (or the root `npm start`, which builds everything) first.
+// (default apps/todo/.data); one server at a time keeps it (a second npm start on it exits 1, naming the first). Run `node scripts/build.mjs` (or the root `npm start`, which builds everything) first.
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,6 +58,63 @@ if (!existsSync(join(appDir, 'public', 'app.js'))) {
 const port = await choosePort()
 const url = `http://127.0.0.1:${port}`
 
+/**
+ * Claims `persist` for this server, or fails naming the server that has it. Two servers over one directory
+ * each keep the rooms in their own memory and write the same files: devices on one never saw the other's
+ * changes, and each overwrote what the other stored.
+ */
+const lock = join(persist, 'npm-start.lock')
+function claimPersist() {
+  mkdirSync(persist, { recursive: true })
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, url }), { flag: 'wx' })
+      process.on('exit', () => {
+        try {
+          if (JSON.parse(readFileSync(lock, 'utf8')).pid === process.pid) unlinkSync(lock)
+        } catch {
+          // gone already
+        }
+      })
+      return
+    } catch (error) {
+      if (error.code !== 'EEXIST') fail(`cannot claim ${persist} for this server: ${error.message}`)
+    }
+    let holder
+    try {
+      holder = JSON.parse(readFileSync(lock, 'utf8'))
+    } catch {
+      holder = undefined // half-written or unreadable: no server can be named, so it is taken as stale
+    }
+    // This script, or the server it started (which outlives a script killed with SIGKILL).
+    if (holder && [holder.pid, holder.server].some((pid) => Number.isInteger(pid) && alive(pid))) {
+      fail(
+        `another npm start (process ${holder.pid}) already serves the lists kept in ${persist}: open ${holder.url ?? 'it'} instead.\n` +
+          `  Two servers over one directory would not sync with each other. For a second, separate server: PERSIST=<another dir> npm start\n` +
+          `  (If process ${holder.pid} is no todo demo, delete ${lock}.)`,
+      )
+    }
+    // Left by a server that is gone (killed, or the machine restarted).
+    try {
+      unlinkSync(lock)
+    } catch {
+      // another start removed it first: the next attempt decides
+    }
+  }
+  fail(`cannot claim ${persist} for this server: another npm start claimed it at the same moment`)
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return error.code === 'EPERM'
+  }
+}
+
+claimPersist()
+
 const args = ['dev', '--port', String(port), '--persist', persist, '--disable-request-cf-fetch', '--no-hotkeys']
 const child = spawn(join(appDir, 'node_modules', '.bin', 'partykit'), args, {
   cwd: appDir,
@@ -65,6 +122,7 @@ const child = spawn(join(appDir, 'node_modules', '.bin', 'partykit'), args, {
   stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, NO_UPDATE_NOTIFIER: '1' },
 })
+writeFileSync(lock, JSON.stringify({ pid: process.pid, url, server: child.pid }))
 
 // npm exec -> node partykit -> esbuild + workerd: stop the whole process group with us.
 let stopping = false

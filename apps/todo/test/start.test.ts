@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,6 +87,62 @@ describe('npm start with its port taken', () => {
     } finally {
       started.child.kill('SIGTERM')
       expect(await started.exited).toBe(0)
+    }
+  })
+})
+
+const SERVING = /Todo demo: (http:\/\/127\.0\.0\.1:\d+)/
+
+/** Waits until `started` serves (resolves its URL) or has said why it will not (resolves undefined). */
+async function outcome(started: Started): Promise<string | undefined> {
+  await expect.poll(started.output, { timeout: 60_000, interval: 100 }).toMatch(/Todo demo: http|npm start: /)
+  return SERVING.exec(started.output())?.[1]
+}
+
+async function stop(started: Started): Promise<void> {
+  started.child.kill('SIGTERM')
+  expect(await started.exited).toBe(0)
+}
+
+describe('two npm start over one PERSIST directory', () => {
+  it('the second exits 1 naming the first (two servers over one directory do not sync); once the first stops, it starts', async () => {
+    const first = start({ PORT: '0' })
+    let url: string | undefined
+    try {
+      url = await outcome(first)
+      expect(url).toBeDefined()
+      const second = start({ PORT: '0' })
+      try {
+        // Before, it served the same rooms from a second process: devices on one never saw the other's changes.
+        expect(await outcome(second)).toBeUndefined()
+        expect(await second.exited).toBe(1)
+      } finally {
+        second.child.kill('SIGTERM')
+      }
+      expect(second.output()).toContain(`another npm start (process ${first.child.pid}) already serves the lists kept in ${persist}: open ${url} instead.`)
+      expect(second.output()).toContain('PERSIST=<another dir> npm start')
+      // The first one goes on serving.
+      expect(await (await fetch(`${url}/parties/main/start-test/meta/main`)).json()).toEqual({ entries: [] })
+    } finally {
+      await stop(first)
+    }
+    const third = start({ PORT: '0' })
+    try {
+      expect(await outcome(third)).toMatch(/^http:/)
+    } finally {
+      await stop(third)
+    }
+  })
+
+  it('a claim left by a start that is gone (killed, or the machine restarted) does not stop the next one', async () => {
+    const gone = spawn(process.execPath, ['-e', ''])
+    await new Promise((resolve) => gone.once('exit', resolve))
+    await writeFile(join(persist, 'npm-start.lock'), JSON.stringify({ pid: gone.pid, url: 'http://127.0.0.1:1', server: gone.pid }))
+    const started = start({ PORT: '0' })
+    try {
+      expect(await outcome(started)).toMatch(/^http:/)
+    } finally {
+      await stop(started)
     }
   })
 })
