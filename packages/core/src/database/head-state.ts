@@ -102,13 +102,14 @@ export class LocalHead {
   advanceNow(state: OpenState, entries: Entry[], height: number, rows: () => ChangeRow[]): HeadState | undefined {
     const previous = state.head
     const depth = state.deltaDepth
-    if (!previous || previous.heads.length !== 1 || entries.length > DELTA_MAX_ENTRIES) return undefined
+    const parents = previous?.heads ?? []
+    if (parents.length > 1 || entries.length > DELTA_MAX_ENTRIES) return undefined
     // Nothing is done in one step where hashing or the cipher answer with a promise (the browser).
     const writes = hashesNow ? state.storage.writeNow?.() : undefined
     if (!writes) return undefined
     let head: HeadState
-    if (depth !== undefined && depth < CHECKPOINT_EVERY - 1) {
-      const delta = makeDeltaEventNow(previous.heads[0]!, height, entries)
+    if (previous && depth !== undefined && depth < CHECKPOINT_EVERY - 1) {
+      const delta = makeDeltaEventNow(parents[0]!, height, entries)
       // Links past the parent are attachment manifests, which `advance` opens (and keeps from a compaction).
       if (!delta || delta.links.length > 1 || delta.block.bytes.length > DELTA_MAX_BYTES) return undefined
       const file = state.store.commitNow([delta], [delta.block.cid], writes)
@@ -129,8 +130,11 @@ export class LocalHead {
     return head
   }
 
-  /** `advance`'s checkpoint over the one head `previous`, its file written, when the nodes it rewrites are held. */
-  #checkpointNow(state: OpenState, previous: HeadState, entries: Entry[], height: number, writes: SynchronousWrites): HeadState | undefined {
+  /**
+   * `advance`'s checkpoint over `previous` (one head, or none: a new database's first write), its file written,
+   * when the nodes it rewrites are held.
+   */
+  #checkpointNow(state: OpenState, previous: HeadState | undefined, entries: Entry[], height: number, writes: SynchronousWrites): HeadState | undefined {
     const { store } = state
     const pending = pendingTree(previous, state.emptyRoot)
     const all = pendingEntries(pending)
@@ -138,7 +142,7 @@ export class LocalHead {
     const built = applyEntriesNow(store, pending.base, sortedEntries(all), () => true)
     // A leaf linking an attachment manifest this device has not opened: `advance` opens it (openLinkedManifests).
     if (!built || built.blocks.some(({ block, links }) => (block.value as TreeNode).l === 0 && links.some((link) => !store.has(link)))) return undefined
-    const event = makeEventNow(previous.heads, height, built.root)
+    const event = makeEventNow(previous?.heads ?? [], height, built.root)
     const file = event && store.commitNow([...built.blocks, event], [event.block.cid], writes)
     if (!file) return undefined
     store.noteEventRoot(event.block.cid, built.root)

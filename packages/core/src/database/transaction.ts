@@ -118,7 +118,7 @@ export async function commitOps(
  */
 export function commitNow(state: OpenState, head: LocalHead, id: string, body: Body): Clock | undefined {
   const at = state.head
-  if (!at || state.damagedHead || (body !== null && body._files !== undefined)) return undefined
+  if (state.damagedHead || (body !== null && body._files !== undefined)) return undefined
   let previous: Entry | undefined | { notHeld: unknown }
   try {
     previous = lookupHeldAtHead(state, id)
@@ -129,7 +129,7 @@ export function commitNow(state: OpenState, head: LocalHead, id: string, body: B
   if (previous && 'notHeld' in previous) return undefined
   // Deleting an id with no live version here is refused by screenWrites.
   if (body === null && (previous === undefined || previous[2] === null)) return undefined
-  const height = at.height + 1
+  const height = (at?.height ?? 0) + 1
   const entry = writeEntry(id, height, body, previous)
   // The clock of this write's head, not of state.head: a subscriber may have written again since.
   return head.advanceNow(state, [entry], height, () => [toRow(entry, state.store)])?.heads.map(String)
