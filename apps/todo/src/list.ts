@@ -46,7 +46,17 @@ export function listRenderer(
   const lastShown = new Map<string, StoredDoc>()
   /** The open title editor of a row, to save what was typed when the row goes (its todo deleted elsewhere). */
   const editors = new WeakMap<HTMLLIElement, (save: boolean) => void>()
-  const thumbnails = thumbnailer((error) => say.error(error, 'other'))
+  /** Rows whose image cannot be read (a failure retrying cannot fix): the error line says so until none is left. */
+  const unreadableImages = new Set<HTMLLIElement>()
+  const thumbnails = thumbnailer(
+    (error, li) => {
+      unreadableImages.add(li)
+      say.error(error, 'image')
+    },
+    (li) => {
+      if (unreadableImages.delete(li) && unreadableImages.size === 0) say.ok('image')
+    },
+  )
   let filter: Filter = 'all'
   let scheduled = false
   /** Conflicts by id, and the ids to look at again (changed since); undefined: look at all (the first render). */

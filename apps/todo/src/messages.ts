@@ -4,11 +4,11 @@
  */
 
 /**
- * What failed: a write of this page (an edit, a check, an image, a delete), a read of the list, or anything
- * else (an image that can never be shown, opening the list). An error goes when the same kind of action next
- * succeeds: it said the first failure for good before, long after the problem was over.
+ * What failed: a write of this page (an edit, a check, an image, a delete), a read of the list, the image of a
+ * row (read whole later, replaced, or its row gone), or anything else (opening the list). An error goes when
+ * its kind of action next succeeds: it said the first failure for good before, long after the problem was over.
  */
-export type ErrorKind = 'write' | 'read' | 'other'
+export type ErrorKind = 'write' | 'read' | 'image' | 'other'
 
 export interface MessagesUi {
   error: HTMLElement

@@ -17,9 +17,10 @@ const IMAGE_RETRY_MAX_MS = 30_000
 /**
  * The thumbnails of the list's rows: each row's `.thumb` shows its todo's image attachment. `show` after every
  * render of the row, `release` when the row goes, `retry` when sync is back (images waiting after a transient
- * failure are read again at once instead of after their backoff).
+ * failure are read again at once instead of after their backoff). A failure retrying cannot fix goes to
+ * `onError` with its row; `onOver` gets the row once that is over (its image read, replaced, or the row gone).
  */
-export function thumbnailer(onError: (error: unknown) => void) {
+export function thumbnailer(onError: (error: unknown, li: HTMLLIElement) => void, onOver: (li: HTMLLIElement) => void) {
   const images = new WeakMap<HTMLLIElement, ImageState>()
   /** Rows whose image read failed for a transient reason, each with its retry now. */
   const waiting = new Map<HTMLLIElement, () => void>()
@@ -57,12 +58,13 @@ export function thumbnailer(onError: (error: unknown) => void) {
         thumb.hidden = false
         thumb.removeAttribute('title')
         if (old) releaseImageUrl(old)
+        onOver(li)
       },
       (error: unknown) => {
         if (state.cid !== image.cid) return
         if (isPermanentError(error)) {
           state.cid = undefined // the next render tries again
-          onError(error)
+          onError(error, li)
           return
         }
         // Offline, or the server busy: the image comes once it can be downloaded. Said in the row (an empty
@@ -90,6 +92,7 @@ export function thumbnailer(onError: (error: unknown) => void) {
     thumb.hidden = true
     thumb.removeAttribute('src')
     thumb.removeAttribute('title')
+    onOver(li)
   }
 
   const retry = () => {

@@ -159,6 +159,34 @@ describe('an image per todo (headless Chromium, two devices)', () => {
     expect(app.pageErrors).toEqual([])
   })
 
+  it('an image that arrives damaged is an error until it is read whole, then the error goes', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'Hang the mirror')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['Hang the mirror'])
+
+    // B's downloads arrive with a byte flipped (a failure retrying the same bytes cannot fix), until the test stops it.
+    let damaging = true
+    await b.context().route('**/parties/main/*/data/*', async (route) => {
+      if (!damaging || route.request().method() !== 'GET') return route.fallback()
+      const response = await route.fetch()
+      const body = await response.body()
+      const middle = body.length >> 1
+      body[middle] = body[middle]! ^ 0xff
+      return route.fulfill({ response, body })
+    })
+    const mirror = padded(png(12, 12, 2), 40_000)
+    await row(a, 'Hang the mirror').locator('.image-input').setInputFiles({ name: 'mirror.png', mimeType: 'image/png', buffer: mirror })
+    await expect.poll(() => b.locator('#error').isVisible(), PROPAGATION).toBe(true)
+
+    // Read whole at the next render (a change to the list); the error said so for good before.
+    damaging = false
+    await add(a, 'Another change')
+    await expect.poll(async () => shownImage(b, 'Hang the mirror'), PROPAGATION).toMatchObject({ width: 12, height: 12, bytes: [...mirror] })
+    await expect.poll(() => b.locator('#error').isHidden(), PROPAGATION).toBe(true)
+    expect(app.pageErrors).toEqual([])
+  })
+
   it("an image that holds a script runs none in this page's origin, not even opened in a tab of its own", async () => {
     const { page: a, link } = await newList(app)
     const b = await joinList(app, link)
