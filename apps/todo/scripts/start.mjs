@@ -55,8 +55,6 @@ const persist = resolve(process.env.PERSIST ?? join(appDir, '.data'))
 if (!existsSync(join(appDir, 'public', 'app.js'))) {
   fail('apps/todo/public/app.js is missing: run `node scripts/pnpm.mjs --filter @proj/todo build` first')
 }
-const port = await choosePort()
-const url = `http://127.0.0.1:${port}`
 
 /**
  * Claims `persist` for this server, or fails naming the server that has it. Two servers over one directory
@@ -68,7 +66,7 @@ function claimPersist() {
   mkdirSync(persist, { recursive: true })
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(lock, JSON.stringify({ pid: process.pid, url }), { flag: 'wx' })
+      writeFileSync(lock, JSON.stringify({ pid: process.pid }), { flag: 'wx' })
       process.on('exit', () => {
         try {
           if (JSON.parse(readFileSync(lock, 'utf8')).pid === process.pid) unlinkSync(lock)
@@ -89,7 +87,7 @@ function claimPersist() {
     // This script, or the server it started (which outlives a script killed with SIGKILL).
     if (holder && [holder.pid, holder.server].some((pid) => Number.isInteger(pid) && alive(pid))) {
       fail(
-        `another npm start (process ${holder.pid}) already serves the lists kept in ${persist}: open ${holder.url ?? 'it'} instead.\n` +
+        `another npm start (process ${holder.pid}) already serves the lists kept in ${persist}: open ${holder.url ?? 'it once it is up'} instead.\n` +
           `  Two servers over one directory would not sync with each other. For a second, separate server: PERSIST=<another dir> npm start\n` +
           `  (If process ${holder.pid} is no todo demo, delete ${lock}.)`,
       )
@@ -113,7 +111,11 @@ function alive(pid) {
   }
 }
 
+// Before the port: a second start on a taken 1999 would otherwise first say it moves to another port.
 claimPersist()
+const port = await choosePort()
+const url = `http://127.0.0.1:${port}`
+writeFileSync(lock, JSON.stringify({ pid: process.pid, url }))
 
 const args = ['dev', '--port', String(port), '--persist', persist, '--disable-request-cf-fetch', '--no-hotkeys']
 const child = spawn(join(appDir, 'node_modules', '.bin', 'partykit'), args, {
