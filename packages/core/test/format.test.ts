@@ -227,6 +227,30 @@ describe('pinned bytes of every encoder (format version 2)', () => {
     }
   })
 
+  it('encodes delta events from cached entry bytes exactly as dag-cbor encodes the event (random entries and heights)', async () => {
+    let seed = 19
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    const texts = ['', 'plain', 'é ü 漢字', '\u{1F600} emoji', 'lone \uD800 surrogate', 'x'.repeat(300)]
+    for (let round = 0; round < 200; round++) {
+      const entries: format.Entry[] = []
+      for (let i = 0, count = Math.floor(random() * 70); i < count; i++) {
+        const text = texts[Math.floor(random() * texts.length)]!
+        const body = random() < 0.15 ? null : { n: Math.floor(random() * 1e9) - 5e8, s: text, f: random(), nested: { a: [true, null, text] } }
+        const meta = random() < 0.3 ? { c: [[3, { t: text }]] as format.Version[], s: [[Math.floor(random() * 9), Math.floor(random() * 1e6)] as [number, number]] } : undefined
+        entries.push(meta ? [`id-${i}`, i, body, meta] : [`id-${i}`, i, body])
+      }
+      const height = [1, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32, 2 ** 40][round % 9]!
+      const parent = round % 2 ? values.head.heads[0]! : values.merged.heads[0]!
+      // Twice: the second encoding comes from the remembered entry bytes.
+      for (const pass of [1, 2]) {
+        const block = await format.encodeDeltaEvent(parent, height, entries)
+        const reference = dagCbor.encode({ p: [parent], h: height, d: entries })
+        expect({ round, pass, hex: toHex(block.bytes) }).toEqual({ round, pass, hex: toHex(reference) })
+        expect(block.cid.equals((await format.encodeBlock({ p: [parent], h: height, d: entries })).cid)).toBe(true)
+      }
+    }
+  })
+
   it('writes files as @ipld/car writes them: the same CAR bytes for random headers and blocks', async () => {
     let seed = 11
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)

@@ -34,6 +34,23 @@ export function encodeBlockNow<T>(value: T): Block<T> | undefined {
   return cid instanceof Promise ? undefined : { cid, bytes, value }
 }
 
+/** The block of `value` from its dag-cbor `bytes`, built by the caller from parts (format/cbor-items.ts). */
+export function blockOfBytes<T>(value: T, bytes: Uint8Array): Promise<Block<T>> {
+  let cid: CID | Promise<CID>
+  try {
+    cid = sha256Cid(dagCbor.code, bytes)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return cid instanceof Promise ? cid.then((hashed) => ({ cid: hashed, bytes, value })) : Promise.resolve({ cid, bytes, value })
+}
+
+/** `blockOfBytes` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
+export function blockOfBytesNow<T>(value: T, bytes: Uint8Array): Block<T> | undefined {
+  const cid = sha256Cid(dagCbor.code, bytes)
+  return cid instanceof Promise ? undefined : { cid, bytes, value }
+}
+
 /** Decodes bytes that were already verified against `cid`. */
 export function decodeBlock<T>(cid: CID, bytes: Uint8Array): Block<T> {
   return { cid, bytes, value: decodeDagCbor<T>(bytes) }

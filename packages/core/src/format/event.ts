@@ -1,5 +1,7 @@
 import { IntegrityError } from '../errors.js'
-import { CID, encodeBlock, encodeBlockNow, type Block } from './block.js'
+import { blockOfBytes, blockOfBytesNow, CID, encodeBlock, encodeBlockNow, type Block } from './block.js'
+import { cborHead, encodedItem, joinParts } from './cbor-items.js'
+import { encodeDagCbor } from './dag-cbor-encode.js'
 import { isEntry, type Entry } from './tree-node.js'
 
 /**
@@ -41,13 +43,35 @@ export function encodeEventNow(parents: CID[], height: number, root: CID): Block
 
 /** `entries` sorted by id, as the transaction applied them to its parent's tree. */
 export function encodeDeltaEvent(parent: CID, height: number, entries: Entry[]): Promise<Block<DeltaEvent>> {
-  return encodeBlock<DeltaEvent>({ p: [parent], h: height, d: entries })
+  let bytes: Uint8Array
+  try {
+    bytes = deltaEventBytes(parent, height, entries)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  return blockOfBytes<DeltaEvent>({ p: [parent], h: height, d: entries }, bytes)
 }
 
 /** `encodeDeltaEvent` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
 export function encodeDeltaEventNow(parent: CID, height: number, entries: Entry[]): Block<DeltaEvent> | undefined {
-  return encodeBlockNow<DeltaEvent>({ p: [parent], h: height, d: entries })
+  return blockOfBytesNow<DeltaEvent>({ p: [parent], h: height, d: entries }, deltaEventBytes(parent, height, entries))
 }
+
+/**
+ * dag-cbor `{ d: entries, h: height, p: [parent] }` (one-letter keys sort bytewise), its entries' bytes those
+ * the next checkpoint's leaves reuse (format/cbor-items.ts).
+ */
+function deltaEventBytes(parent: CID, height: number, entries: Entry[]): Uint8Array {
+  const parts: Uint8Array[] = [DELTA_PREFIX, cborHead(4, entries.length)]
+  for (let i = 0; i < entries.length; i++) parts.push(encodedItem(entries[i]!))
+  parts.push(HEIGHT_KEY, encodeDagCbor(height), PARENTS_KEY, encodeDagCbor([parent]))
+  return joinParts(parts)
+}
+
+/** map(3), text "d"; text "h"; text "p". */
+const DELTA_PREFIX = Uint8Array.of(0xa3, 0x61, 0x64)
+const HEIGHT_KEY = Uint8Array.of(0x61, 0x68)
+const PARENTS_KEY = Uint8Array.of(0x61, 0x70)
 
 const checked = new WeakSet<object>()
 

@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { sha256Cid } from '../kit/sha256-cid.js'
 import { IntegrityError } from '../errors.js'
 import { CID, type Block } from './block.js'
-import { encodeDagCbor } from './dag-cbor-encode.js'
+import { cborHead, encodedItem } from './cbor-items.js'
 
 /** A document body as stored: the doc without `_id`, or null for a deletion (a tombstone). */
 export type Body = Record<string, unknown> | null
@@ -105,23 +105,6 @@ export function isLinklessLeaf(bytes: Uint8Array): boolean {
     if (bytes[i + 1] === 0x2a) return false
   }
   return true
-}
-
-const itemBytes = new WeakMap<object, Uint8Array>()
-
-function encodedItem(item: object): Uint8Array {
-  let bytes = itemBytes.get(item)
-  if (!bytes) itemBytes.set(item, (bytes = encodeDagCbor(item)))
-  return bytes
-}
-
-/** A CBOR head of major type `major` and argument `value` in the shortest form, as dag-cbor requires. */
-function cborHead(major: number, value: number): Uint8Array {
-  const type = major << 5
-  if (value < 24) return Uint8Array.of(type | value)
-  if (value < 0x100) return Uint8Array.of(type | 24, value)
-  if (value < 0x10000) return Uint8Array.of(type | 25, value >> 8, value & 0xff)
-  return Uint8Array.of(type | 26, (value >>> 24) & 0xff, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff)
 }
 
 const checked = new WeakSet<object>()
