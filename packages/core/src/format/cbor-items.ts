@@ -23,6 +23,23 @@ export function cborHead(major: number, value: number): Uint8Array {
   return Uint8Array.of(type | 26, (value >>> 24) & 0xff, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff)
 }
 
+/**
+ * dag-cbor's link to `cid`: tag 42 over the CID's bytes after a 0x00 prefix. Undefined for a CID whose length
+ * does not take exactly one length byte (none this database writes): the caller encodes it generically.
+ */
+export function cborLink(cid: { bytes: Uint8Array }): Uint8Array | undefined {
+  const bytes = cid.bytes
+  if (bytes.length + 1 < 24 || bytes.length + 1 > 0xff) return undefined
+  const out = new Uint8Array(5 + bytes.length)
+  out[0] = 0xd8
+  out[1] = 0x2a
+  out[2] = 0x58
+  out[3] = bytes.length + 1
+  out[4] = 0x00
+  out.set(bytes, 5)
+  return out
+}
+
 /** `parts` written one after the other into one array. */
 export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
   let size = 0

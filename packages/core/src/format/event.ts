@@ -1,6 +1,6 @@
 import { IntegrityError } from '../errors.js'
 import { blockOfBytes, blockOfBytesNow, CID, encodeBlock, encodeBlockNow, type Block } from './block.js'
-import { cborHead, encodedItem, joinParts } from './cbor-items.js'
+import { cborHead, cborLink, encodedItem, joinParts } from './cbor-items.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
 import { isEntry, type Entry } from './tree-node.js'
 
@@ -64,7 +64,9 @@ export function encodeDeltaEventNow(parent: CID, height: number, entries: Entry[
 function deltaEventBytes(parent: CID, height: number, entries: Entry[]): Uint8Array {
   const parts: Uint8Array[] = [DELTA_PREFIX, cborHead(4, entries.length)]
   for (let i = 0; i < entries.length; i++) parts.push(encodedItem(entries[i]!))
-  parts.push(HEIGHT_KEY, encodeDagCbor(height), PARENTS_KEY, encodeDagCbor([parent]))
+  const link = cborLink(parent)
+  parts.push(HEIGHT_KEY, height < 2 ** 32 ? cborHead(0, height) : encodeDagCbor(height), PARENTS_KEY)
+  parts.push(...(link ? [ONE_ITEM, link] : [encodeDagCbor([parent])]))
   return joinParts(parts)
 }
 
@@ -72,6 +74,7 @@ function deltaEventBytes(parent: CID, height: number, entries: Entry[]): Uint8Ar
 const DELTA_PREFIX = Uint8Array.of(0xa3, 0x61, 0x64)
 const HEIGHT_KEY = Uint8Array.of(0x61, 0x68)
 const PARENTS_KEY = Uint8Array.of(0x61, 0x70)
+const ONE_ITEM = Uint8Array.of(0x81)
 
 const checked = new WeakSet<object>()
 

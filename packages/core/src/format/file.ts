@@ -7,6 +7,7 @@ import { CID, decodeBlock, encodeBlock, encodeBlockNow, type Block } from './blo
 import { cidV1 } from '../kit/sha256-cid.js'
 import { decodeWithoutLibrary } from './dag-cbor-decode.js'
 import { encodeDagCbor } from './dag-cbor-encode.js'
+import { cborLink, joinParts } from './cbor-items.js'
 
 /**
  * The plaintext of a stored file: a CARv1 whose one root is this header block, followed by the blocks of one
@@ -91,22 +92,12 @@ export function writeCar(root: CID, blocks: readonly Block[]): Uint8Array {
 
 /** dag-cbor `{ roots: [root], version: 1 }` ("roots" sorts first: shorter), written directly for one root. */
 function carHeaderBytes(root: CID): Uint8Array {
-  const cid = root.bytes
-  // A link is tag 42 over the CID's bytes after a 0x00 prefix; one byte of length holds any CID written here.
-  if (cid.length + 1 < 24 || cid.length + 1 > 0xff) return encodeDagCbor({ version: 1, roots: [root] })
-  const out = new Uint8Array(CAR_HEADER_ROOTS.length + 3 + cid.length + CAR_HEADER_VERSION.length)
-  out.set(CAR_HEADER_ROOTS, 0)
-  let at = CAR_HEADER_ROOTS.length
-  out[at++] = 0x58
-  out[at++] = cid.length + 1
-  out[at++] = 0x00
-  out.set(cid, at)
-  out.set(CAR_HEADER_VERSION, at + cid.length)
-  return out
+  const link = cborLink(root)
+  return link ? joinParts([CAR_HEADER_ROOTS, link, CAR_HEADER_VERSION]) : encodeDagCbor({ version: 1, roots: [root] })
 }
 
-/** map(2), text "roots", array(1), tag 42; then (after the link's bytes) text "version", 1. */
-const CAR_HEADER_ROOTS = Uint8Array.of(0xa2, 0x65, 0x72, 0x6f, 0x6f, 0x74, 0x73, 0x81, 0xd8, 0x2a)
+/** map(2), text "roots", array(1); then (after the link) text "version", 1. */
+const CAR_HEADER_ROOTS = Uint8Array.of(0xa2, 0x65, 0x72, 0x6f, 0x6f, 0x74, 0x73, 0x81)
 const CAR_HEADER_VERSION = Uint8Array.of(0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x01)
 
 /** A block as read from a file: not yet verified against its CID, nor decoded. */
