@@ -894,7 +894,9 @@ class SyncEngine implements Sync {
     this.#resume()
     for (;;) {
       if (this.#closed) throw this.#closedError('flush')
-      await replica.idle()
+      // Raced too: a pause() while the write queue drains must reject this flush now, not once a call in
+      // flight ends (the pause listener below would be registered after the pause came).
+      await this.#raceDeadline(replica.idle(), deadline)
       this.#wantPush = true
       this.#wantPull = true
       this.#scheduler.wake()
@@ -933,6 +935,12 @@ class SyncEngine implements Sync {
 
   /** `promise`, unless the deadline passes or pause() comes first (flush() rejects then, saying why). */
   async #raceDeadline<T>(promise: Promise<T>, deadline: number, op: 'flush' | 'refresh' = 'flush'): Promise<T> {
+    // A pause that came while the caller was between two waits (its last one had settled, its code had not
+    // run yet) has no listener to tell: it is seen here, or the flush would wait for the call in flight.
+    if (this.#paused) {
+      promise.catch(() => {})
+      throw this.#pausedError(op)
+    }
     const remaining = deadline - Date.now()
     let onPause: (() => void) | undefined
     const paused = new Promise<never>((_, reject) => {
