@@ -80,26 +80,28 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
   const writeHeaders: Record<string, string> = { 'content-type': 'application/octet-stream' }
   if (options.token) writeHeaders.authorization = `Bearer ${options.token}`
 
-  const put = async (target: string, bytes: Uint8Array, op: string) => {
-    const response = await send(fetch, op, target, { method: 'PUT', headers: writeHeaders, body: bytes as BodyInit })
+  // The call's signal goes to fetch: a request sync gave up on (timed out, or the sync closed) is ended, not
+  // left holding a connection until the server answers.
+  const put = async (target: string, bytes: Uint8Array, op: string, signal: AbortSignal | undefined) => {
+    const response = await send(fetch, op, target, { method: 'PUT', headers: writeHeaders, body: bytes as BodyInit, signal })
     if (!response.ok) throw await failure(op, target, response)
     await response.arrayBuffer()
   }
-  const get = (target: string, op: string) => send(fetch, op, target, { method: 'GET', cache: 'no-store' })
+  const get = (target: string, op: string, signal: AbortSignal | undefined) => send(fetch, op, target, { method: 'GET', cache: 'no-store', signal })
 
   return {
     name: 'http',
     id: `http:${base}`,
-    async upload(db, cid, bytes) {
+    async upload(db, cid, bytes, call) {
       checkDbName(db)
       await verifyCid(cid, bytes)
-      await put(`${base}/${db}/data/${cid}`, bytes, 'upload')
+      await put(`${base}/${db}/data/${cid}`, bytes, 'upload', call?.signal)
     },
-    async download(db, cid) {
+    async download(db, cid, call) {
       checkDbName(db)
       checkCid(cid)
       const target = `${base}/${db}/data/${cid}`
-      const response = await get(target, 'download')
+      const response = await get(target, 'download', call?.signal)
       if (response.status === 404) {
         await response.arrayBuffer()
         return undefined
@@ -107,16 +109,16 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
       if (!response.ok) throw await failure('download', target, response)
       return new Uint8Array(await response.arrayBuffer())
     },
-    async has(db, cid) {
+    async has(db, cid, call) {
       checkDbName(db)
       checkCid(cid)
       const target = `${base}/${db}/data/${cid}`
-      const response = await send(fetch, 'check', target, { method: 'HEAD', cache: 'no-store' })
+      const response = await send(fetch, 'check', target, { method: 'HEAD', cache: 'no-store', signal: call?.signal })
       if (response.status === 404) return false
       if (!response.ok) throw await failure('check', target, response)
       return true
     },
-    async save(db, branch, entry, replaces) {
+    async save(db, branch, entry, replaces, call) {
       checkDbName(db)
       checkBranch(branch)
       await verifyCid(entry.cid, entry.bytes)
@@ -125,16 +127,16 @@ export function httpConnector(url: string, options: HttpOptions = {}): Connector
       // REPLACES_PER_REQUEST they go in further PUTs of the same entry, each storing nothing new and removing
       // its share. A failure halfway leaves old entries that the new one contains, and sync saves again.
       const target = `${base}/${db}/meta/${branch}/${entry.cid}`
-      if (replaces.length === 0) return put(target, entry.bytes, 'save meta')
+      if (replaces.length === 0) return put(target, entry.bytes, 'save meta', call?.signal)
       for (let i = 0; i < replaces.length; i += REPLACES_PER_REQUEST) {
-        await put(`${target}?replaces=${replaces.slice(i, i + REPLACES_PER_REQUEST).join(',')}`, entry.bytes, 'save meta')
+        await put(`${target}?replaces=${replaces.slice(i, i + REPLACES_PER_REQUEST).join(',')}`, entry.bytes, 'save meta', call?.signal)
       }
     },
-    async load(db, branch) {
+    async load(db, branch, call) {
       checkDbName(db)
       checkBranch(branch)
       const target = `${base}/${db}/meta/${branch}.json`
-      const response = await get(target, 'load meta')
+      const response = await get(target, 'load meta', call?.signal)
       // No listing yet: a new database or branch, which is empty (not an error).
       if (response.status === 404) {
         await response.arrayBuffer()

@@ -1,4 +1,4 @@
-import type { Connector, MetaEntry } from '@proj/core/connector'
+import type { CallOptions, Connector, MetaEntry } from '@proj/core/connector'
 import { fileCid, verifyCid } from '@proj/core/kit'
 import { checkBranch, checkDbName } from './names.js'
 
@@ -16,11 +16,15 @@ export interface RawParams {
   branch?: string
 }
 
+/**
+ * Each function also gets sync's `{ signal }` (see CallOptions), aborted when sync gives the call up (no
+ * answer within `callTimeout`, or the sync closed): pass it to `fetch` or your client to end the request.
+ */
 export interface RawFunctions {
   /** Stores `bytes` under the object named by `params`, overwriting it (meta) or not (files never change). */
-  upload(bytes: Uint8Array, params: RawParams): Promise<void> | void
+  upload(bytes: Uint8Array, params: RawParams, call?: CallOptions): Promise<void> | void
   /** The stored bytes, or `undefined` when there is no such object. Throws only for real failures. */
-  download(params: RawParams): Promise<Uint8Array | undefined> | Uint8Array | undefined
+  download(params: RawParams, call?: CallOptions): Promise<Uint8Array | undefined> | Uint8Array | undefined
 }
 
 function toBytes(value: unknown, params: RawParams): Uint8Array | undefined {
@@ -49,28 +53,28 @@ export function rawConnector(fns: RawFunctions): Connector {
    * saved (sync's own entry).
    */
   const loaded = new Map<string, string>()
-  const blobCid = async (params: RawParams) => {
-    const bytes = toBytes(await fns.download(params), params)
+  const blobCid = async (params: RawParams, call: CallOptions) => {
+    const bytes = toBytes(await fns.download(params, call), params)
     return bytes && (await fileCid(bytes)).toString()
   }
   return {
     name: 'raw',
-    async upload(db, cid, bytes) {
+    async upload(db, cid, bytes, call = {}) {
       checkDbName(db)
       await verifyCid(cid, bytes)
-      await fns.upload(bytes, { type: 'data', name: db, car: cid })
+      await fns.upload(bytes, { type: 'data', name: db, car: cid }, call)
     },
-    async download(db, cid) {
+    async download(db, cid, call = {}) {
       checkDbName(db)
       const params: RawParams = { type: 'data', name: db, car: cid }
-      return toBytes(await fns.download(params), params)
+      return toBytes(await fns.download(params, call), params)
     },
-    async save(db, branch, entry: MetaEntry, replaces) {
+    async save(db, branch, entry: MetaEntry, replaces, call = {}) {
       checkDbName(db)
       checkBranch(branch)
       await verifyCid(entry.cid, entry.bytes)
       const params: RawParams = { type: 'meta', name: db, branch }
-      const current = await blobCid(params)
+      const current = await blobCid(params, call)
       const known = current === undefined || current === entry.cid || current === loaded.get(JSON.stringify([db, branch]))
       if (!known && !replaces.includes(current)) {
         throw new Error(
@@ -79,14 +83,14 @@ export function rawConnector(fns: RawFunctions): Connector {
         )
       }
       // One blob per branch: the new entry replaces everything, including `replaces`.
-      await fns.upload(entry.bytes, params)
+      await fns.upload(entry.bytes, params, call)
       loaded.set(JSON.stringify([db, branch]), entry.cid)
     },
-    async load(db, branch) {
+    async load(db, branch, call = {}) {
       checkDbName(db)
       checkBranch(branch)
       const params: RawParams = { type: 'meta', name: db, branch }
-      const bytes = toBytes(await fns.download(params), params)
+      const bytes = toBytes(await fns.download(params, call), params)
       if (!bytes) return []
       const cid = (await fileCid(bytes)).toString()
       loaded.set(JSON.stringify([db, branch]), cid)

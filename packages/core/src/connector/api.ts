@@ -10,25 +10,35 @@ export interface MetaEntry {
   readonly bytes: Uint8Array
 }
 
+/**
+ * What sync passes with every call. `signal` is aborted when sync stops waiting for the call: it got no
+ * answer within its allowance (`callTimeout`), or the sync closed. A connector should then end the call's
+ * request (pass the signal to `fetch`, the S3 client…) and may reject with anything: sync ignores how an
+ * abandoned call settles. One that ignores the signal still works; its request runs on until it ends itself.
+ */
+export interface CallOptions {
+  readonly signal?: AbortSignal
+}
+
 /** Immutable files, named by the CIDv1 (raw, sha2-256) string of their bytes. */
 export interface FileStore {
   /** Idempotent: uploading the same cid twice is not an error. Resolves once the bytes are durable. */
-  upload(db: string, cid: string, bytes: Uint8Array): Promise<void>
+  upload(db: string, cid: string, bytes: Uint8Array, options?: CallOptions): Promise<void>
   /** The stored bytes, or `undefined` when absent. Throws only for transport or auth failures. */
-  download(db: string, cid: string): Promise<Uint8Array | undefined>
+  download(db: string, cid: string, options?: CallOptions): Promise<Uint8Array | undefined>
   /**
    * Optional: whether the backend holds the file, without sending it. Sync uses it once per session to find
    * files the backend lost (deleted on the server) and upload them again from this device.
    */
-  has?(db: string, cid: string): Promise<boolean>
+  has?(db: string, cid: string, options?: CallOptions): Promise<boolean>
 }
 
 /** A set of meta entries per branch. No compare-and-swap: concurrent savers must both survive. */
 export interface MetaStore {
   /** Adds `entry`, then removes the entries named in `replaces` (their cids), which it has merged. */
-  save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void>
+  save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[], options?: CallOptions): Promise<void>
   /** All current entries of the branch (empty when none). */
-  load(db: string, branch: string): Promise<MetaEntry[]>
+  load(db: string, branch: string, options?: CallOptions): Promise<MetaEntry[]>
   /**
    * Optional push: calls `onEntries` with entries as they arrive (the current set first, then new ones).
    * Entries already seen may be delivered again. Returns an unsubscribe function. `replaced`, when the

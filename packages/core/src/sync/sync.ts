@@ -1,7 +1,7 @@
 import { sameClock } from '../clock/same-clock.js'
 import { Emitter } from './emitter.js'
 import { Scheduler } from './scheduler.js'
-import type { Connector, MetaEntry } from '../connector/api.js'
+import type { CallOptions, Connector, MetaEntry } from '../connector/api.js'
 import type { Clock } from '../clock/api.js'
 import type { Replica } from './replica.js'
 import type { HeadState } from '../format/head.js'
@@ -193,7 +193,7 @@ class SyncEngine implements Sync {
       replica.store.addSource(async (cid) => {
         try {
           // A lazy read should not fail on one lost packet: transient failures are retried in place.
-          const bytes = await this.#retrying('download', () => this.#call('download', 0, () => this.#connector.download(this.#db, cid)))
+          const bytes = await this.#retrying('download', () => this.#call('download', 0, (call) => this.#connector.download(this.#db, cid, call)))
           // A file that came from this backend is there already, and so is everything it references (a
           // meta entry names a file only after its whole closure was uploaded): never upload it back.
           if (bytes) {
@@ -341,7 +341,7 @@ class SyncEngine implements Sync {
       const lost: string[] = []
       await eachLimited(candidates, UPLOAD_CONCURRENCY, async (file) => {
         if (this.#closed) return
-        if (!(await this.#call('check', 0, () => this.#connector.has!(this.#db, file)))) lost.push(file)
+        if (!(await this.#call('check', 0, (call) => this.#connector.has!(this.#db, file, call)))) lost.push(file)
       })
       if (lost.length && !this.#closed) {
         this.#outbox.forget(lost)
@@ -578,7 +578,7 @@ class SyncEngine implements Sync {
   async #loadBranch(): Promise<{ entries: MetaEntry[]; look: number }> {
     const look = ++this.#looks
     try {
-      return { entries: await this.#call('load', 0, () => this.#connector.load(this.#db, this.#branch)), look }
+      return { entries: await this.#call('load', 0, (call) => this.#connector.load(this.#db, this.#branch, call)), look }
     } catch (error) {
       throw this.#fail('load', error)
     }
@@ -686,7 +686,7 @@ class SyncEngine implements Sync {
     // cost this device a decryption per push.
     this.#opened.set(entry.cid, head)
     try {
-      await this.#call('save', entry.bytes.length, () => this.#connector.save(this.#db, this.#branch, entry, replaces))
+      await this.#call('save', entry.bytes.length, (call) => this.#connector.save(this.#db, this.#branch, entry, replaces, call))
     } catch (error) {
       throw this.#fail('save', error)
     }
@@ -713,7 +713,7 @@ class SyncEngine implements Sync {
     await eachLimited(missing, UPLOAD_CONCURRENCY, async (file) => {
       if (this.#closed) throw new Error('the sync was closed')
       const bytes = await replica.store.fileBytes(file)
-      await this.#retrying('upload', () => this.#call('upload', bytes.length, () => this.#connector.upload(this.#db, file, bytes)))
+      await this.#retrying('upload', () => this.#call('upload', bytes.length, (call) => this.#connector.upload(this.#db, file, bytes, call)))
       this.#outbox.markHeld(file)
       this.#progress.upload.done++
       this.#progress.upload.bytes += bytes.length
@@ -758,12 +758,14 @@ class SyncEngine implements Sync {
    * plus time for the bytes it carries on a slow link, as a transient CallTimeoutError; the caller retries it
    * like a network error. close() ends every call still waiting. Each timeout in a row of one operation doubles its
    * allowance (up to 8 times): a call that is slow rather than hung (a listing of thousands of entries on a
-   * slow link) gets through on a later try instead of timing out for good.
+   * slow link) gets through on a later try instead of timing out for good. A call given up (timed out, or
+   * ended by close()) has its signal aborted, so a connector that honours it releases the request.
    */
-  #call<T>(op: string, bytes: number, call: () => Promise<T>): Promise<T> {
+  #call<T>(op: string, bytes: number, call: (options: CallOptions) => Promise<T>): Promise<T> {
+    const abandon = new AbortController()
     let promise: Promise<T>
     try {
-      promise = Promise.resolve(call())
+      promise = Promise.resolve(call({ signal: abandon.signal }))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -774,9 +776,15 @@ class SyncEngine implements Sync {
       ms,
       () => {
         this.#timeoutStreak.set(op, streak + 1)
-        return new CallTimeoutError(op, ms)
+        const timeout = new CallTimeoutError(op, ms)
+        abandon.abort(timeout)
+        return timeout
       },
-      () => this.#closedError(op),
+      () => {
+        const closed = this.#closedError(op)
+        abandon.abort(closed)
+        return closed
+      },
     )
     void bounded.then(() => this.#timeoutStreak.delete(op), () => {})
     return bounded
