@@ -22,19 +22,19 @@ export function ipfsConnector(options: IpfsConnectorOptions): Connector {
   }
   const connector: Connector = {
     name: 'ipfs',
-    upload: (db, cid, bytes) => files.upload(db, cid, bytes),
-    download: (db, cid) => files.download(db, cid),
-    async save(db, branch, entry, replaces) {
+    upload: (db, cid, bytes, call) => files.upload(db, cid, bytes, call),
+    download: (db, cid, call) => files.download(db, cid, call),
+    async save(db, branch, entry, replaces, call) {
       if (!meta) {
         throw new ReadOnlyError(
           `The IPFS connector has no meta store: cannot save meta entry ${entry?.cid} on branch ${JSON.stringify(branch)} ` +
             `(pass \`meta\`, or publish a snapshot with createSnapshot())`,
         )
       }
-      return meta.save(db, branch, entry, replaces)
+      return meta.save(db, branch, entry, replaces, call)
     },
-    async load(db, branch) {
-      return meta ? meta.load(db, branch) : []
+    async load(db, branch, call) {
+      return meta ? meta.load(db, branch, call) : []
     },
     async close() {
       await meta?.close?.()

@@ -10,8 +10,11 @@ import { W3upServiceError } from './w3up-service-error.js'
  * current space that may `blob/add`, `index/add` and `upload/add`.
  */
 export interface W3upClient {
-  /** `options.fetch` is the fetch it uses for the blob's PUT and for polling receipts. */
-  uploadCAR(car: Blob, options?: { fetch?: typeof globalThis.fetch }): Promise<{ toString(): string }>
+  /**
+   * `options.fetch` is the fetch it uses for the blob's PUT and for polling receipts; `options.signal` ends the
+   * upload when sync gives the call up (see core's CallOptions).
+   */
+  uploadCAR(car: Blob, options?: { fetch?: typeof globalThis.fetch; signal?: AbortSignal }): Promise<{ toString(): string }>
 }
 
 /** Where files are read: one trustless gateway base URL (`https://w3s.link`) or several, tried in order. */
@@ -51,18 +54,20 @@ export function singleBlockCar(cid: CID, bytes: Uint8Array): Uint8Array<ArrayBuf
 /**
  * Reads `cid` as a raw block from trustless gateways (`GET /ipfs/<cid>?format=raw`), trying each in order, and
  * returns the first bytes that hash to `cid`. `undefined` when every gateway answers 404; IntegrityError when
- * a gateway answered with other bytes and none answered correctly; any other failure throws.
+ * a gateway answered with other bytes and none answered correctly; any other failure throws. `signal` (sync's,
+ * see core's CallOptions) ends the request in flight, and no further gateway is tried.
  */
 export async function fetchBlock(
   gateways: readonly string[],
   cid: CID,
   fetchImpl: typeof globalThis.fetch = globalThis.fetch,
+  signal?: AbortSignal,
 ): Promise<Uint8Array | undefined> {
   let failure: unknown
   for (const base of gateways) {
     const url = `${base}/ipfs/${cid.toString()}?format=raw`
     try {
-      const response = await fetchImpl(url, { headers: { accept: 'application/vnd.ipld.raw' } })
+      const response = await fetchImpl(url, { headers: { accept: 'application/vnd.ipld.raw' }, signal })
       if (response.status === 404) {
         await response.body?.cancel()
         continue
@@ -75,6 +80,7 @@ export async function fetchBlock(
       await verifyCid(cid, bytes)
       return bytes
     } catch (error) {
+      if (signal?.aborted) throw error
       // A gateway that lies or fails must not hide another that holds the block; the first failure is kept.
       failure ??= error
     }
@@ -147,7 +153,7 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
   const gateways = gatewayList(options.gateway)
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
   return {
-    async upload(_db, cid, bytes) {
+    async upload(_db, cid, bytes, call) {
       const parsed = parseFileCid(cid)
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid bytes for ${cid}: expected a Uint8Array`)
       await verifyCid(parsed, bytes)
@@ -155,7 +161,7 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
       const receipts = receiptRecorder()
       let root
       try {
-        root = await client.uploadCAR(new Blob([car]), { fetch: receipts.fetch })
+        root = await client.uploadCAR(new Blob([car]), { fetch: receipts.fetch, ...(call?.signal ? { signal: call.signal } : {}) })
       } catch (error) {
         throw uploadFailure(cid, error, await receipts.problem())
       }
@@ -163,8 +169,8 @@ export function ipfsFiles(options: IpfsFilesOptions): FileStore {
         throw new Error(`w3up stored ${cid} under root ${root.toString()}`)
       }
     },
-    async download(_db, cid) {
-      return fetchBlock(gateways, parseFileCid(cid), fetchImpl)
+    async download(_db, cid, call) {
+      return fetchBlock(gateways, parseFileCid(cid), fetchImpl, call?.signal)
     },
   }
 }

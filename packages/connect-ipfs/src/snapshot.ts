@@ -96,14 +96,15 @@ export function snapshotConnector(options: SnapshotConnectorOptions): Connector 
     async upload(_db, cid) {
       throw readOnly(`upload ${cid}`)
     },
-    async download(_db, cid) {
-      return fetchBlock(gateways, parseFileCid(cid), fetchImpl)
+    async download(_db, cid, call) {
+      return fetchBlock(gateways, parseFileCid(cid), fetchImpl, call?.signal)
     },
     async save(_db, branch, entry) {
       throw readOnly(`save meta entry ${entry?.cid} on branch ${JSON.stringify(branch)}`)
     },
     async load() {
-      // Content-addressed, so one successful read holds forever; a failed read is retried next time.
+      // Content-addressed, so one successful read holds forever; a failed read is retried next time. Shared by
+      // every load, so no one call's signal ends it: a read sync gave up on runs on until the gateway answers.
       entries ??= loadEntries().catch((error: unknown) => {
         entries = undefined
         throw error

@@ -1,5 +1,5 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
-import type { Connector, MetaEntry } from '@proj/core/connector'
+import type { CallOptions, Connector, MetaEntry } from '@proj/core/connector'
 import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, splitConnectOptions, verifyCid } from '@proj/core/kit'
 import { base64pad } from 'multiformats/bases/base64'
 import PartySocket from 'partysocket'
@@ -337,14 +337,22 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     return room
   }
 
-  /** Sends the message `build` makes with a fresh id on the room's socket, and waits for the server's ack. */
-  async function exchange(room: Room, build: (id: string) => string, op: string, what: string): Promise<void> {
+  /**
+   * Sends the message `build` makes with a fresh id on the room's socket, and waits for the server's ack, or
+   * until sync gives the call up (`signal`, see CallOptions): then it stops waiting and forgets the ack.
+   */
+  async function exchange(room: Room, build: (id: string) => string, op: string, what: string, signal?: AbortSignal): Promise<void> {
     const id = `${Date.now().toString(36)}-${(saveCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
     const message = build(id)
     let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new PartykitError(`partykit: ${what} got no answer within ${timeout} ms`, 0)), timeout)
+      onAbort = () => reject(new PartykitError(`partykit: ${what} was given up: ${String((signal?.reason as Error)?.message ?? signal?.reason)}`, 0))
+      if (signal?.aborted) onAbort()
+      else signal?.addEventListener('abort', onAbort, { once: true })
     })
+    expired.catch(() => {})
     try {
       const socket = await Promise.race([room.socket, expired, whenClosed, room.whenRefused])
       await Promise.race([room.opened, expired, whenClosed, room.whenRefused])
@@ -355,6 +363,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     } finally {
       room.pending.delete(id)
       clearTimeout(timer)
+      if (onAbort) signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -363,11 +372,11 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
    * when it cannot (no open socket here, a server without file messages, a transport failure): upload over
    * HTTP then. A refusal of the write itself (token, hash, size) is thrown as HTTP would answer it.
    */
-  async function uploadOverSocket(db: string, cid: string, bytes: Uint8Array): Promise<boolean> {
+  async function uploadOverSocket(db: string, cid: string, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<boolean> {
     const room = rooms.get(roomOf(db))
     if (!room || room.status !== 'open' || room.refused || room.fileMessages === false || bytes.length > PUSHED_FILE_BYTES) return false
     try {
-      await exchange(room, (id) => JSON.stringify({ type: 'file', id, cid, bytes: base64pad.baseEncode(bytes) }), `upload of ${cid}`, `upload of ${cid}`)
+      await exchange(room, (id) => JSON.stringify({ type: 'file', id, cid, bytes: base64pad.baseEncode(bytes) }), `upload of ${cid}`, `upload of ${cid}`, signal)
     } catch (error) {
       const status = (error as { status?: number }).status ?? 0
       // An older server: 400 "unknown message type" to its first file message.
@@ -382,16 +391,18 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
     return true
   }
 
-  async function request(url: string, init: RequestInit, what: string): Promise<Response> {
+  /** `signal` is sync's (CallOptions): a request sync gave up on is ended, and not retried. */
+  async function request(url: string, init: RequestInit, what: string, signal?: AbortSignal): Promise<Response> {
     // Every request here is idempotent (files are immutable), so a transport failure is retried once: a
     // keep-alive connection the server had already dropped fails the first attempt only.
     for (let attempt = 1; ; attempt++) {
       if (closed) throw new PartykitError(`partykit: ${what}: the connector is closed`, 0)
       try {
-        return await fetcher(url, { ...init, signal: AbortSignal.any([AbortSignal.timeout(timeout), closing.signal]) })
+        const signals = [AbortSignal.timeout(timeout), closing.signal, ...(signal ? [signal] : [])]
+        return await fetcher(url, { ...init, signal: AbortSignal.any(signals) })
       } catch (cause) {
         const name = (cause as Error)?.name
-        if (attempt < 2 && !closed && name !== 'TimeoutError' && name !== 'AbortError') continue
+        if (attempt < 2 && !closed && !signal?.aborted && name !== 'TimeoutError' && name !== 'AbortError') continue
         const error = new PartykitError(`partykit: ${what} failed: ${(cause as Error)?.message ?? String(cause)}`, 0)
         ;(error as { cause?: unknown }).cause = cause
         throw error
@@ -435,30 +446,30 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       return () => void statusListeners.delete(listener)
     },
 
-    async upload(db, cid, bytes) {
+    async upload(db, cid, bytes, call?: CallOptions) {
       checkName('db', db)
       checkName('cid', cid)
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`upload bytes must be a Uint8Array: ${String(bytes)}`)
-      if (await uploadOverSocket(db, cid, bytes)) {
+      if (await uploadOverSocket(db, cid, bytes, call?.signal)) {
         noteUploaded(db, cid, bytes.length)
         return
       }
       const headers: Record<string, string> = { 'content-type': 'application/octet-stream' }
       if (options.token) headers.authorization = `Bearer ${options.token}`
       const what = `upload of ${cid}`
-      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> }, what)
+      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> }, what, call?.signal)
       if (!response.ok) throw await failure(response, what, db)
       await response.body?.cancel()
       noteUploaded(db, cid, bytes.length)
     },
 
-    async download(db, cid) {
+    async download(db, cid, call?: CallOptions) {
       checkName('db', db)
       checkName('cid', cid)
       const pushed = await takePushed(db, cid)
       if (pushed) return pushed
       const what = `download of ${cid}`
-      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'GET' }, what)
+      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'GET' }, what, call?.signal)
       if (response.status === 404) {
         await response.body?.cancel()
         return undefined
@@ -467,23 +478,23 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       return new Uint8Array(await response.arrayBuffer())
     },
 
-    async has(db, cid) {
+    async has(db, cid, call?: CallOptions) {
       checkName('db', db)
       checkName('cid', cid)
       const what = `check of ${cid}`
-      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'HEAD' }, what)
+      const response = await request(`${roomUrl(db)}/data/${encodeURIComponent(cid)}`, { method: 'HEAD' }, what, call?.signal)
       await response.body?.cancel()
       if (response.status === 404) return false
       if (!response.ok) throw await failure(response, what, db)
       return true
     },
 
-    async load(db, branch) {
+    async load(db, branch, call?: CallOptions) {
       checkName('db', db)
       checkName('branch', branch)
       checkFixedRoom(db)
       const what = `load of ${db}/${branch}`
-      const response = await request(`${roomUrl(db)}/meta/${encodeURIComponent(branch)}`, { method: 'GET' }, what)
+      const response = await request(`${roomUrl(db)}/meta/${encodeURIComponent(branch)}`, { method: 'GET' }, what, call?.signal)
       if (!response.ok) throw await failure(response, what, db)
       const text = await response.text()
       let entries: unknown
@@ -500,7 +511,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       return (entries as WireEntry[]).map(fromWire)
     },
 
-    async save(db, branch, entry, replaces) {
+    async save(db, branch, entry, replaces, call?: CallOptions) {
       checkName('db', db)
       checkName('branch', branch)
       checkFixedRoom(db)
@@ -521,6 +532,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
         (id) => JSON.stringify({ type: 'save', id, branch, entry: toWire(entry), replaces: [...replaces], ...(files.length ? { files } : {}) }),
         'save',
         `save to ${db}/${branch}`,
+        call?.signal,
       )
       // Keep the pushed view current: our own saves are not echoed back to us.
       const known = room.known.get(branch) ?? new Map<string, MetaEntry>()

@@ -17,7 +17,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import type { Database, Sync, SyncOptions } from '@proj/core'
-import type { Connector, MetaEntry } from '@proj/core/connector'
+import type { CallOptions, Connector, MetaEntry } from '@proj/core/connector'
 import { AuthError, BackendConfigError, checkTargetKeys, describe, OptionError, parseFileCid as parseCid, splitConnectOptions, verifyCid } from '@proj/core/kit'
 import { toHex } from 'multiformats/bytes'
 import { Layout, checksumOf, mapLimit } from './keys.js'
@@ -166,7 +166,11 @@ export class S3Connector implements Connector {
     return pending
   }
 
-  private async put(key: string, cid: ReturnType<typeof parseCid>, bytes: Uint8Array): Promise<void> {
+  /**
+   * `signal` is sync's (CallOptions): aborted when sync gives the call up, it ends the request (and the
+   * client's own retries of it) instead of leaving it to run on.
+   */
+  private async put(key: string, cid: ReturnType<typeof parseCid>, bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const send = (withChecksum: boolean) => {
       const command = new PutObjectCommand({
         Bucket: this.bucket,
@@ -190,7 +194,7 @@ export class S3Connector implements Connector {
           { step: 'build', name: 'pinPayloadHashToCid' },
         )
       }
-      return this.track(this.client.send(command))
+      return this.track(this.client.send(command, { abortSignal: signal }))
     }
     try {
       const withChecksum = this.checksum
@@ -207,12 +211,12 @@ export class S3Connector implements Connector {
   }
 
   /** The object's bytes, or undefined when it does not exist. */
-  private async get(key: string): Promise<Uint8Array | undefined> {
+  private async get(key: string, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
     try {
       // Tracked until the body is read: close() must not cut a download short.
       return await this.track(
         (async () => {
-          const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+          const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal })
           return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0)
         })(),
       )
@@ -222,18 +226,18 @@ export class S3Connector implements Connector {
     }
   }
 
-  async upload(db: string, cid: string, bytes: Uint8Array): Promise<void> {
+  async upload(db: string, cid: string, bytes: Uint8Array, call?: CallOptions): Promise<void> {
     const key = this.layout.dataKey(db, cid)
     const parsed = parseCid(cid)
-    await this.put(key, parsed, requireBytes(bytes, 'file bytes'))
+    await this.put(key, parsed, requireBytes(bytes, 'file bytes'), call?.signal)
   }
 
   /** Whether the bucket holds the file (a HEAD request: nothing is downloaded). */
-  async has(db: string, cid: string): Promise<boolean> {
+  async has(db: string, cid: string, call?: CallOptions): Promise<boolean> {
     const key = this.layout.dataKey(db, cid)
     parseCid(cid)
     try {
-      await this.track(this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })))
+      await this.track(this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: call?.signal }))
       return true
     } catch (err) {
       if (isNotFound(err)) return false
@@ -241,32 +245,32 @@ export class S3Connector implements Connector {
     }
   }
 
-  async download(db: string, cid: string): Promise<Uint8Array | undefined> {
+  async download(db: string, cid: string, call?: CallOptions): Promise<Uint8Array | undefined> {
     const key = this.layout.dataKey(db, cid)
     const parsed = parseCid(cid)
-    const bytes = await this.get(key)
+    const bytes = await this.get(key, call?.signal)
     if (bytes) await verifyCid(parsed, bytes, `s3://${this.bucket}/${key}`)
     return bytes
   }
 
-  async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void> {
+  async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[], call?: CallOptions): Promise<void> {
     const key = this.layout.metaKey(db, branch, entry?.cid)
     const parsed = parseCid(entry.cid)
     requireBytes(entry.bytes, 'meta entry bytes')
     if (!Array.isArray(replaces)) throw new TypeError(`Invalid replaces: ${JSON.stringify(replaces)} (expected an array)`)
     const doomed = replaces.filter((cid) => cid !== entry.cid).map((cid) => (parseCid(cid), this.layout.metaKey(db, branch, cid)))
-    await this.put(key, parsed, entry.bytes)
+    await this.put(key, parsed, entry.bytes, call?.signal)
     // Only after the new entry is durable; a failed delete leaves an old entry that the next save replaces.
     await mapLimit(doomed, 8, async (doomedKey) => {
       try {
-        await this.track(this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: doomedKey })))
+        await this.track(this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: doomedKey }), { abortSignal: call?.signal }))
       } catch (err) {
         if (!isNotFound(err)) throw failure('delete', doomedKey, err, this.bucket, this.endpoint)
       }
     })
   }
 
-  async load(db: string, branch: string): Promise<MetaEntry[]> {
+  async load(db: string, branch: string, call?: CallOptions): Promise<MetaEntry[]> {
     const prefix = this.layout.metaPrefix(db, branch)
     const keys: string[] = []
     let token: string | undefined
@@ -274,7 +278,9 @@ export class S3Connector implements Connector {
       let out
       try {
         out = await this.track(
-          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), {
+            abortSignal: call?.signal,
+          }),
         )
       } catch (err) {
         throw failure('list', prefix, err, this.bucket, this.endpoint)
@@ -289,7 +295,7 @@ export class S3Connector implements Connector {
       } catch {
         return undefined // not ours: only CID-named objects are entries
       }
-      const bytes = await this.get(key)
+      const bytes = await this.get(key, call?.signal)
       if (!bytes) return undefined // replaced between the listing and the read
       // Not verified here: one object a stranger put under an entry's name would fail every load, and stop
       // every device for good. Sync verifies each entry it opens, and skips a bad one with a warning.

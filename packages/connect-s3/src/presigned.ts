@@ -3,7 +3,7 @@
  * endpoint (`createSigningHandler` from '@proj/connect-s3/server') for short-lived URLs, then talks to S3
  * with plain `fetch`. The bucket needs a CORS rule allowing your origin to GET, PUT and DELETE.
  */
-import type { Connector, MetaEntry } from '@proj/core/connector'
+import type { CallOptions, Connector, MetaEntry } from '@proj/core/connector'
 import { BackendConfigError, parseFileCid as parseCid, verifyCid } from '@proj/core/kit'
 import { mapLimit, segment } from './keys.js'
 import { MAX_REPLACES_PER_SIGN, signResponseProblem, type SignRequest, type SignResponse, type SignedRequest } from './protocol.js'
@@ -46,21 +46,23 @@ export class S3PresignedConnector implements Connector {
     this.timeout = options.timeout ?? 60_000
   }
 
-  private async request(what: string, url: string, init: RequestInit): Promise<Response> {
+  /** `call`'s signal is sync's (CallOptions): a request sync gave up on is ended, not left to run on. */
+  private async request(what: string, url: string, init: RequestInit, call: CallOptions | undefined): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.timeout)
     try {
-      return await this.fetch(url, { ...init, signal: AbortSignal.timeout(this.timeout) })
+      return await this.fetch(url, { ...init, signal: call?.signal ? AbortSignal.any([timeout, call.signal]) : timeout })
     } catch (err) {
       throw new Error(`s3 ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
     }
   }
 
-  private async sign<K extends SignRequest['op']>(req: Extract<SignRequest, { op: K }>): Promise<SignResponse[K]> {
+  private async sign<K extends SignRequest['op']>(req: Extract<SignRequest, { op: K }>, call: CallOptions | undefined): Promise<SignResponse[K]> {
     const extra = typeof this.headers === 'function' ? await this.headers() : this.headers
     const res = await this.request(`sign ${req.op}`, this.signer, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...extra },
       body: JSON.stringify(req),
-    })
+    }, call)
     const type = res.headers.get('content-type')?.split(';')[0]?.trim() || 'a body'
     // Named without its query, which may carry a token.
     const signer = `signer ${this.signer.split('?')[0]}`
@@ -100,12 +102,12 @@ export class S3PresignedConnector implements Connector {
     return body as SignResponse[K]
   }
 
-  private async send(what: string, signed: SignedRequest, method: string, body?: Uint8Array): Promise<Response> {
+  private async send(what: string, signed: SignedRequest, method: string, call: CallOptions | undefined, body?: Uint8Array): Promise<Response> {
     const res = await this.request(what, signed.url, {
       method,
       headers: signed.headers,
       ...(body ? { body: body as unknown as BodyInit } : {}),
-    })
+    }, call)
     return res
   }
 
@@ -118,19 +120,19 @@ export class S3PresignedConnector implements Connector {
     throw Object.assign(new Error(`s3 ${what} failed: ${res.status} ${text.slice(0, 300)}`.trim()), { status: res.status })
   }
 
-  async upload(db: string, cid: string, bytes: Uint8Array): Promise<void> {
+  async upload(db: string, cid: string, bytes: Uint8Array, call?: CallOptions): Promise<void> {
     segment('database name', db)
     parseCid(cid)
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid file bytes: expected a Uint8Array, got ${typeof bytes}`)
-    const signed = await this.sign({ op: 'upload', db, cid })
-    const res = await this.send(`put ${cid}`, signed, 'PUT', bytes)
+    const signed = await this.sign({ op: 'upload', db, cid }, call)
+    const res = await this.send(`put ${cid}`, signed, 'PUT', call, bytes)
     if (!res.ok) await this.fail(`put ${cid}`, res)
     await res.arrayBuffer().catch(() => undefined)
   }
 
   /** The bytes at a signed URL, verified against `cid` when given (files; sync verifies meta entries itself). */
-  private async get(what: string, cid: string | undefined, signed: SignedRequest): Promise<Uint8Array | undefined> {
-    const res = await this.send(what, signed, 'GET')
+  private async get(what: string, cid: string | undefined, signed: SignedRequest, call: CallOptions | undefined): Promise<Uint8Array | undefined> {
+    const res = await this.send(what, signed, 'GET', call)
     if (res.status === 404) {
       await res.arrayBuffer().catch(() => undefined)
       return undefined
@@ -141,14 +143,14 @@ export class S3PresignedConnector implements Connector {
     return bytes
   }
 
-  async download(db: string, cid: string): Promise<Uint8Array | undefined> {
+  async download(db: string, cid: string, call?: CallOptions): Promise<Uint8Array | undefined> {
     segment('database name', db)
     parseCid(cid)
-    const signed = await this.sign({ op: 'download', db, cid })
-    return this.get(`get ${cid}`, cid, signed)
+    const signed = await this.sign({ op: 'download', db, cid }, call)
+    return this.get(`get ${cid}`, cid, signed, call)
   }
 
-  async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[]): Promise<void> {
+  async save(db: string, branch: string, entry: MetaEntry, replaces: readonly string[], call?: CallOptions): Promise<void> {
     segment('database name', db)
     segment('branch', branch)
     parseCid(entry?.cid)
@@ -163,27 +165,27 @@ export class S3PresignedConnector implements Connector {
       batches.push(replaces.slice(at, at + MAX_REPLACES_PER_SIGN))
     }
     for (const [i, batch] of batches.entries()) {
-      const signed = await this.sign({ op: 'save', db, branch, cid: entry.cid, replaces: batch })
+      const signed = await this.sign({ op: 'save', db, branch, cid: entry.cid, replaces: batch }, call)
       if (i === 0) {
-        const res = await this.send(`put meta ${entry.cid}`, signed.put, 'PUT', entry.bytes)
+        const res = await this.send(`put meta ${entry.cid}`, signed.put, 'PUT', call, entry.bytes)
         if (!res.ok) await this.fail(`put meta ${entry.cid}`, res)
         await res.arrayBuffer().catch(() => undefined)
       }
       await mapLimit(signed.delete, 8, async (del) => {
-        const out = await this.send(`delete meta ${del.cid}`, del, 'DELETE')
+        const out = await this.send(`delete meta ${del.cid}`, del, 'DELETE', call)
         if (!out.ok && out.status !== 404) await this.fail(`delete meta ${del.cid}`, out)
         await out.arrayBuffer().catch(() => undefined)
       })
     }
   }
 
-  async load(db: string, branch: string): Promise<MetaEntry[]> {
+  async load(db: string, branch: string, call?: CallOptions): Promise<MetaEntry[]> {
     segment('database name', db)
     segment('branch', branch)
-    const signed = await this.sign({ op: 'load', db, branch })
+    const signed = await this.sign({ op: 'load', db, branch }, call)
     const entries = await mapLimit(signed.entries, 8, async (e) => {
       // Not verified here: one bad object under an entry's name would fail every load, for every device.
-      const bytes = await this.get(`get meta ${e.cid}`, undefined, e)
+      const bytes = await this.get(`get meta ${e.cid}`, undefined, e, call)
       return bytes ? { cid: e.cid, bytes } : undefined
     })
     return entries.filter((e): e is MetaEntry => e !== undefined)
