@@ -237,6 +237,7 @@ class SyncEngine implements Sync {
     if (this.#connector.onStatus) {
       this.#listen('watch status', () =>
         this.#connector.onStatus!((status) => {
+          this.#connectionOpen = status === 'open'
           if (status === 'offline') this.#setStatus('offline')
           else if (status === 'open' && (this.#status === 'offline' || this.#status === 'error')) {
             // Back online: catch up on what was missed and push what queued up.
@@ -295,6 +296,13 @@ class SyncEngine implements Sync {
     this.#kick()
     this.#schedulePoll()
   }
+
+  /**
+   * The connector's persistent connection is open (see Connector.onStatus). A backend reset under it (a room's
+   * storage wiped, a server restarted empty) drops the connection, and the reconnection pulls before the next
+   * push: a push then need not read the branch first (see #push).
+   */
+  #connectionOpen = false
 
   /** What the next push waits for (the audit of a backend found empty, see #distrustHeld). */
   #pushAfter: Promise<void> | undefined
@@ -656,7 +664,8 @@ class SyncEngine implements Sync {
    * `afterPull`: the branch was read just before (the loop pulled first). Otherwise the last look at the
    * backend may be long ago, and the store may have been emptied since: the branch is read side by side with
    * the uploads, and a branch found empty makes the push upload again what the backend may have lost before
-   * it saves (see #backendEmptied).
+   * it saves (see #backendEmptied). Not over an open persistent connection (see #connectionOpen): a live
+   * push there costs no extra request.
    */
   async #push({ afterPull = false } = {}): Promise<void> {
     const replica = this.#replica!
@@ -667,7 +676,7 @@ class SyncEngine implements Sync {
     // The entries this save may replace are taken together with the head: an entry merged while the files
     // upload is not contained in `head`, so removing it would drop a write from the backend.
     const mergedIntoHead = [...this.#merged]
-    const look = afterPull || !this.#backendHadEntries ? undefined : this.#loadBranch()
+    const look = afterPull || !this.#backendHadEntries || this.#connectionOpen ? undefined : this.#loadBranch()
     look?.catch(() => {})
     if (this.#pushAfter) await this.#pushAfter
     await this.#uploadClosure(head.files)
