@@ -256,6 +256,8 @@ class SyncEngine implements Sync {
         this.#connector.subscribe!(this.#db, this.#branch, (entries, replaced) => {
           // While paused nothing is merged; resume() pulls the current set.
           if (this.#paused) return
+          // A look too: a listing asked for before this push arrived may lack its entries (see #looks).
+          this.#newestLookApplied = ++this.#looks
           this.#noteReplaced(replaced)
           void this.#exclusiveMerge(entries).catch((error) => {
             this.#fail('merge', error)
@@ -574,10 +576,12 @@ class SyncEngine implements Sync {
 
   /**
    * Looks at the backend, numbered in order: a listing when it is asked for, a save when it has landed (a
-   * listing asked for before then may lack its entry); and the number of the newest one applied. refresh() pulls beside the loop's pull or push: a listing read before a save landed, or
-   * before another listing began, may be answered after that one was applied, and is older than what this
-   * device knows. Taken as current, it made an entry just saved look gone (a needless save of the same clock)
-   * and a branch just saved to look emptied (every file uploaded again).
+   * listing asked for before then may lack its entry), a push (subscribe) when it arrives; and the number of
+   * the newest one applied. refresh() pulls beside the loop's pull or push, and a pushing backend delivers
+   * while a pull is on its way: a listing may be answered after a newer look was applied, and is then older
+   * than what this device knows. Taken as current, it made an entry just saved look gone (a needless save of
+   * the same clock), a branch just saved to look emptied (every file uploaded again), and a device that only
+   * follows another save the clock pushed to it back.
    */
   #looks = 0
   #newestLookApplied = 0
