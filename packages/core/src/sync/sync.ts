@@ -606,9 +606,11 @@ class SyncEngine implements Sync {
   async #pull({ first = false } = {}): Promise<void> {
     const { entries, look } = await this.#loadBranch()
     if (!this.#applyLook(look)) {
-      // An older view than one applied: its entries are merged (a CRDT merge of an older state is harmless),
-      // but what it lacks says nothing about the backend now.
+      // An older view than one applied: its entries are merged (a CRDT merge of an older state is harmless) and
+      // the first pull's key check holds for them, but what it lacks says nothing about the backend now.
+      if (entries.length > 0) this.#backendHadEntries = true
       await this.#exclusiveMerge(entries)
+      if (first) this.#checkKey(entries)
       this.#emit('change')
       return
     }
