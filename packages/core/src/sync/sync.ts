@@ -852,9 +852,12 @@ class SyncEngine implements Sync {
       error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
     // A closed sync reports nothing more: what failed after close() (a call it ended) is not the backend's state.
     if (this.#lastError !== wrapped && !this.#closed) {
+      // A permanent failure met again by the one retry that flush() or refresh() makes (the user may have fixed
+      // it; here not) is the same news: reported once, whether the automatic push or the flush met it first.
+      const again = wrapped.permanent && this.#status === 'error' && this.#lastError?.permanent && this.#lastError.message === wrapped.message
       this.#lastError = wrapped
       this.#setStatus(isTransient(wrapped) ? 'offline' : 'error')
-      this.#emit('error', wrapped)
+      if (!again) this.#emit('error', wrapped)
     }
     return wrapped
   }
