@@ -692,6 +692,15 @@ class SyncEngine implements Sync {
       if (this.#pushAfter) await this.#pushAfter
       await this.#uploadClosure(head.files)
     }
+    // The branch holds an entry this device has not merged (another device saved since the last pull): pull
+    // and merge it first, then save. Saving now would leave it beside this entry, or, where a connector keeps
+    // one blob per branch (connect.raw), overwrite it: that connector allows a save over the blob it last
+    // loaded, and this look loaded it without merging it.
+    if (looked?.entries.some((entry) => !this.#merged.has(entry.cid) && !this.#opened.has(entry.cid))) {
+      this.#wantPull = true
+      this.#wantPush = true
+      return
+    }
     if (this.#closed) return
     this.#saveRecordSoon()
     // Every file the head needs is held by the backend (each upload succeeded), so the entry may name them.
