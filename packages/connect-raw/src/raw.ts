@@ -75,7 +75,17 @@ export function rawConnector(fns: RawFunctions): Connector {
       await verifyCid(entry.cid, entry.bytes)
       const params: RawParams = { type: 'meta', name: db, branch }
       const current = await blobCid(params, call)
-      const known = current === undefined || current === entry.cid || current === loaded.get(JSON.stringify([db, branch]))
+      const last = loaded.get(JSON.stringify([db, branch]))
+      if (current === undefined && last !== undefined) {
+        // The blob this connector loaded or saved is gone: the store was emptied, and the files it named may be
+        // gone too. Transient: sync pulls, finds the branch empty, uploads again what the head needs, and saves.
+        loaded.delete(JSON.stringify([db, branch]))
+        throw new Error(
+          `the meta blob of ${JSON.stringify(db)} branch ${JSON.stringify(branch)} (${last}) is gone: the store was emptied since this device ` +
+            'last loaded it; not saving before the files are checked',
+        )
+      }
+      const known = current === undefined || current === entry.cid || current === last
       if (!known && !replaces.includes(current)) {
         throw new Error(
           `the meta blob of ${JSON.stringify(db)} branch ${JSON.stringify(branch)} is ${current}, saved by another device ` +
@@ -91,7 +101,10 @@ export function rawConnector(fns: RawFunctions): Connector {
       checkBranch(branch)
       const params: RawParams = { type: 'meta', name: db, branch }
       const bytes = toBytes(await fns.download(params, call), params)
-      if (!bytes) return []
+      if (!bytes) {
+        loaded.delete(JSON.stringify([db, branch]))
+        return []
+      }
       const cid = (await fileCid(bytes)).toString()
       loaded.set(JSON.stringify([db, branch]), cid)
       return [{ cid, bytes }]

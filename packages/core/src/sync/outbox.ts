@@ -49,6 +49,12 @@ export class Outbox {
     return [...this.#held]
   }
 
+  /** One held file (the longest held), or undefined: a canary whose absence says the backend lost files. */
+  anyHeld(): string | undefined {
+    for (const file of this.#held) return file
+    return undefined
+  }
+
   encode(): Uint8Array {
     return encodeOutboxRecord({
       complete: [...this.#complete],

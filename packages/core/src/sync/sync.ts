@@ -668,10 +668,13 @@ class SyncEngine implements Sync {
 
   /**
    * `afterPull`: the branch was read just before (the loop pulled first). Otherwise the last look at the
-   * backend may be long ago, and the store may have been emptied since: the branch is read side by side with
-   * the uploads, and a branch found empty makes the push upload again what the backend may have lost before
-   * it saves (see #backendEmptied). Not over an open persistent connection (see #connectionOpen): a live
-   * push there costs no extra request.
+   * backend may be long ago, and the store may have been emptied since: side by side with the uploads, the
+   * push asks `has` whether the backend still holds a file it was believed to hold (a canary), and, when it
+   * is gone, checks every held file and uploads again what was lost before it saves (see #backendEmptied).
+   * Not `load`: a connector may take a load as "merged" (connect.raw's one blob may then be overwritten), and
+   * merging before a push would change what a device with polling off sees. Not over an open persistent
+   * connection (see #connectionOpen): a live push there costs no extra request. Without `has`, a wipe is
+   * found by the next pull (connect.raw's save notices its blob vanished and fails, so one comes at once).
    */
   async #push({ afterPull = false } = {}): Promise<void> {
     const replica = this.#replica!
@@ -682,24 +685,15 @@ class SyncEngine implements Sync {
     // The entries this save may replace are taken together with the head: an entry merged while the files
     // upload is not contained in `head`, so removing it would drop a write from the backend.
     const mergedIntoHead = [...this.#merged]
-    const look = afterPull || !this.#backendHadEntries || this.#connectionOpen ? undefined : this.#loadBranch()
-    look?.catch(() => {})
+    const canary = afterPull || !this.#backendHadEntries || this.#connectionOpen || !this.#connector.has ? undefined : this.#outbox.anyHeld()
+    const check = canary === undefined ? undefined : this.#call('check', 0, (call) => this.#connector.has!(this.#db, canary, call))
+    check?.catch(() => {})
     if (this.#pushAfter) await this.#pushAfter
     await this.#uploadClosure(head.files)
-    const looked = look && (await look)
-    if (looked && looked.entries.length === 0 && this.#backendHadEntries && this.#applyLook(looked.look)) {
+    if (check && !(await check) && this.#backendHadEntries) {
       this.#backendEmptied()
       if (this.#pushAfter) await this.#pushAfter
       await this.#uploadClosure(head.files)
-    }
-    // The branch holds an entry this device has not merged (another device saved since the last pull): pull
-    // and merge it first, then save. Saving now would leave it beside this entry, or, where a connector keeps
-    // one blob per branch (connect.raw), overwrite it: that connector allows a save over the blob it last
-    // loaded, and this look loaded it without merging it.
-    if (looked?.entries.some((entry) => !this.#merged.has(entry.cid) && !this.#opened.has(entry.cid))) {
-      this.#wantPull = true
-      this.#wantPush = true
-      return
     }
     if (this.#closed) return
     this.#saveRecordSoon()
