@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
 import { database } from '@proj/core'
-import { closeServer, listenOnLoopback } from '@proj/test-utils'
+import { silentServer } from '@proj/test-utils'
 import { connect, type RawParams } from '../src/index.js'
 import { createStoreServer } from '../src/server.js'
 
@@ -18,47 +18,39 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** proj-serve, except that the requests `holds` picks are read and never answered; counts those the client ended. */
+/** proj-serve, except that the requests `holds` picks are read and never answered. */
 async function holdingServer(holds: (req: IncomingMessage) => boolean) {
   const dir = await mkdtemp(join(tmpdir(), 'abandoned-call-'))
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
   const store = createStoreServer({ dir })
-  const state = { held: 0, ended: 0 }
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (!holds(req)) return void store.emit('request', req, res)
-    state.held++
-    req.resume()
-    // The client closing the connection is the only way this request ends.
-    res.on('close', () => state.ended++)
-  })
-  const url = await listenOnLoopback(server)
-  cleanups.push(() => closeServer(server))
-  return { url, state }
+  const server = await silentServer(holds, (req, res) => void store.emit('request', req, res))
+  cleanups.push(() => server.stop())
+  return server
 }
 
 it('connect.http: the request of a call that timed out is ended, and the retry completes the push', async () => {
   let dataPuts = 0
-  const { url, state } = await holdingServer((req) => req.method === 'PUT' && /\/data\//.test(req.url ?? '') && ++dataPuts === 1)
+  const server = await holdingServer((req) => req.method === 'PUT' && /\/data\//.test(req.url ?? '') && ++dataPuts === 1)
   const db = database('abandoned-upload', { storage: 'memory', dir: `/abandoned/${Math.random()}` })
   cleanups.push(() => db.close())
-  const sync = connect.http(db, url, { pollInterval: 0, maxBackoff: 50, callTimeout: 200 })
+  const sync = connect.http(db, server.url, { pollInterval: 0, maxBackoff: 50, callTimeout: 200 })
   cleanups.push(() => sync.close())
   await sync.ready
   await db.put({ _id: 'a' })
   await sync.flush()
-  expect(state.held).toBe(1)
+  expect(server.held).toBe(1)
   // The sync is still open: only the abort can have ended the held request.
-  await expect.poll(() => state.ended).toBe(1)
+  await expect.poll(() => server.ended).toBe(1)
 })
 
 it('connect.http: close() ends the requests still waiting', async () => {
-  const { url, state } = await holdingServer((req) => req.method === 'GET' && /\/meta\//.test(req.url ?? ''))
+  const server = await holdingServer((req) => req.method === 'GET' && /\/meta\//.test(req.url ?? ''))
   const db = database('abandoned-close', { storage: 'memory', dir: `/abandoned/${Math.random()}` })
   cleanups.push(() => db.close())
-  const sync = connect.http(db, url, { pollInterval: 0 })
-  await expect.poll(() => state.held).toBe(1)
+  const sync = connect.http(db, server.url, { pollInterval: 0 })
+  await expect.poll(() => server.held).toBe(1)
   await sync.close()
-  await expect.poll(() => state.ended).toBe(1)
+  await expect.poll(() => server.ended).toBe(1)
 })
 
 it('connect.raw: the functions get the call signal, aborted with the TimeoutError when sync gives the call up', async () => {

@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterEach, expect, it } from 'vitest'
 import { database, type Sync } from '@proj/core'
-import { closeServer, listenOnLoopback } from '@proj/test-utils'
+import { silentServer } from '@proj/test-utils'
 import { connect, s3ClientConfig, s3PresignedConnector } from '../src/index.js'
 
 /**
@@ -14,19 +13,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** An endpoint that reads every request and never answers; counts the requests and those the client ended. */
-async function silentEndpoint() {
-  const state = { held: 0, ended: 0 }
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    state.held++
-    req.resume()
-    res.on('close', () => state.ended++)
-  })
-  const url = await listenOnLoopback(server)
-  cleanups.push(() => closeServer(server))
-  return { url, state }
-}
-
 function open(name: string, connectTo: (db: ReturnType<typeof database>) => Sync): void {
   const db = database(name, { storage: 'memory', dir: `/s3-abandoned/${name}/${Math.random()}` })
   cleanups.push(() => db.close())
@@ -35,17 +21,21 @@ function open(name: string, connectTo: (db: ReturnType<typeof database>) => Sync
 }
 
 it('connect.s3: the request of a call that timed out is ended while the sync goes on', async () => {
-  const { url, state } = await silentEndpoint()
-  const s3 = s3ClientConfig({ endpoint: url, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+  const endpoint = await silentServer()
+  cleanups.push(() => endpoint.stop())
+  const s3 = s3ClientConfig({ endpoint: endpoint.url, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
   open('s3-abandoned', (db) => connect.s3(db, { bucket: 'bucket', s3 }, { pollInterval: 0, maxBackoff: 50, callTimeout: 200 }))
-  await expect.poll(() => state.held).toBeGreaterThanOrEqual(1)
+  await expect.poll(() => endpoint.held).toBeGreaterThanOrEqual(1)
   // Every request the first pull's retries sent was ended, each once its call was given up.
-  await expect.poll(() => state.ended).toBeGreaterThanOrEqual(2)
+  await expect.poll(() => endpoint.ended).toBeGreaterThanOrEqual(2)
 })
 
 it('s3PresignedConnector: the signer request of a call that timed out is ended', async () => {
-  const { url, state } = await silentEndpoint()
-  open('s3-presigned-abandoned', (db) => db.connect(s3PresignedConnector({ signer: `${url}/sign` }), { pollInterval: 0, maxBackoff: 50, callTimeout: 200 }))
-  await expect.poll(() => state.held).toBeGreaterThanOrEqual(1)
-  await expect.poll(() => state.ended).toBeGreaterThanOrEqual(2)
+  const signer = await silentServer()
+  cleanups.push(() => signer.stop())
+  open('s3-presigned-abandoned', (db) =>
+    db.connect(s3PresignedConnector({ signer: `${signer.url}/sign` }), { pollInterval: 0, maxBackoff: 50, callTimeout: 200 }),
+  )
+  await expect.poll(() => signer.held).toBeGreaterThanOrEqual(1)
+  await expect.poll(() => signer.ended).toBeGreaterThanOrEqual(2)
 })

@@ -1,6 +1,7 @@
 export { CHROMIUM, launchChromium, launchChromiumProfile } from './chromium.js'
 export { freePort } from './free-port.js'
 export { closeServer, listenOnLoopback, serveFromTempDir, type LoopbackServer } from './loopback-server.js'
+export { silentServer, type SilentServer } from './silent-server.js'
 export { expectPermanentFailure, expectRetriedWhileOffline, type ConnectorErrorLike, type SyncUnderTest } from './error-contract.js'
 export { startPartykitDev, type PartykitDev, type PartykitDevOptions } from './partykit-dev.js'
 export { BINARIES, missingBinaries, startRadosgw, type Radosgw } from './radosgw.js'
