@@ -639,7 +639,7 @@ class SyncEngine implements Sync {
    * The backend holds no entry where it held some: every save adds its entry before it removes those it
    * replaces, so no device's save empties a branch. The store was emptied (an operator, a recreated bucket, a
    * restored backup): the files this device uploaded are likely gone too, and a save naming them would let
-   * flush() promise a clock no device can read.
+   * flush() promise a clock no device can read. Also called when a push's canary file is gone (see #push).
    */
   #backendEmptied(): void {
     this.#backendHadEntries = false
