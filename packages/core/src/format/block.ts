@@ -17,21 +17,17 @@ export interface Block<T = unknown> {
 /** Not an async function: Node hashes synchronously, and a put encodes two or three blocks. */
 export function encodeBlock<T>(value: T): Promise<Block<T>> {
   let bytes: Uint8Array
-  let cid: CID | Promise<CID>
   try {
     bytes = encodeDagCbor(value)
-    cid = sha256Cid(dagCbor.code, bytes)
   } catch (error) {
     return Promise.reject(error)
   }
-  return cid instanceof Promise ? cid.then((hashed) => ({ cid: hashed, bytes, value })) : Promise.resolve({ cid, bytes, value })
+  return blockOfBytes(value, bytes)
 }
 
 /** `encodeBlock` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
 export function encodeBlockNow<T>(value: T): Block<T> | undefined {
-  const bytes = encodeDagCbor(value)
-  const cid = sha256Cid(dagCbor.code, bytes)
-  return cid instanceof Promise ? undefined : { cid, bytes, value }
+  return blockOfBytesNow(value, encodeDagCbor(value))
 }
 
 /** The block of `value` from its dag-cbor `bytes`, built by the caller from parts (format/cbor-items.ts). */

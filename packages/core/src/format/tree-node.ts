@@ -1,7 +1,5 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import { sha256Cid } from '../kit/sha256-cid.js'
 import { IntegrityError } from '../errors.js'
-import { CID, type Block } from './block.js'
+import { blockOfBytes, blockOfBytesNow, CID, type Block } from './block.js'
 import { cborHead, encodedItem } from './cbor-items.js'
 
 /** A document body as stored: the doc without `_id`, or null for a deletion (a tombstone). */
@@ -51,21 +49,17 @@ export type TreeNode = LeafNode | BranchNode
  */
 export function encodeTreeNode(node: TreeNode): Promise<Block<TreeNode>> {
   let bytes: Uint8Array
-  let cid: CID | Promise<CID>
   try {
     bytes = treeNodeBytes(node)
-    cid = sha256Cid(dagCbor.code, bytes)
   } catch (error) {
     return Promise.reject(error)
   }
-  return cid instanceof Promise ? cid.then((hashed) => ({ cid: hashed, bytes, value: node })) : Promise.resolve({ cid, bytes, value: node })
+  return blockOfBytes(node, bytes)
 }
 
 /** `encodeTreeNode` done before returning, or undefined where hashing answers with a promise (WebCrypto). */
 export function encodeTreeNodeNow(node: TreeNode): Block<TreeNode> | undefined {
-  const bytes = treeNodeBytes(node)
-  const cid = sha256Cid(dagCbor.code, bytes)
-  return cid instanceof Promise ? undefined : { cid, bytes, value: node }
+  return blockOfBytesNow(node, treeNodeBytes(node))
 }
 
 function treeNodeBytes(node: TreeNode): Uint8Array {
