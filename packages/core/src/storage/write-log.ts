@@ -271,7 +271,16 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     if (state.pending.length === 0) return
     const buffers = state.pending
     state.pending = []
-    writeAllGathered(state.fd!, buffers, state.pendingFrom)
+    try {
+      writeAllGathered(state.fd!, buffers, state.pendingFrom)
+    } catch (error) {
+      // A write that failed (disk full, an I/O error) leaves them pending, written again from the same offset
+      // by the next flush: bytes of them that reached the file are overwritten then, or are a torn tail that
+      // recovery drops. Going on past them left a hole that recovery stopped at, and every write acknowledged
+      // after it was lost at the next crash (storage-write-failure.test).
+      state.pending = buffers
+      throw error
+    }
   }
 
   function bytesAt(place: Place): Uint8Array | undefined {
@@ -315,15 +324,30 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     deletedBytes: () => state.deletedBytes,
     append(entry) {
       if (state.fd === undefined) {
-        state.fd = openSync(path, 'w+')
+        const fd = openSync(path, 'w+')
+        try {
+          writeAll(fd, WRITE_LOG_HEADER, 0)
+        } catch (error) {
+          closeSync(fd)
+          throw error
+        }
+        state.fd = fd
         state.fresh = true
-        writeAll(state.fd, WRITE_LOG_HEADER, 0)
         state.size = WRITE_LOG_HEADER.length
       }
       const bytes = encodeWriteLogEntry(entry)
       if (state.pending.length === 0) state.pendingFrom = state.size
       state.pending.push(bytes)
-      if (entry.kind !== 'file') flush()
+      if (entry.kind !== 'file') {
+        try {
+          flush()
+        } catch (error) {
+          // The change is not made and its caller is told: its entry is dropped, never written later (a head
+          // record a rejected put wrote must not come back after a reopen). File entries before it stay pending.
+          state.pending.pop()
+          throw error
+        }
+      }
       const bodyOffset = state.size + bytes.length - 4 - ('body' in entry ? entry.body.length : 0)
       if (entry.kind === 'record') state.recordEntries.push({ start: state.size, name: entry.name, length: entry.body.length })
       state.size += bytes.length
