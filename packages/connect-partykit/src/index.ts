@@ -1,9 +1,9 @@
 import type { Database, Sync, SyncOptions } from '@proj/core'
 import type { CallOptions, Connector, MetaEntry } from '@proj/core/connector'
-import { AuthError, BackendConfigError, metaEntryFromWire, metaEntryToWire, splitConnectOptions, verifyCid } from '@proj/core/kit'
+import { AuthError, BackendConfigError, describe, metaEntryFromWire, metaEntryToWire, OptionError, splitConnectOptions, verifyCid } from '@proj/core/kit'
 import { base64pad } from 'multiformats/bases/base64'
 import PartySocket from 'partysocket'
-import { PUSHED_FILE_BYTES, PUSHED_FILES_MAX, type ServerMessage, type WireEntry } from './protocol.js'
+import { PUSHED_FILE_BYTES, PUSHED_FILES_MAX, type PingMessage, type ServerMessage, type WireEntry } from './protocol.js'
 
 export type { ServerMessage, ClientMessage, WireEntry } from './protocol.js'
 
@@ -28,6 +28,13 @@ export interface PartykitOptions {
   timeout?: number
   /** Longest wait between reconnection attempts, in ms (default 10_000). */
   maxReconnectionDelay?: number
+  /**
+   * After this many ms without a message on a room's open socket the client sends a ping; when nothing at
+   * all arrives for as long again, it drops the socket (status `offline`) and reconnects. Any message counts
+   * as a sign of life, so a busy socket sends no pings, and a server without pings (it answers an error) does
+   * not flap. 0 turns it off. Default 10_000: a connection that went silent is reported within 20 s.
+   */
+  heartbeat?: number
 }
 
 /**
@@ -96,9 +103,12 @@ interface Room {
   /** Rejects with `refused`, so saves waiting for the socket stop waiting. */
   whenRefused: Promise<never>
   refuse(error: Error): void
+  /** Stops the open socket's heartbeat (see watchLiveness); a no-op while none runs. */
+  stopHeartbeat(): void
 }
 
 const DEFAULT_TIMEOUT = 30_000
+const DEFAULT_HEARTBEAT = 10_000
 /** Pushed files kept for a download that has not come yet; the oldest go first past this. */
 const PUSHED_KEPT_BYTES = 1024 * 1024
 
@@ -120,6 +130,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
   }
   const timeout = options.timeout ?? DEFAULT_TIMEOUT
   if (!(timeout > 0)) throw new TypeError(`partykit option timeout must be a positive number: ${String(timeout)}`)
+  const heartbeat = checkHeartbeat(options.heartbeat === undefined ? DEFAULT_HEARTBEAT : options.heartbeat)
   const { base, secure } = parseHost(host)
   const party = options.party ?? 'main'
   const fetcher = options.fetch ?? globalThis.fetch.bind(globalThis)
@@ -282,6 +293,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
       synced: false,
       whenRefused: undefined as unknown as Promise<never>,
       refuse: () => {},
+      stopHeartbeat: () => {},
     }
     room.whenRefused = new Promise<never>((_, reject) => (room.refuse = reject))
     room.whenRefused.catch(() => {})
@@ -300,13 +312,21 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
         minReconnectionDelay: 200,
         startClosed: closed,
       })
+      let heard = () => {}
       socket.addEventListener('open', () => {
         room.status = 'open'
         room.markOpen()
+        room.stopHeartbeat()
+        if (heartbeat > 0) ({ heard, stop: room.stopHeartbeat } = watchLiveness(socket, heartbeat))
         emitStatus()
       })
-      socket.addEventListener('message', (event: MessageEvent) => onMessage(room, event.data))
+      socket.addEventListener('message', (event: MessageEvent) => {
+        heard()
+        onMessage(room, event.data)
+      })
       const dropped = () => {
+        room.stopHeartbeat()
+        heard = () => {}
         const wasOpen = room.status === 'open'
         room.status = 'offline'
         room.synced = false
@@ -573,6 +593,7 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
           for (const pending of room.pending.values()) pending.reject(error)
           room.pending.clear()
           room.listeners.clear()
+          room.stopHeartbeat()
           const socket = await room.socket.catch(() => undefined)
           socket?.close()
           endConnection(socket)
@@ -592,6 +613,71 @@ export function partykitConnector(host: string, options: PartykitOptions = {}): 
 function endConnection(socket: PartySocket | undefined): void {
   const underlying = (socket as unknown as { _ws?: { terminate?: () => void } } | undefined)?._ws
   underlying?.terminate?.()
+}
+
+function checkHeartbeat(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value
+  throw new OptionError('partykitConnector', 'heartbeat', `option heartbeat must be a number of ms >= 0 (0: no heartbeat), got ${describe(value)}`)
+}
+
+/** What a client sends to check that its socket still reaches the server (see protocol.ts). */
+const PING = JSON.stringify({ type: 'ping' } satisfies PingMessage)
+
+/**
+ * The heartbeat of an open socket. Browsers expose no websocket ping frames, and a connection whose network
+ * went silently away (a dead router, a suspended laptop, a server that stopped answering) looks open until
+ * TCP gives up, minutes later: sync would stay 'synced' and saves wait for their whole ack timeout. So after
+ * `interval` ms without any message, it sends a ping; when nothing at all has arrived `interval` ms after
+ * that, it reconnects the socket, which reports it closed at once (status offline, saves in flight rejected
+ * for sync to retry). `heard()` is called on every message: any message is a sign of life (traffic needs no
+ * pings; a server that does not know pings answers with an error, which counts as well).
+ */
+function watchLiveness(socket: PartySocket, interval: number): { heard(): void; stop(): void } {
+  let lastHeard = Date.now()
+  /** When the unanswered ping went out; undefined when none is (a message after it answers it). */
+  let pingedAt: number | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
+  const schedule = (ms: number, then: () => void) => {
+    timer = setTimeout(then, Math.max(0, ms))
+    // A heartbeat alone does not keep a Node process alive (close() stops it anyway).
+    ;(timer as { unref?: () => void }).unref?.()
+  }
+  const check = () => {
+    if (stopped) return
+    const now = Date.now()
+    if (pingedAt === undefined) {
+      const silent = now - lastHeard
+      if (silent < interval) return schedule(interval - silent, check)
+      pingedAt = now
+      socket.send(PING)
+      return schedule(interval, check)
+    }
+    const waited = now - pingedAt
+    if (waited < interval) return schedule(interval - waited, check)
+    // One more turn first: after a stall of this event loop, an answer may be waiting in the socket unread
+    // (Node runs due timers before it reads sockets).
+    schedule(0, () => {
+      if (stopped) return
+      if (pingedAt === undefined) return check()
+      stopped = true
+      const stale = (socket as unknown as { _ws?: { terminate?: () => void } })._ws
+      socket.reconnect(4000, 'no answer to the heartbeat')
+      // The silent connection's close handshake cannot complete: end it rather than wait for ws's 30 s.
+      stale?.terminate?.()
+    })
+  }
+  schedule(interval, check)
+  return {
+    heard: () => {
+      lastHeard = Date.now()
+      pingedAt = undefined
+    },
+    stop: () => {
+      stopped = true
+      clearTimeout(timer)
+    },
+  }
 }
 
 /**
@@ -626,6 +712,7 @@ export const connect = {
       'fetch',
       'timeout',
       'maxReconnectionDelay',
+      'heartbeat',
     ])
     const connector = partykitConnector(host, { ...own, room: own.room ?? db.name })
     return db.connect(connector, sync)

@@ -16,6 +16,8 @@
  *   client -> server  { type: 'save', id, branch, entry, replaces, files? }
  *   client -> server  { type: 'file', id, cid, bytes }                    a small file (an upload without HTTP)
  *   server -> client  { type: 'ack', id } | { type: 'error', id, status, message }
+ *   client -> server  { type: 'ping' }                                    after a silence (the heartbeat)
+ *   server -> client  { type: 'pong' }                                    its answer, to that client alone
  * A `file` message stores the file as `PUT data/<cid>` does (same checks and answers), for files of at most
  * PUSHED_FILE_BYTES: a put's file costs one message on the open socket instead of an HTTP request. A server
  * without it answers 400 (unknown message type), and the client uploads over HTTP from then on.
@@ -24,6 +26,8 @@
  * those it holds (each at most PUSHED_FILE_BYTES, together at most PUSHED_FILES_BYTES) with the entry, in
  * the `entries` message's `files`, so a subscriber need not download them. A client takes pushed bytes only
  * when they hash to their CID (else it downloads); servers and clients without `files` ignore it.
+ * A client takes any message as a sign of life, so a server without `ping` (it answers 400 "unknown message
+ * type", an error without an id) keeps the heartbeat satisfied as a `pong` does; clients ignore `pong`.
  */
 import type { WireMetaEntry } from '@proj/core/kit'
 
@@ -86,5 +90,14 @@ export interface FileMessage {
   bytes: string
 }
 
-export type ServerMessage = EntriesMessage | SyncedMessage | AckMessage | ErrorMessage
-export type ClientMessage = SaveMessage | FileMessage
+/** The heartbeat: a client checks that its socket still reaches the server (any answer will do). */
+export interface PingMessage {
+  type: 'ping'
+}
+
+export interface PongMessage {
+  type: 'pong'
+}
+
+export type ServerMessage = EntriesMessage | SyncedMessage | AckMessage | ErrorMessage | PongMessage
+export type ClientMessage = SaveMessage | FileMessage | PingMessage

@@ -151,6 +151,8 @@ export default class ProjServer implements Party.Server {
       send(sender, { type: 'error', status: 400, message: 'message is not valid JSON' })
       return
     }
+    // Before every check: a ping asks only whether this socket still reaches the room (no token, no name).
+    if (parsed?.type === 'ping') return void send(sender, { type: 'pong' })
     const id = typeof parsed?.id === 'string' ? parsed.id : undefined
     try {
       if (parsed?.type !== 'save' && parsed?.type !== 'file') {

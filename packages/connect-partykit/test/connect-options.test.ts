@@ -12,7 +12,7 @@ it('an unknown option is an OptionError naming it, never echoing the values', ()
   const call = () => connect.partykit(memory(), 'http://127.0.0.1:1', { token: 'secret-token-42', sync: { pollInterval: 5 } } as never)
   expect(call).toThrow(OptionError)
   expect(call).toThrow(
-    'connect.partykit: unknown option "sync" (the options are room, party, token, WebSocket, fetch, timeout, maxReconnectionDelay, branch, pollInterval, maxBackoff, flushTimeout, callTimeout)',
+    'connect.partykit: unknown option "sync" (the options are room, party, token, WebSocket, fetch, timeout, maxReconnectionDelay, heartbeat, branch, pollInterval, maxBackoff, flushTimeout, callTimeout)',
   )
   expect(() => call()).not.toThrow(/secret-token-42/)
 })
