@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, expect, inject, it } from 'vitest'
 import { database, type Database, type Sync } from '@proj/core'
 import { OptionError } from '@proj/core/kit'
+import { metaEntry } from '@proj/connector-tests'
 import { startPartykitDev, type PartykitDev } from '@proj/test-utils'
 import { connect, partykitConnector, type PartykitStatus } from '../src/index.js'
 import { freezableProxy, type FreezableProxy } from './freezable-proxy.js'
@@ -107,6 +108,42 @@ it('a frozen connection with nothing to save is reported offline too (the socket
   await expect.poll(() => connector.status, { timeout: 20_000 }).toBe('open')
   expect(statuses.slice(0, 3)).toEqual(['connecting', 'open', 'offline'])
   expect(statuses.at(-1)).toBe('open')
+  // The reconnected socket has a heartbeat of its own: a second loss is found the same way.
+  proxy.freeze()
+  await expect.poll(() => connector.status, { timeout: 10_000 }).toBe('offline')
+  proxy.resume()
+  await expect.poll(() => connector.status, { timeout: 20_000 }).toBe('open')
+}, 60_000)
+
+it('a socket that keeps receiving sends no ping; it pings once the traffic stops', async () => {
+  const { default: WebSocket } = await import('ws')
+  const sent: string[] = []
+  // The real `ws` socket, recording what the connector sends on it.
+  class RecordingSocket extends WebSocket {
+    override send(data: unknown, ...rest: unknown[]): void {
+      sent.push(String(data))
+      ;(super.send as (...args: unknown[]) => void)(data, ...rest)
+    }
+  }
+  const db = `hb-${crypto.randomUUID()}`
+  const listener = partykitConnector(host, { heartbeat: 2_000, WebSocket: RecordingSocket })
+  const writer = partykitConnector(host)
+  cleanups.push(() => listener.close(), () => writer.close())
+  let pushes = 0
+  listener.subscribe(db, 'main', () => pushes++)
+  await expect.poll(() => listener.status, { timeout: 20_000 }).toBe('open')
+  // Another client's saves reach the listener every ~100 ms, for longer than a heartbeat (30 × (100 ms + a save)).
+  let previous: string[] = []
+  for (let i = 0; i < 30; i++) {
+    const entry = await metaEntry(new TextEncoder().encode(`save ${i}`))
+    await writer.save(db, 'main', entry, previous)
+    previous = [entry.cid]
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await expect.poll(() => pushes).toBe(30)
+  expect(sent.filter((message) => message.includes('"ping"'))).toEqual([])
+  await expect.poll(() => sent.filter((message) => message.includes('"ping"')).length, { timeout: 10_000 }).toBeGreaterThan(0)
+  expect(listener.status).toBe('open')
 }, 60_000)
 
 /** Holds a connection idle for `ms` and returns its statuses and the bytes that crossed the proxy meanwhile. */
