@@ -16,35 +16,35 @@ function gate() {
   const reached = new Promise<void>((resolve) => (arrived = resolve))
   return { open, opened, reached, arrive: arrived }
 }
+type Gate = ReturnType<typeof gate>
+
+/** Holds the call at the gate in `slot`, if one is set: once (the slot is emptied as the call arrives). */
+async function passGate(slot: { gate?: Gate }): Promise<void> {
+  const held = slot.gate
+  if (!held) return
+  slot.gate = undefined
+  held.arrive()
+  await held.opened
+}
 
 it('a refresh whose listing was read before an in-flight save landed does not make sync upload everything again', async () => {
   const objects = new Map<string, Uint8Array>()
   const dataUploads = new Map<string, number>()
   let metaSaves = 0
   const objectName = ({ type, car, branch }: RawParams) => `${type}/${car ?? branch}`
-  let saveGate: ReturnType<typeof gate> | undefined
-  let loadGate: ReturnType<typeof gate> | undefined
+  const saveGate: { gate?: Gate } = {}
+  const loadGate: { gate?: Gate } = {}
   const fns = {
     upload: async (bytes: Uint8Array, params: RawParams) => {
       if (params.type === 'data') dataUploads.set(params.car!, (dataUploads.get(params.car!) ?? 0) + 1)
       if (params.type === 'meta') metaSaves++
-      if (params.type === 'meta' && saveGate) {
-        const held = saveGate
-        saveGate = undefined
-        held.arrive()
-        await held.opened
-      }
+      if (params.type === 'meta') await passGate(saveGate)
       objects.set(objectName(params), bytes.slice())
     },
     download: async (params: RawParams) => {
       // The listing as it is when the read arrives, answered when the gate opens (a slow reply).
       const bytes = objects.get(objectName(params))?.slice()
-      if (params.type === 'meta' && loadGate) {
-        const held = loadGate
-        loadGate = undefined
-        held.arrive()
-        await held.opened
-      }
+      if (params.type === 'meta') await passGate(loadGate)
       return bytes
     },
   }
@@ -52,11 +52,11 @@ it('a refresh whose listing was read before an in-flight save landed does not ma
   const sync = connect.raw(db, fns, { pollInterval: 0 })
   try {
     await sync.ready
-    const save = (saveGate = gate())
+    const save = (saveGate.gate = gate())
     await db.bulk(Array.from({ length: 10 }, (_, i) => ({ _id: `doc-${i}`, text: 'z'.repeat(200) })))
     // The first save is under way: its files are up, its entry not yet stored.
     await save.reached
-    const load = (loadGate = gate())
+    const load = (loadGate.gate = gate())
     const refreshed = sync.refresh()
     await load.reached
     save.open()
@@ -80,7 +80,7 @@ it('two refreshes whose listings come back out of order: the older one does not 
   const objectName = ({ type, name, car, branch }: RawParams) => `${name}/${type}/${car ?? branch}`
   const store = { upload: async (bytes: Uint8Array, params: RawParams) => void objects.set(objectName(params), bytes.slice()) }
   let readerSaves = 0
-  let loadGate: ReturnType<typeof gate> | undefined
+  const loadGate: { gate?: Gate } = {}
   const reader = {
     upload: async (bytes: Uint8Array, params: RawParams) => {
       if (params.type === 'meta') readerSaves++
@@ -88,12 +88,7 @@ it('two refreshes whose listings come back out of order: the older one does not 
     },
     download: async (params: RawParams) => {
       const bytes = objects.get(objectName(params))?.slice()
-      if (params.type === 'meta' && loadGate) {
-        const held = loadGate
-        loadGate = undefined
-        held.arrive()
-        await held.opened
-      }
+      if (params.type === 'meta') await passGate(loadGate)
       return bytes
     },
   }
@@ -108,7 +103,7 @@ it('two refreshes whose listings come back out of order: the older one does not 
     await writerSync.flush()
     await readerSync.ready
     await readerSync.refresh()
-    const load = (loadGate = gate())
+    const load = (loadGate.gate = gate())
     const older = readerSync.refresh()
     await load.reached
     await a.put({ _id: 'doc', version: 2 })
