@@ -85,6 +85,11 @@ export async function openLinkedManifests(store: BlockStore, blocks: readonly { 
   }
 }
 
+/** Whether `openLinkedManifests` would have a manifest to open for `blocks` (a commit made in one step cannot wait for it). */
+export function linksUnopenedManifests(store: BlockStore, blocks: readonly { block: Block; links: CID[] }[]): boolean {
+  return blocks.some(({ block, links }) => (block.value as { l?: unknown } | null)?.l === 0 && links.some((link) => !store.has(link)))
+}
+
 /** Loads the blocks of `links` not in memory (a delta event's attachment manifests), as openLinkedManifests does for a leaf's. */
 export async function openManifests(store: BlockStore, links: readonly CID[]): Promise<void> {
   for (const link of links) {

@@ -1,4 +1,4 @@
-import { openLinkedManifests, openManifests } from '../attachments/write.js'
+import { linksUnopenedManifests, openLinkedManifests, openManifests } from '../attachments/write.js'
 import type { Block, CID } from '../blockstore/block.js'
 import { MissingBlockError, type BlockStore } from '../blockstore/store.js'
 import { containsEvents } from '../clock/ancestry.js'
@@ -20,7 +20,6 @@ import type { OpenState } from './open.js'
 import { toRow } from './view.js'
 import { hashesNow } from '../kit/sha256-cid.js'
 import type { SynchronousWrites } from '../storage/api.js'
-import type { TreeNode } from '../format/tree-node.js'
 
 /**
  * Moves the local head forward (a commit, a merge of another head, the adoption of a head that contains it),
@@ -141,7 +140,7 @@ export class LocalHead {
     for (const entry of entries) all.set(entry[0], entry)
     const built = applyEntriesNow(store, pending.base, sortedEntries(all), () => true)
     // A leaf linking an attachment manifest this device has not opened: `advance` opens it (openLinkedManifests).
-    if (!built || built.blocks.some(({ block, links }) => (block.value as TreeNode).l === 0 && links.some((link) => !store.has(link)))) return undefined
+    if (!built || linksUnopenedManifests(store, built.blocks)) return undefined
     const event = makeEventNow(previous?.heads ?? [], height, built.root)
     const file = event && store.commitNow([...built.blocks, event], [event.block.cid], writes)
     if (!file) return undefined
