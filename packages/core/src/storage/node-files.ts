@@ -92,8 +92,8 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
 
   // Records go to the log at both levels; 'power' fdatasyncs it before the change resolves: one fsync per
   // record change, which also covers the stored files appended before it (the transaction's file).
-  function putRecord(record: string, bytes: Uint8Array): void {
-    const previous = toDisk ? readRecordSync(record) : undefined
+  /** `previous`: the record's value before (read here unless the caller has it), restored if the fdatasync fails. */
+  function putRecord(record: string, bytes: Uint8Array, previous = toDisk ? readRecordSync(record) : undefined): void {
     log.append({ kind: 'record', name: record, body: bytes })
     if (toDisk) {
       try {
@@ -167,7 +167,7 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
       const current = readRecordSync(record)
       const next = change(current)
       if (next === undefined) return current
-      putRecord(record, next)
+      putRecord(record, next, current)
       peers.announce(record)
       return next.slice()
     },
