@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { create as digestOf } from 'multiformats/hashes/digest'
 import { afterEach } from 'vitest'
 import { database, type Database } from '../src/index.js'
 import { memoryBackend } from './memory-backend.js'
@@ -12,6 +16,11 @@ import { fixtureBundle } from './node-fixture.js'
 const dirs: string[] = []
 
 /** A fresh temp directory, removed after the test. */
+/** The CID (raw, sha2-256) that names `bytes` as a stored file: what Storage.writeFile expects. */
+export function rawFileCid(bytes: Uint8Array): string {
+  return CID.createV1(raw.code, digestOf(0x12, createHash('sha256').update(bytes).digest())).toString()
+}
+
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'proj-core-'))
   dirs.push(dir)

@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database } from '@proj/core'
 import { decodeWriteLog, WRITE_LOG_HEADER } from '../src/format/write-log.js'
+import { nodeFileStorage } from '../src/storage/node-files.js'
 import { loggedFiles } from '../src/storage/write-log.js'
-import { dataFiles, runUntilKilled, seededRandom, tempDir } from './helpers.js'
+import { dataFiles, rawFileCid, runUntilKilled, seededRandom, tempDir } from './helpers.js'
 
 const fixtures = join(import.meta.dirname, 'fixtures')
 const ids = async (db: ReturnType<typeof database>) => (await db.allDocs()).rows.map((row) => row.key)
@@ -63,6 +64,36 @@ describe('sealed segments', () => {
     expect(await ids(again)).toHaveLength(100 * 100)
     await again.close()
   }, 120_000)
+
+  it('sealing blanks records of every size (one larger than the 64 KiB window among small ones) and leaves the files readable', async () => {
+    const dir = tempDir()
+    const root = join(dir, 'sizes')
+    const storage = nodeFileStorage('sizes', { dir, durability: 'process' })
+    const files: Uint8Array[] = []
+    for (let i = 0; i < 200; i++) {
+      const file = Uint8Array.from({ length: 500 + i }, (_, k) => (k * 31 + i) & 0xff)
+      files.push(file)
+      await storage.writeFile(rawFileCid(file), file)
+      // Records of 1 byte to 200 KiB: most share a window with their neighbours, a few are larger than one.
+      const size = i % 50 === 7 ? 200_000 : 1 + i
+      await storage.writeRecord(`r${i % 3}`, Uint8Array.from({ length: size }, () => 0xee))
+    }
+    await storage.writeRecord('last', Uint8Array.of(9))
+    await storage.close()
+    const [segment] = segmentFiles(root).filter((f) => f.endsWith('.log'))
+    const bytes = readFileSync(join(root, 'segments', segment!))
+    const { entries, validLength } = decodeWriteLog(bytes, 'segment')
+    expect(validLength).toBe(bytes.length)
+    const records = entries.filter(({ entry }) => entry.kind === 'record')
+    expect(records).toHaveLength(201)
+    expect(records.filter(({ entry }) => 'body' in entry && entry.body.length === 200_000)).toHaveLength(4)
+    for (const { entry } of records) expect('body' in entry && entry.body.every((byte) => byte === 0)).toBe(true)
+    const reopened = nodeFileStorage('sizes', { dir, durability: 'process' })
+    for (const file of files) expect(await reopened.readFile(rawFileCid(file))).toEqual(file)
+    expect(await reopened.readRecord('last')).toEqual(Uint8Array.of(9))
+    expect((await reopened.readRecord('r1'))?.length).toBe(1 + 199 - (199 % 3) + 1)
+    await reopened.close()
+  })
 
   it('compaction deletes files in segments: dead segments are removed when the log is sealed, and nothing comes back', async () => {
     const dir = tempDir()

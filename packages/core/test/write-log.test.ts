@@ -3,12 +3,14 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { database, FormatVersionError } from '../src/index.js'
 import {
+  blankRecordEntryAt,
   decodeSegmentIndex,
   decodeWriteLog,
   encodeSegmentIndex,
   encodeWriteLogEntry,
   WRITE_LOG_HEADER,
   WRITE_LOG_V1_HEADER,
+  writeLogEntryLength,
 } from '../src/format/write-log.js'
 import { runUntilKilled, tempDir } from './helpers.js'
 
@@ -26,6 +28,19 @@ describe('write log format, version 2, and segment index, version 1 (format/writ
       '020009686561642e6d61696e00000004a1617601150da252',
     )
     expect(hex(encodeWriteLogEntry({ kind: 'deleted', name: 'sync.x' }))).toBe('03000673796e632e7800000000904e80a3')
+  })
+
+  it('blanks a record entry in place to the bytes of the same record with an all-zero body, and touches nothing else', () => {
+    const file = encodeWriteLogEntry({ kind: 'file', name: 'bafkreia', body: Uint8Array.of(1, 2, 3) })
+    const record = encodeWriteLogEntry({ kind: 'record', name: 'héad.main', body: Uint8Array.of(0xa1, 0x61, 0x76, 0x01) })
+    expect(writeLogEntryLength('héad.main', 4)).toBe(record.length)
+    const window = new Uint8Array([...file, ...record, ...file])
+    expect(blankRecordEntryAt(window.subarray(file.length), 0)).toBe(record.length)
+    const blank = encodeWriteLogEntry({ kind: 'record', name: 'héad.main', body: new Uint8Array(4) })
+    expect(hex(window)).toBe(hex(new Uint8Array([...file, ...blank, ...file])))
+    // A file entry is never blanked; an entry running past the bytes given is refused.
+    expect(() => blankRecordEntryAt(window, 0)).toThrow(/not a record entry/)
+    expect(() => blankRecordEntryAt(window.subarray(file.length, file.length + record.length - 1), 0)).toThrow(/ends past/)
   })
 
   it('pins the bytes of a segment index, decodes it back, and refuses a cut-off, altered or newer one', () => {

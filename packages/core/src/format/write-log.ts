@@ -50,6 +50,27 @@ export function encodeWriteLogEntry(entry: WriteLogEntry): Uint8Array {
   return bytes
 }
 
+/** The bytes encodeWriteLogEntry gives an entry named `name` (UTF-8) whose body holds `bodyLength` bytes. */
+export function writeLogEntryLength(name: string, bodyLength: number): number {
+  return 1 + 2 + encoder.encode(name).length + 4 + bodyLength + 4
+}
+
+/**
+ * Turns the record entry at `at` in `bytes` (as read from a log) into what encodeWriteLogEntry gives for the same
+ * name and an all-zero body of the same length: its body zeroed, its CRC recomputed. In place, so that a seal
+ * blanking every record entry of a log allocates nothing per entry. Returns where the entry ends.
+ */
+export function blankRecordEntryAt(bytes: Uint8Array, at: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes[at] !== KIND_CODES.record) throw new Error(`write log: the entry at ${at} is not a record entry (kind ${bytes[at]})`)
+  const bodyStart = at + 7 + view.getUint16(at + 1)
+  const end = bodyStart + view.getUint32(bodyStart - 4) + 4
+  if (end > bytes.length) throw new Error(`write log: the record entry at ${at} ends past the ${bytes.length} bytes given`)
+  bytes.fill(0, bodyStart, end - 4)
+  view.setUint32(end - 4, crc32(bytes.subarray(at, end - 4)))
+  return end
+}
+
 export interface DecodedWriteLog {
   /** Each entry with where its body lies in the log (files are read back from there, not kept in memory). */
   entries: { entry: WriteLogEntry; bodyOffset: number }[]
