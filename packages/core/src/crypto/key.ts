@@ -1,5 +1,6 @@
 import { base58btc } from 'multiformats/bases/base58'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { randomBytes } from './random.js'
 
 /**
  * A database key: 256 random bits, an 8-byte id (a hash prefix, not the key), and its WebCrypto handle, made
@@ -16,7 +17,7 @@ const KEY_LENGTH = 32
 const KEY_ID_PREFIX = new TextEncoder().encode('proj key id v1:')
 
 export function generateKeyBytes(): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(KEY_LENGTH))
+  return randomBytes(KEY_LENGTH)
 }
 
 export async function importKey(raw: Uint8Array): Promise<DatabaseKey> {

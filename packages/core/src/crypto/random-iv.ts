@@ -1,4 +1,5 @@
 import { IV_LENGTH } from '../format/envelope.js'
+import { randomBytes } from './random.js'
 
 /**
  * Fresh random AES-GCM IVs, drawn from the platform CSPRNG a pool at a time: one getRandomValues call per
@@ -12,7 +13,7 @@ let next = 0
 
 export function randomIv(): Uint8Array {
   if (next + IV_LENGTH > pool.length) {
-    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_BYTES))
+    pool = randomBytes(POOL_BYTES)
     next = 0
   }
   const iv = pool.slice(next, next + IV_LENGTH)
