@@ -358,42 +358,59 @@ if (w1InTurn.length) {
     for (const root of roots.values()) rmSync(root, { recursive: true, force: true })
   }
 }
-for (const system of SYSTEMS) {
-  console.log(`${LABELS[system] ?? system}:`)
-  const { batch, fresh } = workloadsOf(system)
-  const root = mkdtempSync(join(os.tmpdir(), `bench-${system}-`))
-  try {
-    if (quick) {
-      // One process for the batch (peak RSS is then cumulative), a fresh one for each reopen.
-      for (const r of await runChildren(system, batch, root, versions)) add(system, r)
-      for (const f of fresh) for (const r of await runChildren(system, f, root, versions, f[0] === 'C5' ? { BENCH_COUNT_FS: '1' } : {})) add(system, r)
-    } else {
-      const once = new Set(['W6prep', 'C5prep', 'W7'])
-      let firstStart = 0
-      for (const w of batch) {
-        // W1 ran above, the systems in turn.
-        if (w === 'W1' && w1InTurn.includes(system)) continue
-        const runs = once.has(w) ? 1 : RUNS
-        for (let k = 0; k < runs; k++) {
-          // A failure is the result: no need to fail again in the next runs.
-          if (all.get(system)?.get(w)?.some((r) => !r.ok)) break
-          // Very slow workloads (a peer at 100 ops/s on 10k docs) run once; the report says how many runs.
-          if (k > 0 && Date.now() - firstStart > 30_000) break
-          if (k === 0) firstStart = Date.now()
-          const sub = mkdtempSync(join(root, `${w}-`))
-          const dir = once.has(w) ? root : sub
-          for (const r of await runChildren(system, [w], dir, versions)) add(system, r)
+/**
+ * W6 (and C5), reopens in a fresh process, move with the load as W1 does (one slow run in three moved a median
+ * by 40 %): a full run takes them in rounds too, each system once a round, once every system's database is
+ * written, so that the runs of every system see the same machine.
+ */
+const FRESH_RUNS = quick ? RUNS : Math.max(RUNS, 7)
+const freshRoots = new Map<string, string>()
+try {
+  for (const system of SYSTEMS) {
+    console.log(`${LABELS[system] ?? system}:`)
+    const { batch, fresh } = workloadsOf(system)
+    const root = mkdtempSync(join(os.tmpdir(), `bench-${system}-`))
+    if (!quick && fresh.length) freshRoots.set(system, root)
+    try {
+      if (quick) {
+        // One process for the batch (peak RSS is then cumulative), a fresh one for each reopen.
+        for (const r of await runChildren(system, batch, root, versions)) add(system, r)
+        for (const f of fresh) for (const r of await runChildren(system, f, root, versions, f[0] === 'C5' ? { BENCH_COUNT_FS: '1' } : {})) add(system, r)
+      } else {
+        const once = new Set(['W6prep', 'C5prep', 'W7'])
+        let firstStart = 0
+        for (const w of batch) {
+          // W1 ran above, the systems in turn.
+          if (w === 'W1' && w1InTurn.includes(system)) continue
+          const runs = once.has(w) ? 1 : RUNS
+          for (let k = 0; k < runs; k++) {
+            // A failure is the result: no need to fail again in the next runs.
+            if (all.get(system)?.get(w)?.some((r) => !r.ok)) break
+            // Very slow workloads (a peer at 100 ops/s on 10k docs) run once; the report says how many runs.
+            if (k > 0 && Date.now() - firstStart > 30_000) break
+            if (k === 0) firstStart = Date.now()
+            const sub = mkdtempSync(join(root, `${w}-`))
+            const dir = once.has(w) ? root : sub
+            for (const r of await runChildren(system, [w], dir, versions)) add(system, r)
+          }
         }
       }
-      for (const f of fresh)
-        for (let k = 0; k < RUNS; k++) {
-          if (all.get(system)?.get(f[0]!)?.some((r) => !r.ok)) break
-          for (const r of await runChildren(system, f, root, versions, f[0] === 'C5' ? { BENCH_COUNT_FS: '1' } : {})) add(system, r)
-        }
+    } finally {
+      if (!freshRoots.has(system)) rmSync(root, { recursive: true, force: true })
     }
-  } finally {
-    rmSync(root, { recursive: true, force: true })
   }
+  if (freshRoots.size) console.log(`W6/C5, ${FRESH_RUNS} rounds, each system once a round:`)
+  for (let k = 0; k < FRESH_RUNS; k++) {
+    for (const [system, root] of freshRoots) {
+      for (const f of workloadsOf(system).fresh) {
+        // A failure is the result: no need to fail again in the next rounds.
+        if (all.get(system)?.get(f[0]!)?.some((r) => !r.ok)) continue
+        for (const r of await runChildren(system, f, root, versions, f[0] === 'C5' ? { BENCH_COUNT_FS: '1' } : {})) add(system, r)
+      }
+    }
+  }
+} finally {
+  for (const root of freshRoots.values()) rmSync(root, { recursive: true, force: true })
 }
 /** W10, attachments: with ours, 100 MiB (quick: 16 MiB), `--attachment-mb` to change it. */
 const attachmentReport = SYSTEMS.includes('ours') && !flag('no-attachments') && (!ONLY || ONLY.has('W10'))
@@ -517,7 +534,7 @@ const cpus = os.cpus()
 p(`# Benchmark results`)
 p()
 p(`${quick ? 'QUICK run (not the committed figures)' : 'Full run'}: ${new Date().toISOString().slice(0, 16)}Z, ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}. ` +
-  `N = ${N.toLocaleString('en-US')} docs of ~${meanDocBytes()} B JSON; medians of ${RUNS} run(s)${quick ? '' : ` (W1: ${W1_RUNS}, in rounds of one run of each system)`}, each system in its own process` +
+  `N = ${N.toLocaleString('en-US')} docs of ~${meanDocBytes()} B JSON; medians of ${RUNS} run(s)${quick ? '' : ` (W1: ${W1_RUNS}, W6 and C5: ${FRESH_RUNS}, in rounds of one run of each system)`}, each system in its own process` +
   `${quick ? ' (quick: one process per system, so peak RSS is cumulative)' : ' (one process per workload per run)'}; took ${elapsed.toFixed(0)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (other jobs share these 2 cores).`)
 p(`Code: at the start ${codeAtStart}; at the end ${codeState()}.`)
 p(`Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` at the root (or \`node scripts/pnpm.mjs --filter @proj/bench run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\`).`)
