@@ -20,6 +20,7 @@ export {
   isPermanentError,
 } from './errors.js'
 export { MissingBlockError } from './blockstore/store.js'
+export { MissingFileError } from './sync/missing-file.js'
 export { HistoryUnavailableError } from './database/view.js'
 export { shareLink, parseShareLink, type ShareLink } from './kit/share-link.js'
 export { inspectLocal, inspectBackend } from './inspect.js'

@@ -24,7 +24,11 @@ export interface CallOptions {
 export interface FileStore {
   /** Idempotent: uploading the same cid twice is not an error. Resolves once the bytes are durable. */
   upload(db: string, cid: string, bytes: Uint8Array, options?: CallOptions): Promise<void>
-  /** The stored bytes, or `undefined` when absent. Throws only for transport or auth failures. */
+  /**
+   * The stored bytes, or `undefined` when absent. Throws only for transport or auth failures. `undefined` is
+   * the backend's answer that it lacks the file (404, NoSuchKey): sync takes a file it needs and no source
+   * holds as permanent (MissingFileError), so a backend unable to tell must throw rather than say absent.
+   */
   download(db: string, cid: string, options?: CallOptions): Promise<Uint8Array | undefined>
   /**
    * Optional: whether the backend holds the file, without sending it. Sync uses it once per session to find

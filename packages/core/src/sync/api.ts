@@ -27,7 +27,7 @@ export interface SyncEvents {
   status: (status: SyncStatus) => void
   /**
    * A failure. `error.permanent` tells the kind: permanent failures (auth, missing bucket or room, integrity,
-   * wrong key, bad configuration) set status 'error' and stop automatic retries; transient ones (network,
+   * wrong key, bad configuration, a needed file the backend lacks) set status 'error' and stop automatic retries; transient ones (network,
    * 5xx, timeouts) set 'offline' and are retried with bounded backoff.
    */
   error: (error: ConnectorError) => void
@@ -65,8 +65,9 @@ export interface SyncOptions {
 export interface Sync {
   /**
    * Resolves when the first pull has been merged. Transient failures are retried; a permanent one (auth, a
-   * missing bucket, a key that opens none of the backend's entries: KeyMismatchError) rejects it at once, and
-   * so does close() before the first pull was merged.
+   * missing bucket, a key that opens none of the backend's entries: KeyMismatchError, a file an entry needs
+   * that the backend says it lacks: MissingFileError) rejects it at once, and so does close() before the first
+   * pull was merged.
    */
   readonly ready: Promise<void>
   readonly status: SyncStatus

@@ -10,6 +10,7 @@ import type { Sync, SyncEvents, SyncOptions, SyncProgress, SyncStatus, SyncWarni
 import { openHead, sealHead } from './meta-entry.js'
 import { Outbox } from './outbox.js'
 import { callAllowance } from './call-timeout.js'
+import { MissingFileError, fileAnsweredAbsent } from './missing-file.js'
 
 const UPLOAD_CONCURRENCY = 4
 const RECORD_INTERVAL = 1000
@@ -194,15 +195,18 @@ class SyncEngine implements Sync {
         try {
           // A lazy read should not fail on one lost packet: transient failures are retried in place.
           const bytes = await this.#retrying('download', () => this.#call('download', 0, (call) => this.#connector.download(this.#db, cid, call)))
+          if (!bytes) {
+            this.#noteAnsweredAbsent(cid)
+            return undefined
+          }
+          this.#answeredAbsent.delete(cid)
           // A file that came from this backend is there already, and so is everything it references (a
           // meta entry names a file only after its whole closure was uploaded): never upload it back.
-          if (bytes) {
-            this.#outbox.markComplete(cid)
-            this.#servedHere.add(cid)
-            this.#progress.download.files++
-            this.#progress.download.bytes += bytes.length
-            this.#emitProgress()
-          }
+          this.#outbox.markComplete(cid)
+          this.#servedHere.add(cid)
+          this.#progress.download.files++
+          this.#progress.download.bytes += bytes.length
+          this.#emitProgress()
           return bytes
         } catch (error) {
           const failure = this.#fail('download', error)
@@ -850,9 +854,37 @@ class SyncEngine implements Sync {
       .catch((error) => this.#fail('record what the backend holds', error))
   }
 
+  /**
+   * Files this backend answered it does not hold (its download resolved `undefined`), while no later download
+   * served them. Not an error where it is answered: another connected source may hold the file (a database
+   * synced to two backends), and a read only fails when none does. A read failing on one of them is then the
+   * backend's word, and permanent (see #fail and MissingFileError).
+   */
+  readonly #answeredAbsent = new Set<string>()
+
+  #noteAnsweredAbsent(cid: string): void {
+    // Bounded so a long lazy session cannot grow it forever; forgetting one costs only a retried failure.
+    if (this.#answeredAbsent.size > 10_000) this.#answeredAbsent.clear()
+    this.#answeredAbsent.add(cid)
+  }
+
+  /**
+   * A read that failed because a file is missing everywhere, after this backend answered that it lacks it:
+   * retrying cannot succeed (it retried forever before, `ready` never settling). Named as the download that
+   * met it, whatever operation (the first pull, a poll, a pushed entry's merge, refresh()) got the failure,
+   * so meeting it again is the same news (see #fail).
+   */
+  #missingFileFailure(error: unknown): ConnectorError | undefined {
+    const cid = fileAnsweredAbsent(error, this.#answeredAbsent)
+    if (cid === undefined) return undefined
+    const missing = new MissingFileError(cid, this.#connector.name, this.#connector.id, { cause: error })
+    return new ConnectorError(this.#connector.name, 'download', missing)
+  }
+
   #fail(op: string, error: unknown): ConnectorError {
     const wrapped =
-      error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error)
+      this.#missingFileFailure(error) ??
+      (error instanceof ConnectorError ? error : new ConnectorError(this.#connector.name, op, error))
     // A closed sync reports nothing more: what failed after close() (a call it ended) is not the backend's state.
     if (this.#lastError !== wrapped && !this.#closed) {
       // A permanent failure met again by the one retry that flush() or refresh() makes (the user may have fixed
@@ -905,6 +937,9 @@ class SyncEngine implements Sync {
         await this.#scheduler.delay(Math.min(this.#scheduler.backoff(attempt, 100), Math.max(0, deadline - Date.now())))
       }
     }
+    // Past the permanent failure that halted sync (a lost file uploaded again): the status said 'error' until
+    // a push happened to run, and a device with nothing to push never ran one.
+    if (this.#status === 'error') this.#setStatus(this.#remoteCovers && !this.#wantPush ? 'synced' : 'pending')
     this.#kick()
   }
 

@@ -1,0 +1,186 @@
+import { readdir, rm } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { database, MissingFileError, type ConnectorError, type Database, type Sync } from '@proj/core'
+import { closeServer, listenOnLoopback, serveFromTempDir, type LoopbackServer } from '@proj/test-utils'
+import { connect } from '../src/index.js'
+import { createStoreServer } from '../src/server.js'
+
+/**
+ * A meta entry names a file the store does not hold (deleted on the server, lost by a backup restore): the
+ * store answers 404, which is its word, not a network failure. A device that needs the file surfaces it at
+ * once, typed and naming the file, instead of retrying a download that cannot succeed.
+ */
+let server: LoopbackServer & { dir: string }
+
+beforeAll(async () => {
+  server = await serveFromTempDir('proj-serve-missing', (dir) => createStoreServer({ dir }))
+})
+afterAll(() => server.stop())
+
+const opened: { db: Database; sync: Sync }[] = []
+afterEach(async () => {
+  for (const { db, sync } of opened.splice(0)) {
+    await sync.close()
+    await db.close()
+  }
+})
+
+function device(name: string, key?: string, pollInterval = 0): { db: Database; sync: Sync; errors: ConnectorError[] } {
+  const db = database(name, { storage: 'memory', dir: `/missing/${name}/${Math.random()}`, ...(key ? { key } : {}) })
+  const sync = connect.http(db, server.url, { pollInterval, maxBackoff: 50 })
+  const errors: ConnectorError[] = []
+  sync.on('error', (error) => errors.push(error))
+  opened.push({ db, sync })
+  return { db, sync, errors }
+}
+
+const dataFiles = async (name: string) => new Set(await readdir(join(server.dir, name, 'data')).catch(() => []))
+
+/** A device that wrote 'kept' and flushed it: what every other device syncs before anything is lost. */
+async function writerWithKept(name: string): Promise<ReturnType<typeof device>> {
+  const a = device(name)
+  await a.sync.ready
+  await a.db.put({ _id: 'kept' })
+  await a.sync.flush()
+  return a
+}
+
+/** `a` writes `id` and flushes; the data files that flush uploaded are deleted from the store, and returned. */
+async function writeThenLose(a: { db: Database; sync: Sync }, name: string, id: string): Promise<string[]> {
+  const before = await dataFiles(name)
+  await a.db.put({ _id: id })
+  await a.sync.flush()
+  const added = [...(await dataFiles(name))].filter((file) => !before.has(file))
+  expect(added.length).toBeGreaterThan(0)
+  for (const file of added) await rm(join(server.dir, name, 'data', file))
+  return added
+}
+
+/** The typed cause sync rejects with when the store answered that it lacks a file. */
+function missingCause(error: ConnectorError): MissingFileError {
+  expect(error.cause).toBeInstanceOf(MissingFileError)
+  return error.cause as MissingFileError
+}
+
+it('a fresh device whose first pull needs a file the store lacks: ready rejects at once, naming the file', async () => {
+  const name = 'missing-first'
+  const a = await writerWithKept(name)
+  const lost = await writeThenLose(a, name, 'lost')
+
+  const b = device(name, await a.db.exportKey())
+  const failure = (await b.sync.ready.then(
+    () => undefined,
+    (error: ConnectorError) => error,
+  ))!
+  expect(failure?.name).toBe('ConnectorError')
+  expect(failure.permanent).toBe(true)
+  expect(failure.connector).toBe('http')
+  const cause = missingCause(failure)
+  expect(cause.name).toBe('MissingFileError')
+  expect(lost).toContain(cause.cid)
+  expect(cause.backend).toBe('http')
+  expect(cause.location).toBe(`http:${server.url}`)
+  expect(failure.message).toContain(cause.cid)
+  expect(b.sync.status).toBe('error')
+  expect(b.errors).toEqual([failure])
+  // Nothing on the writer is lost: it still reads both documents.
+  expect((await a.db.allDocs()).rows.map((row) => row.key)).toEqual(['kept', 'lost'])
+})
+
+it('a later pull meeting a file the store lacks: reported once as permanent, refresh() rejects with it, what was synced stays', async () => {
+  const name = 'missing-later'
+  const a = await writerWithKept(name)
+  const b = device(name, await a.db.exportKey(), 20)
+  await b.sync.ready
+  expect((await b.db.get('kept'))._id).toBe('kept')
+
+  // Paused, so that no poll downloads the file before the test deletes it.
+  b.sync.pause()
+  const lost = await writeThenLose(a, name, 'lost')
+  b.sync.resume()
+  // The pull meets the missing file: status 'error', one error event, and polling stops retrying it.
+  await expect.poll(() => b.sync.status).toBe('error')
+  expect(b.errors).toHaveLength(1)
+  const reported = b.errors[0]!
+  expect(reported.permanent).toBe(true)
+  expect(missingCause(reported).name).toBe('MissingFileError')
+  expect(lost).toContain(missingCause(reported).cid)
+  // An explicit refresh tries once more, meets the same answer, and rejects with it; no second event.
+  const again = await b.sync.refresh().then(
+    () => undefined,
+    (error: ConnectorError) => error,
+  )
+  expect(again?.permanent).toBe(true)
+  expect(again?.message).toBe(reported.message)
+  expect(b.errors).toHaveLength(1)
+  expect((await b.db.get('kept'))._id).toBe('kept')
+  await b.db.put({ _id: 'b-local' })
+  expect((await b.db.get('b-local'))._id).toBe('b-local')
+})
+
+it('the file uploaded again by the device that holds it: a refresh() after the permanent failure syncs it', async () => {
+  const name = 'missing-repaired'
+  const a = await writerWithKept(name)
+  const b = device(name, await a.db.exportKey())
+  await b.sync.ready
+  const lost = await writeThenLose(a, name, 'lost')
+  await expect(b.sync.refresh()).rejects.toMatchObject({ permanent: true, cause: { name: 'MissingFileError' } })
+  // The writer's next session checks what the store holds (has) and uploads the lost files again.
+  await a.sync.close()
+  const again = connect.http(a.db, server.url, { pollInterval: 0 })
+  opened.push({ db: a.db, sync: again })
+  await again.ready
+  for (const file of lost) await expect.poll(async () => (await dataFiles(name)).has(file)).toBe(true)
+  await a.db.put({ _id: 'after' })
+  await again.flush()
+  await b.sync.refresh()
+  expect((await b.db.allDocs()).rows.map((row) => row.key)).toEqual(['after', 'kept', 'lost'])
+  expect(b.sync.status).not.toBe('error')
+})
+
+it('a file the store cannot serve now (HTTP 503) is transient: ready waits through the retries, then resolves', async () => {
+  const name = 'missing-transient'
+  const store = createStoreServer({ dir: server.dir })
+  const serveStore = store.listeners('request')[0] as (request: IncomingMessage, response: ServerResponse) => void
+  let unavailable = false
+  let refused = 0
+  const flaky = createServer((request, response) => {
+    if (unavailable && request.method === 'GET' && request.url?.includes('/data/')) {
+      refused++
+      response.writeHead(503).end('busy')
+      return
+    }
+    serveStore(request, response)
+  })
+  const url = await listenOnLoopback(flaky)
+  try {
+    const a = device(name)
+    await a.sync.ready
+    await a.db.put({ _id: 'doc' })
+    await a.sync.flush()
+    unavailable = true
+    const db = database(name, { storage: 'memory', dir: `/missing/${name}/${Math.random()}`, key: await a.db.exportKey() })
+    const sync = connect.http(db, url, { pollInterval: 0, maxBackoff: 50 })
+    opened.push({ db, sync })
+    const errors: ConnectorError[] = []
+    sync.on('error', (error) => errors.push(error))
+    let settled = false
+    void sync.ready.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    // Several downloads refused, each retry of the pull reported as transient: ready still waits.
+    await expect.poll(() => errors.length).toBeGreaterThanOrEqual(2)
+    expect(refused).toBeGreaterThan(5)
+    expect(errors.every((error) => !error.permanent)).toBe(true)
+    expect(settled).toBe(false)
+    expect(sync.status).toBe('offline')
+    unavailable = false
+    await sync.ready
+    expect((await db.get('doc'))._id).toBe('doc')
+  } finally {
+    await closeServer(flaky)
+  }
+})
