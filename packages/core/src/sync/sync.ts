@@ -298,7 +298,13 @@ class SyncEngine implements Sync {
     // files the backend may have lost, and flush() would promise a clock no device can read: the push waits
     // for the audit, or, without `has` to ask, forgets them all and uploads them again.
     if (!this.#backendHadEntries && this.#outbox.heldFiles().length > 0) this.#distrustHeld()
-    else if (this.#connector.has) void this.#auditHeldFiles()
+    else if (this.#connector.has) {
+      const audit = this.#auditHeldFiles()
+      this.#sessionAudit = audit
+      void audit.finally(() => {
+        if (this.#sessionAudit === audit) this.#sessionAudit = undefined
+      })
+    }
     this.#kick()
     this.#schedulePoll()
   }
@@ -310,8 +316,33 @@ class SyncEngine implements Sync {
    */
   #connectionOpen = false
 
+  /**
+   * This session's check of the files this device believes the backend holds, while it runs. Pushes do not
+   * wait for it (it asks `has` about every such file: long for a big database), but flush() does: a file the
+   * backend lost since the last session is still believed held, and a push during the check saves an entry
+   * naming it; flush() resolved with that clock, which no other device could read (MissingFileError).
+   * Waiting, the flush's next push uploads what the check found lost.
+   */
+  #sessionAudit: Promise<boolean> | undefined
+
   /** What the next push waits for (the audit of a backend found empty, see #distrustHeld). */
   #pushAfter: Promise<void> | undefined
+
+  /**
+   * Files the backend lost were forgotten (see Outbox.forget) and not all uploaded again since: a push must
+   * upload them even when an entry at the backend has the local state (#remoteCovers), which says nothing
+   * about its files. Before, a pull that saw that entry, or a save that landed after the check, made the push
+   * skip them: the backend lacked a file its current entry needs, and flush() resolved all the same.
+   */
+  #repairPending = false
+  /** How many times held files were forgotten: an upload walk that began before the last one repaired nothing. */
+  #forgets = 0
+
+  #forgetHeld(files: Iterable<string>): void {
+    this.#outbox.forget(files)
+    this.#forgets++
+    this.#repairPending = true
+  }
 
   /**
    * The backend may have lost what this device believes it holds: the next push waits until `has` has
@@ -319,7 +350,7 @@ class SyncEngine implements Sync {
    * push uploads again whatever the head needs and the backend lacks.
    */
   #distrustHeld(): void {
-    const forgetAll = () => this.#outbox.forget(this.#outbox.heldFiles())
+    const forgetAll = () => this.#forgetHeld(this.#outbox.heldFiles())
     if (!this.#connector.has) return forgetAll()
     if (this.#pushAfter) return
     this.#pushAfter = this.#auditHeldFiles()
@@ -358,7 +389,7 @@ class SyncEngine implements Sync {
         if (!(await this.#call('check', 0, (call) => this.#connector.has!(this.#db, file, call)))) lost.push(file)
       })
       if (lost.length && !this.#closed) {
-        this.#outbox.forget(lost)
+        this.#forgetHeld(lost)
         this.#remoteCovers = false
         this.#wantPush = true
         this.#kick()
@@ -407,7 +438,7 @@ class SyncEngine implements Sync {
           await this.#push({ afterPull: pulled })
         }
         this.#attempt = 0
-        this.#setStatus(this.#remoteCovers && !this.#wantPush ? 'synced' : 'pending')
+        this.#setStatus(this.#remoteCovers && !this.#wantPush && !this.#repairPending ? 'synced' : 'pending')
       } catch (error) {
         const failure = this.#fail('sync', error)
         this.#wantPull = true
@@ -684,8 +715,10 @@ class SyncEngine implements Sync {
     const replica = this.#replica!
     const head = replica.head()
     if (!head) return
-    // Nothing to send when an entry there already has this state (a device that only pulled, a reader).
-    if (this.#remoteCovers) return
+    // Nothing to send when an entry there already has this state (a device that only pulled, a reader),
+    // unless the backend lost files it needs: those go up again, and the entry naming them stays as it is.
+    const covered = this.#remoteCovers
+    if (covered && !this.#repairPending) return
     // The entries this save may replace are taken together with the head: an entry merged while the files
     // upload is not contained in `head`, so removing it would drop a write from the backend.
     const mergedIntoHead = [...this.#merged]
@@ -701,6 +734,7 @@ class SyncEngine implements Sync {
     }
     if (this.#closed) return
     this.#saveRecordSoon()
+    if (covered && this.#remoteCovers) return
     // Every file the head needs is held by the backend (each upload succeeded), so the entry may name them.
     const entry = await sealHead(replica.store.key, head)
     const replaces = mergedIntoHead.filter((cid) => cid !== entry.cid)
@@ -729,6 +763,7 @@ class SyncEngine implements Sync {
    */
   async #uploadClosure(start: string[]): Promise<void> {
     const replica = this.#replica!
+    const forgets = this.#forgets
     const { walked, missing } = await this.#walkUnheld(start)
     this.#progress.upload = { files: missing.length, done: 0, bytes: 0 }
     if (missing.length) this.#emitProgress()
@@ -741,7 +776,12 @@ class SyncEngine implements Sync {
       this.#progress.upload.bytes += bytes.length
       this.#emitProgress()
     })
+    // Held files forgotten meanwhile (the backend lost them) may be in this walk's closure, unwalked: a walk
+    // that began before then proves nothing complete. Marked anyway, the new head file hid the lost file from
+    // the repairing push, and flush() resolved with a clock the backend could not serve.
+    if (this.#forgets !== forgets) return
     for (const file of walked) this.#outbox.markComplete(file)
+    this.#repairPending = false
   }
 
   /**
@@ -939,7 +979,7 @@ class SyncEngine implements Sync {
     }
     // Past the permanent failure that halted sync (a lost file uploaded again): the status said 'error' until
     // a push happened to run, and a device with nothing to push never ran one.
-    if (this.#status === 'error') this.#setStatus(this.#remoteCovers && !this.#wantPush ? 'synced' : 'pending')
+    if (this.#status === 'error') this.#setStatus(this.#remoteCovers && !this.#wantPush && !this.#repairPending ? 'synced' : 'pending')
     this.#kick()
   }
 
@@ -956,6 +996,7 @@ class SyncEngine implements Sync {
     await this.#raceDeadline(this.ready, deadline)
     const replica = this.#replica!
     this.#resume()
+    if (this.#sessionAudit) await this.#raceDeadline(this.#sessionAudit, deadline)
     for (;;) {
       if (this.#closed) throw this.#closedError('flush')
       // Raced too: a pause() while the write queue drains must reject this flush now, not once a call in
@@ -978,7 +1019,7 @@ class SyncEngine implements Sync {
         if (this.#halted) throw this.#halted
         const after = replica.head()
         if (!after) return []
-        if (this.#remoteCovers && after === head) return after.heads.map(String)
+        if (this.#remoteCovers && after === head && !this.#repairPending) return after.heads.map(String)
       }
       await this.#raceDeadline(this.#scheduler.delay(50), deadline)
     }
