@@ -36,6 +36,8 @@ export const DIRECT_FILE_BYTES = 256 * 1024
 
 /** The write log is sealed into a segment (write-log.ts) once it passes this size. */
 export const LOG_SEAL_BYTES = 8 * 1024 * 1024
+/** After a seal that failed, how much more the log grows before the next try. */
+const SEAL_RETRY_BYTES = 1024 * 1024
 
 export function nodeFileStorage(name: string, options: { dir?: string; durability?: Durability } = {}): Storage {
   const toDisk = (options.durability ?? 'power') === 'power'
@@ -121,8 +123,23 @@ export function nodeFileStorage(name: string, options: { dir?: string; durabilit
 
   // An open reads the current log whole (segments by their index): past a size, it is sealed. Deleted files'
   // bytes come back at a seal: past the same size of them (a compaction), it is sealed too.
+  // A seal is upkeep after a change already in the log: one that fails (a full disk) does not fail that change,
+  // which would then come back after a reopen though its caller was told it failed. It is tried again once the
+  // log has grown by SEAL_RETRY_BYTES (not at every write, each of which would then redo a seal's work), and at
+  // close, which reports its failure; meanwhile a process warning says so.
+  let sealAgainAt = 0
   function bound(): void {
-    if (log.size() > LOG_SEAL_BYTES || log.deletedBytes() > LOG_SEAL_BYTES) log.seal()
+    if (log.size() <= LOG_SEAL_BYTES && log.deletedBytes() <= LOG_SEAL_BYTES) return
+    if (log.size() < sealAgainAt) return
+    try {
+      log.seal()
+      sealAgainAt = 0
+    } catch (error) {
+      sealAgainAt = log.size() + SEAL_RETRY_BYTES
+      process.emitWarning(`Sealing the write log of ${JSON.stringify(root)} failed (${(error as Error).message}); every write is kept, the seal is tried again later`, {
+        code: 'PROJ_LOG_SEAL_FAILED',
+      })
+    }
   }
 
   // Records are small (a head, a keybag, an index root): read synchronously, as they are written. Through

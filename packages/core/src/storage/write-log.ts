@@ -323,6 +323,23 @@ export function joinWriteLog(root: string, location: string): WriteLog {
     unlinkIfThere(segmentIndex(n))
   }
 
+  function removeSegments(dropped: ReadonlySet<number>): void {
+    for (const n of dropped) removeSegment(n)
+    if (dropped.size > 0) fsyncDir(segmentsDir)
+  }
+
+  /** The current log is sealed or gone: the next append starts a new one. */
+  function endActiveLog(): void {
+    state.fd = undefined
+    state.size = 0
+    state.dirty = false
+    state.unsyncedWrites = false
+    state.records.clear()
+    state.recordEntries = []
+    state.touched.clear()
+    state.deletedBytes = 0
+  }
+
   const log: WriteLog = {
     path,
     hasFile: (cid) => state.files.has(cid),
@@ -427,33 +444,34 @@ export function joinWriteLog(root: string, location: string): WriteLog {
         else replaceDurably(segmentIndex(n), encodeSegmentIndex(live))
       }
       const sealed = after.get(ACTIVE) ?? []
-      if (sealed.length > 0) {
-        const n = Math.max(0, ...state.segments.keys()) + 1
-        replaceDurably(segmentIndex(n), encodeSegmentIndex(sealed))
-        fsyncDir(segmentsDir)
-        renameSync(path, segmentLog(n))
-        fsyncDir(segmentsDir)
-        fsyncDir(root)
-        // A segment keeps files only: now that it is one (a log is replayed, a segment's records never are),
-        // the record entries' bodies (the keybag's key among them) are blanked, as whole entries with their CRC.
-        blankRecordEntries(state.fd, state.recordEntries)
-        state.segments.set(n, { fd: state.fd, size: state.size })
-        for (const { name } of sealed) state.files.get(name)!.segment = n
-      } else {
-        closeSync(state.fd)
+      if (sealed.length === 0) {
+        const fd = state.fd
+        endActiveLog()
+        closeSync(fd)
         unlinkSync(path)
         fsyncDir(root)
+        removeSegments(dropped)
+        return
       }
-      for (const n of dropped) removeSegment(n)
-      if (dropped.size > 0) fsyncDir(segmentsDir)
-      state.fd = undefined
-      state.size = 0
-      state.dirty = false
-      state.unsyncedWrites = false
-      state.records.clear()
-      state.recordEntries = []
-      state.touched.clear()
-      state.deletedBytes = 0
+      const n = Math.max(0, ...state.segments.keys()) + 1
+      replaceDurably(segmentIndex(n), encodeSegmentIndex(sealed))
+      fsyncDir(segmentsDir)
+      renameSync(path, segmentLog(n))
+      // The rename is the seal's commit point: from here the log is segment n, whatever fails after it, and the
+      // writes that follow go to a new log. Going on into the renamed file put them past its index: lost at the
+      // next open (storage-seal-failure.test).
+      const fd = state.fd
+      const recordEntries = state.recordEntries
+      state.segments.set(n, { fd, size: state.size })
+      for (const { name } of sealed) state.files.get(name)!.segment = n
+      endActiveLog()
+      fsyncDir(segmentsDir)
+      fsyncDir(root)
+      // Only once the rename is durable: the files these segments held live in segment n now.
+      removeSegments(dropped)
+      // A segment keeps files only: now that it is one (a log is replayed, a segment's records never are),
+      // the record entries' bodies (the keybag's key among them) are blanked, as whole entries with their CRC.
+      blankRecordEntries(fd, recordEntries)
     },
     release() {
       if (--state.users > 0) return
