@@ -1,4 +1,5 @@
 import type { Database, StoredDoc } from '@proj/core'
+import { removeTodos } from './remove.js'
 import { viewOf } from './todo.js'
 
 /**
@@ -42,8 +43,12 @@ export function describeOther({ shown, other }: Conflict): (string | { title: st
   return parts.length ? parts : ['other fields']
 }
 
-/** Writes `version` over every version of the document: the conflict is resolved the way the user chose. */
+/**
+ * Writes `version` over every version of the document: the conflict is resolved the way the user chose. A
+ * deletion chosen when the todo is gone already (the other device chose it first, and this screen was a step
+ * behind) is done: nothing is written, and no error.
+ */
 export async function keep(db: Database, version: StoredDoc): Promise<void> {
-  if ((version as { _deleted?: unknown })._deleted) await db.del(version._id)
+  if ((version as { _deleted?: unknown })._deleted) await removeTodos(db, [version._id])
   else await db.put(version)
 }

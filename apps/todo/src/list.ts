@@ -1,6 +1,7 @@
 import { NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
 import { conflictOf, describeOther, keep, type Conflict } from './conflict.js'
 import type { Messages } from './messages.js'
+import { removeTodos } from './remove.js'
 import { thumbnailer } from './thumbnail.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
@@ -64,13 +65,19 @@ export function listRenderer(
   let recheck: Set<string> | undefined
   let running: Promise<void> = Promise.resolve()
 
-  /** Runs a write of the page: its failure is shown, and its success ends an error an earlier write showed. */
-  const write = (operation: Promise<unknown>) =>
+  /**
+   * Runs a write of the page: its failure is shown (after `failed`, which gives back what the user typed), and
+   * its success ends an error an earlier write showed.
+   */
+  const write = (operation: Promise<unknown>, failed?: () => void) =>
     void operation.then(
       (result) => {
         if (result !== GONE) say.ok('write')
       },
-      (error) => say.error(error, 'write'),
+      (error) => {
+        failed?.()
+        say.error(error, 'write')
+      },
     )
 
   /** The todo `id` was deleted elsewhere before `changes` to it were written: say so, offer to restore it whole. */
@@ -95,24 +102,7 @@ export function listRenderer(
     await db.put({ ...doc, [field]: value })
   }
 
-  /**
-   * Deletes `ids` in one transaction. A todo already gone (a second click, Clear completed twice, a delete from
-   * another device or tab that arrived first) is what the user asked for: core refuses to delete what this
-   * replica holds no live version of (NotFoundError, naming it, nothing written), so it is left out and the rest
-   * deleted.
-   */
-  async function remove(ids: string[]): Promise<void> {
-    let left = [...new Set(ids)]
-    while (left.length) {
-      try {
-        await db.bulk(left.map((id) => ({ _id: id, _deleted: true })))
-        return
-      } catch (error) {
-        if (!(error instanceof NotFoundError) || !left.includes(error.id)) throw error
-        left = left.filter((id) => id !== error.id)
-      }
-    }
-  }
+  const remove = (ids: string[]) => removeTodos(db, ids)
 
   /** Stores `file` as the todo's `_files.image` (replacing one it had), keeping its other attachments. */
   async function attachImage(id: string, file: File): Promise<void | typeof GONE> {
@@ -176,19 +166,28 @@ export function listRenderer(
 
     toggle.addEventListener('change', () => write(change(id, 'done', toggle.checked)))
     deleteButton.addEventListener('click', () => write(remove([id])))
-    title.addEventListener('dblclick', () => {
+    title.addEventListener('dblclick', () => edit())
+
+    /**
+     * Opens the row's title editor, with `typed` in it: the stored title, or a title whose write failed (given
+     * back, so that what was typed is not lost; the row shows the stored title again meanwhile).
+     */
+    function edit(typed?: string): void {
       if (li.querySelector('.edit')) return
       const before = views.get(li)?.title ?? ''
       const input = document.createElement('input')
       input.className = 'edit'
-      input.value = before
+      input.value = typed ?? before
       input.placeholder = '(no title)'
       input.maxLength = 500
       input.setAttribute('aria-label', 'Edit todo')
       title.hidden = true
       li.insertBefore(input, deleteButton)
-      input.focus()
-      input.select()
+      // A title given back is not to take the focus from where the user has gone on typing meanwhile.
+      if (typed === undefined || !document.activeElement || document.activeElement === document.body) {
+        input.focus()
+        input.select()
+      }
       let finished = false
       const finish = (save: boolean) => {
         if (finished) return
@@ -202,7 +201,11 @@ export function listRenderer(
         if (value === '') write(remove([id]))
         else {
           showTitle(title, value)
-          write(change(id, 'title', value))
+          write(change(id, 'title', value), () => {
+            if (!li.isConnected) return
+            showTitle(title, views.get(li)?.title ?? '')
+            edit(value)
+          })
         }
       }
       editors.set(li, finish)
@@ -211,7 +214,7 @@ export function listRenderer(
         else if (event.key === 'Escape') finish(false)
       })
       input.addEventListener('blur', () => finish(true))
-    })
+    }
     return li
   }
 

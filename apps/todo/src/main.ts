@@ -308,10 +308,16 @@ async function run(db: Database, link: string, key: string): Promise<void> {
     event.preventDefault()
     const title = ui.title.value.trim()
     if (title === '') return
+    // Emptied at once, for the next todo; a write that fails gives the title back into the field, or, when
+    // another is being typed there meanwhile, names it in the error.
     ui.title.value = ''
     db.put<Todo>({ title, done: false, created: Date.now() }).then(
       () => say.ok('write'),
-      (error) => say.error(error, 'write'),
+      (error) => {
+        if (ui.title.value !== '') return say.error(error, 'write', { what: 'Not added', title })
+        ui.title.value = title
+        say.error(error, 'write')
+      },
     )
   })
   window.addEventListener('pagehide', () => void sync.close())

@@ -15,8 +15,14 @@ export interface MessagesUi {
   deleted: { notice: HTMLElement; text: HTMLElement; restore: HTMLButtonElement; dismiss: HTMLButtonElement }
 }
 
+/** A todo a failed write concerns, named in the error when nothing else on the page shows it (e.g. "Not added"). */
+export interface Lost {
+  what: string
+  title: string
+}
+
 export interface Messages {
-  error(error: unknown, kind?: ErrorKind): void
+  error(error: unknown, kind?: ErrorKind, lost?: Lost): void
   /** An action of `kind` went through: the error an earlier one showed is over. */
   ok(kind: ErrorKind): void
   /**
@@ -29,10 +35,12 @@ export interface Messages {
 export function messages(ui: MessagesUi): Messages {
   let shown: ErrorKind | undefined
   const self: Messages = {
-    error(error, kind = 'other') {
+    error(error, kind = 'other', lost) {
       shown = kind
       ui.error.hidden = false
-      ui.error.textContent = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      if (!lost) ui.error.textContent = text
+      else ui.error.replaceChildren(`${lost.what}: “`, isolated(lost.title), `” (${text})`)
     },
     ok(kind) {
       if (shown !== kind) return
@@ -42,10 +50,7 @@ export function messages(ui: MessagesUi): Messages {
     },
     deletedElsewhere(title, restore) {
       const { notice, text, restore: button, dismiss } = ui.deleted
-      // The title isolated (<bdi>): right-to-left or override characters in it cannot reorder the words around it.
-      const name = document.createElement('bdi')
-      name.textContent = title.trim() === '' ? '(no title)' : title
-      text.replaceChildren('“', name, '” was deleted on another device or tab, so your change was not saved.')
+      text.replaceChildren('“', isolated(title), '” was deleted on another device or tab, so your change was not saved.')
       notice.hidden = false
       button.disabled = false
       button.onclick = () => {
@@ -65,4 +70,11 @@ export function messages(ui: MessagesUi): Messages {
     },
   }
   return self
+}
+
+/** A title isolated (<bdi>): right-to-left or override characters in it cannot reorder the words around it. */
+function isolated(title: string): HTMLElement {
+  const name = document.createElement('bdi')
+  name.textContent = title.trim() === '' ? '(no title)' : title
+  return name
 }

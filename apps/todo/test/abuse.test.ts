@@ -1,3 +1,4 @@
+import type { Database } from '@proj/core'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { add, checked, glance, joinList, newList, PROPAGATION, row, screenshot, status, titles, startApp, type App } from './harness.js'
@@ -57,6 +58,38 @@ const clickWithListReadHeld = (page: Page, selector: string, until: { title: str
     },
     { selector, until },
   )
+
+type HeldWindow = { todoApp: { db: Database }; releaseRenders?: () => void }
+
+/** Holds the page's reads of the list (each render starts with one) until `releaseRenders`: its screen stays as it is. */
+const holdRenders = (page: Page) =>
+  page.evaluate(() => {
+    const held = window as unknown as HeldWindow
+    const { db } = held.todoApp
+    const allDocs = db.allDocs
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    held.releaseRenders = () => {
+      db.allDocs = allDocs
+      release()
+    }
+    db.allDocs = async function (...args: Parameters<Database['allDocs']>) {
+      await gate
+      return allDocs.apply(db, args)
+    } as Database['allDocs']
+  })
+const releaseRenders = (page: Page) => page.evaluate(() => (window as unknown as HeldWindow).releaseRenders!())
+
+/** 'stored', or the name of the error reading the todo titled `title` (its row on screen names its id). */
+const storedState = (page: Page, title: string) =>
+  row(page, title)
+    .getAttribute('data-id')
+    .then((id) =>
+      page.evaluate(
+        (id) => (window as unknown as HeldWindow).todoApp.db.get(id).then(() => 'stored', (error: Error) => error.name),
+        id!,
+      ),
+    )
 
 describe('the page under hostile text, impatient clicks and racing tabs', () => {
   it('shows any text as text: markup, scripts, RTL and combining marks, emoji, 500 characters', async () => {
@@ -230,6 +263,43 @@ describe('the page under hostile text, impatient clicks and racing tabs', () => 
       await expect.poll(() => page.locator('#todos li .conflict:not([hidden])').count(), PROPAGATION).toBe(0)
       expect(await checked(page)).toEqual([false])
     }
+    expect(app.pageErrors).toEqual([])
+  })
+
+  it('"Use the other version" when it is a deletion deletes the todo, also when it is gone already: no error, the rest kept', async () => {
+    const { page: a, link } = await newList(app)
+    const b = await joinList(app, link)
+    await add(a, 'keep')
+    await add(a, 'Fix the fence')
+    await expect.poll(() => titles(b), PROPAGATION).toEqual(['keep', 'Fix the fence'])
+    await a.context().setOffline(true)
+    await b.context().setOffline(true)
+    await row(a, 'Fix the fence').locator('.delete').click()
+    await row(b, 'Fix the fence').locator('.toggle').check()
+    await expect.poll(() => titles(a)).toEqual(['keep'])
+    await expect.poll(() => row(b, 'Fix the fence').getAttribute('class')).toBe('done')
+    await a.context().setOffline(false)
+    await b.context().setOffline(false)
+
+    // The check wins on both devices (a document beats a deletion); the deletion is the other version.
+    const notice = (page: Page) => page.locator('#todos li .conflict:not([hidden]) span').textContent({ timeout: PROPAGATION.timeout })
+    for (const page of [a, b]) expect(await notice(page)).toBe('Changed on two devices at once. The other version: deleted.')
+    // A chooses the deletion first. B's screen is a step behind (its renders held until the click): its row and
+    // notice still show when B makes the same choice of a todo that is gone (before, a raw NotFoundError).
+    await holdRenders(b)
+    await a.getByRole('button', { name: 'Use the other version' }).click()
+    await expect.poll(() => storedState(b, 'Fix the fence'), PROPAGATION).toBe('NotFoundError')
+    await b.getByRole('button', { name: 'Use the other version' }).click()
+    await releaseRenders(b)
+    for (const page of [a, b]) {
+      await expect.poll(() => titles(page), PROPAGATION).toEqual(['keep'])
+      await expect.poll(() => page.locator('#todos li .conflict:not([hidden])').count(), PROPAGATION).toBe(0)
+    }
+    // Settled: a later write from A arrives on B after the deletes, and no write failed on either device.
+    await row(a, 'keep').locator('.toggle').check()
+    await expect.poll(() => checked(b), PROPAGATION).toEqual([true])
+    for (const page of [a, b]) expect(await glance(page)).toMatchObject({ error: '', titles: ['keep'] })
+    expect(await b.locator('#error').isHidden()).toBe(true)
     expect(app.pageErrors).toEqual([])
   })
 
