@@ -1,6 +1,7 @@
 import type { Database, Doc, StoredDoc, WriteResult } from '@proj/core'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { asError } from './as-error.js'
+import { holdsDeletion } from './deletion.js'
 import { DocumentDeletedError } from './errors.js'
 import { useChanges, useDb } from './database.js'
 import { describe } from '@proj/core/kit'
@@ -49,10 +50,12 @@ export interface UseDocumentResult<T extends Doc = Doc> {
   /** Reading the stored version failed (a missing document is not an error). */
   error: Error | undefined
   /**
-   * The followed document was stored when this hook read (or wrote) it, and is deleted now: deleted on another
-   * device, or by another write. `save()` and `submit()` then reject with `DocumentDeletedError` and write
+   * The followed document is deleted: the database holds its deletion (on another device, or by another write),
+   * whether it came before this hook first read it (the hook mounted for a document deleted meanwhile), while
+   * that read was answering, or later. `save()` and `submit()` then reject with `DocumentDeletedError` and write
    * nothing (the edits alone would make a half-empty document); `replace()` with the whole document, then
-   * `save()`, brings it back. False after this hook's own `remove()`.
+   * `save()`, brings it back. False for an id never written (`save()` makes it), and after this hook's own
+   * `remove()` until the document is stored again.
    */
   deleted: boolean
 }
@@ -72,8 +75,16 @@ interface Stored<T extends Doc> {
   db: Database
   id: string | undefined
   doc: StoredDoc<T> | undefined
+  /** No stored version, and the database holds the id's deletion. */
+  deleted: boolean
   done: boolean
   error: Error | undefined
+}
+
+/** What a read of the followed id found: its stored version, or none and whether that is a deletion. */
+interface ReadState<T extends Doc> {
+  doc: StoredDoc<T> | undefined
+  deleted: boolean
 }
 
 /**
@@ -108,15 +119,16 @@ export function useDocument<T extends Doc = Doc>(
   startRef.current = start
 
   const id = session.id
-  const [stored, setStored] = useState<Stored<T>>({ db, id, doc: undefined, done: id === undefined, error: undefined })
+  const [stored, setStored] = useState<Stored<T>>({ db, id, doc: undefined, deleted: false, done: id === undefined, error: undefined })
   // Reads are numbered; one is shown when no later read has answered and it still reads the followed id (as
   // useLiveQuery's runs): with changes coming faster than a read answered, none was shown while they lasted.
   const reads = useRef({ started: 0, answered: 0, void: 0 })
-  // The ids this hook has seen stored, per database: one of them read as missing was deleted since.
-  const seenStored = useRef(new WeakMap<Database, Set<string>>())
-  const seen = useCallback((db: Database) => {
-    let ids = seenStored.current.get(db)
-    if (!ids) seenStored.current.set(db, (ids = new Set()))
+  // The ids this hook deleted itself (remove()), per database, until it reads or writes them stored again: their
+  // deletion is what the hook was asked for, so they are not `deleted`, and a save makes them anew.
+  const removedHereRef = useRef(new WeakMap<Database, Set<string>>())
+  const removedHere = useCallback((db: Database) => {
+    let ids = removedHereRef.current.get(db)
+    if (!ids) removedHereRef.current.set(db, (ids = new Set()))
     return ids
   }, [])
   const read = useCallback(() => {
@@ -124,20 +136,20 @@ export function useDocument<T extends Doc = Doc>(
     const current = () => mine > reads.current.void && mine > reads.current.answered
     if (id === undefined) {
       reads.current.answered = mine
-      setStored({ db, id, doc: undefined, done: true, error: undefined })
+      setStored({ db, id, doc: undefined, deleted: false, done: true, error: undefined })
       return
     }
-    readStored<T>(db, id).then(
-      (doc) => {
+    readState<T>(db, id).then(
+      ({ doc, deleted }) => {
         if (!current()) return
         reads.current.answered = mine
-        if (doc) seen(db).add(id)
-        setStored((previous) => (isSame(previous, db, id, doc) ? previous : { db, id, doc, done: true, error: undefined }))
+        if (doc) removedHere(db).delete(id)
+        setStored((previous) => (isSame(previous, db, id, doc, deleted) ? previous : { db, id, doc, deleted, done: true, error: undefined }))
       },
       (error: unknown) => {
         if (!current()) return
         reads.current.answered = mine
-        setStored({ db, id, doc: undefined, done: true, error: asError(error) })
+        setStored({ db, id, doc: undefined, deleted: false, done: true, error: asError(error) })
       },
     )
   }, [db, id])
@@ -191,19 +203,19 @@ export function useDocument<T extends Doc = Doc>(
     } else {
       const { _id: _startId, ...defaults } = initial
       // The newest stored version, not the one last rendered: fields changed elsewhere since are kept.
-      const newest = from.id === undefined ? undefined : await readStored<T>(from.db, from.id)
-      if (from.id !== undefined && newest === undefined && seen(from.db).has(from.id)) throw new DocumentDeletedError(from.id)
-      next = { ...defaults, ...newest, ...from.edits, ...extra }
+      const newest = from.id === undefined ? undefined : await readState<T>(from.db, from.id)
+      if (from.id !== undefined && newest?.deleted && !removedHere(from.db).has(from.id)) throw new DocumentDeletedError(from.id)
+      next = { ...defaults, ...newest?.doc, ...from.edits, ...extra }
     }
     delete next._id
     if (from.id !== undefined) next._id = from.id
     const result = await from.db.put(next)
-    seen(from.db).add(result.id)
+    removedHere(from.db).delete(result.id)
     return { result, written: { ...next, _id: result.id } as StoredDoc<T>, from }
   }, [])
   const showWritten = useCallback((written: StoredDoc<T>) => {
     // Shown at once (the read after the commit confirms it), so the fields do not flash the older version.
-    setStored({ db, id: written._id, doc: written, done: true, error: undefined })
+    setStored({ db, id: written._id, doc: written, deleted: false, done: true, error: undefined })
   }, [db])
 
   const save = useCallback(
@@ -256,7 +268,7 @@ export function useDocument<T extends Doc = Doc>(
       return enqueue(async () => {
         const { session: from } = turn()
         // This hook's own delete: a save after it makes the document anew, as asked.
-        if (from.id !== undefined) seen(from.db).delete(from.id)
+        if (from.id !== undefined) removedHere(from.db).add(from.id)
         const result = from.id === undefined ? undefined : await deleteStored(from.db, from.id)
         if (stillSame(from)) update(freshSession(from.db, from.startId))
         return result
@@ -284,7 +296,7 @@ export function useDocument<T extends Doc = Doc>(
   const loading = id !== undefined && (!storedFresh || !stored.done)
   const dirty = session.edits !== undefined
   const error = storedFresh ? stored.error : undefined
-  const deleted = id !== undefined && storedFresh && stored.done && !stored.error && stored.doc === undefined && seen(db).has(id)
+  const deleted = id !== undefined && storedFresh && stored.done && !stored.error && stored.deleted && !removedHere(db).has(id)
   return useMemo(
     () => ({ doc, merge, replace, reset, save, submit, remove, loading, dirty, error, deleted }),
     [doc, merge, replace, reset, save, submit, remove, loading, dirty, error, deleted],
@@ -295,11 +307,11 @@ function freshSession<T extends Doc>(db: Database, startId: string | undefined):
   return { db, startId, id: startId, edits: undefined, replaced: false }
 }
 
-async function readStored<T extends Doc>(db: Database, id: string): Promise<StoredDoc<T> | undefined> {
+async function readState<T extends Doc>(db: Database, id: string): Promise<ReadState<T>> {
   try {
-    return await db.get<T>(id)
+    return { doc: await db.get<T>(id), deleted: false }
   } catch (error) {
-    if (error instanceof Error && error.name === 'NotFoundError') return undefined
+    if (error instanceof Error && error.name === 'NotFoundError') return { doc: undefined, deleted: await holdsDeletion(db, id) }
     throw error
   }
 }
@@ -317,8 +329,8 @@ async function deleteStored(db: Database, id: string): Promise<WriteResult | und
   }
 }
 
-function isSame<T extends Doc>(previous: Stored<T>, db: Database, id: string, doc: StoredDoc<T> | undefined): boolean {
-  return previous.db === db && previous.id === id && previous.done && !previous.error && sameValue(previous.doc, doc)
+function isSame<T extends Doc>(previous: Stored<T>, db: Database, id: string, doc: StoredDoc<T> | undefined, deleted: boolean): boolean {
+  return previous.db === db && previous.id === id && previous.done && !previous.error && previous.deleted === deleted && sameValue(previous.doc, doc)
 }
 
 /** The same object as last render while its content is the same, so an inline `initial` literal is stable. */

@@ -349,6 +349,93 @@ describe('useDocument', () => {
     await syncThere.close()
   })
 
+  it('a document deleted before the hook first read it says deleted too, and save() writes nothing; one never written is no deletion', async () => {
+    // `deleted` came only from a version this hook had read: a row rendered from a list whose todo was deleted
+    // before its hook read it said deleted: false, and a tick of its checkbox wrote { title: '', done: true }.
+    const db = memoryDb()
+    await db.bulk([{ _id: 'gone', title: 'milk', done: false, note: 'two litres' }, { _id: 'a', title: 'bread', done: false }])
+    await db.del('gone')
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'gone', title: '', done: false }, { db }))
+    // A save before the first read has answered reads the newest state itself.
+    const early = result.current.save({ done: true }).catch((error: unknown) => error)
+    await waitFor(() => expect(result.current.loading).toBe(false))
+    expect(await early).toMatchObject({ name: 'DocumentDeletedError', id: 'gone' })
+    expect(result.current.deleted).toBe(true)
+    expect(result.current.error).toBeUndefined()
+    expect(result.current.doc).toEqual({ _id: 'gone', title: '', done: false })
+    await expect(act(() => result.current.save({ done: true }))).rejects.toThrow(new DocumentDeletedError('gone'))
+    await expect(db.get('gone')).rejects.toMatchObject({ name: 'NotFoundError' })
+
+    // Never written: no deletion, and save() makes it (a document with a known id, such as settings).
+    const fresh = renderHook(() => useDocument<Todo>({ _id: 'settings', title: '', done: false }, { db }))
+    await waitFor(() => expect(fresh.result.current.loading).toBe(false))
+    expect(fresh.result.current.deleted).toBe(false)
+    await act(() => fresh.result.current.save({ title: 'defaults' }))
+    expect(await db.get('settings')).toEqual({ _id: 'settings', title: 'defaults', done: false })
+
+    // Its own remove() is no deletion from elsewhere, whenever the hook mounted.
+    await act(() => result.current.replace({ title: 'milk', done: false }))
+    await act(() => result.current.save())
+    await waitFor(() => expect(result.current.deleted).toBe(false))
+    await act(() => result.current.remove())
+    await waitFor(() => expect(result.current.loading).toBe(false))
+    expect(result.current.deleted).toBe(false)
+  })
+
+  it('tells a deleted id from one never written whatever the ids around it', async () => {
+    // Ids at the edges of the order: ending in NUL, in a surrogate pair (the last unit U+DC00), one unit long,
+    // and neighbours that sort between the deleted id and the place its lookup starts from.
+    const db = memoryDb()
+    const deletedIds = ['x\u0000', '\u{10000}', 'a', 'gone', 'n\u{10000}', 'gone\uffff']
+    const neighbours = ['gond\uffff\uffff\uffff\uffff', 'gond\uffff\uffff\uffff\uffff\u0000', 'gond\uffff\uffff\uffff\uffffzz', 'x', 'gon', 'n', 'n\uffff']
+    await db.bulk([...deletedIds, ...neighbours].map((_id) => ({ _id, title: _id, done: false })))
+    await db.bulk(deletedIds.map((_id) => ({ _id, _deleted: true })))
+    const neverWritten = ['x\u0000\u0000', 'gond', 'gone\u0000', '\u{10001}', 'b', 'gond\uffff\uffff\uffff\uffff\u0001']
+    for (const [id, deleted] of [...deletedIds.map((id) => [id, true] as const), ...neverWritten.map((id) => [id, false] as const)]) {
+      const { result, unmount } = renderHook(() => useDocument<Todo>({ _id: id }, { db }))
+      await waitFor(() => expect(result.current.loading).toBe(false))
+      expect({ id, deleted: result.current.deleted }).toEqual({ id, deleted })
+      unmount()
+    }
+  })
+
+  it('a document deleted while the first read was answering says deleted, though that read found it stored', async () => {
+    // The first read's answer (the stored version) came after the read made for the delete, so it was dropped:
+    // the hook had never seen the document stored, and said deleted: false.
+    const db = memoryDb()
+    await db.put({ _id: 'todo', title: 'milk', done: false, note: 'two litres' })
+    // The real database, each get() answer held until the test lets it through: the reads' order is the test's.
+    const held: (() => void)[] = []
+    const gated = new Proxy(db, {
+      get(target, property) {
+        if (property === 'get') {
+          return async (...args: Parameters<Database['get']>) => {
+            const doc = await target.get(...args).catch((error: unknown) => error)
+            await new Promise<void>((release) => held.push(release))
+            if (doc instanceof Error) throw doc
+            return doc
+          }
+        }
+        const value: unknown = Reflect.get(target, property, target)
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      },
+    })
+    const { result } = renderHook(() => useDocument<Todo>({ _id: 'todo', title: '', done: false }, { db: gated }))
+    await waitFor(() => expect(held).toHaveLength(1))
+    await act(() => db.del('todo'))
+    await waitFor(() => expect(held).toHaveLength(2))
+    act(() => held[1]!())
+    await waitFor(() => expect(result.current.loading).toBe(false))
+    expect(result.current.deleted).toBe(true)
+    act(() => held[0]!())
+    expect(result.current.deleted).toBe(true)
+    const saving = result.current.save({ done: true })
+    await waitFor(() => expect(held).toHaveLength(3))
+    act(() => held[2]!())
+    await expect(act(() => saving)).rejects.toMatchObject({ name: 'DocumentDeletedError', id: 'todo' })
+    await expect(db.get('todo')).rejects.toMatchObject({ name: 'NotFoundError' })
+  })
+
   it('a missing id is no error; bad input is a TypeError naming it, and changes nothing', async () => {
     const db = memoryDb()
     const missing = renderHook(() => useDocument<Todo>({ _id: 'nope' }, { db }))
