@@ -164,7 +164,9 @@ export function listRenderer(
       if (file) write(attachImage(id, file))
     })
 
-    toggle.addEventListener('change', () => write(change(id, 'done', toggle.checked)))
+    // The box flips at the click: one whose write fails goes back to what is stored, not to show a todo done
+    // that no device has done.
+    toggle.addEventListener('change', () => write(change(id, 'done', toggle.checked), () => (toggle.checked = views.get(li)?.done ?? false)))
     deleteButton.addEventListener('click', () => write(remove([id])))
     title.addEventListener('dblclick', () => edit())
 
@@ -349,7 +351,7 @@ export function listRenderer(
       const stale = all.filter((row) => viewOf(row.value).done !== done).map((row) => row.key)
       const changed = (await newest(stale)).filter((doc) => viewOf(doc).done !== done).map((doc) => ({ ...doc, done }))
       if (changed.length) await db.bulk(changed)
-    })())
+    })(), () => (ui.toggleAll.checked = !done))
   })
   // Only what is still done when it is deleted: one unchecked on another device meanwhile stays.
   ui.clearDone.addEventListener('click', () => {

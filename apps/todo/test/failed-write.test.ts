@@ -64,4 +64,21 @@ describe('a write that fails loses nothing the user typed', () => {
     await page.press('#todos li .edit', 'Escape')
     expect(await titles(page)).toEqual(['Call the plumber'])
   })
+
+  it('a check or a toggle-all whose write fails: the checkbox goes back to what is stored, with the error', async () => {
+    const { page } = await newList(app)
+    await add(page, 'Water the plants')
+    await breakWrites(page)
+    // A click, not check(): check() fails when the box is already back by the time it looks.
+    await row(page, 'Water the plants').locator('.toggle').click()
+    await expect.poll(() => error(page)).toBe(await closedError(page))
+    // Before, it stayed checked: the page showed a todo done that no device has done.
+    await expect.poll(() => row(page, 'Water the plants').locator('.toggle').isChecked()).toBe(false)
+    // The same for "mark all as complete".
+    await page.evaluate(() => document.querySelector<HTMLElement>('#error')!.replaceChildren())
+    await page.locator('#toggle-all').click()
+    await expect.poll(() => error(page)).toBe(await closedError(page))
+    await expect.poll(() => page.locator('#toggle-all').isChecked()).toBe(false)
+    expect(await row(page, 'Water the plants').locator('.toggle').isChecked()).toBe(false)
+  })
 })
