@@ -36,9 +36,11 @@ export class BlockStore {
   /**
    * Files known to hold each block, most trusted first: a block may live in several files (rewritten by a
    * compaction, or written again by a merge on another replica), and any copy will do. Reads try each in
-   * turn, so a file deleted locally and never uploaded only costs a fall back to an older copy.
+   * turn, so a file deleted locally and never uploaded only costs a fall back to an older copy. A block in one
+   * file (most of them) keeps the file's name alone: an array per block was ~60 B of a long-running writer's
+   * memory for every block it ever wrote (see `filesOf`).
    */
-  readonly #locations = new Map<string, string[]>()
+  readonly #locations = new Map<string, string | string[]>()
   /** Blocks made in memory (by merges) that no file holds yet: the next commit that links them writes them. */
   readonly #unsaved = new Map<string, Pending>()
   /** Files being read, each with its blocks as read (see `#load`). */
@@ -47,6 +49,7 @@ export class BlockStore {
   readonly #sources = new Set<FileSource>()
   readonly #onFile = new Set<(cid: string, bytes: number) => void>()
   readonly #onCommit = new Set<(file: string, bytes: number) => void>()
+  /** The files each recent file's header names (REFERENCES_KEPT of them; `fileReferences` reads older ones again). */
   readonly #references = new Map<string, string[]>()
   readonly #onRead = new Set<(file: string, references: string[]) => void>()
   /**
@@ -96,8 +99,10 @@ export class BlockStore {
   locate(cid: CID | string, file: string): void {
     const key = cid.toString()
     const files = this.#locations.get(key)
-    if (!files) this.#locations.set(key, [file])
-    else if (!files.includes(file)) files.push(file)
+    if (files === undefined) this.#locations.set(key, file)
+    else if (typeof files === 'string') {
+      if (files !== file) this.#locations.set(key, [files, file])
+    } else if (!files.includes(file)) files.push(file)
   }
 
   /** Records a file known to hold a block as its preferred location (a file read or written by this store). */
@@ -106,6 +111,12 @@ export class BlockStore {
    * and parsing that name again was ~4 % of a single put's CPU.
    */
   readonly #fileCids = new Map<string, CID>()
+
+  #rememberReferences(file: string, references: string[]): void {
+    this.#references.delete(file)
+    this.#references.set(file, references)
+    if (this.#references.size > REFERENCES_KEPT) this.#references.delete(this.#references.keys().next().value!)
+  }
 
   #noteFileCid(file: string, cid: CID): void {
     this.#fileCids.delete(file)
@@ -123,8 +134,9 @@ export class BlockStore {
 
   #place(key: string, file: string): void {
     const files = this.#locations.get(key)
-    if (!files) this.#locations.set(key, [file])
-    else if (files[0] !== file) {
+    if (files === undefined || typeof files === 'string') {
+      this.#locations.set(key, files === undefined || files === file ? file : [file, files])
+    } else if (files[0] !== file) {
       const at = files.indexOf(file)
       if (at > 0) files.splice(at, 1)
       files.unshift(file)
@@ -166,12 +178,12 @@ export class BlockStore {
 
   /** The preferred file of a block. */
   locationOf(cid: CID | string): string | undefined {
-    return this.#locations.get(cid.toString())?.[0]
+    return firstOf(this.#locations.get(cid.toString()))
   }
 
   /** Every file known to hold a block, preferred first. */
   locationsOf(cid: CID | string): readonly string[] {
-    return this.#locations.get(cid.toString()) ?? []
+    return filesOf(this.#locations.get(cid.toString()))
   }
 
   has(cid: CID): boolean {
@@ -225,8 +237,8 @@ export class BlockStore {
   }
 
   async #getFromFiles<T>(key: string): Promise<Block<T>> {
-    const files = this.#locations.get(key)
-    if (!files?.length) throw new MissingBlockError(key, 'no known file holds it')
+    const files = filesOf(this.#locations.get(key))
+    if (!files.length) throw new MissingBlockError(key, 'no known file holds it')
     // Each known copy in turn: a failure to reach one (deleted locally, absent at every source, a source
     // offline) is remembered and the next copy tried. A transport or integrity failure is reported over a
     // plain absence, so an offline backend reads as offline rather than as lost history.
@@ -400,7 +412,7 @@ export class BlockStore {
     const plain = await open(this.key, sealed, file, this.database)
     const { header } = await decodeCar(plain, file, { headerOnly: true })
     const references = header.locations.map(([holder]) => holder.toString())
-    this.#references.set(file, references)
+    this.#rememberReferences(file, references)
     for (const listener of this.#onRead) listener(file, references)
     return references
   }
@@ -419,7 +431,7 @@ export class BlockStore {
       else this.#cache.addRaw(key, raw, file)
       // A file read again (its blocks were evicted) must not take over blocks a newer file holds too: a
       // compaction reading old files would otherwise name them, not its own, in the headers it writes.
-      if (this.#locations.get(key)?.length) this.locate(key, file)
+      if (this.#locations.has(key)) this.locate(key, file)
       else this.#place(key, file)
       this.#unsaved.delete(key)
       this.#derived.delete(key)
@@ -430,7 +442,7 @@ export class BlockStore {
       for (const cid of cids) this.locate(cid, holderKey)
     }
     const references = header.locations.map(([holder]) => holder.toString())
-    this.#references.set(file, references)
+    this.#rememberReferences(file, references)
     this.#loaded.add(file)
     for (const listener of this.#onRead) listener(file, references)
     return read
@@ -446,7 +458,7 @@ export class BlockStore {
     const file = (await fileCid(sealed)).toString()
     await this.storage.writeFile(file, sealed)
     this.#place(block.cid.toString(), file)
-    this.#references.set(file, [])
+    this.#rememberReferences(file, [])
     return file
   }
 
@@ -578,7 +590,7 @@ export class BlockStore {
         const link = links[j]!
         const key = link.toString()
         if (inFile.has(key)) continue
-        const holder = placed.get(key) ?? this.#locations.get(key)?.[0]
+        const holder = placed.get(key) ?? firstOf(this.#locations.get(key))
         if (!holder) throw new MissingBlockError(key, 'a new block links to a block with no known file')
         let linked = outside.get(holder)
         if (!linked) outside.set(holder, (linked = new Map()))
@@ -619,7 +631,7 @@ export class BlockStore {
     }
     for (let i = 0; i < history.length; i++) for (const holder of history[i]![1]) this.locate(history[i]![0], holder)
     this.#loaded.add(file)
-    this.#references.set(file, references)
+    this.#rememberReferences(file, references)
     for (const listener of this.#onFile) listener(file, bytes.length)
   }
 }
@@ -738,6 +750,22 @@ const LOCATION_BYTES = 40
  * a few times more as objects). Reads beyond it load files again.
  */
 export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+
+/**
+ * Files whose references are remembered (see `#references`): kept for every file, they were ~100 B of a
+ * long-running writer's memory per file it ever wrote (a single put writes one).
+ */
+const REFERENCES_KEPT = 4096
+
+/** The files of a location entry, preferred first. */
+function filesOf(entry: string | string[] | undefined): readonly string[] {
+  return entry === undefined ? [] : typeof entry === 'string' ? [entry] : entry
+}
+
+/** The preferred file of a location entry. */
+function firstOf(entry: string | string[] | undefined): string | undefined {
+  return typeof entry === 'string' ? entry : entry?.[0]
+}
 
 /** File CIDs remembered by name (see `#fileCids`). */
 const FILE_CIDS_KEPT = 256
