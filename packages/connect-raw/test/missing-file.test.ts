@@ -58,6 +58,18 @@ async function writeThenLose(a: { db: Database; sync: Sync }, name: string, id: 
   return added
 }
 
+/**
+ * proj-serve over the same folder, each request going through `route` first, which serves it (`pass`), answers
+ * it itself, or holds `pass` to serve it later.
+ */
+async function routedStore(
+  route: (request: IncomingMessage, response: ServerResponse, pass: () => void) => void,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const serveStore = createStoreServer({ dir: server.dir }).listeners('request')[0] as (request: IncomingMessage, response: ServerResponse) => void
+  const routed = createServer((request, response) => route(request, response, () => serveStore(request, response)))
+  return { url: await listenOnLoopback(routed), stop: () => closeServer(routed) }
+}
+
 /** The typed cause sync rejects with when the store answered that it lacks a file. */
 function missingCause(error: ConnectorError): MissingFileError {
   expect(error.cause).toBeInstanceOf(MissingFileError)
@@ -142,19 +154,14 @@ it('the file uploaded again by the device that holds it: a refresh() after the p
 
 it('a file the store cannot serve now (HTTP 503) is transient: ready waits through the retries, then resolves', async () => {
   const name = 'missing-transient'
-  const store = createStoreServer({ dir: server.dir })
-  const serveStore = store.listeners('request')[0] as (request: IncomingMessage, response: ServerResponse) => void
   let unavailable = false
   let refused = 0
-  const flaky = createServer((request, response) => {
-    if (unavailable && request.method === 'GET' && request.url?.includes('/data/')) {
-      refused++
-      response.writeHead(503).end('busy')
-      return
-    }
-    serveStore(request, response)
+  const flaky = await routedStore((request, response, pass) => {
+    if (!unavailable || request.method !== 'GET' || !request.url?.includes('/data/')) return pass()
+    refused++
+    response.writeHead(503).end('busy')
   })
-  const url = await listenOnLoopback(flaky)
+  const url = flaky.url
   try {
     const a = device(name)
     await a.sync.ready
@@ -181,7 +188,7 @@ it('a file the store cannot serve now (HTTP 503) is transient: ready waits throu
     await sync.ready
     expect((await db.get('doc'))._id).toBe('doc')
   } finally {
-    await closeServer(flaky)
+    await flaky.stop()
   }
 })
 
@@ -205,3 +212,57 @@ for (const writes of [1, 0]) {
     expect((await (await fresh.db.at(clock)).allDocs()).rows).toHaveLength(42 + writes)
   })
 }
+
+it('a push whose upload walk overlaps the check that finds a lost file uploads it before its save names it', async () => {
+  const name = 'missing-walk'
+  // proj-serve, with three holds once armed: the check (HEAD) of the lost file; the session's first file
+  // upload; and, once an entry was saved, every later file upload (a fresh device then reads what that save
+  // named, before any later push repairs it). The writer's sessions both use it: its record of what the
+  // store holds is kept per URL.
+  const held: { check?: () => void; firstUpload?: () => void; afterSave: (() => void)[] } = { afterSave: [] }
+  let armed = false
+  let lost = ''
+  let uploads = 0
+  let saved = false
+  const gated = await routedStore((request, response, pass) => {
+    const url = request.url ?? ''
+    if (!armed) return pass()
+    if (request.method === 'HEAD' && url.endsWith(`/data/${lost}`) && !held.check) return void (held.check = pass)
+    if (request.method === 'PUT' && url.includes('/data/')) {
+      if (uploads++ === 0) return void (held.firstUpload = pass)
+      if (saved) return void held.afterSave.push(pass)
+    }
+    if (request.method === 'PUT' && url.includes('/meta/')) response.on('finish', () => (saved = true))
+    pass()
+  })
+  const url = gated.url
+  try {
+    const db = database(name, { storage: 'memory', dir: `/missing/${name}/${Math.random()}` })
+    const first = connect.http(db, url, { pollInterval: 0 })
+    opened.push({ db, sync: first })
+    await first.ready
+    await db.put({ _id: 'kept' })
+    await first.flush()
+    lost = (await writeThenLose({ db, sync: first }, name, 'lost'))[0]!
+    await first.close()
+
+    armed = true
+    const again = connect.http(db, url, { pollInterval: 0 })
+    opened.push({ db, sync: again })
+    await again.ready
+    await db.put({ _id: 'after' })
+    await expect.poll(() => held.check !== undefined && held.firstUpload !== undefined).toBe(true)
+    // The check answers 404; the push's walk, begun before, is still uploading the new head file.
+    held.check!()
+    await expect.poll(async () => (await again.pending()).files).toBeGreaterThanOrEqual(2)
+    held.firstUpload!()
+    await expect.poll(() => saved).toBe(true)
+    // The entry just saved names the new head file, whose closure holds the lost one: it must be there.
+    const fresh = device(name, await db.exportKey())
+    await fresh.sync.ready
+    expect((await fresh.db.allDocs()).rows.map((row) => row.key)).toEqual(['after', 'kept', 'lost'])
+  } finally {
+    for (const pass of held.afterSave) pass()
+    await gated.stop()
+  }
+})

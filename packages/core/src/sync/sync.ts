@@ -726,11 +726,11 @@ class SyncEngine implements Sync {
     const check = canary === undefined ? undefined : this.#call('check', 0, (call) => this.#connector.has!(this.#db, canary, call))
     check?.catch(() => {})
     if (this.#pushAfter) await this.#pushAfter
-    await this.#uploadClosure(head.files)
+    await this.#uploadClosureSettled(head.files)
     if (check && !(await check) && this.#backendHadEntries) {
       this.#backendEmptied()
       if (this.#pushAfter) await this.#pushAfter
-      await this.#uploadClosure(head.files)
+      await this.#uploadClosureSettled(head.files)
     }
     if (this.#closed) return
     this.#saveRecordSoon()
@@ -759,9 +759,9 @@ class SyncEngine implements Sync {
    * yet held. A file counts as held only after its own upload succeeded; the walked files become complete
    * only when every upload of the walk succeeded, so a push that fails halfway never hides a missing file
    * from the next one. Files come from local storage or, when this device never downloaded them, from
-   * another connected source.
+   * another connected source. False when held files were forgotten during the walk (nothing marked complete).
    */
-  async #uploadClosure(start: string[]): Promise<void> {
+  async #uploadClosure(start: string[]): Promise<boolean> {
     const replica = this.#replica!
     const forgets = this.#forgets
     const { walked, missing } = await this.#walkUnheld(start)
@@ -779,9 +779,18 @@ class SyncEngine implements Sync {
     // Held files forgotten meanwhile (the backend lost them) may be in this walk's closure, unwalked: a walk
     // that began before then proves nothing complete. Marked anyway, the new head file hid the lost file from
     // the repairing push, and flush() resolved with a clock the backend could not serve.
-    if (this.#forgets !== forgets) return
+    if (this.#forgets !== forgets) return false
     for (const file of walked) this.#outbox.markComplete(file)
     this.#repairPending = false
+    return true
+  }
+
+  /**
+   * Uploads the closure again while files were forgotten during the walk (the check found them lost): they
+   * may be in it, and the entry about to be saved names it.
+   */
+  async #uploadClosureSettled(start: string[]): Promise<void> {
+    while (!(await this.#uploadClosure(start)) && !this.#closed);
   }
 
   /**
