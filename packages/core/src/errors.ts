@@ -2,8 +2,15 @@
 
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError'
-  constructor(readonly id: string) {
-    super(`Document not found: ${JSON.stringify(id)}`)
+  constructor(
+    readonly id: string,
+    /**
+     * The database holds a deletion of the id (at the clock read), where false is an id never written: an
+     * editor of the document can tell "deleted under me" from "not created yet" without another read.
+     */
+    readonly deleted = false,
+  ) {
+    super(`Document not found: ${JSON.stringify(id)}${deleted ? ' (deleted)' : ''}`)
   }
 }
 

@@ -29,6 +29,26 @@ describe('documents', () => {
     await db.close()
   })
 
+  it('NotFoundError says whether the id was deleted or never written (get, del, del twice in one bulk, at a past clock)', async () => {
+    const db = database('todos', { dir: tempDir() })
+    const never = await db.get('never').catch((e) => e)
+    expect([never.deleted, never.message]).toEqual([false, 'Document not found: "never"'])
+    await db.put({ _id: 'gone' })
+    const { clock: deletedAt } = await db.del('gone')
+    const gone = await db.get('gone').catch((e) => e)
+    expect([gone.deleted, gone.message]).toEqual([true, 'Document not found: "gone" (deleted)'])
+    expect((await db.del('gone').catch((e) => e)).deleted).toBe(true)
+    expect((await db.del('never').catch((e) => e)).deleted).toBe(false)
+    await db.put({ _id: 'twice' })
+    const twice = await db.bulk([{ _id: 'twice', _deleted: true }, { _id: 'twice', _deleted: true }]).catch((e) => e)
+    expect([twice.name, twice.deleted]).toEqual(['NotFoundError', true])
+    // Written again: found; at the clock of its deletion, deleted.
+    await db.put({ _id: 'gone', back: true })
+    expect((await db.get('gone')).back).toBe(true)
+    expect((await (await db.at(deletedAt)).get('gone').catch((e) => e)).deleted).toBe(true)
+    await db.close()
+  })
+
   it('makes a uuidv7 id when _id is absent', async () => {
     const db = database('todos', { dir: tempDir() })
     const { id } = await db.put({ title: 'eggs' })

@@ -1,7 +1,6 @@
-import type { Database, Doc, StoredDoc, WriteResult } from '@proj/core'
+import type { Database, Doc, NotFoundError, StoredDoc, WriteResult } from '@proj/core'
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { asError } from './as-error.js'
-import { holdsDeletion } from './deletion.js'
 import { DocumentDeletedError } from './errors.js'
 import { useChanges, useDb } from './database.js'
 import { describe } from '@proj/core/kit'
@@ -311,7 +310,8 @@ async function readState<T extends Doc>(db: Database, id: string): Promise<ReadS
   try {
     return { doc: await db.get<T>(id), deleted: false }
   } catch (error) {
-    if (error instanceof Error && error.name === 'NotFoundError') return { doc: undefined, deleted: await holdsDeletion(db, id) }
+    // core's NotFoundError says whether the database holds the id's deletion or never had it.
+    if (error instanceof Error && error.name === 'NotFoundError') return { doc: undefined, deleted: (error as NotFoundError).deleted === true }
     throw error
   }
 }

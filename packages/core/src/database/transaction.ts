@@ -56,19 +56,23 @@ export async function screenWrites(
     }
     const after = new Map<string, boolean>()
     let unseen: string | undefined
+    let unseenDeleted = false
     for (let i = 0; i < ops.length; i++) {
       const id = ops[i]![0]
       const body = ops[i]![1]
       const entry = previous.get(id)
-      const isLive = after.get(id) ?? live.get(id) ?? (entry !== undefined && entry[2] !== null)
+      const known = after.get(id) ?? live.get(id)
+      const isLive = known ?? (entry !== undefined && entry[2] !== null)
       if (body === null && !isLive) {
         unseen = id
+        // Deleted (earlier in this transaction, or a tombstone) rather than never written.
+        unseenDeleted = known === false || (known === undefined && entry !== undefined)
         break
       }
       after.set(id, body !== null)
     }
     if (unseen !== undefined) {
-      write.reject(new NotFoundError(unseen))
+      write.reject(new NotFoundError(unseen, unseenDeleted))
       continue
     }
     try {

@@ -84,7 +84,7 @@ export class TreeView implements ReadView {
     }
     const { root, store } = await this.snapshot()
     const entry = await store.whilePinned(root, () => lookup(store, root, id))
-    if (!entry || entry[2] === null) throw new NotFoundError(id)
+    if (!entry || entry[2] === null) throw new NotFoundError(id, entry !== undefined)
     const doc = toDoc<T>(id, entry[2], store)
     if (options?.conflicts) {
       const losers = (entry[3]?.c ?? []).map(([, body]) =>
