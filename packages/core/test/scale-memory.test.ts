@@ -101,6 +101,21 @@ describe('memory at scale', () => {
     await db.close()
   }, 120_000)
 
+  it('a cache of small blocks is bounded by what they take in memory, not by their bytes alone', async () => {
+    // 20 000 blocks of ~60 B (1.2 MB of bytes) through a 1 MiB cache: counting bytes alone it kept nearly all of
+    // them, ~12 MB of heap; each entry's objects count too, so what stays is a few MB.
+    const cache = new BlockCache(1024 * 1024, () => {})
+    heapAfterGc()
+    const before = heapAfterGc()
+    for (let i = 0; i < 20_000; i++) {
+      const block = await encodeBlock({ i, text: `small block ${i}` })
+      cache.addBlock(block.cid.toString(), block, `file-${i}`)
+    }
+    const grown = heapAfterGc() - before
+    expect(cache.stats().blocks).toBeLessThan(5000)
+    expect(grown).toBeLessThan(3 * 1024 * 1024)
+  })
+
   it('keeps a block read from a file without keeping the rest of the file', async () => {
     const blocks = await Promise.all(Array.from({ length: 8 }, (_, i) => encodeBlock({ i, text: `block ${i}` })))
     const cache = new BlockCache(1024 * 1024, () => {})
