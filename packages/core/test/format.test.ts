@@ -11,6 +11,7 @@ import * as format from '../src/format/index.js'
 import { database, FormatVersionError, type Clock, type MapFn } from '../src/index.js'
 import { FormatVersionError as KitFormatVersionError, isPermanentError } from '../src/kit.js'
 import { encodings, rootless, values } from './fixtures/format-values.js'
+import { countLiveEntries } from '../src/format/tree-node.js'
 import { tempDir } from './helpers.js'
 
 /**
@@ -225,6 +226,34 @@ describe('pinned bytes of every encoder (format version 2)', () => {
         }
       }
     }
+  })
+
+  it('counts the live entries of a leaf from its bytes as decoding it does, and leaves anything else to the decoder', async () => {
+    let seed = 23
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    const texts = ['', 'plain', 'é ü 漢字', '\u{1F600}', 'x'.repeat(300)]
+    for (let round = 0; round < 200; round++) {
+      const entries: format.Entry[] = []
+      for (let i = 0, count = Math.floor(random() * 120); i < count; i++) {
+        const text = texts[Math.floor(random() * texts.length)]!
+        const pick = random()
+        const body =
+          pick < 0.2
+            ? null
+            : pick < 0.4
+              ? {}
+              : { n: Math.floor(random() * 2 ** 53) - 2 ** 52, big: 2 ** 40 + i, f: random() - 0.5, s: text, b: Uint8Array.of(1, 2, 3), nested: { a: [true, false, null, [text]] }, link: values.head.root }
+        const meta = random() < 0.3 ? { c: [[3, random() < 0.5 ? null : { t: text }]] as format.Version[], s: [[Math.floor(random() * 9), Math.floor(random() * 1e6)] as [number, number]] } : undefined
+        entries.push(meta ? [`id-${i}`, i * 70_000, body, meta] : [`id-${i}`, i * 70_000, body])
+      }
+      const bytes = (await format.encodeTreeNode({ l: 0, e: entries })).bytes
+      expect({ round, live: countLiveEntries(bytes) }).toEqual({ round, live: entries.filter((entry) => entry[2] !== null).length })
+      // Cut short or with a byte added, the bytes are not counted (the caller decodes, and meets the error).
+      expect(countLiveEntries(bytes.subarray(0, bytes.length - 1 - Math.floor(random() * 10)))).toBeUndefined()
+      expect(countLiveEntries(Uint8Array.from([...bytes.subarray(0, bytes.length - 3), 0xf6, 0x61, 0x6c, 0x00]))).toBeUndefined()
+    }
+    const branch = await format.encodeTreeNode({ l: 1, e: [['a', values.head.root]] })
+    expect(countLiveEntries(branch.bytes)).toBeUndefined()
   })
 
   it('encodes delta events from cached entry bytes exactly as dag-cbor encodes the event (random entries and heights)', async () => {

@@ -1,6 +1,6 @@
 import { CID, type Block, type BlockFetcher } from '../blockstore/block.js'
 import { attachmentLinks } from '../format/attachment.js'
-import { decodeTreeNode, encodeTreeNode, encodeTreeNodeNow, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
+import { countLiveEntries, decodeTreeNode, encodeTreeNode, encodeTreeNodeNow, type BranchNode, type LeafNode, type TreeNode } from '../format/tree-node.js'
 import { compareKeys, type Entry } from './entry.js'
 
 /**
@@ -174,6 +174,23 @@ export async function* scan(
     if (lt !== undefined && i > start && refs[i - 1]![0] >= lt) return
     yield* scan(store, refs[i]![1], options)
   }
+}
+
+/**
+ * The live entries (documents, not tombstones) of the tree under `root`. Leaves are counted from their bytes
+ * (`countLiveEntries`), asked for undecoded: a count of every document decoded every leaf before.
+ */
+export async function countLive(store: BlockFetcher & { getUndecoded(cid: CID): Promise<Block> }, root: CID): Promise<number> {
+  const counted = countLiveEntries((await store.getUndecoded(root)).bytes)
+  if (counted !== undefined) return counted
+  const node = await load(store, root)
+  let live = 0
+  if (node.l === 0) {
+    for (const entry of (node as LeafNode).e) if (entry[2] !== null) live++
+    return live
+  }
+  for (const [, child] of (node as BranchNode).e) live += await countLive(store, child)
+  return live
 }
 
 /** For an id on both sides: true keeps `incoming`, false keeps `existing`, an entry replaces both. */

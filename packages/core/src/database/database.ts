@@ -13,7 +13,7 @@ import { checkQueryOptions, indexIdentity, mapper } from '../index/query.js'
 import type { Storage } from '../storage/api.js'
 import { createSync } from '../sync/sync.js'
 import type { Sync, SyncOptions } from '../sync/api.js'
-import { scan } from '../crdt/tree.js'
+import { countLive, scan } from '../crdt/tree.js'
 import type { Replica } from '../sync/replica.js'
 import type {
   ChangeRow,
@@ -360,11 +360,7 @@ class DatabaseImpl extends TreeView implements Database {
     const root = await rootAt(state, head)
     let counted = this.#counted
     if (counted?.root !== root.toString()) {
-      const count = await state.store.whilePinned(root, async () => {
-        let live = 0
-        for await (const entry of scan(state.store, root)) if (entry[2] !== null) live++
-        return live
-      })
+      const count = await state.store.whilePinned(root, () => countLive(state.store, root))
       this.#counted = counted = { root: root.toString(), count }
     }
     const files = { count: 0, bytes: 0 }

@@ -101,6 +101,76 @@ export function isLinklessLeaf(bytes: Uint8Array): boolean {
   return true
 }
 
+/**
+ * The live entries (body not null) of a leaf, counted from its bytes without decoding it, or undefined for
+ * bytes that are not a leaf as this module writes them (`{ "e": [entries], "l": 0 }`, definite lengths), which
+ * the caller then decodes. `info()` counts every document this way: decoding every leaf to count them held
+ * several times the database's size as objects.
+ */
+export function countLiveEntries(bytes: Uint8Array): number | undefined {
+  const n = bytes.length
+  // a2 61 65 ("e") ... 61 6c 00 ("l": 0)
+  if (n < 7 || bytes[0] !== 0xa2 || bytes[1] !== 0x61 || bytes[2] !== 0x65) return undefined
+  if (bytes[n - 3] !== 0x61 || bytes[n - 2] !== 0x6c || bytes[n - 1] !== 0x00) return undefined
+  try {
+    const entries = cborHeadAt(bytes, 3)
+    if (entries.major !== 4) return undefined
+    let at = entries.next
+    let live = 0
+    for (let i = 0; i < entries.argument; i++) {
+      const entry = cborHeadAt(bytes, at)
+      if (entry.major !== 4 || entry.argument < 3) return undefined
+      at = skipCborItem(bytes, skipCborItem(bytes, entry.next, 0), 0)
+      if (bytes[at] !== 0xf6) live++
+      at = skipCborItem(bytes, at, 0)
+      for (let k = 3; k < entry.argument; k++) at = skipCborItem(bytes, at, 0)
+    }
+    return at === n - 3 ? live : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A CBOR item's head at `at`: major type, argument (a length, a value, or a simple value's code), where it ends. */
+function cborHeadAt(bytes: Uint8Array, at: number): { major: number; argument: number; next: number } {
+  const head = bytes[at]
+  if (head === undefined) throw new RangeError('cut off')
+  const major = head >> 5
+  const info = head & 31
+  if (info < 24) return { major, argument: info, next: at + 1 }
+  const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0
+  if (size === 0 || at + 1 + size > bytes.length) throw new RangeError('indefinite length or cut off')
+  let argument = 0
+  // A 64-bit argument is only a number's value or a float's bits: kept approximate, never used as a length.
+  for (let k = 1; k <= size; k++) argument = argument * 256 + bytes[at + k]!
+  if (size === 8 && major !== 0 && major !== 1 && major !== 7) throw new RangeError('64-bit length')
+  return { major, argument, next: at + 1 + size }
+}
+
+/** Where the CBOR item at `at` ends (nested items included). */
+function skipCborItem(bytes: Uint8Array, at: number, depth: number): number {
+  if (depth > 256) throw new RangeError('too deep')
+  const { major, argument, next } = cborHeadAt(bytes, at)
+  switch (major) {
+    case 2:
+    case 3:
+      if (next + argument > bytes.length) throw new RangeError('cut off')
+      return next + argument
+    case 4:
+    case 5: {
+      let end = next
+      const items = major === 4 ? argument : argument * 2
+      for (let i = 0; i < items; i++) end = skipCborItem(bytes, end, depth + 1)
+      return end
+    }
+    case 6:
+      return skipCborItem(bytes, next, depth + 1)
+    default:
+      // Integers, and simple values and floats (their bytes are the head's argument).
+      return next
+  }
+}
+
 const checked = new WeakSet<object>()
 
 /** The decoded value of block `cid` as a tree node, or an IntegrityError naming the block and what is wrong. */
