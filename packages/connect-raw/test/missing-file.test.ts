@@ -152,6 +152,29 @@ it('the file uploaded again by the device that holds it: a refresh() after the p
   expect(b.sync.status).not.toBe('error')
 })
 
+it('a device halted by a lost file looks again by itself: once the writer uploads it again, it syncs with no refresh()', async () => {
+  const name = 'missing-healed'
+  const a = await writerWithKept(name)
+  const b = device(name, await a.db.exportKey(), 20)
+  await b.sync.ready
+  b.sync.pause()
+  await writeThenLose(a, name, 'lost')
+  b.sync.resume()
+  await expect.poll(() => b.sync.status).toBe('error')
+  // The writer's next session finds the loss (has) and uploads the file again.
+  await a.sync.close()
+  const again = connect.http(a.db, server.url, { pollInterval: 0 })
+  opened.push({ db: a.db, sync: again })
+  await again.ready
+  await a.db.put({ _id: 'after' })
+  await again.flush()
+  // No refresh(), no reconnect: the halted device's next look finds the file.
+  await expect.poll(async () => (await b.db.allDocs()).rows.map((row) => row.key), { timeout: 10_000 }).toEqual(['after', 'kept', 'lost'])
+  await expect.poll(() => b.sync.status).toBe('synced')
+  // Reported once, however many looks met the same loss.
+  expect(b.errors).toHaveLength(1)
+})
+
 it('a file the store cannot serve now (HTTP 503) is transient: ready waits through the retries, then resolves', async () => {
   const name = 'missing-transient'
   let unavailable = false

@@ -445,6 +445,7 @@ class SyncEngine implements Sync {
         this.#wantPush = true
         if (failure.permanent) {
           this.#halted = failure
+          if (failure.cause instanceof MissingFileError) this.#lookAgainLater(failure)
           return
         }
         await this.#scheduler.sleep(this.#backoff())
@@ -453,6 +454,21 @@ class SyncEngine implements Sync {
         for (const resolve of this.#iterationWaiters.splice(0)) resolve()
       }
     }
+  }
+
+  /**
+   * A file the backend lacks can come back, unlike a refused key or a missing bucket: the device that holds it
+   * uploads it again at its next session. So the halt it caused is lifted at the longest backoff and the
+   * backend looked at again (met again, the same failure is not reported twice: see #fail); before, a device
+   * stopped for good until its app called refresh() or connected again.
+   */
+  #lookAgainLater(failure: ConnectorError): void {
+    this.#scheduler.after(this.#scheduler.backoff(Number.MAX_SAFE_INTEGER, 100), () => {
+      if (this.#halted !== failure || this.#closed) return
+      this.#halted = undefined
+      this.#wantPull = true
+      this.#kick()
+    })
   }
 
   #iterationsStarted = 0
