@@ -1,9 +1,12 @@
-import { NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
+import { ClockChangedError, NotFoundError, type Attachment, type ChangeRow, type Database, type StoredDoc } from '@proj/core'
 import { conflictOf, describeOther, keep, type Conflict } from './conflict.js'
 import type { Messages } from './messages.js'
 import { removeTodos } from './remove.js'
 import { thumbnailer } from './thumbnail.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
+
+/** Toggle-all reads and writes again when its write meets a change made since its read, at most this often. */
+const TOGGLE_ATTEMPTS = 5
 
 export type Filter = 'all' | 'active' | 'completed'
 
@@ -343,14 +346,24 @@ export function listRenderer(
   }
 
   // TodoMVC's toggle-all: everything done, or (when everything is) everything active. One transaction, and only
-  // the documents whose state changes are written, each its newest version with only `done` changed.
+  // the documents whose state changes are written, each its newest version with only `done` changed. Read and
+  // written at one clock (`ifClock`): a change written or merged from another device between the read and the
+  // write makes it reject, and the toggle is read and made again, so it never undoes that change.
   ui.toggleAll.addEventListener('change', () => {
     const done = ui.toggleAll.checked
     write((async () => {
-      const { rows: all } = await db.allDocs()
-      const stale = all.filter((row) => viewOf(row.value).done !== done).map((row) => row.key)
-      const changed = (await newest(stale)).filter((doc) => viewOf(doc).done !== done).map((doc) => ({ ...doc, done }))
-      if (changed.length) await db.bulk(changed)
+      for (let attempt = 1; ; attempt++) {
+        const clock = await db.clock()
+        const { rows: all } = await db.allDocs()
+        const stale = all.filter((row) => viewOf(row.value).done !== done).map((row) => row.key)
+        const changed = (await newest(stale)).filter((doc) => viewOf(doc).done !== done).map((doc) => ({ ...doc, done }))
+        try {
+          if (changed.length) await db.bulk(changed, { ifClock: clock })
+          return
+        } catch (error) {
+          if (!(error instanceof ClockChangedError) || attempt >= TOGGLE_ATTEMPTS) throw error
+        }
+      }
     })(), () => (ui.toggleAll.checked = !done))
   })
   // Only what is still done when it is deleted: one unchecked on another device meanwhile stays.

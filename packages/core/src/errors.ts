@@ -14,6 +14,26 @@ export class NotFoundError extends Error {
   }
 }
 
+/**
+ * A conditional write (`bulk(docs, { ifClock })`) found the database at another clock than the one it was
+ * given: something was written or merged since the caller read. Nothing of it was written; read again, then
+ * write again.
+ */
+export class ClockChangedError extends Error {
+  override readonly name = 'ClockChangedError'
+  constructor(
+    /** The clock the write was made against. */
+    readonly expected: readonly string[],
+    /** The database's clock when the write came to commit. */
+    readonly current: readonly string[],
+  ) {
+    super(
+      `The database moved on from the clock this write was made against (${JSON.stringify(expected)}, now ${JSON.stringify(current)}): ` +
+        'nothing was written; read again and write again',
+    )
+  }
+}
+
 export class KeyMismatchError extends Error {
   override readonly name = 'KeyMismatchError'
   readonly permanent = true

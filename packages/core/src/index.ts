@@ -5,6 +5,7 @@ export type * from './connector/api.js'
 export type { Attachment, AttachmentInput } from './attachments/api.js'
 export {
   NotFoundError,
+  ClockChangedError,
   KeyMismatchError,
   KeyRevokedError,
   IntegrityError,

@@ -10,6 +10,15 @@ export type { Doc, StoredDoc, MapFn, QueryOptions, QueryRow }
 export type { Clock }
 
 /** An option not listed here, or a value an option does not take, is a TypeError naming it (database/options.ts). */
+/** Options of `bulk()`. */
+export interface BulkOptions {
+  /**
+   * Commit only at this clock: a read-modify-write that must not overwrite a change made or merged since its
+   * read (read at `clock()`, write with `{ ifClock }`, read again and retry on ClockChangedError).
+   */
+  ifClock?: Clock
+}
+
 export interface DatabaseOptions {
   /**
    * Node: files under `<dir>/<name>/` (default `./.proj-data`). With `storage: 'memory'`: without `dir` each
@@ -152,8 +161,12 @@ export interface Database extends ReadView {
    */
   put<T extends Doc>(doc: T): Promise<WriteResult>
   del(id: string): Promise<WriteResult>
-  /** One transaction; a document `{ _id, _deleted: true }` is a deletion. */
-  bulk<T extends Doc>(docs: T[]): Promise<{ ids: string[]; clock: Clock }>
+  /**
+   * One transaction; a document `{ _id, _deleted: true }` is a deletion. With `ifClock` (a clock from
+   * `clock()` or a write's result), it commits only if the database is still at that clock, and rejects with
+   * ClockChangedError, writing nothing, when anything was written or merged here since.
+   */
+  bulk<T extends Doc>(docs: T[], options?: BulkOptions): Promise<{ ids: string[]; clock: Clock }>
   /** Called after every committed transaction, local or merged from a remote, with the changed docs. */
   subscribe(listener: (changed: ChangeRow[]) => void): () => void
   /** A read-only view of the database at an earlier clock. */

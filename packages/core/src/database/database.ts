@@ -7,7 +7,7 @@ import type { Connector } from '../connector/api.js'
 import { keyToString } from '../crypto/key.js'
 import type { KeyRing } from '../crypto/key-epochs.js'
 import { rotateKeyRing } from '../crypto/keybag.js'
-import { ClosedError, DatabaseInUseError } from '../errors.js'
+import { ClockChangedError, ClosedError, DatabaseInUseError } from '../errors.js'
 import { queryIndex } from '../index/indexer.js'
 import { checkQueryOptions, indexIdentity, mapper } from '../index/query.js'
 import type { Storage } from '../storage/api.js'
@@ -16,6 +16,7 @@ import type { Sync, SyncOptions } from '../sync/api.js'
 import { countLive, scan } from '../crdt/tree.js'
 import type { Replica } from '../sync/replica.js'
 import type {
+  BulkOptions,
   ChangeRow,
   Clock,
   Database,
@@ -216,19 +217,24 @@ class DatabaseImpl extends TreeView implements Database {
   #wroteNow = false
   readonly #writeNowAgain = () => void (this.#wroteNow = false)
 
-  async bulk<T extends Doc>(docs: T[]): Promise<{ ids: string[]; clock: Clock }> {
+  async bulk<T extends Doc>(docs: T[], options?: BulkOptions): Promise<{ ids: string[]; clock: Clock }> {
     if (!Array.isArray(docs)) throw new TypeError(`bulk() expects an array of documents, got ${describe(docs)}`)
+    const ifClock = checkBulkOptions(options)
     const ops: Op[] = docs.map((doc, i) => {
       const { id, body } = checkDoc(doc, `bulk() document #${i}`)
       return [id ?? uuidv7(), body]
     })
-    if (ops.length === 0) return { ids: [], clock: await this.clock() }
-    return { ids: ops.map(([id]) => id), clock: await this.#write(ops) }
+    if (ops.length === 0) {
+      const clock = await this.clock()
+      if (ifClock && !sameClockStrings(ifClock, clock)) throw new ClockChangedError(ifClock, [...clock].sort())
+      return { ids: [], clock }
+    }
+    return { ids: ops.map(([id]) => id), clock: await this.#write(ops, ifClock) }
   }
 
-  #write(ops: Op[]): Promise<Clock> {
+  #write(ops: Op[], ifClock?: readonly string[]): Promise<Clock> {
     if (this.#closed) return Promise.reject(new ClosedError(this.name))
-    return this.#queue.write(ops)
+    return this.#queue.write(ops, ifClock)
   }
 
   /** One transaction of the write queue: the writes that can be made become one commit. */
@@ -244,7 +250,7 @@ class DatabaseImpl extends TreeView implements Database {
           })
     // One write of one document (a put that waited for a turn of the event loop, or behind another task):
     // the synchronous path when it can take it.
-    if (batch.length === 1 && batch[0]!.ops.length === 1) {
+    if (batch.length === 1 && batch[0]!.ops.length === 1 && !batch[0]!.ifClock) {
       const [id, body] = batch[0]!.ops[0]!
       const clock = commitNow(state, this.#head, id, body)
       if (clock) {
@@ -462,4 +468,26 @@ async function readSizes(storage: Storage): Promise<Map<string, number>> {
     if (bytes) sizes.set(file, bytes.length)
   }
   return sizes
+}
+
+/**
+ * `bulk()`'s options: `ifClock`, checked (an array of event CID strings, as `clock()` gives), sorted for the
+ * comparison at commit; a TypeError naming a bad value, before anything is queued.
+ */
+function checkBulkOptions(options: BulkOptions | undefined): readonly string[] | undefined {
+  if (options === undefined) return undefined
+  if (options === null || typeof options !== 'object') throw new TypeError(`bulk() options must be an object, got ${describe(options)}`)
+  const unknown = Object.keys(options).filter((key) => key !== 'ifClock')
+  if (unknown.length) throw new TypeError(`bulk() options: unknown option ${JSON.stringify(unknown[0])} (known: ifClock)`)
+  const { ifClock } = options
+  if (ifClock === undefined) return undefined
+  if (!Array.isArray(ifClock) || !ifClock.every((head) => typeof head === 'string' && head.length > 0)) {
+    throw new TypeError(`bulk() option ifClock must be a clock (an array of event CID strings, as clock() gives), got ${describe(ifClock)}`)
+  }
+  return [...ifClock].sort()
+}
+
+function sameClockStrings(sorted: readonly string[], clock: readonly string[]): boolean {
+  const other = [...clock].sort()
+  return other.length === sorted.length && other.every((head, i) => head === sorted[i])
 }

@@ -1,7 +1,7 @@
 import { storeAttachments } from '../attachments/write.js'
 import type { Body, Entry } from '../crdt/entry.js'
 import { compareKeys, writeEntry } from '../crdt/entry.js'
-import { isPermanentError, NotDownloadedError, NotFoundError } from '../errors.js'
+import { ClockChangedError, isPermanentError, NotDownloadedError, NotFoundError } from '../errors.js'
 import type { Clock } from './api.js'
 import type { LocalHead } from './head-state.js'
 import { lookupAtHead, lookupHeldAtHead } from './head-tree.js'
@@ -36,6 +36,15 @@ export async function screenWrites(
   for (let w = 0; w < batch.length; w++) {
     const write = batch[w]!
     const ops = write.ops
+    // A conditional write commits only on the state it was made against: the head it names, and no write
+    // accepted before it in this transaction (which moves that state too).
+    if (write.ifClock) {
+      const current = (state.head?.heads.map(String) ?? []).sort()
+      if (accepted.length > 0 || current.length !== write.ifClock.length || current.some((head, i) => head !== write.ifClock![i])) {
+        write.reject(new ClockChangedError(write.ifClock, current))
+        continue
+      }
+    }
     let unreadable: string[] | undefined
     let cause: unknown
     for (let i = 0; i < ops.length; i++) {

@@ -7,6 +7,8 @@ export type Op = [id: string, body: Body]
 
 export interface PendingWrite {
   ops: Op[]
+  /** Commit only at this clock (sorted event CIDs): `bulk(docs, { ifClock })`. */
+  ifClock?: readonly string[]
   resolve: (clock: Clock) => void
   reject: (error: unknown) => void
 }
@@ -27,9 +29,9 @@ export class WriteQueue {
     this.#commit = commit
   }
 
-  write(ops: Op[]): Promise<Clock> {
+  write(ops: Op[], ifClock?: readonly string[]): Promise<Clock> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ ops, resolve, reject })
+      this.#pending.push(ifClock ? { ops, ifClock, resolve, reject } : { ops, resolve, reject })
       if (!this.#scheduled) {
         this.#scheduled = true
         // With durability 'process' a commit never waits on I/O, so a loop of awaited puts would starve every
