@@ -5,7 +5,10 @@ import { removeTodos } from './remove.js'
 import { thumbnailer } from './thumbnail.js'
 import { byCreated, viewOf, type TodoView } from './todo.js'
 
-/** Toggle-all reads and writes again when its write meets a change made since its read, at most this often. */
+/**
+ * Toggle-all and Clear completed read and write again when their write meets a change made since their read,
+ * at most this often.
+ */
 const TOGGLE_ATTEMPTS = 5
 
 export type Filter = 'all' | 'active' | 'completed'
@@ -366,12 +369,21 @@ export function listRenderer(
       }
     })(), () => (ui.toggleAll.checked = !done))
   })
-  // Only what is still done when it is deleted: one unchecked on another device meanwhile stays.
+  // Only what is still done when it is deleted: one unchecked on another device meanwhile stays (read and
+  // deleted at one clock, read again when a change landed since, as toggle-all does).
   ui.clearDone.addEventListener('click', () => {
     write((async () => {
-      const { rows: all } = await db.allDocs()
-      const done = all.filter((row) => viewOf(row.value).done).map((row) => row.key)
-      await remove((await newest(done)).filter((doc) => viewOf(doc).done).map((doc) => doc._id))
+      for (let attempt = 1; ; attempt++) {
+        const clock = await db.clock()
+        const { rows: all } = await db.allDocs()
+        const done = all.filter((row) => viewOf(row.value).done).map((row) => row.key)
+        try {
+          await removeTodos(db, (await newest(done)).filter((doc) => viewOf(doc).done).map((doc) => doc._id), clock)
+          return
+        } catch (error) {
+          if (!(error instanceof ClockChangedError) || attempt >= TOGGLE_ATTEMPTS) throw error
+        }
+      }
     })())
   })
   for (const button of ui.filters.querySelectorAll<HTMLButtonElement>('button[data-filter]')) {
