@@ -59,6 +59,19 @@ async function writeThenLose(a: { db: Database; sync: Sync }, name: string, id: 
 }
 
 /**
+ * The writer's next session: it checks what the store holds (has) and uploads the lost files again; it writes
+ * 'after', and its flush resolves only once the lost files are back.
+ */
+async function nextSessionUploadsAgain(a: { db: Database; sync: Sync }): Promise<void> {
+  await a.sync.close()
+  const again = connect.http(a.db, server.url, { pollInterval: 0 })
+  opened.push({ db: a.db, sync: again })
+  await again.ready
+  await a.db.put({ _id: 'after' })
+  await again.flush()
+}
+
+/**
  * proj-serve over the same folder, each request going through `route` first, which serves it (`pass`), answers
  * it itself, or holds `pass` to serve it later.
  */
@@ -139,14 +152,7 @@ it('the file uploaded again by the device that holds it: a refresh() after the p
   await b.sync.ready
   await writeThenLose(a, name, 'lost')
   await expect(b.sync.refresh()).rejects.toMatchObject({ permanent: true, cause: { name: 'MissingFileError' } })
-  // The writer's next session checks what the store holds (has) and uploads the lost files again; its flush
-  // resolves only once they are back.
-  await a.sync.close()
-  const again = connect.http(a.db, server.url, { pollInterval: 0 })
-  opened.push({ db: a.db, sync: again })
-  await again.ready
-  await a.db.put({ _id: 'after' })
-  await again.flush()
+  await nextSessionUploadsAgain(a)
   await b.sync.refresh()
   expect((await b.db.allDocs()).rows.map((row) => row.key)).toEqual(['after', 'kept', 'lost'])
   expect(b.sync.status).not.toBe('error')
@@ -161,13 +167,7 @@ it('a device halted by a lost file looks again by itself: once the writer upload
   await writeThenLose(a, name, 'lost')
   b.sync.resume()
   await expect.poll(() => b.sync.status).toBe('error')
-  // The writer's next session finds the loss (has) and uploads the file again.
-  await a.sync.close()
-  const again = connect.http(a.db, server.url, { pollInterval: 0 })
-  opened.push({ db: a.db, sync: again })
-  await again.ready
-  await a.db.put({ _id: 'after' })
-  await again.flush()
+  await nextSessionUploadsAgain(a)
   // No refresh(), no reconnect: the halted device's next look finds the file.
   await expect.poll(async () => (await b.db.allDocs()).rows.map((row) => row.key), { timeout: 10_000 }).toEqual(['after', 'kept', 'lost'])
   await expect.poll(() => b.sync.status).toBe('synced')
